@@ -1,0 +1,43 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+# Every target installs what it needs first, and is quick when nothing changed.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+EXTRAS ?= dev
+export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
+
+.PHONY: install system-deps run test lint format bench package clean
+
+install: system-deps $(STAMP)
+
+system-deps:
+	@sh packaging/install-system-deps.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
+	@touch $(STAMP)
+
+run: install
+	$(VENV)/bin/segue
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+
+bench: system-deps
+	@$(MAKE) --no-print-directory $(STAMP) EXTRAS=dev,bench
+	@$(PY) -m pip install -q -e '.[dev,bench]'
+	QT_QPA_PLATFORM=offscreen $(PY) tests/benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the system libraries Segue needs (libVLC, and the few libraries Qt's
+# offscreen/xcb platforms load) through apt-get, only when something is missing.
+# On other systems it prints what to install and carries on: Segue still runs
+# with its null playback backend when libVLC is absent.
+set -eu
+
+PKGS="libvlc5 vlc-plugin-base libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3"
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-system-deps: not a Debian/Ubuntu system; install VLC yourself (see README)." >&2
+    exit 0
+fi
+
+missing=""
+for p in $PKGS; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+        *"install ok installed"*) ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+echo "install-system-deps: installing$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,9 @@
+"""Errors that reach the user as one clear line, never as a traceback."""
+
+
+class SegueError(Exception):
+    """A problem the user can act on: a bad path, a locked or damaged DB, bad arguments."""
+
+
+class DatabaseError(SegueError):
+    """The library database cannot be opened, read or written."""

@@ -1,0 +1,207 @@
+"""Connection, transactions and migrations for the library DB.
+
+SQLite via sqlite-utils, in WAL mode with a busy timeout and foreign keys on. Every write
+goes through :meth:`Database.transaction`, which takes the write lock up front
+(``BEGIN IMMEDIATE``) so a concurrent writer waits for the busy timeout instead of
+failing half-way through.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from player.errors import DatabaseError
+from player.library.migrations import LATEST_VERSION, MIGRATIONS
+
+BUSY_TIMEOUT_S = 5.0
+BACKUPS_KEPT = 3
+
+
+def _describe(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return "it is locked by another program (is another Segue scanning?)"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return "it is damaged or not a Segue library"
+    if "readonly" in text or "read-only" in text:
+        return "it is read-only"
+    if "unable to open" in text:
+        return "it cannot be opened (check the folder exists and is writable)"
+    return text
+
+
+class Database:
+    """One open library DB. Not shared between threads: open one per thread."""
+
+    def __init__(self, path: Path | str, *, migrate: bool = True) -> None:
+        self.path = Path(path)
+        try:
+            if str(self.path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(
+                f"cannot create the library folder {self.path.parent}: {exc.strerror}"
+            ) from None
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, see transaction().
+            self.conn = sqlite3.connect(
+                str(self.path),
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(self.path) != ":memory:" and mode.lower() != "wal":
+                raise DatabaseError(f"cannot use library DB {self.path}: WAL mode unavailable")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open library DB {self.path}: {_describe(exc)}") from None
+        self.db = sqlite_utils.Database(self.conn)
+        self._depth = 0
+        self._lock = threading.RLock()
+        if migrate:
+            self.migrate()
+
+    # -- transactions ---------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All writes happen in here. Nested calls become savepoints."""
+        with self._lock:
+            depth = self._depth
+            try:
+                if depth == 0:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                else:
+                    self.conn.execute(f"SAVEPOINT sp{depth}")
+            except sqlite3.Error as exc:
+                raise DatabaseError(
+                    f"cannot write to library DB {self.path}: {_describe(exc)}"
+                ) from None
+            self._depth += 1
+            try:
+                yield self.conn
+            except BaseException:
+                self._depth -= 1
+                if depth == 0:
+                    self.conn.execute("ROLLBACK")
+                else:
+                    self.conn.execute(f"ROLLBACK TO sp{depth}")
+                    self.conn.execute(f"RELEASE sp{depth}")
+                raise
+            self._depth -= 1
+            try:
+                if depth == 0:
+                    self.conn.execute("COMMIT")
+                else:
+                    self.conn.execute(f"RELEASE sp{depth}")
+            except sqlite3.Error as exc:
+                if depth == 0 and self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise DatabaseError(
+                    f"cannot write to library DB {self.path}: {_describe(exc)}"
+                ) from None
+
+    # -- reads ----------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "no such" in str(exc):
+                raise
+            raise DatabaseError(f"cannot read library DB {self.path}: {_describe(exc)}") from None
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        rows = self.query(sql, params)
+        return rows[0][0] if rows else None
+
+    # -- schema ---------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        try:
+            has_table = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
+            ).fetchone()
+            if not has_table:
+                return 0
+            return int(
+                self.conn.execute(
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"
+                ).fetchone()[0]
+            )
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseError(f"cannot open library DB {self.path}: {_describe(exc)}") from None
+
+    def migrate(self, target: int = LATEST_VERSION) -> int:
+        """Apply pending numbered migrations; return the resulting version."""
+        current = self.schema_version()
+        if current > LATEST_VERSION:
+            raise DatabaseError(
+                f"library DB {self.path} was written by a newer Segue (schema {current}, "
+                f"this version knows {LATEST_VERSION}); it was left untouched"
+            )
+        pending = [m for m in MIGRATIONS if current < m.version <= target]
+        if not pending:
+            return current
+        if current > 0:
+            self.backup(f"v{current}")
+        with self.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+            )
+            for migration in pending:
+                for statement in migration.statements:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, time.time()),
+                )
+        return pending[-1].version
+
+    def backup(self, label: str) -> Path | None:
+        """Copy the DB aside before a migration changes it; keep the newest few copies."""
+        if str(self.path) == ":memory:" or not self.path.exists():
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.backup-{stamp}-{label}")
+        dest = sqlite3.connect(str(target))
+        try:
+            self.conn.backup(dest)
+        finally:
+            dest.close()
+        backups = sorted(self.path.parent.glob(f"{self.path.name}.backup-*"))
+        for old in backups[:-BACKUPS_KEPT]:
+            old.unlink(missing_ok=True)
+        return target
+
+    def integrity_ok(self) -> bool:
+        return bool(self.scalar("PRAGMA integrity_check") == "ok")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_library(path: Path | str | None = None) -> Database:
+    """Open (creating and migrating as needed) the library DB at ``path`` or the default."""
+    from player.config import default_db_path
+
+    return Database(path if path is not None else default_db_path())

@@ -1,0 +1,116 @@
+"""Numbered schema migrations. Each is applied once, in order, and recorded in
+``schema_migrations``. Never edit a migration that has shipped: add a new one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "core schema: roots, tracks, scan errors, listening events",
+        (
+            """CREATE TABLE library_roots (
+                id INTEGER PRIMARY KEY,
+                path TEXT NOT NULL UNIQUE,
+                added_at REAL NOT NULL,
+                last_scan_at REAL,
+                online INTEGER NOT NULL DEFAULT 1
+            )""",
+            """CREATE TABLE tracks (
+                id INTEGER PRIMARY KEY,
+                path TEXT NOT NULL UNIQUE,
+                root_id INTEGER REFERENCES library_roots(id) ON DELETE SET NULL,
+                size INTEGER NOT NULL,
+                mtime REAL NOT NULL,
+                fingerprint TEXT NOT NULL,
+                format TEXT,
+                codec TEXT,
+                duration REAL,
+                title TEXT,
+                artist TEXT,
+                album TEXT,
+                albumartist TEXT,
+                genre TEXT,
+                year INTEGER,
+                track_number INTEGER,
+                track_total INTEGER,
+                disc_number INTEGER,
+                disc_total INTEGER,
+                composer TEXT,
+                comment TEXT,
+                lyrics TEXT,
+                bitrate INTEGER,
+                sample_rate INTEGER,
+                channels INTEGER,
+                rg_track_gain REAL,
+                rg_track_peak REAL,
+                rg_album_gain REAL,
+                rg_album_peak REAL,
+                mb_track_id TEXT,
+                mb_album_id TEXT,
+                mb_artist_id TEXT,
+                mb_albumartist_id TEXT,
+                has_cover INTEGER NOT NULL DEFAULT 0,
+                added_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                missing INTEGER NOT NULL DEFAULT 0,
+                missing_since REAL
+            )""",
+            "CREATE INDEX tracks_fingerprint ON tracks(fingerprint)",
+            "CREATE INDEX tracks_artist ON tracks(artist COLLATE NOCASE)",
+            "CREATE INDEX tracks_album ON tracks(album COLLATE NOCASE)",
+            "CREATE INDEX tracks_root ON tracks(root_id)",
+            """CREATE TABLE scan_errors (
+                id INTEGER PRIMARY KEY,
+                path TEXT NOT NULL UNIQUE,
+                kind TEXT NOT NULL,
+                message TEXT NOT NULL,
+                time REAL NOT NULL,
+                size INTEGER,
+                mtime REAL
+            )""",
+            # The listening log is append-only: rows are added, never changed. (Deleting a
+            # row stays possible for the user's "forget this play" privacy control.)
+            """CREATE TABLE events (
+                id INTEGER PRIMARY KEY,
+                ts REAL NOT NULL,
+                track_id INTEGER REFERENCES tracks(id),
+                kind TEXT NOT NULL,
+                position_ms INTEGER,
+                duration_ms INTEGER,
+                session_id TEXT,
+                source TEXT
+            )""",
+            "CREATE INDEX events_ts ON events(ts)",
+            "CREATE INDEX events_track ON events(track_id)",
+            """CREATE TRIGGER events_append_only BEFORE UPDATE ON events
+               BEGIN SELECT RAISE(ABORT, 'the listening log is append-only'); END""",
+            # Tracks are never deleted while they have history: they are marked missing.
+            """CREATE TRIGGER tracks_keep_history BEFORE DELETE ON tracks
+               WHEN EXISTS (SELECT 1 FROM events WHERE track_id = OLD.id)
+               BEGIN SELECT RAISE(ABORT, 'track has listening history; mark it missing'); END""",
+        ),
+    ),
+    Migration(
+        2,
+        "play counts and ratings from tags (cold start); files that hold no audio",
+        (
+            "ALTER TABLE tracks ADD COLUMN tag_playcount INTEGER",
+            "ALTER TABLE tracks ADD COLUMN tag_rating REAL",
+            # Files whose tags are readable but which hold no playable audio are listed
+            # (their tags show) but never queued.
+            "ALTER TABLE tracks ADD COLUMN has_audio INTEGER NOT NULL DEFAULT 1",
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version

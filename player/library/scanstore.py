@@ -1,0 +1,212 @@
+"""The SQL the scanner needs: what is known about each path, and batched writes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from player.library.db import Database
+from player.library.paths import from_db, to_db
+
+# Tag columns written from a TrackRecord's ``tags`` dict, in a fixed order.
+TAG_COLUMNS: tuple[str, ...] = (
+    "title",
+    "artist",
+    "album",
+    "albumartist",
+    "genre",
+    "year",
+    "track_number",
+    "track_total",
+    "disc_number",
+    "disc_total",
+    "composer",
+    "comment",
+    "lyrics",
+    "rg_track_gain",
+    "rg_track_peak",
+    "rg_album_gain",
+    "rg_album_peak",
+    "mb_track_id",
+    "mb_album_id",
+    "mb_artist_id",
+    "mb_albumartist_id",
+    "has_cover",
+    "tag_playcount",
+    "tag_rating",
+)
+FILE_COLUMNS: tuple[str, ...] = (
+    "root_id",
+    "size",
+    "mtime",
+    "fingerprint",
+    "format",
+    "codec",
+    "duration",
+    "bitrate",
+    "sample_rate",
+    "channels",
+    "has_audio",
+)
+WRITE_COLUMNS = FILE_COLUMNS + TAG_COLUMNS
+
+
+@dataclass(frozen=True)
+class Root:
+    id: int
+    path: str
+
+
+@dataclass(frozen=True)
+class KnownTrack:
+    id: int
+    size: int
+    mtime: float
+    fingerprint: str
+    missing: bool
+    root_id: int | None
+
+
+@dataclass(frozen=True)
+class KnownError:
+    size: int | None
+    mtime: float | None
+
+
+@dataclass(frozen=True)
+class ScanError:
+    path: str
+    kind: str
+    message: str
+    size: int | None = None
+    mtime: float | None = None
+
+
+class ScanStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- roots ------------------------------------------------------------------------
+
+    def add_roots(self, paths: Iterable[str]) -> None:
+        now = time.time()
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO library_roots (path, added_at) VALUES (?, ?)",
+                [(to_db(p), now) for p in paths],
+            )
+
+    def roots(self) -> list[Root]:
+        rows = self.db.query("SELECT id, path FROM library_roots ORDER BY path")
+        return [Root(r["id"], from_db(r["path"])) for r in rows]
+
+    def mark_root(self, root_id: int, *, online: bool) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE library_roots SET online = ?, last_scan_at = "
+                "CASE WHEN ? THEN ? ELSE last_scan_at END WHERE id = ?",
+                (int(online), int(online), time.time(), root_id),
+            )
+
+    # -- what is known ----------------------------------------------------------------
+
+    def known_tracks(self, root_ids: Sequence[int]) -> dict[str, KnownTrack]:
+        marks = ",".join("?" * len(root_ids))
+        rows = self.db.conn.execute(
+            "SELECT id, path, size, mtime, fingerprint, missing, root_id FROM tracks "
+            f"WHERE root_id IN ({marks})",
+            tuple(root_ids),
+        )
+        return {
+            from_db(path): KnownTrack(tid, size, mtime, fp, bool(missing), root_id)
+            for tid, path, size, mtime, fp, missing, root_id in rows
+        }
+
+    def known_track_by_path(self, paths: Sequence[str]) -> dict[str, KnownTrack]:
+        """Tracks at these paths whatever their root (a path may move between roots)."""
+        found: dict[str, KnownTrack] = {}
+        for start in range(0, len(paths), 500):
+            chunk = [to_db(p) for p in paths[start : start + 500]]
+            marks = ",".join("?" * len(chunk))
+            for tid, path, size, mtime, fp, missing, root_id in self.db.conn.execute(
+                "SELECT id, path, size, mtime, fingerprint, missing, root_id FROM tracks "
+                f"WHERE path IN ({marks})",
+                chunk,
+            ):
+                found[from_db(path)] = KnownTrack(tid, size, mtime, fp, bool(missing), root_id)
+        return found
+
+    def known_errors(self) -> dict[str, KnownError]:
+        rows = self.db.conn.execute("SELECT path, size, mtime FROM scan_errors")
+        return {from_db(p): KnownError(size, mtime) for p, size, mtime in rows}
+
+    def missing_by_fingerprint(self) -> dict[str, list[int]]:
+        """Tracks already marked missing, by fingerprint: candidates for a move."""
+        found: dict[str, list[int]] = {}
+        for tid, fp in self.db.conn.execute(
+            "SELECT id, fingerprint FROM tracks WHERE missing = 1 ORDER BY id"
+        ):
+            found.setdefault(fp, []).append(tid)
+        return found
+
+    # -- writes -----------------------------------------------------------------------
+
+    def write_batch(
+        self,
+        *,
+        inserts: Sequence[tuple[str, dict[str, Any]]] = (),
+        updates: Sequence[tuple[int, str, dict[str, Any]]] = (),
+        errors: Sequence[ScanError] = (),
+        clear_errors: Sequence[str] = (),
+        mark_missing: Sequence[int] = (),
+        restore: Sequence[int] = (),
+    ) -> None:
+        """One transaction: new tracks, changed or moved tracks (id, new path, values),
+        error rows to record or clear, tracks now missing or back again."""
+        now = time.time()
+        cols = ", ".join(WRITE_COLUMNS)
+        marks = ", ".join("?" * len(WRITE_COLUMNS))
+        sets = ", ".join(f"{c} = ?" for c in WRITE_COLUMNS)
+        with self.db.transaction() as conn:
+            if inserts:
+                conn.executemany(
+                    f"INSERT INTO tracks (path, {cols}, added_at, updated_at) "
+                    f"VALUES (?, {marks}, ?, ?)",
+                    [
+                        (to_db(path), *(values.get(c) for c in WRITE_COLUMNS), now, now)
+                        for path, values in inserts
+                    ],
+                )
+            if updates:
+                conn.executemany(
+                    f"UPDATE tracks SET path = ?, {sets}, updated_at = ?, missing = 0, "
+                    "missing_since = NULL WHERE id = ?",
+                    [
+                        (to_db(path), *(values.get(c) for c in WRITE_COLUMNS), now, tid)
+                        for tid, path, values in updates
+                    ],
+                )
+            if clear_errors:
+                conn.executemany(
+                    "DELETE FROM scan_errors WHERE path = ?", [(to_db(p),) for p in clear_errors]
+                )
+            if errors:
+                conn.executemany(
+                    "INSERT INTO scan_errors (path, kind, message, time, size, mtime) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
+                    "kind = excluded.kind, message = excluded.message, time = excluded.time, "
+                    "size = excluded.size, mtime = excluded.mtime",
+                    [(to_db(e.path), e.kind, e.message, now, e.size, e.mtime) for e in errors],
+                )
+            if mark_missing:
+                conn.executemany(
+                    "UPDATE tracks SET missing = 1, missing_since = ? WHERE id = ? AND missing = 0",
+                    [(now, tid) for tid in mark_missing],
+                )
+            if restore:
+                conn.executemany(
+                    "UPDATE tracks SET missing = 0, missing_since = NULL WHERE id = ?",
+                    [(tid,) for tid in restore],
+                )

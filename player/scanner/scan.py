@@ -1,0 +1,380 @@
+"""Incremental library scan.
+
+1. Walk every online root (cheap: one ``stat`` per file, nothing opened).
+2. Compare with the DB: files whose (size, mtime) are unchanged are not opened again.
+3. Parse the new and changed files with mutagen in a process pool, fingerprint included.
+4. Write results in small transactions as they arrive, so an interrupted scan (Ctrl-C,
+   kill -9, a crash) leaves a consistent DB and the next scan resumes where it stopped.
+5. Files gone from their path are matched to new files by fingerprint (a move keeps its
+   id and history) or marked missing. A root that cannot be reached is reported offline
+   and left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from player.errors import SegueError
+from player.library.db import Database
+from player.library.scanstore import KnownTrack, Root, ScanError, ScanStore
+from player.scanner.tags import TrackRecord, UnreadableFile, read_track
+from player.scanner.walk import FileEntry, WalkCounts, WalkProblem, walk
+
+# Below this many files, starting worker processes costs more than it saves.
+INLINE_LIMIT = 64
+CHUNK_SIZE = 48
+BATCH_ROWS = 400
+BATCH_SECONDS = 1.0
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class ScanSummary:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    missing: int = 0
+    moved: int = 0
+    errors: int = 0
+    ignored: int = 0
+    offline: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+
+@dataclass(frozen=True)
+class _Job:
+    path: str
+    size: int
+    mtime: float
+    root_id: int
+    known: KnownTrack | None
+
+
+ParseResult = TrackRecord | ScanError
+
+
+def parse_one(path: str, size: int, mtime: float) -> ParseResult:
+    """Parse a file, turning every failure into a ScanError: never raises."""
+    try:
+        return read_track(path, size, mtime)
+    except UnreadableFile as exc:
+        return ScanError(path, exc.kind, str(exc), size, mtime)
+    except Exception as exc:  # a bug or an exotic failure must not end the scan
+        return ScanError(path, "crash", f"reader failed: {type(exc).__name__}: {exc}", size, mtime)
+
+
+def _parse_chunk(items: Sequence[tuple[str, int, float]]) -> list[ParseResult]:
+    return [parse_one(*item) for item in items]
+
+
+def _worker_init() -> None:
+    # Ctrl-C is handled once, by the parent, which then shuts the pool down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        os.nice(5)
+
+
+def default_workers() -> int:
+    return max(1, (os.cpu_count() or 1))
+
+
+def _chunks(jobs: Sequence[_Job], size: int) -> Iterator[list[_Job]]:
+    for start in range(0, len(jobs), size):
+        yield list(jobs[start : start + size])
+
+
+def _parse_parallel(jobs: Sequence[_Job], workers: int) -> Iterator[tuple[_Job, ParseResult]]:
+    """Parse in a process pool, yielding as chunks finish. If a file crashes a worker
+    (a native decoder fault), the unfinished chunks are retried one file at a time and
+    the culprit is reported instead of taking the scan down."""
+    pending = list(_chunks(jobs, CHUNK_SIZE))
+    context = multiprocessing.get_context("spawn" if sys.platform != "linux" else "forkserver")
+    while pending:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_worker_init
+        ) as pool:
+            futures: list[tuple[list[_Job], Future[list[ParseResult]]]] = [
+                (chunk, pool.submit(_parse_chunk, [(j.path, j.size, j.mtime) for j in chunk]))
+                for chunk in pending
+            ]
+            pending = []
+            try:
+                for index, (chunk, future) in enumerate(futures):
+                    try:
+                        results = future.result()
+                    except BrokenProcessPool:
+                        if len(chunk) == 1:
+                            job = chunk[0]
+                            yield (
+                                job,
+                                ScanError(
+                                    job.path,
+                                    "crash",
+                                    "the file crashed the tag reader",
+                                    job.size,
+                                    job.mtime,
+                                ),
+                            )
+                        else:
+                            pending.extend([job] for job in chunk)
+                        for later_chunk, _ in futures[index + 1 :]:
+                            pending.extend([job] for job in later_chunk)
+                        break
+                    yield from zip(chunk, results, strict=True)
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+
+
+def _parse_inline(jobs: Sequence[_Job]) -> Iterator[tuple[_Job, ParseResult]]:
+    for job in jobs:
+        yield job, parse_one(job.path, job.size, job.mtime)
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _outermost(roots: Sequence[Root]) -> list[Root]:
+    """Drop roots nested inside another root: their files are walked once, by the outer."""
+    result: list[Root] = []
+    for root in sorted(roots, key=lambda r: len(r.path)):
+        if not any(_under(root.path, outer.path) for outer in result):
+            result.append(root)
+    return result
+
+
+class Scanner:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        workers: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.db = db
+        self.store = ScanStore(db)
+        self.workers = workers or default_workers()
+        self.progress = progress
+
+    def add_roots(self, paths: Iterable[str]) -> list[str]:
+        resolved = []
+        for raw in paths:
+            path = os.path.abspath(os.path.expanduser(raw))
+            if not os.path.isdir(path):
+                reason = "does not exist" if not os.path.exists(path) else "is not a folder"
+                raise SegueError(f"cannot scan {raw}: it {reason}")
+            resolved.append(path)
+        self.store.add_roots(resolved)
+        return resolved
+
+    def scan(self, only: Sequence[str] | None = None) -> ScanSummary:
+        started = time.perf_counter()
+        summary = ScanSummary()
+        roots = self.store.roots()
+        if only is not None:
+            wanted = set(only)
+            roots = [r for r in roots if r.path in wanted]
+        online: list[Root] = []
+        for root in roots:
+            if os.path.isdir(root.path) and os.access(root.path, os.R_OK | os.X_OK):
+                online.append(root)
+            else:
+                summary.offline.append(root.path)
+                self.store.mark_root(root.id, online=False)
+        online = _outermost(online)
+        if online:
+            self._scan_roots(online, summary)
+            for root in online:
+                self.store.mark_root(root.id, online=True)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _scan_roots(self, roots: Sequence[Root], summary: ScanSummary) -> None:
+        known = self.store.known_tracks([r.id for r in roots])
+        known_errors = self.store.known_errors()
+        counts = WalkCounts()
+        jobs: list[_Job] = []
+        seen: set[str] = set()
+        walk_errors: list[ScanError] = []
+        restore: list[int] = []
+        for root in roots:
+            for item in walk(root.path, counts):
+                if isinstance(item, WalkProblem):
+                    walk_errors.append(ScanError(item.path, item.kind, item.message))
+                    continue
+                seen.add(item.path)
+                if self._unchanged(item, known, known_errors, summary, restore):
+                    continue
+                jobs.append(_Job(item.path, item.size, item.mtime, root.id, known.get(item.path)))
+        summary.ignored = counts.ignored
+
+        # Paths found under a root but filed under another root (roots added later).
+        strays = [j.path for j in jobs if j.known is None]
+        if strays:
+            elsewhere = self.store.known_track_by_path(strays)
+            if elsewhere:
+                jobs = [
+                    _Job(j.path, j.size, j.mtime, j.root_id, elsewhere.get(j.path, j.known))
+                    for j in jobs
+                ]
+
+        # Tracks that were under these roots and are no longer where they were: each is
+        # either moved (a new file has its fingerprint) or missing.
+        vanished: dict[str, list[int]] = {}
+        for path, k in known.items():
+            if path not in seen and not k.missing:
+                vanished.setdefault(k.fingerprint, []).append(k.id)
+        missing_before = self.store.missing_by_fingerprint()
+        stale_errors = [
+            p for p in known_errors if p not in seen and any(_under(p, r.path) for r in roots)
+        ]
+        self.store.write_batch(errors=walk_errors, clear_errors=stale_errors, restore=restore)
+        summary.errors += len(walk_errors)
+
+        self._parse_and_store(jobs, vanished, missing_before, summary)
+
+        gone = [tid for ids in vanished.values() for tid in ids]
+        self.store.write_batch(mark_missing=gone)
+        summary.missing += len(gone)
+
+    def _unchanged(
+        self,
+        item: FileEntry,
+        known: dict[str, KnownTrack],
+        known_errors: dict[str, Any],
+        summary: ScanSummary,
+        restore: list[int],
+    ) -> bool:
+        track = known.get(item.path)
+        if track is not None and track.size == item.size and track.mtime == item.mtime:
+            summary.unchanged += 1
+            if track.missing:  # back again, e.g. a drive plugged in again
+                restore.append(track.id)
+            return True
+        error = known_errors.get(item.path)
+        if (
+            track is None
+            and error is not None
+            and error.size == item.size
+            and error.mtime == item.mtime
+        ):
+            summary.errors += 1
+            return True
+        return False
+
+    def _parse_and_store(
+        self,
+        jobs: Sequence[_Job],
+        vanished: dict[str, list[int]],
+        missing_before: dict[str, list[int]],
+        summary: ScanSummary,
+    ) -> None:
+        total = len(jobs)
+        if not total:
+            return
+        results = (
+            _parse_inline(jobs)
+            if total <= INLINE_LIMIT or self.workers <= 1
+            else _parse_parallel(jobs, self.workers)
+        )
+        inserts: list[tuple[str, dict[str, Any]]] = []
+        updates: list[tuple[int, str, dict[str, Any]]] = []
+        errors: list[ScanError] = []
+        clear: list[str] = []
+        lost: list[int] = []
+        last_flush = time.monotonic()
+        done = 0
+
+        def flush() -> None:
+            self.store.write_batch(
+                inserts=inserts,
+                updates=updates,
+                errors=errors,
+                clear_errors=clear,
+                mark_missing=lost,
+            )
+            for pending in (inserts, updates, errors, clear, lost):
+                pending.clear()
+
+        try:
+            for job, result in results:
+                done += 1
+                if isinstance(result, ScanError):
+                    errors.append(result)
+                    summary.errors += 1
+                    if job.known is not None and not job.known.missing:
+                        lost.append(job.known.id)
+                        summary.missing += 1
+                else:
+                    values = _values(result, job.root_id)
+                    if result.warning is None:
+                        clear.append(job.path)
+                    else:
+                        kind, message = result.warning
+                        errors.append(ScanError(job.path, kind, message, job.size, job.mtime))
+                    if job.known is not None:
+                        updates.append((job.known.id, job.path, values))
+                        summary.updated += 1
+                    else:
+                        moved_id = _take(vanished, result.fingerprint) or _take(
+                            missing_before, result.fingerprint
+                        )
+                        if moved_id is not None:
+                            updates.append((moved_id, job.path, values))
+                            summary.moved += 1
+                        else:
+                            inserts.append((job.path, values))
+                            summary.added += 1
+                if self.progress is not None:
+                    self.progress(done, total)
+                if (
+                    len(inserts) + len(updates) + len(errors) >= BATCH_ROWS
+                    or time.monotonic() - last_flush > BATCH_SECONDS
+                ):
+                    flush()
+                    last_flush = time.monotonic()
+        finally:
+            # Whatever happens (Ctrl-C included), what was parsed is kept.
+            flush()
+
+
+def _take(index: dict[str, list[int]], fp: str) -> int | None:
+    ids = index.get(fp)
+    if ids:
+        return ids.pop(0)
+    return None
+
+
+def _values(record: TrackRecord, root_id: int) -> dict[str, Any]:
+    values: dict[str, Any] = dict(record.tags)
+    values.update(
+        root_id=root_id,
+        size=record.size,
+        mtime=record.mtime,
+        fingerprint=record.fingerprint,
+        format=record.format,
+        codec=record.codec,
+        duration=record.duration,
+        bitrate=record.bitrate,
+        sample_rate=record.sample_rate,
+        channels=record.channels,
+        has_audio=int(record.has_audio),
+    )
+    return values
