@@ -6,11 +6,13 @@ its own) and prints one JSON object per benchmark on stdout. ``make bench`` call
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
 
 
 def main(argv: list[str]) -> int:
@@ -20,7 +22,8 @@ def main(argv: list[str]) -> int:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in wanted]
     failed = 0
     for script in scripts:
-        result = subprocess.run([sys.executable, str(script)], cwd=HERE.parent.parent)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        result = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env)
         if result.returncode != 0:
             print(f"benchmark {script.name} failed with exit code {result.returncode}",
                   file=sys.stderr)
