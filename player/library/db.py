@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,9 @@ def _describe(exc: sqlite3.Error) -> str:
 class Database:
     """One open library DB. Not shared between threads: open one per thread."""
 
-    def __init__(self, path: Path | str, *, migrate: bool = True) -> None:
+    def __init__(
+        self, path: Path | str, *, migrate: bool = True, busy_timeout: float = BUSY_TIMEOUT_S
+    ) -> None:
         self.path = Path(path)
         try:
             if str(self.path) != ":memory:":
@@ -54,12 +57,12 @@ class Database:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, see transaction().
             self.conn = sqlite3.connect(
                 str(self.path),
-                timeout=BUSY_TIMEOUT_S,
+                timeout=busy_timeout,
                 isolation_level=None,
                 check_same_thread=False,
             )
             self.conn.row_factory = sqlite3.Row
-            self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(self.path) != ":memory:" and mode.lower() != "wal":
@@ -175,7 +178,7 @@ class Database:
         """Copy the DB aside before a migration changes it; keep the newest few copies."""
         if str(self.path) == ":memory:" or not self.path.exists():
             return None
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # sorts chronologically
         target = self.path.with_name(f"{self.path.name}.backup-{stamp}-{label}")
         dest = sqlite3.connect(str(target))
         try:

@@ -1,0 +1,141 @@
+"""The library DB: migrations, transactions, append-only history, damaged and locked DBs."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from player.errors import DatabaseError
+from player.library.db import Database, open_library
+from player.library.migrations import LATEST_VERSION, MIGRATIONS
+
+
+def _add_track(conn: sqlite3.Connection, path: str = "/music/a.mp3") -> int:
+    now = time.time()
+    cur = conn.execute(
+        "INSERT INTO tracks (path, size, mtime, fingerprint, title, added_at, updated_at) "
+        "VALUES (?, 1, 1.0, 'fp', 'A', ?, ?)",
+        (path, now, now),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def test_new_db_is_at_latest_version_with_wal_and_foreign_keys(db_path: Path) -> None:
+    with open_library(db_path) as db:
+        assert db.schema_version() == LATEST_VERSION
+        assert db.scalar("PRAGMA journal_mode") == "wal"
+        assert db.scalar("PRAGMA foreign_keys") == 1
+        recorded = [r["version"] for r in db.query("SELECT version FROM schema_migrations")]
+        assert recorded == [m.version for m in MIGRATIONS]
+        for table in ("tracks", "scan_errors", "library_roots", "events"):
+            assert db.db[table].exists()
+
+
+def test_version_1_db_migrates_to_latest_and_keeps_its_rows(db_path: Path) -> None:
+    old = Database(db_path, migrate=False)
+    assert old.migrate(target=1) == 1
+    with old.transaction() as conn:
+        track_id = _add_track(conn)
+        conn.execute(
+            "INSERT INTO events (ts, track_id, kind, position_ms, duration_ms, session_id, source)"
+            " VALUES (?, ?, 'play', 1000, 2000, 's1', 'test')",
+            (time.time(), track_id),
+        )
+    old.close()
+
+    with open_library(db_path) as db:
+        assert db.schema_version() == LATEST_VERSION
+        row = db.query(
+            "SELECT title, has_audio, tag_playcount FROM tracks WHERE id = ?", (track_id,)
+        )[0]
+        assert (row["title"], row["has_audio"], row["tag_playcount"]) == ("A", 1, None)
+        assert db.scalar("SELECT COUNT(*) FROM events WHERE track_id = ?", (track_id,)) == 1
+    backups = list(db_path.parent.glob("library.db.backup-*"))
+    assert len(backups) == 1, "an existing DB is backed up before a migration changes it"
+
+
+def test_db_from_a_newer_segue_is_refused_and_left_untouched(db_path: Path) -> None:
+    with open_library(db_path) as db, db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', 0)",
+            (LATEST_VERSION + 1,),
+        )
+    before = db_path.read_bytes()
+    with pytest.raises(DatabaseError, match="newer Segue"):
+        open_library(db_path)
+    assert db_path.read_bytes() == before
+
+
+def test_failed_transaction_leaves_nothing_behind(library: Database) -> None:
+    with pytest.raises(RuntimeError), library.transaction() as conn:
+        _add_track(conn)
+        raise RuntimeError("crash mid-write")
+    assert library.scalar("SELECT COUNT(*) FROM tracks") == 0
+
+
+def test_nested_transaction_rolls_back_only_the_inner_part(library: Database) -> None:
+    with library.transaction() as conn:
+        _add_track(conn, "/music/kept.mp3")
+        with pytest.raises(ValueError), library.transaction() as inner:
+            _add_track(inner, "/music/dropped.mp3")
+            raise ValueError
+    paths = [r["path"] for r in library.query("SELECT path FROM tracks")]
+    assert paths == ["/music/kept.mp3"]
+
+
+def test_listening_history_is_append_only_and_outlives_its_track(library: Database) -> None:
+    with library.transaction() as conn:
+        track_id = _add_track(conn)
+        conn.execute(
+            "INSERT INTO events (ts, track_id, kind) VALUES (?, ?, 'play')", (1.0, track_id)
+        )
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"), library.transaction() as c:
+        c.execute("UPDATE events SET kind = 'skip'")
+    with pytest.raises(sqlite3.DatabaseError, match="history"), library.transaction() as c:
+        c.execute("DELETE FROM tracks WHERE id = ?", (track_id,))
+    assert library.scalar("SELECT COUNT(*) FROM events") == 1
+
+
+def test_damaged_db_gives_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "library.db"
+    path.write_bytes(b"this is not a database, just some text " * 200)
+    with pytest.raises(DatabaseError) as caught:
+        open_library(path)
+    message = str(caught.value)
+    assert "damaged or not a Segue library" in message
+    assert "\n" not in message
+
+
+def test_locked_db_gives_one_clear_error(db_path: Path) -> None:
+    holder = open_library(db_path)
+    holder.conn.execute("BEGIN IMMEDIATE")
+    try:
+        other = Database(db_path, busy_timeout=0.2)
+        with pytest.raises(DatabaseError, match="locked by another program"), other.transaction():
+            pass
+        other.close()
+    finally:
+        holder.conn.execute("ROLLBACK")
+        holder.close()
+
+
+def test_only_the_newest_three_backups_are_kept(db_path: Path) -> None:
+    with open_library(db_path) as db:
+        made = []
+        for i in range(5):
+            made.append(db.backup(f"test{i}"))
+    kept = sorted(db_path.parent.glob("library.db.backup-*"))
+    assert kept == sorted(p for p in made[-3:] if p is not None)
+
+
+def test_db_location_follows_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from player.config import default_db_path
+
+    monkeypatch.setenv("SEGUE_DB", str(tmp_path / "custom.db"))
+    assert default_db_path() == tmp_path / "custom.db"
+    monkeypatch.delenv("SEGUE_DB")
+    assert default_db_path().name == "library.db"
+    assert "segue" in str(default_db_path()).lower()
