@@ -14,13 +14,15 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from player.errors import DatabaseError
 from player.library.migrations import LATEST_VERSION, MIGRATIONS
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 BUSY_TIMEOUT_S = 5.0
 BACKUPS_KEPT = 3
@@ -70,11 +72,21 @@ class Database:
             self.conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open library DB {self.path}: {_describe(exc)}") from None
-        self.db = sqlite_utils.Database(self.conn)
         self._depth = 0
         self._lock = threading.RLock()
         if migrate:
             self.migrate()
+
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils' view of the same connection, for table introspection and queries.
+
+        Built on first use: importing sqlite-utils pulls in numpy, which the hot CLI paths
+        (``segue scan`` of an unchanged library) do not need.
+        """
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     # -- transactions ---------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -99,23 +100,38 @@ def _chunks(jobs: Sequence[_Job], size: int) -> Iterator[list[_Job]]:
         yield list(jobs[start : start + size])
 
 
+def _submit_more(
+    pool: ProcessPoolExecutor,
+    pending: deque[list[_Job]],
+    in_flight: deque[tuple[list[_Job], Future[list[ParseResult]]]],
+    limit: int,
+) -> None:
+    while pending and len(in_flight) < limit:
+        chunk = pending.popleft()
+        items = [(j.path, j.size, j.mtime) for j in chunk]
+        in_flight.append((chunk, pool.submit(_parse_chunk, items)))
+
+
 def _parse_parallel(jobs: Sequence[_Job], workers: int) -> Iterator[tuple[_Job, ParseResult]]:
-    """Parse in a process pool, yielding as chunks finish. If a file crashes a worker
-    (a native decoder fault), the unfinished chunks are retried one file at a time and
-    the culprit is reported instead of taking the scan down."""
-    pending = list(_chunks(jobs, CHUNK_SIZE))
+    """Parse in a process pool, yielding results in order as chunks finish.
+
+    Only a few chunks per worker are in flight, so memory stays flat however large the
+    library. If a file crashes a worker (a native decoder fault), the unfinished chunks
+    are retried one file at a time and the culprit is reported instead of taking the
+    scan down.
+    """
+    pending: deque[list[_Job]] = deque(_chunks(jobs, CHUNK_SIZE))
     context = multiprocessing.get_context("spawn" if sys.platform != "linux" else "forkserver")
+    in_flight_limit = workers * 3
     while pending:
         with ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=_worker_init
         ) as pool:
-            futures: list[tuple[list[_Job], Future[list[ParseResult]]]] = [
-                (chunk, pool.submit(_parse_chunk, [(j.path, j.size, j.mtime) for j in chunk]))
-                for chunk in pending
-            ]
-            pending = []
+            in_flight: deque[tuple[list[_Job], Future[list[ParseResult]]]] = deque()
             try:
-                for index, (chunk, future) in enumerate(futures):
+                _submit_more(pool, pending, in_flight, in_flight_limit)
+                while in_flight:
+                    chunk, future = in_flight.popleft()
                     try:
                         results = future.result()
                     except BrokenProcessPool:
@@ -132,10 +148,12 @@ def _parse_parallel(jobs: Sequence[_Job], workers: int) -> Iterator[tuple[_Job, 
                                 ),
                             )
                         else:
-                            pending.extend([job] for job in chunk)
-                        for later_chunk, _ in futures[index + 1 :]:
-                            pending.extend([job] for job in later_chunk)
-                        break
+                            pending.extendleft([job] for job in reversed(chunk))
+                        retry = [[job] for later, _ in in_flight for job in later]
+                        pending.extendleft(reversed(retry))
+                        in_flight.clear()
+                        break  # a new pool is started for what is left
+                    _submit_more(pool, pending, in_flight, in_flight_limit)
                     yield from zip(chunk, results, strict=True)
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)

@@ -33,3 +33,70 @@ def report(name: str, **fields: Any) -> None:
     """Print one benchmark's result as a single JSON object on stdout."""
     sys.stdout.write(json.dumps({"benchmark": name, **fields}) + "\n")
     sys.stdout.flush()
+
+
+class TreeMemorySampler:
+    """Samples a process tree's memory from /proc while it runs (Linux).
+
+    Reports the peak RSS of the root process, the peak summed RSS of the whole tree
+    (which counts pages shared between forked workers more than once) and the peak
+    summed PSS (shared pages divided among their users: the honest total).
+    """
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        import threading
+
+        self.pid = pid
+        self.interval = interval
+        self.peak_root_rss_mb = 0.0
+        self.peak_tree_rss_mb = 0.0
+        self.peak_tree_pss_mb = 0.0
+        self.peak_processes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeMemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @staticmethod
+    def _children(pid: int) -> list[int]:
+        from pathlib import Path
+
+        found: list[int] = []
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                found += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+        return found
+
+    @staticmethod
+    def _kb(path: str, field: str) -> float:
+        try:
+            with open(path) as fh:
+                for line in fh:
+                    if line.startswith(field):
+                        return float(line.split()[1])
+        except OSError:
+            pass
+        return 0.0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            tree, stack = [], [self.pid]
+            while stack:
+                pid = stack.pop()
+                tree.append(pid)
+                stack += self._children(pid)
+            rss = [self._kb(f"/proc/{p}/status", "VmRSS:") for p in tree]
+            pss = [self._kb(f"/proc/{p}/smaps_rollup", "Pss:") for p in tree]
+            self.peak_root_rss_mb = max(self.peak_root_rss_mb, rss[0] / 1024)
+            self.peak_tree_rss_mb = max(self.peak_tree_rss_mb, sum(rss) / 1024)
+            self.peak_tree_pss_mb = max(self.peak_tree_pss_mb, sum(pss) / 1024)
+            self.peak_processes = max(self.peak_processes, len(tree))
+            self._stop.wait(self.interval)
