@@ -129,8 +129,14 @@ def tag(path: Path, **fields: Any) -> Path:
     if suffix in (".wav", ".aiff"):
         from mutagen.id3 import TALB, TCON, TDRC, TIT2, TPE1, TRCK
 
-        frames = {"title": TIT2, "artist": TPE1, "album": TALB, "genre": TCON,
-                  "date": TDRC, "tracknumber": TRCK}
+        frames = {
+            "title": TIT2,
+            "artist": TPE1,
+            "album": TALB,
+            "genre": TCON,
+            "date": TDRC,
+            "tracknumber": TRCK,
+        }
         if audio.tags is None:
             audio.add_tags()
         for key, val in values.items():
@@ -138,8 +144,14 @@ def tag(path: Path, **fields: Any) -> Path:
         audio.save()
         return path
     if suffix == ".wma":
-        names = {"title": "Title", "artist": "Author", "album": "WM/AlbumTitle",
-                 "genre": "WM/Genre", "date": "WM/Year", "tracknumber": "WM/TrackNumber"}
+        names = {
+            "title": "Title",
+            "artist": "Author",
+            "album": "WM/AlbumTitle",
+            "genre": "WM/Genre",
+            "date": "WM/Year",
+            "tracknumber": "WM/TrackNumber",
+        }
         for key, val in values.items():
             audio[names[key]] = val
         audio.save()

@@ -25,8 +25,10 @@ def main(argv: list[str]) -> int:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         result = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env)
         if result.returncode != 0:
-            print(f"benchmark {script.name} failed with exit code {result.returncode}",
-                  file=sys.stderr)
+            print(
+                f"benchmark {script.name} failed with exit code {result.returncode}",
+                file=sys.stderr,
+            )
             failed += 1
     return 1 if failed else 0
 
