@@ -1,0 +1,399 @@
+"""Metadata and tag similarity: the first rung of the cold-start ladder.
+
+Every track has tags long before it has an audio vector or any listening history, so
+this index is what lets a freshly scanned library recommend anything at all.
+
+Similarity between two items mixes, on a [0, 1] scale:
+
+- TF-IDF cosine over tag words: normalised genres (``"Hip-Hop"``, ``"hip hop"`` and
+  ``"HipHop"`` are one genre), and the words of tags, comments and lyrics;
+- shared artists (multi-valued artists are joined with ``"; "`` by the caller);
+- the same album (keyed by album title *and* artist, so two "Greatest Hits" differ);
+- year proximity, which scales the rest: it never makes unrelated tracks similar.
+
+Input is plain per-item lists indexed by dense item id; there is no database here.
+A row of similarities is a few sparse products, so ``similar(item, k)`` stays fast on a
+100,000-track library without ever building the full item-item matrix.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from recommender.api import FloatArray, IntArray
+
+# Spellings that the punctuation and case rules below cannot reconcile, keyed by the
+# compact form (lowercase, "&" -> "and", no spaces or punctuation).
+_GENRE_ALIASES: dict[str, str] = {
+    "hiphop": "hip hop",
+    "dnb": "drum and bass",
+    "dandb": "drum and bass",
+    "drumnbass": "drum and bass",
+    "drumandbass": "drum and bass",
+    "drumbass": "drum and bass",
+    "rnb": "r&b",
+    "randb": "r&b",
+    "rhythmandblues": "r&b",
+    "rocknroll": "rock and roll",
+    "rockandroll": "rock and roll",
+    "rockroll": "rock and roll",
+    "lofi": "lo-fi",
+    "synthpop": "synthpop",
+    "electropop": "electropop",
+    "triphop": "trip hop",
+    "altrock": "alternative rock",
+    "alternativerock": "alternative rock",
+    "edm": "electronic dance music",
+    "electronicdancemusic": "electronic dance music",
+    "ukgarage": "uk garage",
+    "kpop": "k-pop",
+    "jpop": "j-pop",
+    "soundtrack": "soundtrack",
+    "ost": "soundtrack",
+    "originalsoundtrack": "soundtrack",
+    "scifi": "sci-fi",
+}
+# Canonical genres that are one idea: their words alone ("r", "b", "hip") mean nothing.
+_ATOMIC_GENRES = frozenset(_GENRE_ALIASES.values())
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_AND_FORMS = re.compile(r"\s*(?:&|\+|\bn\b|'n'|'n|n')\s*")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_WORD = re.compile(r"[a-z]{3,}")  # tag/comment/lyrics words; drops ids, hex and numbers
+_FEATURING = re.compile(r"\s+(?:feat\.?|ft\.?|featuring)\s+", re.IGNORECASE)
+_STOP_WORDS = frozenset(ENGLISH_STOP_WORDS)
+
+
+def _fold(text: str) -> str:
+    """Unicode-compatibility fold and accent strip ("Électro" -> "Electro")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def normalise_genre(raw: str) -> str:
+    """One spelling per genre: ``"Hip-Hop"``, ``"hip hop"``, ``"HipHop"`` -> ``"hip hop"``;
+    ``"Drum & Bass"``, ``"drum and bass"``, ``"DnB"`` -> ``"drum and bass"``;
+    ``"R&B"``, ``"RnB"`` -> ``"r&b"``. Returns ``""`` for a blank genre."""
+    text = _CAMEL.sub(" ", _fold(raw).strip()).lower()
+    text = _AND_FORMS.sub(" and ", text)
+    words = _NON_WORD.sub(" ", text).split()
+    if not words:
+        return ""
+    compact = "".join(words)
+    alias = _GENRE_ALIASES.get(compact)
+    if alias is not None:
+        return alias
+    # "r and b" style leftovers of a compact alias written with spaces
+    return " ".join(words)
+
+
+def genre_tokens(raw: str) -> list[str]:
+    """TF-IDF tokens for one (possibly multi-valued, ``"; "``-joined) genre field: the
+    whole canonical genre as one token, plus its words for compound genres, so that
+    "progressive rock" shares "rock" with "rock" but "hip hop" does not share "hip"."""
+    tokens: list[str] = []
+    for part in re.split(r"[;,/|]", raw):
+        genre = normalise_genre(part)
+        if not genre:
+            continue
+        tokens.append("g:" + genre.replace(" ", "_"))
+        if genre not in _ATOMIC_GENRES:
+            words = [w for w in _NON_WORD.sub(" ", genre).split() if w not in _STOP_WORDS]
+            if len(words) > 1:
+                tokens.extend("gw:" + w for w in words)
+    return tokens
+
+
+def text_words(raw: str) -> list[str]:
+    """Content words of free text (tags, comments, lyrics), without stop words."""
+    return [w for w in _WORD.findall(_fold(raw).lower()) if w not in _STOP_WORDS]
+
+
+def split_artists(raw: str) -> list[str]:
+    """Artist names of a ``"; "``-joined field, casefolded, "feat." guests included."""
+    names: list[str] = []
+    for part in re.split(r"\s*;\s*", raw):
+        for name in _FEATURING.split(part):
+            key = " ".join(_NON_WORD.sub(" ", _fold(name).lower()).split())
+            key = key.removeprefix("the ")
+            if key and key not in names:
+                names.append(key)
+    return names
+
+
+@dataclass(frozen=True)
+class MetadataWeights:
+    """How much each kind of agreement counts. The first three sum to 1; ``year`` is
+    the share of the result that year proximity can take away."""
+
+    text: float = 0.5
+    artist: float = 0.3
+    album: float = 0.2
+    year: float = 0.3
+    year_scale: float = 4.0  # years apart at which year agreement falls to 1/e
+    genre_share: float = 0.7  # of the text vector: genres vs. tags/comment/lyrics words
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+def _tfidf(docs: list[list[str]]) -> sp.csr_matrix:
+    """Row-normalised TF-IDF of pre-tokenised documents; all-zero rows where no tokens."""
+    if not any(docs):
+        return sp.csr_matrix((len(docs), 0), dtype=np.float32)
+    vectoriser = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, norm="l2", dtype=np.float32)
+    return sp.csr_matrix(vectoriser.fit_transform(docs), dtype=np.float32)
+
+
+def _optional(values: Sequence[str | None] | None, n: int) -> list[str]:
+    if values is None:
+        return [""] * n
+    if len(values) != n:
+        raise ValueError(f"expected {n} values per item, got {len(values)}")
+    return [v or "" for v in values]
+
+
+class MetadataIndex:
+    """Tag, artist, album and year similarity over a library of ``n`` items."""
+
+    def __init__(
+        self,
+        *,
+        artists: Sequence[str | None],
+        albums: Sequence[str | None] | None = None,
+        genres: Sequence[str | None] | None = None,
+        years: Sequence[int | float | None] | None = None,
+        comments: Sequence[str | None] | None = None,
+        lyrics: Sequence[str | None] | None = None,
+        tags: Sequence[str | None] | None = None,
+        weights: MetadataWeights | None = None,
+        cache_rows: int = 64,
+    ) -> None:
+        n = len(artists)
+        self.n_items = n
+        self.weights = weights or MetadataWeights()
+        artist_texts = _optional(artists, n)
+        album_texts = _optional(albums, n)
+        genre_texts = _optional(genres, n)
+        word_texts = [
+            " ".join(parts)
+            for parts in zip(
+                _optional(tags, n), _optional(comments, n), _optional(lyrics, n), strict=True
+            )
+        ]
+
+        self._genre_names = [
+            [g for g in (normalise_genre(p) for p in re.split(r"[;,/|]", raw)) if g]
+            for raw in genre_texts
+        ]
+        genre_matrix = _tfidf([genre_tokens(raw) for raw in genre_texts])
+        word_docs = [text_words(raw) for raw in word_texts]
+        word_matrix = _tfidf(word_docs)
+        share = self.weights.genre_share
+        text = sp.hstack(
+            [
+                genre_matrix * np.float32(np.sqrt(share)),
+                word_matrix * np.float32(np.sqrt(1 - share)),
+            ],
+            format="csr",
+            dtype=np.float32,
+        )
+        self._text = sp.csr_matrix(normalize(text, norm="l2"), dtype=np.float32)
+        self._text_by_term = sp.csr_matrix(self._text.T, dtype=np.float32)
+        self._word_sets = [set(doc) for doc in word_docs]
+        self._word_df: Counter[str] = Counter(w for words in self._word_sets for w in words)
+
+        # Artists: binary item x artist membership, rows normalised -> cosine overlap.
+        artist_names = [split_artists(raw) for raw in artist_texts]
+        self._artist_names = artist_names
+        vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        for item, names in enumerate(artist_names):
+            for name in names:
+                rows.append(item)
+                cols.append(vocab.setdefault(name, len(vocab)))
+        membership = sp.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)),
+            shape=(n, max(len(vocab), 1)),
+        )
+        self._artists = sp.csr_matrix(normalize(membership, norm="l2"), dtype=np.float32)
+        self._artists_by_artist = sp.csr_matrix(self._artists.T, dtype=np.float32)
+        # The primary artist as a dense id (-1 unknown), for callers' spacing rules.
+        self.artist_ids: IntArray = np.array(
+            [vocab[names[0]] if names else -1 for names in artist_names], dtype=np.int64
+        )
+
+        # Albums: dense id per (album title, primary artist); -1 when there is no album.
+        album_keys: dict[tuple[str, str], int] = {}
+        album_ids = np.full(n, -1, dtype=np.int64)
+        for item, (title, names) in enumerate(zip(album_texts, artist_names, strict=True)):
+            key = " ".join(_NON_WORD.sub(" ", _fold(title).lower()).split())
+            if key:
+                album_ids[item] = album_keys.setdefault(
+                    (key, names[0] if names else ""), len(album_keys)
+                )
+        self.album_ids: IntArray = album_ids
+
+        year_values = [np.nan if y is None else float(y) for y in (years or [None] * n)]
+        if len(year_values) != n:
+            raise ValueError(f"expected {n} years, got {len(year_values)}")
+        year_array = np.asarray(year_values, dtype=np.float32)
+        year_array[year_array <= 0] = np.nan  # tags write 0 for "unknown"
+        self.years: FloatArray = year_array
+
+        self._rows: OrderedDict[int, FloatArray] = OrderedDict()
+        self._cache_rows = cache_rows
+
+    # -- one row -------------------------------------------------------------------
+
+    def similarities(self, item: int) -> FloatArray:
+        """Similarity of ``item`` to every item, float32 in [0, 1] (itself included).
+        The last few rows are cached: up-next asks for the same anchors repeatedly."""
+        cached = self._rows.get(item)
+        if cached is not None:
+            self._rows.move_to_end(item)
+            return cached
+        row = self._compute_row(item)
+        row.setflags(write=False)
+        self._rows[item] = row
+        if len(self._rows) > self._cache_rows:
+            self._rows.popitem(last=False)
+        return row
+
+    def _compute_row(self, item: int) -> FloatArray:
+        w = self.weights
+        total = np.zeros(self.n_items, dtype=np.float32)
+        text_row = self._text[item]
+        if text_row.nnz:
+            # Only the items sharing a term with ``item`` are touched.
+            terms = self._text_by_term[text_row.indices]
+            total += w.text * np.asarray(terms.T @ text_row.data, dtype=np.float32)
+        artist_row = self._artists[item]
+        if artist_row.nnz:
+            by_artist = self._artists_by_artist[artist_row.indices]
+            total += w.artist * np.asarray(by_artist.T @ artist_row.data, dtype=np.float32)
+        album = self.album_ids[item]
+        if album >= 0:
+            total[self.album_ids == album] += w.album
+        return self._apply_year(total, self.years[item], self.years)
+
+    def _apply_year(self, base: FloatArray, year: float, years: FloatArray) -> FloatArray:
+        w = self.weights
+        if w.year <= 0:
+            return base
+        # An unknown year on either side gives the neutral 0.5, so the row is symmetric.
+        closeness = np.exp(-np.abs(years - year) / w.year_scale)
+        # Unknown years neither help nor hurt relative to each other: half the penalty.
+        closeness = np.where(np.isnan(closeness), 0.5, closeness).astype(np.float32)
+        scale = np.float32(1 - w.year) + np.float32(w.year) * closeness
+        result: FloatArray = np.minimum(base * scale, np.float32(1.0))
+        return result
+
+    # -- neighbours ----------------------------------------------------------------
+
+    def similar(self, item: int, k: int = 10) -> tuple[IntArray, FloatArray]:
+        """The ``k`` most similar other items (ids, similarities), best first; only
+        items with a positive similarity are returned."""
+        return self.similar_to([item], k)
+
+    def similar_to(
+        self, items: Sequence[int], k: int = 10, weights: Sequence[float] | None = None
+    ) -> tuple[IntArray, FloatArray]:
+        """The ``k`` items most similar to a set of items (their weighted mean
+        similarity), excluding the set itself."""
+        seeds = np.asarray(items, dtype=np.int64)
+        if seeds.size == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        seed_weights = np.ones(seeds.size) if weights is None else np.asarray(weights, float)
+        combined = np.zeros(self.n_items, dtype=np.float32)
+        for seed, weight in zip(seeds, seed_weights / seed_weights.sum(), strict=True):
+            combined += np.float32(weight) * self.similarities(int(seed))
+        combined[seeds] = 0.0
+        return top_k(combined, k)
+
+    def pairwise(self, items: Sequence[int] | IntArray) -> FloatArray:
+        """Dense similarity matrix among a few hundred items (for diversity re-ranking)."""
+        ids = np.asarray(items, dtype=np.int64)
+        w = self.weights
+        text = self._text[ids]
+        artists = self._artists[ids]
+        result = w.text * np.asarray((text @ text.T).todense(), dtype=np.float32)
+        result += w.artist * np.asarray((artists @ artists.T).todense(), dtype=np.float32)
+        albums = self.album_ids[ids]
+        result += w.album * ((albums[:, None] == albums[None, :]) & (albums[:, None] >= 0))
+        years = self.years[ids]
+        if w.year > 0:
+            closeness = np.exp(-np.abs(years[:, None] - years[None, :]) / w.year_scale)
+            closeness = np.where(np.isnan(closeness), 0.5, closeness)
+            result *= (1 - w.year) + w.year * closeness
+        out: FloatArray = np.minimum(result, 1.0).astype(np.float32)
+        return out
+
+    def similarity_to(self, item: int, items: Sequence[int] | IntArray) -> FloatArray:
+        """Similarity of ``item`` to a few items only: O(len(items)), no full row."""
+        ids = np.asarray(items, dtype=np.int64)
+        cached = self._rows.get(item)
+        if cached is not None:
+            gathered: FloatArray = cached[ids]
+            return gathered
+        w = self.weights
+        text = np.asarray((self._text[ids] @ self._text[item].T).todense(), np.float32).ravel()
+        artists = self._artists[ids] @ self._artists[item].T
+        result = w.text * text + w.artist * np.asarray(artists.todense(), np.float32).ravel()
+        album = self.album_ids[item]
+        if album >= 0:
+            result += w.album * (self.album_ids[ids] == album)
+        return self._apply_year(result.astype(np.float32), self.years[item], self.years[ids])
+
+    # -- explanations --------------------------------------------------------------
+
+    def explain(self, a: int, b: int) -> str:
+        """What ``a`` and ``b`` share, in a few words: "same album", "same artist",
+        "both drum and bass", "shared tags: piano, ragtime". Empty if nothing."""
+        if self.album_ids[a] >= 0 and self.album_ids[a] == self.album_ids[b]:
+            return "same album"
+        if set(self._artist_names[a]) & set(self._artist_names[b]):
+            return "same artist"
+        genres = [g for g in self._genre_names[a] if g in self._genre_names[b]]
+        if genres:
+            return "both " + " and ".join(genres[:2])
+        shared = self._word_sets[a] & self._word_sets[b]
+        if shared:
+            # The rarest shared words say the most.
+            term_weight = self._idf_order(shared)
+            return "shared tags: " + ", ".join(term_weight[:3])
+        return ""
+
+    def _idf_order(self, words: set[str]) -> list[str]:
+        return sorted(words, key=lambda w: (self._word_df[w], w))
+
+    def has_metadata(self) -> npt.NDArray[np.bool_]:
+        """Items with any tag text or artist: those this index can relate to others."""
+        has_text = np.diff(self._text.indptr) > 0
+        has_artist = np.diff(self._artists.indptr) > 0
+        result: npt.NDArray[np.bool_] = has_text | has_artist | (self.album_ids >= 0)
+        return result
+
+
+def top_k(scores: FloatArray, k: int) -> tuple[IntArray, FloatArray]:
+    """The ``k`` best positive entries of ``scores`` (ids, values), best first, via
+    ``argpartition``: O(n) instead of a full sort."""
+    k = min(k, scores.size)
+    if k <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    candidates = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
+    order = candidates[np.argsort(-scores[candidates], kind="stable")]
+    order = order[scores[order] > 0]
+    return order.astype(np.int64), scores[order].astype(np.float32)

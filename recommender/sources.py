@@ -1,0 +1,389 @@
+"""Score sources for the hybrid blend (``api.ScoreSource``) and the reasons they give.
+
+- ``content``: how much each track sounds like what is playing (over the content index
+  of audio vectors; tracks without a vector score 0, they are not an error);
+- ``metadata``: tag, genre, artist, album and year similarity to what is playing;
+- ``taste``: the user's own likes, bans, plays and skips, with "close to your favourites"
+  for tracks never played.
+
+Every source returns float32 scores in [0, 1] over all items, and can say in a few words
+why it scored an item (``reason``), for the up-next list.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from recommender import api, signals
+from recommender.api import Context, FloatArray, IntArray
+from recommender.metadata import MetadataIndex
+from recommender.reasons import Describe
+
+Neighbours = Callable[[int, int], tuple[IntArray, FloatArray]]
+
+
+class RowSimilarity(Protocol):
+    """Anything that gives one item's similarity to every item, in [0, 1]."""
+
+    def similarities(self, item: int) -> FloatArray: ...
+
+
+class DistanceIndex(Protocol):
+    """The part of ``content.ContentIndex`` the content source uses."""
+
+    def distances(self, item: int) -> FloatArray: ...
+
+    def explain(self, a: int, b: int) -> str: ...
+
+
+def cosine_distance_to_similarity(distances: FloatArray) -> FloatArray:
+    """Cosine distance (0 same, 1 unrelated, 2 opposite) to a [0, 1] similarity; items
+    without a vector (NaN or infinite distance) get 0."""
+    sim = np.clip(1.0 - distances, 0.0, 1.0)
+    result: FloatArray = np.where(np.isfinite(sim), sim, 0.0).astype(np.float32)
+    return result
+
+
+class ContentRows:
+    """Similarity rows from the content index's distances, with a small row cache: the
+    current track and the last few of the session are asked for again and again."""
+
+    def __init__(
+        self,
+        index: DistanceIndex,
+        n_items: int,
+        to_similarity: Callable[[FloatArray], FloatArray] = cosine_distance_to_similarity,
+        cache_rows: int = 64,
+    ) -> None:
+        self.index = index
+        self.n_items = n_items
+        self._to_similarity = to_similarity
+        self._rows: OrderedDict[int, FloatArray] = OrderedDict()
+        self._cache_rows = cache_rows
+
+    def similarities(self, item: int) -> FloatArray:
+        row = self._rows.get(item)
+        if row is not None:
+            self._rows.move_to_end(item)
+            return row
+        try:
+            distances = np.asarray(self.index.distances(item), dtype=np.float32)
+        except (KeyError, IndexError, ValueError):
+            # No audio vector for this track yet: it has no content neighbours (the
+            # cold-start ladder falls back to its tags).
+            distances = np.full(self.n_items, np.inf, dtype=np.float32)
+        row = self._to_similarity(distances)
+        row.setflags(write=False)
+        self._rows[item] = row
+        if len(self._rows) > self._cache_rows:
+            self._rows.popitem(last=False)
+        return row
+
+
+@dataclass(frozen=True)
+class AnchorPolicy:
+    """Which tracks a similarity source scores against: the current one, then the last
+    ``recent`` of the session, each weighing ``decay`` times the one after it."""
+
+    recent: int = 2
+    decay: float = 0.5
+
+
+def anchors(context: Context, policy: AnchorPolicy) -> list[tuple[int, float]]:
+    """(item, weight) pairs, most recent first."""
+    found: list[tuple[int, float]] = []
+    seen: set[int] = set()
+    history = ([] if context.current is None else [context.current]) + list(
+        reversed(context.session)
+    )
+    weight = 1.0
+    for item in history:
+        if item in seen:
+            continue
+        seen.add(item)
+        found.append((item, weight))
+        weight *= policy.decay
+        if len(found) > policy.recent:
+            break
+    return found
+
+
+class AnchoredSource:
+    """Similarity to the current track and the recent session, normalised to [0, 1]."""
+
+    def __init__(self, name: str, rows: RowSimilarity, n_items: int, policy: AnchorPolicy) -> None:
+        self.name = name
+        self.rows = rows
+        self.n_items = n_items
+        self.policy = policy
+
+    def scores(self, context: Context) -> FloatArray:
+        total = np.zeros(self.n_items, dtype=np.float32)
+        weights = 0.0
+        for item, weight in anchors(context, self.policy):
+            total += np.float32(weight) * self.rows.similarities(item)
+            weights += weight
+        if weights:
+            total /= np.float32(weights)
+        return total
+
+    def best_anchor(self, item: int, context: Context) -> int | None:
+        """The anchor that makes ``item`` score highest: the track a reason names."""
+        best, best_score = None, 0.0
+        for anchor, weight in anchors(context, self.policy):
+            score = weight * float(self.rows.similarities(anchor)[item])
+            if score > best_score:
+                best, best_score = anchor, score
+        return best
+
+
+class ContentSource(AnchoredSource):
+    """``content``: sounds like what is playing. Reason: "sounds like Title: similar
+    tempo and timbre"."""
+
+    def __init__(
+        self,
+        index: DistanceIndex,
+        n_items: int,
+        policy: AnchorPolicy | None = None,
+        to_similarity: Callable[[FloatArray], FloatArray] = cosine_distance_to_similarity,
+    ) -> None:
+        super().__init__(
+            "content", ContentRows(index, n_items, to_similarity), n_items, policy or AnchorPolicy()
+        )
+        self.index = index
+
+    def reason(self, item: int, context: Context, describe: Describe) -> str:
+        anchor = self.best_anchor(item, context)
+        if anchor is None:
+            return ""
+        what = self.index.explain(anchor, item)
+        title = describe(anchor).title
+        return f"sounds like {title}: {what}" if what else f"sounds like {title}"
+
+
+class MetadataSource(AnchoredSource):
+    """``metadata``: shares artist, album, genre or tags with what is playing."""
+
+    def __init__(self, index: MetadataIndex, policy: AnchorPolicy | None = None) -> None:
+        super().__init__("metadata", index, index.n_items, policy or AnchorPolicy())
+        self.index = index
+
+    def reason(self, item: int, context: Context, describe: Describe) -> str:
+        anchor = self.best_anchor(item, context)
+        if anchor is None:
+            return ""
+        what = self.index.explain(anchor, item)
+        label = describe(anchor)
+        if what == "same album":
+            return f"from the same album as {label.title}"
+        if what == "same artist":
+            return f"more from {label.artist}" if label.artist else f"same artist as {label.title}"
+        if what.startswith("both "):
+            return f"{what.removeprefix('both ')}, like {label.title}"
+        if what.startswith("shared tags: "):
+            return f"tagged like {label.title}: {what.removeprefix('shared tags: ')}"
+        return f"similar tags to {label.title}"
+
+
+@dataclass(frozen=True)
+class TasteConfig:
+    liked: float = 1.0  # a liked track itself
+    liked_album: float = 0.8  # another track of an album the user liked a track of
+    liked_artist: float = 0.6
+    near_favourite: float = 0.6  # times the similarity to the closest favourite
+    played: float = 0.7  # the most that play history alone gives (many completed plays)
+    played_half: float = 3.0  # net listening weight at which ``played`` is half reached
+    favourite_weight: float = 3.0  # net listening weight that makes a favourite
+    neighbours_k: int = 50  # how many neighbours of each favourite count as "close"
+    max_favourites: int = 200  # favourites whose neighbours are gathered on a rebuild
+
+
+class TasteSource:
+    """``taste``: the user's likes, plays and skips, and closeness to their favourites.
+
+    It also holds what up-next's constraints need: bans, when each track last played,
+    and which tracks the user knows (for the familiar <-> discover knob).
+    """
+
+    name = "taste"
+
+    def __init__(
+        self,
+        n_items: int,
+        *,
+        artist_ids: IntArray | None = None,
+        album_ids: IntArray | None = None,
+        neighbours: Sequence[Neighbours] = (),
+        config: TasteConfig | None = None,
+        signal_config: signals.SignalConfig | None = None,
+    ) -> None:
+        self.n_items = n_items
+        self.config = config or TasteConfig()
+        self.signal_config = signal_config or signals.SignalConfig()
+        self.artist_ids = _ids_or_none(artist_ids, n_items)
+        self.album_ids = _ids_or_none(album_ids, n_items)
+        self.neighbours = list(neighbours)
+        self.net = np.zeros(n_items, dtype=np.float64)  # signed listening weight
+        self.plays = np.zeros(n_items, dtype=np.int32)
+        self.skips = np.zeros(n_items, dtype=np.int32)
+        self.liked = np.zeros(n_items, dtype=bool)
+        self.banned = np.zeros(n_items, dtype=bool)
+        self.last_played = np.full(n_items, -np.inf, dtype=np.float64)
+        self.near_favourite = np.zeros(n_items, dtype=np.float32)
+        self._favourites: set[int] = set()
+        self._parts: FloatArray | None = None  # cached _components(); None when stale
+        self._cache: FloatArray | None = None
+
+    # -- learning ------------------------------------------------------------------
+
+    def observe(self, event: api.Event) -> None:
+        """Learn from one event: O(neighbours_k), not O(library)."""
+        weighted = signals.weigh(event, self.signal_config)
+        item, kind = event.item, weighted.signal
+        if kind in (signals.Signal.PLAY, signals.Signal.SKIP):
+            self.net[item] += weighted.weight
+            self.last_played[item] = max(self.last_played[item], event.ts)
+            if kind is signals.Signal.PLAY:
+                self.plays[item] += 1
+            else:
+                self.skips[item] += 1
+            if self.net[item] >= self.config.favourite_weight:
+                self._add_favourite(item)
+        elif kind is signals.Signal.LIKE:
+            self.liked[item] = True
+            self._add_favourite(item)
+        elif kind is signals.Signal.UNLIKE:
+            # "Unlike" clears the user's rating, a ban included.
+            self.liked[item] = False
+            self.banned[item] = False
+        elif kind is signals.Signal.BAN:
+            self.banned[item] = True
+            self.liked[item] = False
+        self._cache = self._parts = None
+
+    def fit(self, log: signals.EventLog) -> None:
+        """Rebuild from a whole events log (time order), vectorised."""
+        codes, weights = signals.weigh_log(log, self.signal_config)
+        code = signals.SIGNAL_CODES
+        listen = (codes == code[signals.Signal.PLAY]) | (codes == code[signals.Signal.SKIP])
+        items = log.item
+        self.net[:] = np.bincount(items[listen], weights[listen], self.n_items)
+        played = codes == code[signals.Signal.PLAY]
+        self.plays[:] = np.bincount(items[played], minlength=self.n_items)
+        self.skips[:] = np.bincount(items[listen & ~played], minlength=self.n_items)
+        self.last_played[:] = -np.inf
+        np.maximum.at(self.last_played, items[listen], log.ts[listen])
+        like, unlike, ban = (
+            code[signals.Signal.LIKE],
+            code[signals.Signal.UNLIKE],
+            code[signals.Signal.BAN],
+        )
+        rating = np.isin(codes, (like, unlike, ban))
+        # The last rating event of each item decides its rating.
+        rated_items, rated_codes = items[rating][::-1], codes[rating][::-1]
+        last_items, first = np.unique(rated_items, return_index=True)
+        last_codes = rated_codes[first]
+        self.liked[:] = False
+        self.banned[:] = False
+        self.liked[last_items[last_codes == like]] = True
+        self.banned[last_items[last_codes == ban]] = True
+        self._refresh_favourites()
+
+    def _refresh_favourites(self) -> None:
+        cfg = self.config
+        self.near_favourite[:] = 0.0
+        self._favourites.clear()
+        by_weight = np.where(self.liked, np.inf, self.net)
+        candidates = np.flatnonzero(self.liked | (self.net >= cfg.favourite_weight))
+        strongest = candidates[np.argsort(-by_weight[candidates], kind="stable")]
+        for item in strongest[: cfg.max_favourites]:
+            self._add_favourite(int(item))
+        self._cache = self._parts = None
+
+    def _add_favourite(self, item: int) -> None:
+        if item in self._favourites:
+            return
+        self._favourites.add(item)
+        for neighbours in self.neighbours:
+            ids, sims = neighbours(item, self.config.neighbours_k)
+            np.maximum.at(self.near_favourite, ids, sims.astype(np.float32))
+
+    # -- scoring -------------------------------------------------------------------
+
+    def known(self) -> npt.NDArray[np.bool_]:
+        """Tracks the user has heard or rated: "familiar" for the discover knob."""
+        result: npt.NDArray[np.bool_] = (self.plays > 0) | (self.skips > 0) | self.liked
+        return result
+
+    def scores(self, context: Context) -> FloatArray:
+        if self._cache is None:
+            self._cache = self._components().max(axis=0)
+            self._cache[self.banned] = 0.0
+            self._cache.setflags(write=False)
+        return self._cache
+
+    def _components(self) -> FloatArray:
+        """Rows: liked, liked album, liked artist, near a favourite, play history."""
+        if self._parts is None:
+            self._parts = self._compute_components()
+        return self._parts
+
+    def _compute_components(self) -> FloatArray:
+        cfg = self.config
+        parts = np.zeros((5, self.n_items), dtype=np.float32)
+        parts[0] = cfg.liked * self.liked
+        parts[1] = cfg.liked_album * _group_flag(self.album_ids, self.liked)
+        parts[2] = cfg.liked_artist * _group_flag(self.artist_ids, self.liked)
+        parts[3] = cfg.near_favourite * self.near_favourite
+        positive = np.maximum(self.net, 0.0)
+        parts[4] = cfg.played * positive / (positive + cfg.played_half)
+        return parts
+
+    def reason(self, item: int, context: Context, describe: Describe) -> str:
+        parts = self._components()[:, item]
+        which = int(np.argmax(parts))
+        if parts[which] <= 0:
+            return ""
+        if which == 0:
+            return "you liked this"
+        if which == 1:
+            return "you liked this album"
+        if which == 2:
+            artist = describe(item).artist
+            return f"you like {artist}" if artist else "by an artist you like"
+        if which == 3:
+            if self.known()[item]:
+                return "close to your favourites"
+            return "new to you, close to your favourites"
+        return (
+            "one of your most played"
+            if self.net[item] >= self.config.favourite_weight
+            else ("you have enjoyed this before")
+        )
+
+
+def _ids_or_none(ids: IntArray | None, n_items: int) -> IntArray:
+    if ids is None:
+        return np.full(n_items, -1, dtype=np.int64)
+    array = np.asarray(ids, dtype=np.int64)
+    if array.shape != (n_items,):
+        raise ValueError(f"expected {n_items} ids, got shape {array.shape}")
+    return array
+
+
+def _group_flag(groups: IntArray, members: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Per item: does its group (album, artist) hold any flagged item? (-1: no group.)"""
+    known = groups >= 0
+    if not known.any():
+        return np.zeros(groups.size, dtype=bool)
+    flagged = np.zeros(int(groups.max()) + 1, dtype=bool)
+    flagged[groups[known & members]] = True
+    result: npt.NDArray[np.bool_] = known & flagged[np.maximum(groups, 0)]
+    return result

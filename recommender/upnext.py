@@ -1,0 +1,439 @@
+"""Up-next: the next N tracks after the current one, each with a short human reason.
+
+One re-rank is:
+
+1. the hybrid scores every item (vectorised), the familiar <-> discover knob tilts known
+   against never-heard tracks, bans and recent plays are masked out;
+2. ``argpartition`` keeps a pool of a few hundred candidates;
+3. the session's steers apply to the pool: a skip pushes tracks similar to the skipped one
+   down, a like pulls them up (and brings the liked track's neighbours into the pool);
+4. a greedy maximal-marginal-relevance pass fills the automatic slots around the pinned
+   ones, with the artist-spacing rule and optional smooth tempo/energy transitions;
+5. each pick's reason comes from the source that contributed most to its score.
+
+Only steps 3-5 are per-candidate Python, and they only ever see the pool.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from recommender import api
+from recommender.api import Context, FloatArray, IntArray, Pick, ScoreBreakdown
+from recommender.feedback import AdaptiveWeights, Outcome, outcome_of
+from recommender.reasons import (
+    DEFAULT_REASON,
+    GENERIC,
+    NEW_REASON,
+    Describe,
+    Explains,
+    followed_reason,
+)
+from recommender.sources import Neighbours, TasteSource
+
+PairWeight = Callable[[int, int, float], float]  # (before, after, now) -> co-occurrence
+USER_SOURCE = "user"  # the source of entries the user queued
+USER_REASON = "queued by you"
+
+
+class Scorer(Protocol):
+    """The hybrid blend, as up-next uses it (``hybrid.HybridScorer``)."""
+
+    weights: dict[str, float]
+
+    def score(self, context: Context) -> ScoreBreakdown: ...
+
+    def set_weight(self, name: str, weight: float) -> None: ...
+
+
+class PoolSimilarity(Protocol):
+    """Item-item similarity over a small candidate pool (``MetadataIndex`` is one)."""
+
+    def similarity_to(self, item: int, items: Sequence[int] | IntArray) -> FloatArray: ...
+
+
+@dataclass(frozen=True)
+class UpNextConfig:
+    length: int = 10  # entries in the up-next list, pinned ones included
+    pool: int = 300  # candidates kept after the vectorised scoring
+    repeat_window_s: float = 4 * 3600.0  # no track twice within this
+    artist_spacing: int = 1  # positions before the same artist may play again; 0 = off
+    mmr_lambda: float = 0.75  # relevance vs. diversity (1 = relevance only)
+    discover: float = 0.5  # 0 = familiar tracks, 1 = new to you, 0.5 = neutral
+    discover_strength: float = 0.5  # at the knob's ends: this x the best score, +/-
+    skip_push: float = 0.8  # a skip lowers a candidate by this x its similarity
+    like_pull: float = 0.5  # a like raises a candidate by this x its similarity
+    steer_decay: float = 0.6  # each new steer weakens the older ones by this factor
+    steer_memory: int = 6  # steers kept
+    like_neighbours: int = 30  # a liked track's neighbours joined to the pool
+    transition_weight: float = 0.3  # smooth tempo/energy (used when bpm/energy are given)
+    tempo_tolerance: float = 0.3  # log2 tempo ratio counted as a full jump (~23 %)
+    energy_tolerance: float = 0.3  # energy difference counted as a full jump
+
+
+@dataclass(frozen=True)
+class _Steer:
+    item: int
+    strength: float  # negative: push similar down; positive: pull up
+
+
+class UpNext:
+    """Builds and re-ranks the automatic part of the up-next list."""
+
+    def __init__(
+        self,
+        scorer: Scorer,
+        taste: TasteSource,
+        *,
+        describe: Describe,
+        similarity: PoolSimilarity,
+        artist_ids: IntArray | None = None,
+        explainers: Sequence[Explains] = (),
+        neighbours: Sequence[Neighbours] = (),
+        feedback: AdaptiveWeights | None = None,
+        followed_by: PairWeight | None = None,
+        bpm: FloatArray | None = None,
+        energy: FloatArray | None = None,
+        config: UpNextConfig | None = None,
+    ) -> None:
+        self.scorer = scorer
+        self.taste = taste
+        self.n_items = taste.n_items
+        self.describe = describe
+        self.similarity = similarity
+        self.artist_ids = (
+            np.full(self.n_items, -1, dtype=np.int64)
+            if artist_ids is None
+            else np.asarray(artist_ids, dtype=np.int64)
+        )
+        self.explainers = {source.name: source for source in explainers}
+        self.neighbours = list(neighbours)
+        self.feedback = feedback
+        self.bpm = None if bpm is None else np.asarray(bpm, dtype=np.float32)
+        self.energy = None if energy is None else np.asarray(energy, dtype=np.float32)
+        self.config = config or UpNextConfig()
+        self._steers: list[_Steer] = []
+        # Which source chose each recent automatic pick, to credit it with the outcome.
+        self._picked_by: OrderedDict[int, str] = OrderedDict()
+        self.followed_by = followed_by
+        if feedback is not None:
+            for name, weight in feedback.weights().items():
+                if name in scorer.weights:
+                    scorer.set_weight(name, weight)
+
+    # -- the knob ------------------------------------------------------------------
+
+    @property
+    def discover(self) -> float:
+        return self.config.discover
+
+    @discover.setter
+    def discover(self, value: float) -> None:
+        """0 = stay with what the user knows and likes, 1 = tracks new to them."""
+        self.config = replace(self.config, discover=min(max(float(value), 0.0), 1.0))
+
+    # -- events --------------------------------------------------------------------
+
+    def observe(self, event: api.Event) -> None:
+        """Learn from an event: the taste source, the adaptive weights (when the event
+        concerns an automatic pick) and the session's steers. Call ``build`` next."""
+        self.taste.observe(event)
+        outcome = outcome_of(event, self.taste.signal_config)
+        if outcome is None:
+            return
+        source = self._picked_by.get(event.item)
+        if source is not None and self.feedback is not None and source in self.scorer.weights:
+            self.scorer.set_weight(source, self.feedback.update(source, outcome))
+        cfg = self.config
+        if outcome in (Outcome.SKIPPED, Outcome.BANNED):
+            self._steer(event.item, -cfg.skip_push)
+        elif outcome is Outcome.LIKED:
+            self._steer(event.item, cfg.like_pull)
+
+    def _steer(self, item: int, strength: float) -> None:
+        decay = self.config.steer_decay
+        kept = [_Steer(s.item, s.strength * decay) for s in self._steers if s.item != item]
+        self._steers = [*kept, _Steer(item, strength)][-self.config.steer_memory :]
+
+    def reset_session(self) -> None:
+        """A new session: the previous one's steers no longer apply."""
+        self._steers.clear()
+
+    # -- building ------------------------------------------------------------------
+
+    def build(
+        self, context: Context, pinned: Mapping[int, int] | None = None, length: int | None = None
+    ) -> list[Pick]:
+        """The up-next list: ``pinned`` maps positions to items the user placed (default:
+        ``context.queue`` at the head, in order); every other position gets an automatic
+        pick. Pinned entries come back as picks from source ``"user"``."""
+        cfg = self.config
+        if pinned is None:
+            pinned = dict(enumerate(context.queue))
+        size = max(length or cfg.length, max(pinned, default=-1) + 1)
+        breakdown = self.scorer.score(context)
+        relevance = self._tilted(breakdown.total)
+        blocked = self._blocked(context, pinned.values())
+        pool, pool_scores = self._pool(relevance, blocked)
+        pool_scores = self._apply_steers(pool, pool_scores)
+        sequence = self._fill(context, pool, pool_scores, pinned, size)
+        return self._explain(context, breakdown, sequence, pinned)
+
+    def _tilted(self, total: FloatArray) -> FloatArray:
+        """The familiar <-> discover knob: lift never-heard tracks and lower known ones (or
+        the reverse) by up to ``discover_strength`` times the best score, so at the ends of
+        the knob it outweighs relevance, and in between it breaks near-ties."""
+        cfg = self.config
+        tilt = cfg.discover_strength * (2.0 * cfg.discover - 1.0)
+        base = np.asarray(total, dtype=np.float32)
+        if tilt == 0:
+            return base.copy()
+        finite = base[np.isfinite(base)]
+        peak = float(finite.max()) if finite.size else 0.0
+        shift = np.float32(tilt * (peak if peak > 0 else 1.0))
+        result: FloatArray = base + np.where(self.taste.known(), -shift, shift)
+        return result
+
+    def _blocked(self, context: Context, pinned: Iterable[int]) -> npt.NDArray[np.bool_]:
+        window_start = context.now - self.config.repeat_window_s
+        blocked: npt.NDArray[np.bool_] = self.taste.banned | (self.taste.last_played > window_start)
+        # Session items the engine never saw played (no time known) count as just played.
+        unseen = [i for i in context.session if not np.isfinite(self.taste.last_played[i])]
+        others = [*unseen, *context.queue, *pinned]
+        if context.current is not None:
+            others.append(context.current)
+        if others:
+            blocked[np.asarray(others, dtype=np.int64)] = True
+        return blocked
+
+    def _pool(
+        self, relevance: FloatArray, blocked: npt.NDArray[np.bool_]
+    ) -> tuple[IntArray, FloatArray]:
+        """Top candidates by score, plus the neighbours of recently liked tracks (so a
+        like can pull up tracks the blend had not ranked)."""
+        scores = relevance.copy()
+        scores[blocked] = -np.inf
+        size = min(self.config.pool, scores.size)
+        top = np.argpartition(-scores, size - 1)[:size] if size < scores.size else np.arange(size)
+        extra = [
+            ids
+            for steer in self._steers
+            if steer.strength > 0
+            for neighbours in self.neighbours
+            for ids in (neighbours(steer.item, self.config.like_neighbours)[0],)
+        ]
+        candidates = np.unique(np.concatenate([top, *extra])) if extra else top
+        candidates = candidates[np.isfinite(scores[candidates])]
+        values = scores[candidates]
+        peak = float(values.max()) if values.size else 0.0
+        normalised = values / np.float32(peak) if peak > 0 else np.zeros_like(values)
+        return candidates.astype(np.int64), normalised.astype(np.float32)
+
+    def _apply_steers(self, pool: IntArray, scores: FloatArray) -> FloatArray:
+        if not self._steers or pool.size == 0:
+            return scores
+        adjusted = scores.copy()
+        for steer in self._steers:
+            adjusted += np.float32(steer.strength) * self.similarity.similarity_to(steer.item, pool)
+        return adjusted
+
+    def _fill(
+        self,
+        context: Context,
+        pool: IntArray,
+        relevance: FloatArray,
+        pinned: Mapping[int, int],
+        size: int,
+    ) -> list[tuple[int, float]]:
+        """Greedy MMR over the pool, slot by slot; pinned slots are fixed."""
+        cfg = self.config
+        lam = np.float32(cfg.mmr_lambda)
+        history = [*context.session]
+        if context.current is not None:
+            history.append(context.current)
+        sequence: list[tuple[int, float]] = []
+        available = np.ones(pool.size, dtype=bool)
+        redundancy = np.zeros(pool.size, dtype=np.float32)
+        for item in pinned.values():
+            if pool.size:
+                np.maximum(redundancy, self.similarity.similarity_to(item, pool), out=redundancy)
+        pool_artists = self.artist_ids[pool]
+        for position in range(size):
+            if position in pinned:
+                sequence.append((pinned[position], float("nan")))
+                continue
+            if not available.any():
+                break
+            objective = lam * relevance - (np.float32(1) - lam) * redundancy
+            played = history + [item for item, _ in sequence]
+            objective -= self._transition_penalty(played[-1] if played else None, pool)
+            objective[~available] = -np.inf
+            allowed = self._artist_allowed(pool_artists, history, sequence, pinned, position)
+            constrained = np.where(allowed, objective, -np.inf)
+            # Spacing is a preference a tiny library cannot always satisfy: then relax it.
+            choice = int(np.argmax(constrained if np.isfinite(constrained).any() else objective))
+            available[choice] = False
+            item = int(pool[choice])
+            sequence.append((item, float(relevance[choice])))
+            np.maximum(redundancy, self.similarity.similarity_to(item, pool), out=redundancy)
+        return sequence
+
+    def _artist_allowed(
+        self,
+        pool_artists: IntArray,
+        history: list[int],
+        sequence: list[tuple[int, float]],
+        pinned: Mapping[int, int],
+        position: int,
+    ) -> npt.NDArray[np.bool_]:
+        spacing = self.config.artist_spacing
+        allowed = np.ones(pool_artists.size, dtype=bool)
+        if spacing <= 0:
+            return allowed
+        before = (history + [item for item, _ in sequence])[-spacing:]
+        after = [pinned[p] for p in range(position + 1, position + 1 + spacing) if p in pinned]
+        neighbours = self.artist_ids[np.asarray(before + after, dtype=np.int64)]
+        neighbours = neighbours[neighbours >= 0]
+        if neighbours.size:
+            allowed &= ~np.isin(pool_artists, neighbours)
+        return allowed
+
+    def _transition_penalty(self, previous: int | None, pool: IntArray) -> FloatArray | float:
+        """How abrupt the move from ``previous`` to each candidate is, in [0, weight]:
+        tempo compares by octave-folded ratio (half/double time is smooth), energy by
+        difference. Unknown values cost nothing."""
+        cfg = self.config
+        if previous is None or cfg.transition_weight <= 0:
+            return 0.0
+        penalty = np.zeros(pool.size, dtype=np.float32)
+        parts = 0
+        if self.bpm is not None:
+            ratio = np.abs(np.log2(self.bpm[pool] / self.bpm[previous]))
+            folded = np.minimum(ratio % 1.0, 1.0 - ratio % 1.0)
+            penalty += np.nan_to_num(np.minimum(folded / cfg.tempo_tolerance, 1.0), nan=0.0)
+            parts += 1
+        if self.energy is not None:
+            jump = np.abs(self.energy[pool] - self.energy[previous]) / cfg.energy_tolerance
+            penalty += np.nan_to_num(np.minimum(jump, 1.0), nan=0.0)
+            parts += 1
+        if not parts:
+            return 0.0
+        result: FloatArray = np.float32(cfg.transition_weight / parts) * penalty
+        return result
+
+    # -- reasons -------------------------------------------------------------------
+
+    def _explain(
+        self,
+        context: Context,
+        breakdown: ScoreBreakdown,
+        sequence: list[tuple[int, float]],
+        pinned: Mapping[int, int],
+    ) -> list[Pick]:
+        picks: list[Pick] = []
+        for position, (item, score) in enumerate(sequence):
+            if position in pinned:
+                picks.append(Pick(item, float("nan"), USER_SOURCE, USER_REASON))
+                continue
+            source = self._top_source(breakdown, item)
+            picks.append(Pick(item, score, source, self._reason(source, item, context)))
+            self._picked_by[item] = source
+            self._picked_by.move_to_end(item)
+        while len(self._picked_by) > 512:
+            self._picked_by.popitem(last=False)
+        return picks
+
+    @staticmethod
+    def _top_source(breakdown: ScoreBreakdown, item: int) -> str:
+        """The source whose weighted part contributed most to ``item``'s score."""
+        best, best_value = "", 0.0
+        for name, part in breakdown.parts.items():
+            value = breakdown.weights.get(name, 1.0) * float(part[item])
+            if value > best_value:
+                best, best_value = name, value
+        return best
+
+    def _reason(self, source: str, item: int, context: Context) -> str:
+        explainer = self.explainers.get(source)
+        if explainer is not None:
+            text = explainer.reason(item, context, self.describe)
+            if text:
+                return text
+        if source == "cf":
+            return followed_reason(self._cf_anchor(item, context), self.describe)
+        if source == "artist" and context.current is not None:
+            artist = self.describe(context.current).artist
+            if artist:
+                return f"you often play this artist after {artist}"
+        if source in GENERIC:
+            return GENERIC[source]
+        # Nothing scored it: the knob or the diversity pass brought it in.
+        return DEFAULT_REASON if self.taste.known()[item] else NEW_REASON
+
+    def _cf_anchor(self, item: int, context: Context) -> int | None:
+        """The recent track that ``item`` most often followed (the current one when the
+        co-occurrence is not known)."""
+        recent = ([] if context.current is None else [context.current]) + list(
+            reversed(context.session[-3:])
+        )
+        if self.followed_by is None or not recent:
+            return recent[0] if recent else None
+        weights = [self.followed_by(anchor, item, context.now) for anchor in recent]
+        best = int(np.argmax(weights))
+        return recent[best] if weights[best] > 0 else recent[0]
+
+
+@dataclass
+class _Entry:
+    item: int
+    pinned: bool
+
+
+class UpNextQueue:
+    """The up-next list as the player holds it: items the user placed stay where they
+    put them; the automatic tail is re-ranked after every event."""
+
+    def __init__(self, upnext: UpNext, length: int | None = None) -> None:
+        self.upnext = upnext
+        self.length = length or upnext.config.length
+        self._entries: list[_Entry] = []
+        self.picks: list[Pick] = []
+
+    @property
+    def items(self) -> list[int]:
+        return [entry.item for entry in self._entries]
+
+    def pinned(self) -> dict[int, int]:
+        return {i: e.item for i, e in enumerate(self._entries) if e.pinned}
+
+    def pin(self, item: int, position: int | None = None) -> None:
+        """The user queues ``item`` at ``position`` (default: after the pinned ones)."""
+        if position is None:
+            position = max(self.pinned(), default=-1) + 1
+        self._entries.insert(min(position, len(self._entries)), _Entry(item, True))
+
+    def remove(self, position: int) -> None:
+        del self._entries[position]
+
+    def advance(self) -> int | None:
+        """The head plays next: it leaves the list."""
+        if not self._entries:
+            return None
+        self.picks = self.picks[1:]
+        return self._entries.pop(0).item
+
+    def refresh(self, context: Context) -> list[Pick]:
+        """Re-rank the automatic entries around the pinned ones."""
+        self.picks = self.upnext.build(context, self.pinned(), self.length)
+        self._entries = [_Entry(p.item, p.source == USER_SOURCE) for p in self.picks]
+        return self.picks
+
+    def on_event(self, event: api.Event, context: Context) -> list[Pick]:
+        self.upnext.observe(event)
+        return self.refresh(context)

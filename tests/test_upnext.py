@@ -1,0 +1,393 @@
+"""Up-next on a small synthetic library whose answers are known by construction.
+
+48 tracks: 4 genres x 3 artists x 4 tracks, one album per artist. Track ``t`` is genre
+``t // 12``, artist ``t // 4``; audio vectors cluster by genre (the last track has none).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+
+from recommender import api
+from recommender.api import Context, FloatArray
+from recommender.feedback import AdaptiveWeights
+from recommender.metadata import MetadataIndex
+from recommender.reasons import labels_from_arrays
+from recommender.sources import ContentSource, MetadataSource, TasteSource
+from recommender.upnext import USER_SOURCE, UpNext, UpNextConfig, UpNextQueue
+
+GENRES = ["Jazz", "Rock", "Techno", "Folk"]
+N = 48
+NO_VECTOR = 47
+NOW = 1_700_000_000.0
+DAY = 86_400.0
+
+
+def genre_of(item: int) -> int:
+    return item // 12
+
+
+def artist_of(item: int) -> int:
+    return item // 4
+
+
+@dataclass
+class Library:
+    titles: list[str]
+    artists: list[str]
+    albums: list[str]
+    genres: list[str]
+    years: list[int]
+
+
+def library() -> Library:
+    return Library(
+        titles=[f"Song {t}" for t in range(N)],
+        artists=[f"Artist {artist_of(t)}" for t in range(N)],
+        albums=[f"Album {artist_of(t)}" for t in range(N)],
+        genres=[GENRES[genre_of(t)] for t in range(N)],
+        years=[1960 + 10 * genre_of(t) + artist_of(t) % 3 for t in range(N)],
+    )
+
+
+class VectorIndex:
+    """A content index over per-genre clustered vectors (cosine distance)."""
+
+    def __init__(self, vectors: FloatArray) -> None:
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        self.unit = vectors / np.where(norms > 0, norms, np.nan)
+
+    def distances(self, item: int) -> FloatArray:
+        result: FloatArray = (1.0 - self.unit @ self.unit[item]).astype(np.float32)
+        return result
+
+    def explain(self, a: int, b: int) -> str:
+        return "similar tempo and timbre"
+
+
+def audio_vectors() -> FloatArray:
+    rng = np.random.default_rng(7)
+    centres = np.eye(4, 8, dtype=np.float32) * 3
+    vectors = centres[[genre_of(t) for t in range(N)]] + rng.normal(0, 0.3, (N, 8))
+    vectors[NO_VECTOR] = np.nan
+    return vectors.astype(np.float32)
+
+
+class BlendScorer:
+    """The hybrid contract (``score``, ``weights``, ``set_weight``): each part scaled to
+    [-1, 1] by its largest magnitude, the total their weighted sum."""
+
+    def __init__(self, sources: Sequence[api.ScoreSource], weights: dict[str, float]) -> None:
+        self.sources = {s.name: s for s in sources}
+        self.weights = {s.name: weights.get(s.name, 1.0) for s in sources}
+
+    def set_weight(self, name: str, weight: float) -> None:
+        self.weights[name] = weight
+
+    def score(self, context: Context) -> api.ScoreBreakdown:
+        parts = {}
+        total = np.zeros(N, dtype=np.float32)
+        for name, source in self.sources.items():
+            part = source.scores(context)
+            top = float(np.abs(part).max())
+            parts[name] = part / top if top > 0 else part
+            total += np.float32(self.weights[name]) * parts[name]
+        return api.ScoreBreakdown(total=total, parts=parts, weights=dict(self.weights))
+
+
+@dataclass
+class Engine:
+    upnext: UpNext
+    scorer: BlendScorer
+    taste: TasteSource
+    metadata: MetadataIndex
+
+
+def engine(
+    *,
+    extra_sources: Sequence[api.ScoreSource] = (),
+    weights: dict[str, float] | None = None,
+    config: UpNextConfig | None = None,
+    bpm: FloatArray | None = None,
+    feedback: AdaptiveWeights | None = None,
+    followed_by: object = None,
+) -> Engine:
+    lib = library()
+    metadata = MetadataIndex(
+        artists=lib.artists, albums=lib.albums, genres=lib.genres, years=lib.years
+    )
+    content = ContentSource(VectorIndex(audio_vectors()), N)
+    taste = TasteSource(
+        N,
+        artist_ids=metadata.artist_ids,
+        album_ids=metadata.album_ids,
+        neighbours=[metadata.similar],
+    )
+    meta_source = MetadataSource(metadata)
+    sources: list[api.ScoreSource] = [content, meta_source, taste, *extra_sources]
+    scorer = BlendScorer(sources, weights or {})
+    upnext = UpNext(
+        scorer,
+        taste,
+        describe=labels_from_arrays(lib.titles, lib.artists, lib.albums),
+        similarity=metadata,
+        artist_ids=metadata.artist_ids,
+        explainers=[content, meta_source, taste],
+        neighbours=[metadata.similar],
+        feedback=feedback,
+        bpm=bpm,
+        config=config,
+        followed_by=followed_by,  # type: ignore[arg-type]
+    )
+    return Engine(upnext, scorer, taste, metadata)
+
+
+def items(picks: Sequence[api.Pick]) -> list[int]:
+    return [p.item for p in picks]
+
+
+def rank(picks: Sequence[api.Pick], wanted: set[int]) -> int:
+    """Position of the first pick in ``wanted`` (len + 1 when none is there)."""
+    return next((i for i, p in enumerate(picks) if p.item in wanted), len(picks) + 1)
+
+
+def event(item: int, kind: str, ts: float = NOW, **fields: float) -> api.Event:
+    return api.Event(item=item, ts=ts, kind=kind, **fields)  # type: ignore[arg-type]
+
+
+# -- the basics ----------------------------------------------------------------------
+
+
+def test_picks_follow_the_current_genre_and_never_repeat_the_context() -> None:
+    e = engine()
+    picks = e.upnext.build(Context(current=0, session=(5,), queue=(13,), now=NOW))
+    assert len(picks) == 10
+    chosen = items(picks)
+    assert chosen[0] == 13 and picks[0].source == USER_SOURCE  # the queue stays at the head
+    automatic = chosen[1:]
+    assert len(set(automatic)) == len(automatic)
+    assert not {0, 5, 13} & set(automatic)
+    # With only tags and audio to go on, the jazz tracks come first.
+    assert {genre_of(i) for i in automatic[:6]} == {0}
+
+
+def test_every_automatic_pick_has_a_reason_from_a_contributing_source() -> None:
+    e = engine()
+    e.upnext.observe(event(20, api.LIKE))
+    picks = e.upnext.build(Context(current=0, now=NOW), length=20)
+    for pick in picks:
+        assert pick.reason.strip()
+        assert pick.source in e.scorer.weights
+    reasons = {p.reason for p in picks}
+    assert "sounds like Song 0: similar tempo and timbre" in reasons
+    assert "from the same album as Song 0" in reasons
+    assert "you liked this" in reasons
+
+
+def test_the_reason_names_the_source_that_contributed_most() -> None:
+    # Only taste counts: the liked album's tracks are explained by the like.
+    e = engine(weights={"content": 0.0, "metadata": 0.0, "taste": 1.0})
+    e.upnext.observe(event(30, api.LIKE, ts=NOW - DAY))
+    picks = e.upnext.build(Context(current=0, now=NOW))
+    album_mates = [p for p in picks if artist_of(p.item) == artist_of(30) and p.item != 30]
+    assert album_mates
+    assert {p.reason for p in album_mates} == {"you liked this album"}
+    liked = next(p for p in picks if p.item == 30)
+    assert liked.reason == "you liked this"
+
+
+class FollowsSource:
+    """A collaborative-filtering stand-in: track 40 is what the user plays after 0."""
+
+    name = "cf"
+
+    def scores(self, context: Context) -> FloatArray:
+        s = np.zeros(N, dtype=np.float32)
+        if context.current == 0:
+            s[40] = 1.0
+        return s
+
+
+def test_a_cf_pick_says_what_it_is_often_played_after() -> None:
+    e = engine(
+        extra_sources=[FollowsSource()],
+        weights={"cf": 3.0},
+        followed_by=lambda a, b, now: 1.0 if (a, b) == (3, 40) else 0.0,
+    )
+    picks = e.upnext.build(Context(current=0, session=(3,), now=NOW))
+    assert picks[0].item == 40 and picks[0].source == "cf"
+    # The session track it follows, not merely the current one, is named.
+    assert picks[0].reason == "often played after Artist 0 – Song 3"
+
+
+# -- constraints ---------------------------------------------------------------------
+
+
+def test_no_artist_plays_twice_in_a_row() -> None:
+    e = engine(config=UpNextConfig(mmr_lambda=1.0))
+    picks = e.upnext.build(Context(current=0, now=NOW), length=12)
+    artists = [artist_of(0)] + [artist_of(p.item) for p in picks]
+    assert all(a != b for a, b in itertools.pairwise(artists))
+
+
+def test_artist_spacing_is_configurable() -> None:
+    spaced = engine(config=UpNextConfig(mmr_lambda=1.0, artist_spacing=2))
+    artists = [artist_of(0), *items_artists(spaced.upnext.build(Context(current=0, now=NOW)))]
+    assert all(len(set(artists[i : i + 3])) == 3 for i in range(len(artists) - 2))
+    # Turned off, pure relevance plays the current artist's album straight through.
+    free = engine(config=UpNextConfig(mmr_lambda=1.0, artist_spacing=0))
+    assert items_artists(free.upnext.build(Context(current=0, now=NOW)))[:3] == [0, 0, 0]
+
+
+def items_artists(picks: Sequence[api.Pick]) -> list[int]:
+    return [artist_of(p.item) for p in picks]
+
+
+def test_a_banned_track_never_appears() -> None:
+    e = engine()
+    first = e.upnext.build(Context(current=0, now=NOW))[0].item
+    e.upnext.observe(event(first, api.DISLIKE))
+    for discover in (0.0, 0.5, 1.0):
+        e.upnext.discover = discover
+        picks = e.upnext.build(Context(current=first - 1 if first else 1, now=NOW), length=47)
+        assert first not in items(picks)
+    # Not even as the most similar track to itself playing again.
+    assert first not in items(e.upnext.build(Context(current=first, now=NOW), length=47))
+
+
+def test_no_track_repeats_within_the_window() -> None:
+    e = engine()
+    e.upnext.observe(event(1, api.PLAY, ts=NOW - 3600))
+    e.upnext.observe(event(2, api.PLAY, ts=NOW - 5 * 3600))
+    picks = items(e.upnext.build(Context(current=0, now=NOW), length=20))
+    assert 1 not in picks  # played an hour ago
+    assert 2 in picks  # five hours ago: outside the default 4 h window
+    narrow = replace(e.upnext.config, repeat_window_s=1800.0)
+    e.upnext.config = narrow
+    assert 1 in items(e.upnext.build(Context(current=0, now=NOW), length=20))
+
+
+def test_a_pinned_item_stays_put_while_the_tail_is_reranked() -> None:
+    e = engine()
+    queue = UpNextQueue(e.upnext, length=8)
+    context = Context(current=0, now=NOW)
+    queue.refresh(context)
+    queue.pin(40, position=3)
+    before = queue.refresh(context)
+    assert before[3].item == 40 and before[3].source == USER_SOURCE
+    # A skip re-ranks the automatic entries; the pinned one does not move.
+    after = queue.on_event(event(before[0].item, api.SKIP, position_s=4.0), context)
+    assert after[3].item == 40
+    assert items(after) != items(before)
+    # Playing the head moves everything up one; the pin keeps its place in the line.
+    queue.advance()
+    assert queue.refresh(context)[2].item == 40
+
+
+def test_the_artist_rule_respects_a_pinned_neighbour() -> None:
+    e = engine(config=UpNextConfig(mmr_lambda=1.0))
+    picks = e.upnext.build(Context(current=0, now=NOW), pinned={2: 5})  # artist 1 at 2
+    assert picks[2].item == 5
+    assert artist_of(picks[1].item) != artist_of(5)
+    assert artist_of(picks[3].item) != artist_of(5)
+
+
+def test_smooth_tempo_transitions_when_bpm_is_known() -> None:
+    bpm = np.full(N, 120.0, dtype=np.float32)
+    bpm[8:12] = 175.0  # artist 2, jazz: as similar as artist 1, but far faster
+    bpm[4:8] = 60.0  # artist 1: half time, a smooth move
+    config = UpNextConfig(mmr_lambda=1.0)
+    smooth = engine(bpm=bpm, config=config).upnext.build(Context(current=0, now=NOW))
+    plain = engine(config=config).upnext.build(Context(current=0, now=NOW))
+    assert any(8 <= p.item < 12 for p in plain[:6])
+    assert not any(8 <= p.item < 12 for p in smooth[:6])
+
+
+def test_diversity_spreads_picks_over_more_albums() -> None:
+    focused = engine(config=UpNextConfig(mmr_lambda=1.0))
+    diverse = engine(config=UpNextConfig(mmr_lambda=0.3))
+    context = Context(current=0, now=NOW)
+    n_focused = len({artist_of(i) for i in items(focused.upnext.build(context))})
+    n_diverse = len({artist_of(i) for i in items(diverse.upnext.build(context))})
+    assert n_diverse > n_focused
+
+
+# -- reacting to events --------------------------------------------------------------
+
+
+def test_a_skip_demotes_similar_tracks_at_once() -> None:
+    e = engine()
+    context = Context(current=0, now=NOW)
+    before = e.upnext.build(context)
+    skipped = before[0].item
+    mates = {t for t in range(N) if artist_of(t) == artist_of(skipped)} - {skipped}
+    e.upnext.observe(event(skipped, api.SKIP, position_s=3.0))
+    after = e.upnext.build(context)
+    assert skipped not in items(after)
+    assert rank(after, mates) > rank(before, mates)
+
+
+def test_a_like_pulls_similar_tracks_up_at_once() -> None:
+    e = engine()
+    context = Context(current=0, now=NOW)
+    liked = 5  # artist 1, jazz
+    mates = {t for t in range(N) if artist_of(t) == artist_of(liked)} - {liked}
+    before = e.upnext.build(context, length=6)
+    e.upnext.observe(event(liked, api.LIKE))
+    after = e.upnext.build(context, length=6)
+    assert rank(after, mates) < rank(before, mates)
+    assert sum(p.item in mates for p in after) > sum(p.item in mates for p in before)
+
+
+def test_a_track_without_audio_features_still_gets_recommendations() -> None:
+    e = engine()
+    picks = e.upnext.build(Context(current=NO_VECTOR, now=NOW))
+    assert len(picks) == 10
+    # Its tags put it in folk; the metadata source carries it alone.
+    assert all(genre_of(p.item) == genre_of(NO_VECTOR) for p in picks[:6])
+    assert {p.source for p in picks[:6]} == {"metadata"}
+
+
+def test_the_discover_knob_shifts_picks_to_never_played_tracks() -> None:
+    e = engine()
+    for t in range(0, N, 2):  # the user knows the even tracks
+        e.upnext.observe(event(t, api.PLAY, ts=NOW - DAY))
+    context = Context(current=0, now=NOW)
+
+    def never_played_share(discover: float) -> float:
+        e.upnext.discover = discover
+        picks = e.upnext.build(context)
+        return sum(p.item % 2 == 1 for p in picks) / len(picks)
+
+    familiar, neutral, discover = (never_played_share(d) for d in (0.0, 0.5, 1.0))
+    assert familiar <= neutral <= discover
+    assert familiar <= 0.2
+    assert discover >= 0.8
+
+
+def test_feedback_on_a_pick_moves_its_sources_weight() -> None:
+    feedback = AdaptiveWeights({"content": 1.0, "metadata": 1.0, "taste": 1.0})
+    e = engine(feedback=feedback)
+    picks = e.upnext.build(Context(current=0, now=NOW))
+    first, second = picks[0], picks[1]
+    start = dict(e.scorer.weights)
+    e.upnext.observe(event(first.item, api.LIKE))
+    assert e.scorer.weights[first.source] > start[first.source]
+    liked_weight = e.scorer.weights[first.source]
+    e.upnext.observe(event(second.item, api.SKIP, position_s=2.0))
+    if second.source == first.source:
+        assert e.scorer.weights[second.source] < liked_weight
+    else:
+        assert e.scorer.weights[second.source] < start[second.source]
+
+
+@pytest.mark.parametrize("discover", [0.0, 1.0])
+def test_a_cold_library_with_no_history_still_fills_the_list(discover: float) -> None:
+    e = engine(config=UpNextConfig(discover=discover))
+    picks = e.upnext.build(Context(current=None, now=NOW))
+    assert len(picks) == 10 and all(p.reason for p in picks)
