@@ -1,0 +1,117 @@
+"""``segue history export|wipe|import``: the user's control over their listening data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("history", help="export, wipe or import listening history")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    export = actions.add_parser("export", help="print all listening data as JSON")
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    export.set_defaults(func=run_export)
+    wipe = actions.add_parser("wipe", help="delete all listening history (asks first)")
+    wipe.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    wipe.set_defaults(func=run_wipe)
+    imp = actions.add_parser(
+        "import", help="import a ListenBrainz JSON export or a Last.fm scrobble CSV"
+    )
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--json", action="store_true", help="print one JSON summary object")
+    imp.set_defaults(func=run_import)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    import json
+
+    from player.cli.common import open_db
+    from player.library import events
+
+    with open_db(args) as db:
+        logged = list(events.export(db))
+    text = json.dumps({"segue_history_version": 1, "events": logged}, ensure_ascii=False, indent=1)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {len(logged)} events to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
+
+
+def run_wipe(args: argparse.Namespace) -> int:
+    from player.cli.common import open_db
+    from player.errors import SegueError
+    from player.library import events
+
+    with open_db(args) as db:
+        total = events.count(db)
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise SegueError("refusing to wipe history without confirmation: add --yes")
+            answer = input(f"Delete all {total} listening events? This cannot be undone [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing deleted")
+                return 1
+        removed = events.wipe(db)
+    print(f"deleted {removed} listening events")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from player.cli.common import open_db, print_json
+    from player.history_import import read_listens
+    from player.library import events, tracks
+
+    source, listens = read_listens(Path(args.file))
+    with open_db(args) as db:
+        matcher = tracks.TrackMatcher.load(db)
+        durations = {r["id"]: r["duration"] for r in db.query("SELECT id, duration FROM tracks")}
+        matched: list[events.NewEvent] = []
+        unmatched: dict[str, int] = {}
+        for listen in listens:
+            track_id = matcher.match(listen.mbid, listen.artist, listen.title)
+            if track_id is None:
+                label = f"{listen.artist or '?'} – {listen.title or '?'}"
+                unmatched[label] = unmatched.get(label, 0) + 1
+                continue
+            duration = durations.get(track_id)
+            ms = int(duration * 1000) if duration else None
+            matched.append(
+                events.NewEvent(
+                    track_id=track_id,
+                    kind="play",
+                    ts=listen.ts,
+                    position_ms=ms,
+                    duration_ms=ms,
+                    source=source,
+                )
+            )
+        added = events.append_many(db, matched, skip_duplicates=True)
+    summary = {
+        "source": source,
+        "listens": len(listens),
+        "matched": len(matched),
+        "added": added,
+        "already_imported": len(matched) - added,
+        "unmatched": sum(unmatched.values()),
+        "unmatched_tracks": [
+            {"track": k, "listens": v} for k, v in sorted(unmatched.items(), key=lambda x: -x[1])
+        ],
+    }
+    if args.json:
+        print_json(summary)
+        return 0
+    print(
+        f"{len(listens)} listens from {source}: {len(matched)} matched to library tracks "
+        f"({added} new, {len(matched) - added} already imported), "
+        f"{summary['unmatched']} not in the library"
+    )
+    for item in summary["unmatched_tracks"][:20]:  # type: ignore[index]
+        print(f"  not found: {item['track']} ({item['listens']} listens)")
+    if len(unmatched) > 20:
+        print(f"  ... and {len(unmatched) - 20} more (see --json for all)")
+    return 0

@@ -1,0 +1,172 @@
+"""The listening log: append-only events, and the user's privacy controls over it.
+
+Kinds written by Segue: ``play`` (a listen that ended; ``position_ms`` says how far),
+``skip`` and ``stop`` (at ``position_ms``), ``fail`` (the file would not play), and the
+user's verdicts ``like``, ``unlike``, ``dislike`` (a ban from automatic picks) and
+``undislike``. Each event is committed on its own, at once, so a crash loses at most the
+track that was playing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from player.errors import SegueError
+from player.library.db import Database
+from player.library.paths import from_db
+
+KINDS = frozenset({"play", "skip", "stop", "fail", "like", "unlike", "dislike", "undislike"})
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    track_id: int
+    kind: str
+    ts: float | None = None
+    position_ms: int | None = None
+    duration_ms: int | None = None
+    session_id: str | None = None
+    source: str | None = None
+
+
+def append(db: Database, event: NewEvent) -> int:
+    """Record one event and commit it. Returns its id."""
+    if event.kind not in KINDS:
+        raise SegueError(f"unknown event kind {event.kind!r}")
+    with db.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO events (ts, track_id, kind, position_ms, duration_ms, session_id, source)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.ts if event.ts is not None else time.time(),
+                event.track_id,
+                event.kind,
+                event.position_ms,
+                event.duration_ms,
+                event.session_id,
+                event.source,
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+
+def append_many(db: Database, events: Iterable[NewEvent], *, skip_duplicates: bool) -> int:
+    """Record many events in one transaction (history import). With ``skip_duplicates``,
+    an event identical in time, track, kind and source to one already logged is left out,
+    so importing the same file twice adds nothing."""
+    added = 0
+    with db.transaction() as conn:
+        for event in events:
+            if (
+                skip_duplicates
+                and conn.execute(
+                    "SELECT 1 FROM events WHERE ts = ? AND track_id = ? AND kind = ? "
+                    "AND source IS ?",
+                    (event.ts, event.track_id, event.kind, event.source),
+                ).fetchone()
+            ):
+                continue
+            conn.execute(
+                "INSERT INTO events (ts, track_id, kind, position_ms, duration_ms, session_id,"
+                " source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.ts,
+                    event.track_id,
+                    event.kind,
+                    event.position_ms,
+                    event.duration_ms,
+                    event.session_id,
+                    event.source,
+                ),
+            )
+            added += 1
+    return added
+
+
+def forget(db: Database, event_id: int) -> bool:
+    """ "Forget this play": the one privacy-driven exception to append-only."""
+    with db.transaction() as conn:
+        return conn.execute("DELETE FROM events WHERE id = ?", (event_id,)).rowcount > 0
+
+
+def forget_last_listen(db: Database, track_id: int) -> bool:
+    with db.transaction() as conn:
+        row = conn.execute(
+            "SELECT id FROM events WHERE track_id = ? AND kind IN ('play', 'skip', 'stop') "
+            "ORDER BY ts DESC, id DESC LIMIT 1",
+            (track_id,),
+        ).fetchone()
+        if row is None:
+            return False
+        conn.execute("DELETE FROM events WHERE id = ?", (row[0],))
+        return True
+
+
+def wipe(db: Database) -> int:
+    with db.transaction() as conn:
+        return conn.execute("DELETE FROM events").rowcount
+
+
+def count(db: Database) -> int:
+    return int(db.scalar("SELECT COUNT(*) FROM events"))
+
+
+def export(db: Database) -> Iterator[dict[str, Any]]:
+    """Every event with its track's path and tags, oldest first, for `history export`."""
+    cursor = db.conn.execute(
+        "SELECT e.id, e.ts, e.kind, e.position_ms, e.duration_ms, e.session_id, e.source, "
+        "t.id AS track_id, t.path, t.title, t.artist, t.album, t.mb_track_id "
+        "FROM events e LEFT JOIN tracks t ON t.id = e.track_id ORDER BY e.ts, e.id"
+    )
+    columns = [c[0] for c in cursor.description]
+    for row in cursor:
+        item = dict(zip(columns, row, strict=True))
+        if item["path"] is not None:
+            item["path"] = from_db(item["path"])
+        yield item
+
+
+def verdicts(db: Database) -> dict[str, set[int]]:
+    """The user's current likes and dislikes. The latest verdict per track wins, and like
+    and dislike exclude each other: liking a banned track lifts the ban."""
+    liked: dict[int, bool] = {}
+    disliked: dict[int, bool] = {}
+    for track_id, kind in db.conn.execute(
+        "SELECT track_id, kind FROM events WHERE kind IN "
+        "('like', 'unlike', 'dislike', 'undislike') ORDER BY ts, id"
+    ):
+        if kind == "like":
+            liked[track_id], disliked[track_id] = True, False
+        elif kind == "dislike":
+            liked[track_id], disliked[track_id] = False, True
+        elif kind == "unlike":
+            liked[track_id] = False
+        else:
+            disliked[track_id] = False
+    return {
+        "like": {t for t, on in liked.items() if on},
+        "dislike": {t for t, on in disliked.items() if on},
+    }
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    id: int
+    ts: float
+    track_id: int
+    kind: str
+    position_ms: int | None
+    duration_ms: int | None
+    session_id: str | None
+
+
+def all_events(db: Database, since: float | None = None) -> list[LoggedEvent]:
+    rows = db.conn.execute(
+        "SELECT id, ts, track_id, kind, position_ms, duration_ms, session_id FROM events "
+        "WHERE track_id IS NOT NULL AND ts >= ? ORDER BY ts, id",
+        (since if since is not None else float("-inf"),),
+    )
+    return [LoggedEvent(*row) for row in rows]

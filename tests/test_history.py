@@ -1,0 +1,207 @@
+"""The listening log from the command line: log, export, wipe, import, forget."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from player.library import events
+from player.library.db import Database, open_library
+from tests.audiogen import tag, write_audio
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def segue(db: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "player", "--db", str(db), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def scanned(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
+    music = tmp_path / "music"
+    files = {
+        "blue": tag(
+            write_audio(music / "blue.mp3", seconds=2.0),
+            title="Blue in Green",
+            artist="Miles Davis",
+        ),
+        "let": tag(
+            write_audio(music / "let.flac", seconds=2.0), title="Let It Be", artist="The Beatles"
+        ),
+        "jolene": tag(
+            write_audio(music / "jolene.ogg", seconds=2.0), title="Jolene", artist="Dolly Parton"
+        ),
+    }
+    db = tmp_path / "lib.db"
+    assert segue(db, "scan", str(music)).returncode == 0
+    return db, files
+
+
+def _events(db_path: Path) -> list[dict[str, object]]:
+    with open_library(db_path) as db:
+        return list(events.export(db))
+
+
+def test_log_records_events_by_path_or_id(scanned: tuple[Path, dict[str, Path]]) -> None:
+    db, files = scanned
+    result = segue(db, "log", "play", str(files["blue"]), "--at", "2026-01-02T03:04:05+00:00")
+    assert result.returncode == 0, result.stderr
+    assert "Miles Davis – Blue in Green" in result.stdout
+    logged = _events(db)
+    assert logged[0]["kind"] == "play" and logged[0]["ts"] == 1767323045.0
+    assert logged[0]["position_ms"] == logged[0]["duration_ms"] == 2000
+    track_id = str(logged[0]["track_id"])
+    assert segue(db, "log", "skip", track_id, "--position", "0.5").returncode == 0
+    assert segue(db, "log", "dislike", track_id).returncode == 0
+    kinds = [(e["kind"], e["position_ms"]) for e in _events(db)]
+    assert kinds[1:] == [("skip", 500), ("dislike", None)]
+    with open_library(db) as lib:
+        assert events.verdicts(lib)["dislike"] == {int(track_id)}
+
+
+def test_log_rejects_unknown_tracks_and_bad_times(scanned: tuple[Path, dict[str, Path]]) -> None:
+    db, files = scanned
+    for args, fragment in (
+        (("log", "play", "/no/such/file.mp3"), "no such track"),
+        (("log", "play", "999"), "no track with id 999"),
+        (("log", "play", str(files["blue"]), "--at", "yesterday"), "not an ISO time"),
+    ):
+        result = segue(db, *args)
+        assert result.returncode == 1
+        assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr
+    assert _events(db) == []
+
+
+def test_export_then_wipe(scanned: tuple[Path, dict[str, Path]], tmp_path: Path) -> None:
+    db, files = scanned
+    for name in ("blue", "let"):
+        segue(db, "log", "play", str(files[name]))
+    exported = json.loads(segue(db, "history", "export").stdout)
+    assert [e["title"] for e in exported["events"]] == ["Blue in Green", "Let It Be"]
+    assert exported["events"][0]["path"] == str(files["blue"])
+
+    refused = segue(db, "history", "wipe")  # no terminal to confirm on: refuse
+    assert refused.returncode == 1 and "--yes" in refused.stderr
+    assert len(_events(db)) == 2
+    done = segue(db, "history", "wipe", "--yes")
+    assert done.returncode == 0 and "deleted 2" in done.stdout
+    assert _events(db) == []
+    with open_library(db) as lib:
+        assert lib.scalar("SELECT COUNT(*) FROM tracks") == 3, "wiping history keeps the library"
+
+
+def test_forget_this_play(tmp_path: Path) -> None:
+    with open_library(tmp_path / "lib.db") as db:
+        with db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO tracks (path, size, mtime, fingerprint, added_at, "
+                "updated_at) VALUES ('/a.mp3', 1, 1, 'f', 0, 0)"
+            )
+        first = events.append(db, events.NewEvent(track_id=1, kind="play", ts=1.0))
+        second = events.append(db, events.NewEvent(track_id=1, kind="play", ts=2.0))
+        assert events.forget_last_listen(db, 1)
+        assert [e.id for e in events.all_events(db)] == [first]
+        assert events.forget(db, first) and not events.forget(db, second)
+        assert events.count(db) == 0
+
+
+def test_import_listenbrainz_matches_by_mbid_then_artist_title(
+    scanned: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    db, _ = scanned
+    with open_library(db) as lib, lib.transaction() as conn:
+        conn.execute("UPDATE tracks SET mb_track_id = 'aaaa-1111' WHERE title = 'Jolene'")
+    export = [
+        {
+            "listened_at": 1700000000,
+            "track_metadata": {
+                "artist_name": "Someone Else",
+                "track_name": "Wrong Name",
+                "additional_info": {"recording_mbid": "AAAA-1111"},
+            },
+        },
+        {
+            "listened_at": 1700000300,
+            "track_metadata": {
+                "artist_name": "Beatles",
+                "track_name": "Let It Be (Remastered 2009)",
+            },
+        },
+        {
+            "listened_at": 1700000600,
+            "track_metadata": {
+                "artist_name": "Miles Davis feat. Bill Evans",
+                "track_name": "blue in green",
+            },
+        },
+        {
+            "listened_at": 1700000900,
+            "track_metadata": {"artist_name": "Nobody", "track_name": "Not In Library"},
+        },
+    ]
+    source = tmp_path / "listens.json"
+    source.write_text(json.dumps(export))
+    result = segue(db, "history", "import", str(source), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["source"], summary["matched"], summary["added"]) == ("listenbrainz", 3, 3)
+    assert summary["unmatched_tracks"] == [{"track": "Nobody – Not In Library", "listens": 1}]
+    titles = [e["title"] for e in _events(db)]
+    assert titles == ["Jolene", "Let It Be", "Blue in Green"]
+    again = json.loads(segue(db, "history", "import", str(source), "--json").stdout)
+    assert (again["added"], again["already_imported"]) == (0, 3)
+
+
+def test_import_lastfm_csv_with_and_without_header(
+    scanned: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    db, _ = scanned
+    plain = tmp_path / "scrobbles.csv"
+    plain.write_text(
+        "Dolly Parton,Jolene,Jolene,31 Jan 2021 12:34\nUnknown Band,,Mystery,31 Jan 2021 12:40\n",
+        encoding="utf-8",
+    )
+    summary = json.loads(segue(db, "history", "import", str(plain), "--json").stdout)
+    assert (summary["source"], summary["matched"], summary["unmatched"]) == ("lastfm", 1, 1)
+    headed = tmp_path / "headed.csv"
+    headed.write_text(
+        "uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid\n"
+        "1612096440,31 Jan 2021,The Beatles,,Let It Be,,Let It Be,\n"
+    )
+    summary = json.loads(segue(db, "history", "import", str(headed), "--json").stdout)
+    assert summary["added"] == 1
+    assert _events(db)[0]["ts"] == 1612096440.0
+
+
+def test_import_of_a_wrong_file_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.csv"
+    bad.write_text("hello,world\nfoo,bar\n")
+    result = segue(tmp_path / "lib.db", "history", "import", str(bad))
+    assert result.returncode == 1
+    assert "not a Last.fm scrobble CSV" in result.stderr
+    missing = segue(tmp_path / "lib.db", "history", "import", str(tmp_path / "nope.json"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+def test_verdicts_latest_wins(library: Database) -> None:
+    with library.transaction() as conn:
+        for i in (1, 2):
+            conn.execute(
+                "INSERT INTO tracks (path, size, mtime, fingerprint, added_at, "
+                "updated_at) VALUES (?, 1, 1, 'f', 0, 0)",
+                (f"/{i}.mp3",),
+            )
+    for ts, kind, track in ((1, "like", 1), (2, "dislike", 2), (3, "unlike", 1), (4, "like", 2)):
+        events.append(library, events.NewEvent(track_id=track, kind=kind, ts=float(ts)))
+    assert events.verdicts(library) == {"like": {2}, "dislike": set()}
