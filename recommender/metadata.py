@@ -294,12 +294,13 @@ class MetadataIndex:
         if w.year <= 0:
             return base
         # An unknown year on either side gives the neutral 0.5, so the row is symmetric.
-        closeness = np.exp(-np.abs(years - year) / w.year_scale)
-        # Unknown years neither help nor hurt relative to each other: half the penalty.
-        closeness = np.where(np.isnan(closeness), 0.5, closeness).astype(np.float32)
-        scale = np.float32(1 - w.year) + np.float32(w.year) * closeness
-        result: FloatArray = np.minimum(base * scale, np.float32(1.0))
-        return result
+        closeness = np.exp(np.abs(years - np.float32(year)) * np.float32(-1 / w.year_scale))
+        np.nan_to_num(closeness, copy=False, nan=0.5)
+        closeness *= np.float32(w.year)
+        closeness += np.float32(1 - w.year)
+        base *= closeness
+        np.minimum(base, np.float32(1.0), out=base)
+        return base
 
     # -- neighbours ----------------------------------------------------------------
 
@@ -329,17 +330,22 @@ class MetadataIndex:
         w = self.weights
         text = self._text[ids]
         artists = self._artists[ids]
-        result = w.text * np.asarray((text @ text.T).todense(), dtype=np.float32)
-        result += w.artist * np.asarray((artists @ artists.T).todense(), dtype=np.float32)
+        result = np.asarray((text @ text.T).toarray(), dtype=np.float32)
+        result *= np.float32(w.text)
+        result += np.float32(w.artist) * (artists @ artists.T).toarray()
         albums = self.album_ids[ids]
-        result += w.album * ((albums[:, None] == albums[None, :]) & (albums[:, None] >= 0))
-        years = self.years[ids]
+        result[(albums[:, None] == albums[None, :]) & (albums >= 0)[:, None]] += np.float32(w.album)
         if w.year > 0:
-            closeness = np.exp(-np.abs(years[:, None] - years[None, :]) / w.year_scale)
-            closeness = np.where(np.isnan(closeness), 0.5, closeness)
-            result *= (1 - w.year) + w.year * closeness
-        out: FloatArray = np.minimum(result, 1.0).astype(np.float32)
-        return out
+            years = self.years[ids]
+            closeness = np.exp(
+                np.abs(years[:, None] - years[None, :]) * np.float32(-1 / w.year_scale)
+            )
+            np.nan_to_num(closeness, copy=False, nan=0.5)
+            closeness *= np.float32(w.year)
+            closeness += np.float32(1 - w.year)
+            result *= closeness
+        np.minimum(result, np.float32(1.0), out=result)
+        return result
 
     def similarity_to(self, item: int, items: Sequence[int] | IntArray) -> FloatArray:
         """Similarity of ``item`` to a few items only: O(len(items)), no full row."""

@@ -45,9 +45,10 @@ class DistanceIndex(Protocol):
 def cosine_distance_to_similarity(distances: FloatArray) -> FloatArray:
     """Cosine distance (0 same, 1 unrelated, 2 opposite) to a [0, 1] similarity; items
     without a vector (NaN or infinite distance) get 0."""
-    sim = np.clip(1.0 - distances, 0.0, 1.0)
-    result: FloatArray = np.where(np.isfinite(sim), sim, 0.0).astype(np.float32)
-    return result
+    sim: FloatArray = np.subtract(np.float32(1.0), distances, dtype=np.float32)
+    np.nan_to_num(sim, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    np.clip(sim, 0.0, 1.0, out=sim)
+    return sim
 
 
 class ContentRows:
@@ -237,36 +238,52 @@ class TasteSource:
         self.banned = np.zeros(n_items, dtype=bool)
         self.last_played = np.full(n_items, -np.inf, dtype=np.float64)
         self.near_favourite = np.zeros(n_items, dtype=np.float32)
+        self._known = np.zeros(n_items, dtype=bool)
+        self._albums = _Groups(self.album_ids)
+        self._artists = _Groups(self.artist_ids)
         self._favourites: set[int] = set()
-        self._parts: FloatArray | None = None  # cached _components(); None when stale
-        self._cache: FloatArray | None = None
+        # Kept up to date item by item: an event touches an album, an artist and a few
+        # dozen neighbours, never the whole library.
+        self._scores = np.zeros(n_items, dtype=np.float32)
 
     # -- learning ------------------------------------------------------------------
 
     def observe(self, event: api.Event) -> None:
-        """Learn from one event: O(neighbours_k), not O(library)."""
+        """Learn from one event in O(album + artist + neighbours), not O(library)."""
         weighted = signals.weigh(event, self.signal_config)
         item, kind = event.item, weighted.signal
+        touched: list[IntArray] = [np.array([item], dtype=np.int64)]
         if kind in (signals.Signal.PLAY, signals.Signal.SKIP):
             self.net[item] += weighted.weight
             self.last_played[item] = max(self.last_played[item], event.ts)
+            self._known[item] = True
             if kind is signals.Signal.PLAY:
                 self.plays[item] += 1
             else:
                 self.skips[item] += 1
             if self.net[item] >= self.config.favourite_weight:
-                self._add_favourite(item)
+                touched.append(self._add_favourite(item))
         elif kind is signals.Signal.LIKE:
-            self.liked[item] = True
-            self._add_favourite(item)
+            touched += self._set_liked(item, True)
+            self._known[item] = True
+            touched.append(self._add_favourite(item))
         elif kind is signals.Signal.UNLIKE:
             # "Unlike" clears the user's rating, a ban included.
-            self.liked[item] = False
+            touched += self._set_liked(item, False)
             self.banned[item] = False
         elif kind is signals.Signal.BAN:
             self.banned[item] = True
-            self.liked[item] = False
-        self._cache = self._parts = None
+            touched += self._set_liked(item, False)
+        else:
+            return
+        self._update(np.concatenate(touched))
+
+    def _set_liked(self, item: int, liked: bool) -> list[IntArray]:
+        if self.liked[item] == liked:
+            return []
+        self.liked[item] = liked
+        step = 1 if liked else -1
+        return [self._albums.add(item, step), self._artists.add(item, step)]
 
     def fit(self, log: signals.EventLog) -> None:
         """Rebuild from a whole events log (time order), vectorised."""
@@ -294,7 +311,11 @@ class TasteSource:
         self.banned[:] = False
         self.liked[last_items[last_codes == like]] = True
         self.banned[last_items[last_codes == ban]] = True
+        self._known[:] = (self.plays > 0) | (self.skips > 0) | self.liked
+        self._albums.recount(self.liked)
+        self._artists.recount(self.liked)
         self._refresh_favourites()
+        self._update(np.arange(self.n_items))
 
     def _refresh_favourites(self) -> None:
         cfg = self.config
@@ -305,49 +326,47 @@ class TasteSource:
         strongest = candidates[np.argsort(-by_weight[candidates], kind="stable")]
         for item in strongest[: cfg.max_favourites]:
             self._add_favourite(int(item))
-        self._cache = self._parts = None
 
-    def _add_favourite(self, item: int) -> None:
+    def _add_favourite(self, item: int) -> IntArray:
+        """Mark ``item``'s neighbours as close to a favourite; returns them."""
         if item in self._favourites:
-            return
+            return _NO_ITEMS
         self._favourites.add(item)
+        found = [_NO_ITEMS]
         for neighbours in self.neighbours:
             ids, sims = neighbours(item, self.config.neighbours_k)
             np.maximum.at(self.near_favourite, ids, sims.astype(np.float32))
+            found.append(ids)
+        return np.concatenate(found)
 
     # -- scoring -------------------------------------------------------------------
 
     def known(self) -> npt.NDArray[np.bool_]:
         """Tracks the user has heard or rated: "familiar" for the discover knob."""
-        result: npt.NDArray[np.bool_] = (self.plays > 0) | (self.skips > 0) | self.liked
-        return result
+        return self._known
 
     def scores(self, context: Context) -> FloatArray:
-        if self._cache is None:
-            self._cache = self._components().max(axis=0)
-            self._cache[self.banned] = 0.0
-            self._cache.setflags(write=False)
-        return self._cache
+        return self._scores
 
-    def _components(self) -> FloatArray:
+    def _update(self, items: IntArray) -> None:
+        score = self._components(items).max(axis=0)
+        score[self.banned[items]] = 0.0
+        self._scores[items] = score
+
+    def _components(self, items: IntArray) -> FloatArray:
         """Rows: liked, liked album, liked artist, near a favourite, play history."""
-        if self._parts is None:
-            self._parts = self._compute_components()
-        return self._parts
-
-    def _compute_components(self) -> FloatArray:
         cfg = self.config
-        parts = np.zeros((5, self.n_items), dtype=np.float32)
-        parts[0] = cfg.liked * self.liked
-        parts[1] = cfg.liked_album * _group_flag(self.album_ids, self.liked)
-        parts[2] = cfg.liked_artist * _group_flag(self.artist_ids, self.liked)
-        parts[3] = cfg.near_favourite * self.near_favourite
-        positive = np.maximum(self.net, 0.0)
+        parts = np.zeros((5, items.size), dtype=np.float32)
+        parts[0] = cfg.liked * self.liked[items]
+        parts[1] = cfg.liked_album * self._albums.flagged(items)
+        parts[2] = cfg.liked_artist * self._artists.flagged(items)
+        parts[3] = cfg.near_favourite * self.near_favourite[items]
+        positive = np.maximum(self.net[items], 0.0)
         parts[4] = cfg.played * positive / (positive + cfg.played_half)
         return parts
 
     def reason(self, item: int, context: Context, describe: Describe) -> str:
-        parts = self._components()[:, item]
+        parts = self._components(np.array([item], dtype=np.int64))[:, 0]
         which = int(np.argmax(parts))
         if parts[which] <= 0:
             return ""
@@ -359,14 +378,53 @@ class TasteSource:
             artist = describe(item).artist
             return f"you like {artist}" if artist else "by an artist you like"
         if which == 3:
-            if self.known()[item]:
+            if self._known[item]:
                 return "close to your favourites"
             return "new to you, close to your favourites"
-        return (
-            "one of your most played"
-            if self.net[item] >= self.config.favourite_weight
-            else ("you have enjoyed this before")
-        )
+        if self.net[item] >= self.config.favourite_weight:
+            return "one of your most played"
+        return "you have enjoyed this before"
+
+
+_NO_ITEMS: IntArray = np.empty(0, dtype=np.int64)
+
+
+class _Groups:
+    """Items grouped by album or artist (-1: none), with a count of liked items per
+    group, so that a like finds its album-mates without scanning the library."""
+
+    def __init__(self, group_of: IntArray) -> None:
+        self.group_of = group_of
+        n_groups = int(group_of.max(initial=-1)) + 1
+        grouped = np.flatnonzero(group_of >= 0)
+        self._members = grouped[np.argsort(group_of[grouped], kind="stable")]
+        self._starts = np.searchsorted(group_of[self._members], np.arange(n_groups + 1))
+        self.liked = np.zeros(n_groups, dtype=np.int32)
+
+    def members(self, group: int) -> IntArray:
+        if group < 0:
+            return _NO_ITEMS
+        result: IntArray = self._members[self._starts[group] : self._starts[group + 1]]
+        return result
+
+    def add(self, item: int, step: int) -> IntArray:
+        """Count ``item``'s like (+1) or unlike (-1); returns its group's members."""
+        group = int(self.group_of[item])
+        if group < 0:
+            return _NO_ITEMS
+        self.liked[group] += step
+        return self.members(group)
+
+    def recount(self, liked: npt.NDArray[np.bool_]) -> None:
+        grouped = liked & (self.group_of >= 0)
+        self.liked[:] = np.bincount(self.group_of[grouped], minlength=self.liked.size)
+
+    def flagged(self, items: IntArray) -> npt.NDArray[np.bool_]:
+        groups = self.group_of[items]
+        if self.liked.size == 0:
+            return np.zeros(items.size, dtype=bool)
+        result: npt.NDArray[np.bool_] = (groups >= 0) & (self.liked[np.maximum(groups, 0)] > 0)
+        return result
 
 
 def _ids_or_none(ids: IntArray | None, n_items: int) -> IntArray:
@@ -376,14 +434,3 @@ def _ids_or_none(ids: IntArray | None, n_items: int) -> IntArray:
     if array.shape != (n_items,):
         raise ValueError(f"expected {n_items} ids, got shape {array.shape}")
     return array
-
-
-def _group_flag(groups: IntArray, members: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    """Per item: does its group (album, artist) hold any flagged item? (-1: no group.)"""
-    known = groups >= 0
-    if not known.any():
-        return np.zeros(groups.size, dtype=bool)
-    flagged = np.zeros(int(groups.max()) + 1, dtype=bool)
-    flagged[groups[known & members]] = True
-    result: npt.NDArray[np.bool_] = known & flagged[np.maximum(groups, 0)]
-    return result

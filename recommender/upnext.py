@@ -38,6 +38,7 @@ from recommender.reasons import (
 from recommender.sources import Neighbours, TasteSource
 
 PairWeight = Callable[[int, int, float], float]  # (before, after, now) -> co-occurrence
+_NO_ITEMS: IntArray = np.empty(0, dtype=np.int64)
 USER_SOURCE = "user"  # the source of entries the user queued
 USER_REASON = "queued by you"
 
@@ -53,15 +54,15 @@ class Scorer(Protocol):
 
 
 class PoolSimilarity(Protocol):
-    """Item-item similarity over a small candidate pool (``MetadataIndex`` is one)."""
+    """Item-item similarity among a few hundred items (``MetadataIndex`` is one)."""
 
-    def similarity_to(self, item: int, items: Sequence[int] | IntArray) -> FloatArray: ...
+    def pairwise(self, items: Sequence[int] | IntArray) -> FloatArray: ...
 
 
 @dataclass(frozen=True)
 class UpNextConfig:
     length: int = 10  # entries in the up-next list, pinned ones included
-    pool: int = 300  # candidates kept after the vectorised scoring
+    pool: int = 200  # candidates kept after the vectorised scoring
     repeat_window_s: float = 4 * 3600.0  # no track twice within this
     artist_spacing: int = 1  # positions before the same artist may play again; 0 = off
     mmr_lambda: float = 0.75  # relevance vs. diversity (1 = relevance only)
@@ -81,6 +82,7 @@ class UpNextConfig:
 class _Steer:
     item: int
     strength: float  # negative: push similar down; positive: pull up
+    neighbours: IntArray  # a liked track's neighbours, joined to the pool
 
 
 class UpNext:
@@ -141,9 +143,16 @@ class UpNext:
     # -- events --------------------------------------------------------------------
 
     def observe(self, event: api.Event) -> None:
-        """Learn from an event: the taste source, the adaptive weights (when the event
-        concerns an automatic pick) and the session's steers. Call ``build`` next."""
-        self.taste.observe(event)
+        """Learn from an event: the scorer (which passes it on to its learning sources),
+        the taste source, the adaptive weights (when the event concerns an automatic
+        pick) and the session's steers. The player feeds each event here once; call
+        ``build`` next."""
+        learn: Callable[[api.Event], None] | None = getattr(self.scorer, "observe", None)
+        if learn is not None:
+            learn(event)
+        registered = getattr(self.scorer, "sources", {})
+        if learn is None or all(source is not self.taste for source in registered.values()):
+            self.taste.observe(event)
         outcome = outcome_of(event, self.taste.signal_config)
         if outcome is None:
             return
@@ -157,9 +166,15 @@ class UpNext:
             self._steer(event.item, cfg.like_pull)
 
     def _steer(self, item: int, strength: float) -> None:
-        decay = self.config.steer_decay
-        kept = [_Steer(s.item, s.strength * decay) for s in self._steers if s.item != item]
-        self._steers = [*kept, _Steer(item, strength)][-self.config.steer_memory :]
+        cfg = self.config
+        kept = [
+            replace(s, strength=s.strength * cfg.steer_decay)
+            for s in self._steers
+            if s.item != item
+        ]
+        found = [find(item, cfg.like_neighbours)[0] for find in self.neighbours]
+        neighbours = np.unique(np.concatenate(found)) if strength > 0 and found else _NO_ITEMS
+        self._steers = [*kept, _Steer(item, strength, neighbours)][-cfg.steer_memory :]
 
     def reset_session(self) -> None:
         """A new session: the previous one's steers no longer apply."""
@@ -181,8 +196,15 @@ class UpNext:
         relevance = self._tilted(breakdown.total)
         blocked = self._blocked(context, pinned.values())
         pool, pool_scores = self._pool(relevance, blocked)
-        pool_scores = self._apply_steers(pool, pool_scores)
-        sequence = self._fill(context, pool, pool_scores, pinned, size)
+        # One similarity matrix over the pool and the steering and pinned tracks serves
+        # the steers, the diversity pass and the pinned neighbours alike.
+        anchors = [s.item for s in self._steers] + list(pinned.values())
+        matrix = self.similarity.pairwise(np.concatenate([pool, np.asarray(anchors, np.int64)]))
+        to_pool = matrix[:, : pool.size]
+        anchor_rows = {item: to_pool[pool.size + i] for i, item in enumerate(anchors)}
+        for steer in self._steers:
+            pool_scores += np.float32(steer.strength) * anchor_rows[steer.item]
+        sequence = self._fill(context, pool, pool_scores, to_pool, anchor_rows, pinned, size)
         return self._explain(context, breakdown, sequence, pinned)
 
     def _tilted(self, total: FloatArray) -> FloatArray:
@@ -221,13 +243,7 @@ class UpNext:
         scores[blocked] = -np.inf
         size = min(self.config.pool, scores.size)
         top = np.argpartition(-scores, size - 1)[:size] if size < scores.size else np.arange(size)
-        extra = [
-            ids
-            for steer in self._steers
-            if steer.strength > 0
-            for neighbours in self.neighbours
-            for ids in (neighbours(steer.item, self.config.like_neighbours)[0],)
-        ]
+        extra = [steer.neighbours for steer in self._steers if steer.strength > 0]
         candidates = np.unique(np.concatenate([top, *extra])) if extra else top
         candidates = candidates[np.isfinite(scores[candidates])]
         values = scores[candidates]
@@ -235,19 +251,13 @@ class UpNext:
         normalised = values / np.float32(peak) if peak > 0 else np.zeros_like(values)
         return candidates.astype(np.int64), normalised.astype(np.float32)
 
-    def _apply_steers(self, pool: IntArray, scores: FloatArray) -> FloatArray:
-        if not self._steers or pool.size == 0:
-            return scores
-        adjusted = scores.copy()
-        for steer in self._steers:
-            adjusted += np.float32(steer.strength) * self.similarity.similarity_to(steer.item, pool)
-        return adjusted
-
     def _fill(
         self,
         context: Context,
         pool: IntArray,
         relevance: FloatArray,
+        similarity: FloatArray,
+        anchor_rows: Mapping[int, FloatArray],
         pinned: Mapping[int, int],
         size: int,
     ) -> list[tuple[int, float]]:
@@ -261,8 +271,7 @@ class UpNext:
         available = np.ones(pool.size, dtype=bool)
         redundancy = np.zeros(pool.size, dtype=np.float32)
         for item in pinned.values():
-            if pool.size:
-                np.maximum(redundancy, self.similarity.similarity_to(item, pool), out=redundancy)
+            np.maximum(redundancy, anchor_rows[item], out=redundancy)
         pool_artists = self.artist_ids[pool]
         for position in range(size):
             if position in pinned:
@@ -281,7 +290,7 @@ class UpNext:
             available[choice] = False
             item = int(pool[choice])
             sequence.append((item, float(relevance[choice])))
-            np.maximum(redundancy, self.similarity.similarity_to(item, pool), out=redundancy)
+            np.maximum(redundancy, similarity[choice], out=redundancy)
         return sequence
 
     def _artist_allowed(
