@@ -65,7 +65,12 @@ def write_audio(
         container, subtype = _SOUNDFILE[fmt]
         if fmt == "opus" and sr not in (8000, 12000, 16000, 24000, 48000):
             raise ValueError("opus needs 8/12/16/24/48 kHz")
-        sf.write(str(path), data, sr, format=container, subtype=subtype)
+        # libsndfile's Vorbis/Opus encoders crash on very large single writes: go in blocks.
+        with sf.SoundFile(
+            str(path), "w", samplerate=sr, channels=channels, format=container, subtype=subtype
+        ) as out:
+            for start in range(0, len(data), 65536):
+                out.write(data[start : start + 65536])
         return path
     if fmt in _PYAV:
         _encode_pyav(path, data, sr, channels, *_PYAV[fmt])

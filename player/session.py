@@ -1,0 +1,606 @@
+"""The listening session: plays the queue, logs what happened, and keeps Up Next fresh.
+
+It joins four parts: a playback backend, the play queue, the listening log (SQLite) and
+the recommender. It records what happened to every track the moment it happens
+(completed, skipped at position p, stopped, failed), feeds each event to the recommender,
+and replaces the automatic tail of the queue with the re-ranked picks.
+
+Threading: the session owns one worker thread. Every public command only posts work to it
+and returns at once, so a GUI never waits on the disk or the recommender. The DB
+connection, the queue and the recommender live on that thread alone. Backend callbacks
+(libVLC's threads, the null backend's clock) are posted there too. Listeners receive a
+:class:`SessionUpdate` on the worker thread: a Qt GUI re-emits it through a queued signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue as queue_module
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from player.library import events
+from player.library.db import Database
+from player.library.paths import from_db
+from player.playback.backend import PlaybackBackend, State
+from player.playback.replaygain import ReplayGainMode, ReplayGainTags, gain_factor
+from player.queue import AutoItem, Entry, FillRequest, Origin, PlayQueue, Repeat
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+USER_REASON = "queued by you"
+
+
+class SessionRecommender(Protocol):
+    """What the session needs from the recommender (see player.recommend.EngineHost)."""
+
+    def fill(self, request: FillRequest) -> list[AutoItem]:
+        """Picks (track id, reason) to extend the automatic tail."""
+
+    def observe(self, event: events.NewEvent) -> None:
+        """A logged event (or a like/dislike), so the next ranking reflects it."""
+
+    def steer(self, track_id: int, strength: float) -> None:
+        """ "More like this" (> 0) or "less like this" (< 0), for this session only."""
+
+    def set_discover(self, value: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class TrackView:
+    """A track as the UI shows it."""
+
+    id: int
+    path: str
+    title: str
+    artist: str
+    album: str
+    duration: float | None
+    has_cover: bool = False
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    uid: int
+    track: TrackView
+    pinned: bool  # placed by the user
+    reason: str
+
+
+@dataclass(frozen=True)
+class SessionState:
+    now_playing: TrackView | None = None
+    liked: bool = False
+    disliked: bool = False
+    play_state: str = "idle"
+    position: float = 0.0
+    duration: float | None = None
+    upnext: tuple[QueueEntry, ...] = ()
+    discover: float = 0.3
+    history_paused: bool = False
+    autofill: bool = True
+    repeat: str = "off"
+    shuffle: bool = False
+    volume: float = 1.0
+    muted: bool = False
+    playback_note: str | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionUpdate:
+    kind: str  # "now_playing" | "queue" | "state" | "verdict" | "error" | "settings"
+    state: SessionState
+
+
+@dataclass
+class SessionSettings:
+    skip_threshold_s: float = 30.0
+    replaygain: ReplayGainMode = ReplayGainMode.TRACK
+    upnext_length: int = 10
+
+
+@dataclass
+class _Playing:
+    entry: Entry
+    track: TrackView
+    started_at: float
+    session_id: str
+    forget: bool = False  # "forget this play": its outcome is not logged
+
+
+@dataclass
+class _Worker:
+    tasks: queue_module.Queue[Callable[[], object] | None] = field(
+        default_factory=queue_module.Queue
+    )
+    thread: threading.Thread | None = None
+
+
+class ListeningSession:
+    def __init__(
+        self,
+        db_path: Path | str,
+        backend: PlaybackBackend,
+        *,
+        recommender: Callable[[Database], SessionRecommender] | None = None,
+        settings: SessionSettings | None = None,
+        playback_note: str | None = None,
+        clock: Callable[[], float] = time.time,
+        autofill: bool = True,
+    ) -> None:
+        self._db_path = Path(db_path)
+        self._backend = backend
+        self._make_recommender = recommender
+        self._settings = settings or SessionSettings()
+        self._clock = clock
+        self._listeners: list[Callable[[SessionUpdate], None]] = []
+        self._listeners_lock = threading.Lock()
+        self._state = SessionState(playback_note=playback_note, autofill=autofill)
+        self._state_lock = threading.Lock()
+        self._worker = _Worker()
+        # Owned by the worker thread once started:
+        self._db: Database | None = None
+        self._recommender: SessionRecommender | None = None
+        self._queue = PlayQueue(self._fill, auto_fill=autofill, target=self._settings.upnext_length)
+        self._playing: _Playing | None = None
+        self._tracks: dict[int, TrackView] = {}
+        self._verdicts: dict[str, set[int]] = {"like": set(), "dislike": set()}
+        self._session_id = uuid.uuid4().hex[:12]
+        self._last_activity = clock()
+        self._unsubscribe = [
+            backend.add_start_listener(lambda p: self._post(lambda: self._on_start(p))),
+            backend.add_end_listener(lambda p: self._post(lambda: self._on_end(p))),
+            backend.add_error_listener(lambda p, r: self._post(lambda: self._on_error(p, r))),
+            backend.add_state_listener(lambda s: self._post(lambda: self._on_state(s))),
+        ]
+        self._worker.thread = threading.Thread(target=self._run, name="segue-session", daemon=True)
+        self._worker.thread.start()
+        self._post(self._open)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            task = self._worker.tasks.get()
+            if task is None:
+                break
+            try:
+                task()
+            except Exception as exc:  # one bad command must not kill the session
+                log.exception("session task failed")
+                self._publish("error", last_error=f"{type(exc).__name__}: {exc}")
+        if self._db is not None:
+            self._db.close()
+
+    def _post(self, task: Callable[[], object]) -> None:
+        self._worker.tasks.put(task)
+
+    def call(self, fn: Callable[[], T], timeout: float = 30.0) -> T:
+        """Run ``fn`` on the session thread and wait for its result (CLI and tests)."""
+        future: Future[T] = Future()
+
+        def task() -> None:
+            try:
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        self._post(task)
+        return future.result(timeout)
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Block until every command posted so far has been handled."""
+        self.call(lambda: None, timeout)
+
+    def add_listener(self, listener: Callable[[SessionUpdate], None]) -> Callable[[], None]:
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._listeners_lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return remove
+
+    def snapshot(self) -> SessionState:
+        with self._state_lock:
+            state = self._state
+        return replace(
+            state,
+            position=self._backend.position(),
+            play_state=self._backend.state().value,
+            duration=self._backend.duration() or state.duration,
+        )
+
+    def _publish(self, kind: str, **changes: Any) -> None:
+        with self._state_lock:
+            self._state = replace(self._state, **changes)
+        update = SessionUpdate(kind, self.snapshot())
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(update)
+            except Exception:
+                log.exception("session listener failed")
+
+    # -- setup and teardown ------------------------------------------------------------------
+
+    def _open(self) -> None:
+        self._db = Database(self._db_path)
+        self._verdicts = events.verdicts(self._db)
+        if self._make_recommender is not None:
+            self._recommender = self._make_recommender(self._db)
+            self._recommender.set_discover(self._state.discover)
+        self._queue.add_listener(self._queue_changed)
+
+    def close(self) -> None:
+        """Log how the playing track ended ("stop" at its position) and shut down."""
+        if self._worker.thread is None or not self._worker.thread.is_alive():
+            return
+        self._post(lambda: self._finish_current("stop"))
+        self._post(self._backend.stop)
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._worker.tasks.put(None)
+        self._worker.thread.join(timeout=30)
+
+    # -- commands (thread-safe, return at once) ----------------------------------------------
+
+    def play_track(self, track_id: int) -> None:
+        self._post(lambda: self._play_now(track_id))
+
+    def play_next(self, track_id: int) -> None:
+        self._post(lambda: self._queue.play_next(track_id))
+
+    def enqueue(self, track_id: int) -> None:
+        self._post(lambda: self._queue.add(track_id))
+
+    def move(self, src: int, dst: int) -> None:
+        def task() -> None:
+            upcoming = self._queue.upcoming
+            if 0 <= src < len(upcoming):
+                self._queue.move(upcoming[src].uid, dst)
+
+        self._post(task)
+
+    def remove(self, index: int) -> None:
+        def task() -> None:
+            upcoming = self._queue.upcoming
+            if 0 <= index < len(upcoming):
+                self._queue.remove(upcoming[index].uid)
+
+        self._post(task)
+
+    def next(self) -> None:
+        self._post(self._next)
+
+    def previous(self) -> None:
+        self._post(self._previous)
+
+    def toggle_pause(self) -> None:
+        def task() -> None:
+            state = self._backend.state()
+            if state is State.PLAYING:
+                self._backend.pause()
+            elif self._playing is not None:
+                self._backend.play()
+            else:
+                self._next()
+
+        self._post(task)
+
+    def seek(self, seconds: float) -> None:
+        # Seeking within a track is not a skip: nothing is logged.
+        self._post(lambda: self._backend.seek(seconds))
+
+    def _then_publish(self, action: Callable[[], object], **changes: Any) -> None:
+        def task() -> None:
+            action()
+            self._publish("settings", **changes)
+
+        self._post(task)
+
+    def set_volume(self, volume: float) -> None:
+        value = min(max(volume, 0.0), 1.0)
+        self._then_publish(lambda: self._backend.set_volume(value), volume=value)
+
+    def set_muted(self, muted: bool) -> None:
+        self._then_publish(lambda: self._backend.set_muted(muted), muted=muted)
+
+    def like(self, track_id: int | None = None) -> None:
+        self._post(lambda: self._verdict("like", track_id))
+
+    def dislike(self, track_id: int | None = None) -> None:
+        self._post(lambda: self._verdict("dislike", track_id))
+
+    def unlike(self, track_id: int | None = None) -> None:
+        self._post(lambda: self._verdict("unlike", track_id))
+
+    def undislike(self, track_id: int | None = None) -> None:
+        self._post(lambda: self._verdict("undislike", track_id))
+
+    def more_like_this(self, track_id: int) -> None:
+        self._post(lambda: self._steer(track_id, 1.0))
+
+    def less_like_this(self, track_id: int) -> None:
+        self._post(lambda: self._steer(track_id, -1.0))
+
+    def set_discover(self, value: float) -> None:
+        value = min(max(value, 0.0), 1.0)
+
+        def task() -> None:
+            if self._recommender is not None:
+                self._recommender.set_discover(value)
+            self._publish("settings", discover=value)
+            self._rerank()
+
+        self._post(task)
+
+    def set_autofill(self, on: bool) -> None:
+        self._then_publish(lambda: self._queue.set_auto_fill(on), autofill=on)
+
+    def set_repeat(self, mode: str) -> None:
+        repeat = Repeat(mode)
+        self._then_publish(lambda: self._queue.set_repeat(repeat), repeat=repeat.value)
+
+    def set_shuffle(self, on: bool) -> None:
+        self._then_publish(lambda: self._queue.set_shuffle(on), shuffle=on)
+
+    def set_history_paused(self, paused: bool) -> None:
+        """While paused, no listening history is logged (likes and dislikes, which are
+        explicit choices rather than history, still are)."""
+        self._post(lambda: self._publish("settings", history_paused=paused))
+
+    def forget_current_play(self) -> None:
+        """Forget the playing track's listen (it will not be logged), or, when nothing
+        plays, the last logged listen."""
+
+        def task() -> None:
+            if self._playing is not None:
+                self._playing.forget = True
+            elif self._db is not None and self._queue.history:
+                events.forget_last_listen(self._db, self._queue.history[-1].item)
+
+        self._post(task)
+
+    # -- the worker's side -------------------------------------------------------------------
+
+    def _track(self, track_id: int) -> TrackView:
+        cached = self._tracks.get(track_id)
+        if cached is not None:
+            return cached
+        assert self._db is not None
+        rows = self._db.query(
+            "SELECT id, path, title, artist, album, duration, has_cover FROM tracks WHERE id = ?",
+            (track_id,),
+        )
+        if not rows:
+            view = TrackView(track_id, "", f"track {track_id}", "", "", None)
+        else:
+            r = rows[0]
+            view = TrackView(
+                r["id"],
+                from_db(r["path"]),
+                r["title"] or "",
+                r["artist"] or "",
+                r["album"] or "",
+                r["duration"],
+                bool(r["has_cover"]),
+            )
+        if len(self._tracks) > 5000:
+            self._tracks.clear()
+        self._tracks[track_id] = view
+        return view
+
+    def _gain(self, track_id: int) -> float:
+        assert self._db is not None
+        rows = self._db.query(
+            "SELECT rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak "
+            "FROM tracks WHERE id = ?",
+            (track_id,),
+        )
+        if not rows:
+            return 1.0
+        return gain_factor(ReplayGainTags.from_row(dict(rows[0])), self._settings.replaygain)
+
+    def _new_session_if_idle(self) -> None:
+        # A listening session splits after 30 minutes without playback.
+        now = self._clock()
+        if now - self._last_activity > 30 * 60:
+            self._session_id = uuid.uuid4().hex[:12]
+        self._last_activity = now
+
+    def _start_entry(self, entry: Entry | None) -> None:
+        """Make ``entry`` the playing track (load + play), or stop when it is None."""
+        if entry is None:
+            self._playing = None
+            self._backend.stop()
+            self._publish(
+                "now_playing", now_playing=None, liked=False, disliked=False, duration=None
+            )
+            return
+        track = self._track(entry.item)
+        self._new_session_if_idle()
+        self._playing = _Playing(entry, track, self._clock(), self._session_id)
+        self._backend.load(track.path, self._gain(track.id))
+        self._backend.play()
+        self._prepare_next()
+        self._announce_now_playing()
+
+    def _announce_now_playing(self) -> None:
+        track = self._playing.track if self._playing else None
+        self._publish(
+            "now_playing",
+            now_playing=track,
+            liked=track is not None and track.id in self._verdicts["like"],
+            disliked=track is not None and track.id in self._verdicts["dislike"],
+            duration=track.duration if track else None,
+        )
+
+    def _prepare_next(self) -> None:
+        upcoming = self._queue.peek()
+        if upcoming is None:
+            self._backend.set_next(None)
+            return
+        track = self._track(upcoming.item)
+        self._backend.set_next(track.path, self._gain(track.id))
+
+    def _play_now(self, track_id: int) -> None:
+        self._finish_current("skip")
+        self._start_entry(self._queue.play_now(track_id))
+
+    def _next(self) -> None:
+        self._finish_current("skip")
+        self._start_entry(self._queue.next())
+
+    def _previous(self) -> None:
+        if not self._queue.history:
+            self._backend.seek(0.0)
+            return
+        self._finish_current("stop")
+        self._start_entry(self._queue.previous())
+
+    def _finish_current(self, kind: str) -> None:
+        """Log how the playing track ended, at its current position."""
+        if self._playing is None:
+            return
+        position = self._backend.position()
+        self._log_outcome(kind, position)
+
+    def _log_outcome(self, kind: str, position: float | None) -> None:
+        playing = self._playing
+        if playing is None:
+            return
+        self._playing = None
+        # The library's duration: by the time an "end" arrives, the backend may already
+        # report the next track's.
+        duration = playing.track.duration or self._backend.duration()
+        if playing.forget or self._state.history_paused or self._db is None:
+            return
+        event = events.NewEvent(
+            track_id=playing.track.id,
+            kind=kind,
+            ts=self._clock(),
+            position_ms=None if position is None else int(position * 1000),
+            duration_ms=None if duration is None else int(duration * 1000),
+            session_id=playing.session_id,
+            source="segue",
+        )
+        events.append(self._db, event)
+        if self._recommender is not None:
+            self._recommender.observe(event)
+            if kind in ("skip", "play"):
+                self._rerank()
+
+    def _on_start(self, path: str) -> None:
+        if self._playing is not None and self._playing.track.path == path:
+            return
+        # The backend moved on to the prepared next track by itself (gapless).
+        entry = self._queue.current
+        if entry is not None and self._track(entry.item).path == path:
+            track = self._track(entry.item)
+            self._new_session_if_idle()
+            self._playing = _Playing(entry, track, self._clock(), self._session_id)
+            self._prepare_next()
+            self._announce_now_playing()
+
+    def _on_end(self, path: str) -> None:
+        if self._playing is None or self._playing.track.path != path:
+            return
+        self._log_outcome("play", self._playing.track.duration or self._backend.duration())
+        entry = self._queue.advance()
+        if entry is None:
+            self._start_entry(None)
+            return
+        track = self._track(entry.item)
+        if self._backend.current_path() == track.path and self._backend.state() is State.PLAYING:
+            self._on_start(track.path)  # the backend already switched (gapless)
+        else:
+            self._start_entry(entry)
+
+    def _on_error(self, path: str, reason: str) -> None:
+        name = Path(path).name if path else "a track"
+        message = f"could not play {name}: {reason}"
+        if self._playing is not None and self._playing.track.path == path:
+            self._log_outcome("fail", None)
+            self._publish("error", last_error=message)
+            self._start_entry(self._queue.next())
+            return
+        self._publish("error", last_error=message)
+
+    def _on_state(self, state: State) -> None:
+        self._publish("state", play_state=state.value)
+
+    def _verdict(self, kind: str, track_id: int | None) -> None:
+        if track_id is None:
+            if self._playing is None:
+                return
+            track_id = self._playing.track.id
+        assert self._db is not None
+        event = events.NewEvent(track_id=track_id, kind=kind, ts=self._clock(), source="segue")
+        events.append(self._db, event)
+        self._verdicts = events.verdicts(self._db)
+        if self._recommender is not None:
+            self._recommender.observe(event)
+        if kind == "dislike":
+            for entry in self._queue.upcoming:
+                if entry.item == track_id:
+                    self._queue.remove(entry.uid)
+            if self._playing is not None and self._playing.track.id == track_id:
+                self._next()  # a disliked song stops at once
+        self._rerank()
+        self._announce_now_playing()
+
+    def _steer(self, track_id: int, strength: float) -> None:
+        if self._recommender is not None:
+            self._recommender.steer(track_id, strength)
+        if strength < 0:
+            for entry in self._queue.auto_tail:
+                if entry.item == track_id:
+                    self._queue.remove(entry.uid)
+        self._rerank()
+
+    def _fill(self, request: FillRequest) -> list[AutoItem]:
+        if self._recommender is None:
+            return []
+        return self._recommender.fill(request)
+
+    def _rerank(self) -> None:
+        """Replace the automatic tail with a fresh ranking (after every event)."""
+        if self._recommender is None or not self._queue.auto_fill:
+            return
+        current = self._queue.current
+        pinned = self._queue.pinned
+        request = FillRequest(
+            current=current.item if current else None,
+            history=tuple(e.item for e in self._queue.history[-50:]),
+            queued=tuple(e.item for e in pinned),
+            exclude=frozenset({e.item for e in pinned} | ({current.item} if current else set())),
+            count=self._settings.upnext_length,
+        )
+        self._queue.set_auto_tail(self._recommender.fill(request))
+
+    def _queue_changed(self) -> None:
+        entries = tuple(
+            QueueEntry(
+                uid=e.uid,
+                track=self._track(e.item),
+                pinned=e.origin is not Origin.AUTO,
+                reason=e.reason if e.origin is Origin.AUTO else USER_REASON,
+            )
+            for e in self._queue.upcoming
+        )
+        if self._playing is not None:
+            self._prepare_next()
+        self._publish("queue", upnext=entries)

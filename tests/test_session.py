@@ -1,0 +1,199 @@
+"""The listening session: what happened to every track goes to the log at once."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from player.library import events
+from player.library.db import open_library
+from player.playback.null import NullBackend
+from player.session import ListeningSession, SessionUpdate
+from tests.audiogen import tag, write_audio
+from tests.scanhelp import scan
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def music_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    music = tmp_path_factory.mktemp("music")
+    for i in range(4):
+        tag(
+            write_audio(music / f"{i}.ogg", seconds=60.0 + i, freq=200 + 50 * i, sr=8000),
+            title=f"Song {i}",
+            artist=f"Artist {i}",
+        )
+    return music
+
+
+@pytest.fixture
+def music_db(tmp_path: Path, music_dir: Path) -> tuple[Path, list[int]]:
+    music = tmp_path / "music"
+    shutil.copytree(music_dir, music)
+    db_path = tmp_path / "lib.db"
+    with open_library(db_path) as db:
+        scan(db, music)
+        ids = [r["id"] for r in db.query("SELECT id FROM tracks ORDER BY title")]
+    return db_path, ids
+
+
+@pytest.fixture
+def session(
+    music_db: tuple[Path, list[int]],
+) -> Iterator[tuple[ListeningSession, NullBackend, Clock]]:
+    backend = NullBackend()
+    clock = Clock()
+    s = ListeningSession(music_db[0], backend, clock=clock, autofill=False)
+    yield s, backend, clock
+    s.close()
+
+
+def logged(db_path: Path) -> list[tuple[int, str, int | None]]:
+    with open_library(db_path) as db:
+        return [(e.track_id, e.kind, e.position_ms) for e in events.all_events(db)]
+
+
+def play_for(backend: NullBackend, clock: Clock, session: ListeningSession, seconds: float) -> None:
+    session.wait_idle()
+    backend.advance(seconds)
+    clock.now += seconds
+    session.wait_idle()
+
+
+def test_complete_skip_and_stop_are_logged_with_positions(
+    session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
+) -> None:
+    s, backend, clock = session
+    db_path, ids = music_db
+    for track_id in ids[1:3]:
+        s.enqueue(track_id)
+    s.play_track(ids[0])
+    play_for(backend, clock, s, 60.5)  # song 0 (60 s) ends, song 1 starts
+    assert s.snapshot().now_playing.id == ids[1]
+    play_for(backend, clock, s, 4.5)
+    s.next()  # skip song 1 after 5 s (it started 0.5 s into the last step: no gap)
+    play_for(backend, clock, s, 10.0)
+    s.close()  # quitting stops song 2 at 10 s
+    assert logged(db_path) == [
+        (ids[0], "play", 60000),
+        (ids[1], "skip", 5000),
+        (ids[2], "stop", 10000),
+    ]
+
+
+def test_seeking_is_not_a_skip(
+    session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
+) -> None:
+    s, backend, clock = session
+    db_path, ids = music_db
+    s.play_track(ids[0])
+    play_for(backend, clock, s, 2.0)
+    s.seek(50.0)
+    play_for(backend, clock, s, 11.0)
+    assert logged(db_path) == [(ids[0], "play", 60000)]
+
+
+def test_like_and_dislike_of_the_playing_track(
+    session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
+) -> None:
+    s, backend, clock = session
+    db_path, ids = music_db
+    s.enqueue(ids[1])
+    s.enqueue(ids[2])
+    s.play_track(ids[0])
+    s.like()
+    s.wait_idle()
+    assert s.snapshot().liked
+    s.enqueue(ids[3])
+    s.dislike(ids[3])  # a queued track the user bans leaves the queue
+    s.wait_idle()
+    assert [e.track.id for e in s.snapshot().upnext] == [ids[1], ids[2]]
+    play_for(backend, clock, s, 3.0)
+    s.dislike()  # disliking the playing song moves on at once
+    s.wait_idle()
+    assert s.snapshot().now_playing.id == ids[1]
+    kinds = [(t, k) for t, k, _ in logged(db_path)]
+    assert kinds == [(ids[0], "like"), (ids[3], "dislike"), (ids[0], "dislike"), (ids[0], "skip")]
+    with open_library(db_path) as db:
+        assert events.verdicts(db) == {"like": set(), "dislike": {ids[0], ids[3]}}
+
+
+def test_paused_history_and_forget_this_play(
+    session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
+) -> None:
+    s, backend, clock = session
+    db_path, ids = music_db
+    s.set_history_paused(True)
+    s.play_track(ids[0])
+    play_for(backend, clock, s, 61.0)
+    assert logged(db_path) == []
+    s.set_history_paused(False)
+    s.play_track(ids[1])
+    s.forget_current_play()
+    play_for(backend, clock, s, 70.0)
+    assert logged(db_path) == []
+    s.play_track(ids[2])
+    play_for(backend, clock, s, 63.0)
+    assert logged(db_path) == [(ids[2], "play", 62000)]
+
+
+def test_unplayable_file_is_logged_as_failed_and_playback_continues(
+    tmp_path: Path, music_db: tuple[Path, list[int]]
+) -> None:
+    db_path, ids = music_db
+    with open_library(db_path) as db:
+        path = db.query("SELECT path FROM tracks WHERE id = ?", (ids[1],))[0]["path"]
+    Path(path).write_bytes(b"")  # the file broke after it was scanned
+    backend, clock = NullBackend(), Clock()
+    s = ListeningSession(db_path, backend, clock=clock, autofill=False)
+    updates: list[SessionUpdate] = []
+    s.add_listener(updates.append)
+    s.enqueue(ids[2])
+    s.play_track(ids[1])
+    s.wait_idle()
+    play_for(backend, clock, s, 1.0)
+    assert s.snapshot().now_playing.id == ids[2]
+    assert any(
+        u.kind == "error" and "could not play" in (u.state.last_error or "") for u in updates
+    )
+    s.close()
+    assert next((t, k) for t, k, _ in logged(db_path)) == (ids[1], "fail")
+
+
+def test_commands_return_at_once_and_listeners_hear_on_the_session_thread(
+    session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
+) -> None:
+    s, _, _ = session
+    _, ids = music_db
+    threads: set[str] = set()
+    s.add_listener(lambda update: threads.add(threading.current_thread().name))
+    s.play_track(ids[0])
+    s.wait_idle()
+    assert threads == {"segue-session"}
+
+
+def test_previous_and_next_walk_the_history(
+    session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
+) -> None:
+    s, _, _ = session
+    _, ids = music_db
+    s.play_track(ids[0])
+    s.play_track(ids[1])
+    s.previous()
+    s.wait_idle()
+    assert s.snapshot().now_playing.id == ids[0]
+    assert s.snapshot().upnext[0].track.id == ids[1]
+    s.next()
+    s.wait_idle()
+    assert s.snapshot().now_playing.id == ids[1]
