@@ -36,6 +36,6 @@ def create_backend(
     try:
         backend = VlcBackend([*DEFAULT_VLC_ARGS, *vlc_args])
     except VlcUnavailable as exc:
-        reason = f"Playback unavailable: {exc}. Install VLC 3 (libVLC) to hear music."
+        reason = f"Playback unavailable: {exc}."
         return BackendChoice(NullBackend(realtime=realtime_fallback), reason)
     return BackendChoice(backend, None)

@@ -90,13 +90,15 @@ class VlcBackend(PlaybackBackend):
         super().__init__()
         try:
             import vlc
-        except (Exception, SystemExit) as exc:  # python-vlc may even call sys.exit()
-            detail = str(exc) or type(exc).__name__
-            raise VlcUnavailable(f"libVLC could not be loaded ({detail})") from None
+        except ImportError:
+            raise VlcUnavailable("the python-vlc package is missing") from None
+        except (Exception, SystemExit):  # python-vlc may even call sys.exit()
+            raise VlcUnavailable("libVLC was not found; install VLC 3 (libvlc5)") from None
         self._vlc: Any = vlc
         instance = vlc.Instance(list(args))
         if instance is None:
-            raise VlcUnavailable("libVLC is installed but failed to start (bad options?)")
+            options = " ".join(args)
+            raise VlcUnavailable(f"libVLC failed to start with the options {options}")
         self._instance: Any = instance
         version = vlc.libvlc_get_version()
         self.name = f"libVLC {version.decode() if isinstance(version, bytes) else version}"

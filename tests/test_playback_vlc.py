@@ -1,0 +1,179 @@
+"""What only the libVLC backend has to prove: how the app picks it (or falls back), its
+threads, rapid skipping, and that it stays offline and Qt-free. Real libVLC, dummy audio
+output; the shared contract is in test_playback_contract.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from player.playback import NullBackend, State, create_backend
+from player.playback.vlc_backend import DEFAULT_VLC_ARGS, VlcBackend
+from tests.audiogen import tag, write_audio
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 20.0
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+# -- choosing the engine ---------------------------------------------------------------------
+
+
+def test_the_factory_picks_libvlc_when_it_loads() -> None:
+    choice = create_backend(vlc_args=["--aout=dummy"])
+    try:
+        assert isinstance(choice.backend, VlcBackend)
+        assert choice.unavailable_reason is None
+        assert choice.backend.name.startswith("libVLC 3.")
+    finally:
+        choice.backend.close()
+
+
+def test_no_audio_gives_the_null_backend_and_says_so() -> None:
+    choice = create_backend(audio=False, realtime_fallback=False)
+    assert isinstance(choice.backend, NullBackend)
+    assert choice.unavailable_reason == "Playback is off (--no-audio)."
+
+
+FALLBACK = (
+    "from player.playback import create_backend, NullBackend\n"
+    "c = create_backend(realtime_fallback=False)\n"
+    "assert isinstance(c.backend, NullBackend), c\n"
+    "print(c.unavailable_reason)\n"
+)
+
+
+def test_without_the_libvlc_library_the_app_starts_with_a_clear_reason() -> None:
+    # python-vlc is told to load a library that is not there, as on a machine without VLC.
+    result = run_python(FALLBACK, PYTHON_VLC_LIB_PATH="/nonexistent/libvlc.so.5")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "Playback unavailable: libVLC was not found; install VLC 3 (libvlc5)."
+    )
+
+
+def test_without_python_vlc_the_app_starts_with_a_clear_reason() -> None:
+    result = run_python("import sys; sys.modules['vlc'] = None\n" + FALLBACK)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Playback unavailable: the python-vlc package is missing."
+
+
+def test_options_libvlc_refuses_fall_back_with_the_reason() -> None:
+    choice = create_backend(vlc_args=["--no-such-option"], realtime_fallback=False)
+    assert isinstance(choice.backend, NullBackend)
+    assert choice.unavailable_reason is not None
+    assert "--no-such-option" in choice.unavailable_reason
+    assert "\n" not in choice.unavailable_reason
+
+
+# -- threads ---------------------------------------------------------------------------------
+
+
+def test_listeners_run_on_the_backend_worker_never_on_the_callers_or_libvlcs_thread(
+    tmp_path: Path,
+) -> None:
+    path = str(write_audio(tmp_path / "a.wav", seconds=0.5))
+    threads: list[str] = []
+    ended = threading.Event()
+    with VlcBackend([*DEFAULT_VLC_ARGS, "--aout=dummy"]) as backend:
+        backend.add_start_listener(lambda p: threads.append(threading.current_thread().name))
+        backend.add_state_listener(lambda s: threads.append(threading.current_thread().name))
+        backend.add_end_listener(lambda p: (threads.append(threading.current_thread().name),
+                                            ended.set()))  # fmt: skip
+        backend.load(path)
+        backend.play()
+        assert ended.wait(TIMEOUT)
+    assert threads and set(threads) == {"segue-vlc"}
+
+
+def test_rapid_skipping_never_ends_or_skips_a_track_that_was_replaced(tmp_path: Path) -> None:
+    # Vorbis decodes at about real speed even to the dummy output: every track is still
+    # playing when the next load replaces it, so an "end" may only come for the last one.
+    paths = [
+        str(write_audio(tmp_path / f"t{i}.ogg", seconds=3.0, freq=300.0 + 50 * i)) for i in range(6)
+    ]
+    ends: list[str] = []
+    errors: list[tuple[str, str]] = []
+    last_ended = threading.Event()
+    with VlcBackend([*DEFAULT_VLC_ARGS, "--aout=dummy"]) as backend:
+        backend.add_end_listener(ends.append)
+        backend.add_end_listener(lambda p: last_ended.set() if p == paths[-1] else None)
+        backend.add_error_listener(lambda p, r: errors.append((p, r)))
+        for path in paths:
+            backend.load(path)
+            backend.set_next(paths[0])
+            backend.play()
+        backend.set_next(None)
+        backend.seek(2.5)
+        assert last_ended.wait(TIMEOUT)
+        assert backend.current_path() == paths[-1]
+        assert backend.state() is State.STOPPED
+    assert ends == [paths[-1]]
+    assert errors == []
+
+
+# -- privacy and layering --------------------------------------------------------------------
+
+
+def _socket_fds() -> set[str]:
+    fds = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            fds.add(target)
+    return fds
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux /proc")
+def test_playing_a_tagged_file_opens_no_network_connection(tmp_path: Path) -> None:
+    # Artist and album tags are what would make a media player look for cover art online.
+    path = tmp_path / "tagged.mp3"
+    write_audio(path, seconds=1.0)
+    tag(path, title="Take Five", artist="The Dave Brubeck Quartet", album="Time Out")
+    before = _socket_fds()
+    ended = threading.Event()
+    with VlcBackend([*DEFAULT_VLC_ARGS, "--aout=dummy"]) as backend:
+        backend.add_end_listener(lambda p: ended.set())
+        backend.load(str(path))
+        backend.play()
+        assert ended.wait(TIMEOUT)
+        assert _socket_fds() <= before
+    assert "--no-metadata-network-access" in DEFAULT_VLC_ARGS
+
+
+def test_playback_and_queue_load_no_qt_and_no_sql(tmp_path: Path) -> None:
+    path = write_audio(tmp_path / "a.flac", seconds=0.3)
+    code = (
+        "import sys, threading\n"
+        "from player.playback import create_backend\n"
+        "import player.queue\n"
+        "c = create_backend(vlc_args=['--aout=dummy'])\n"
+        "done = threading.Event()\n"
+        "c.backend.add_end_listener(lambda p: done.set())\n"
+        f"c.backend.load({str(path)!r}); c.backend.play()\n"
+        "assert done.wait(20), 'no end'\n"
+        "c.backend.close()\n"
+        "bad = [m for m in sys.modules if m.startswith(('PySide6', 'sqlite3', 'player.ui'))]\n"
+        "print(type(c.backend).__name__, bad)\n"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "VlcBackend []"
