@@ -19,6 +19,8 @@ from player.errors import SegueError
 COMMAND_MODULES: tuple[str, ...] = (
     "scan",
     "library",
+    "analyze",
+    "similar",
     "log",
     "history",
 )

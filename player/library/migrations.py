@@ -111,6 +111,46 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE tracks ADD COLUMN has_audio INTEGER NOT NULL DEFAULT 1",
         ),
     ),
+    Migration(
+        3,
+        "audio features: one float32 vector per track with its version and scalars; failures",
+        (
+            # One row per track, replaced in place when the track is re-analysed, so an
+            # older-version vector keeps serving until its replacement is written.
+            # ``fingerprint`` is the file's fingerprint when analysed: a changed file
+            # is analysed again.
+            """CREATE TABLE track_features (
+                track_id INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
+                version INTEGER NOT NULL,
+                fingerprint TEXT NOT NULL,
+                dims INTEGER NOT NULL,
+                vector BLOB NOT NULL,
+                bpm REAL,
+                bpm_confidence REAL,
+                musical_key INTEGER,
+                mode INTEGER,
+                key_strength REAL,
+                energy REAL,
+                brightness REAL,
+                pulse_strength REAL,
+                acousticness REAL,
+                loudness_db REAL,
+                analysed_at REAL NOT NULL,
+                cpu_seconds REAL
+            )""",
+            "CREATE INDEX track_features_version ON track_features(version)",
+            # Files that could not be analysed, with a reason; tried again only when
+            # the file or the feature version changes.
+            """CREATE TABLE analysis_failures (
+                track_id INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
+                version INTEGER NOT NULL,
+                fingerprint TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                message TEXT NOT NULL,
+                time REAL NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -48,8 +48,8 @@ def analyze_file(path: str) -> Features:
 
 
 def warm_up() -> None:
-    """Import librosa and run every code path once (numba JIT, FFT plans, filter banks),
-    so the first real track of a worker costs what the others do."""
+    """Run every code path once (imports, FFT plans, cached filter banks), so the first
+    real track of a worker costs what the others do."""
     rng = np.random.default_rng(0)
     t = np.arange(int(2.0 * SR)) / SR
     y = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(len(t))).astype(np.float32)

@@ -19,12 +19,12 @@ variances, by Parseval), so no inverse STFT is needed.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from recommender.audio import dsp
 from recommender.audio.decode import SR
 
 # Bump when any column's definition changes: stored vectors of older versions keep serving
@@ -136,37 +136,12 @@ class Features:
     scalars: Scalars
 
 
-@functools.cache
-def _mel_basis() -> npt.NDArray[np.float32]:
-    from librosa.filters import mel
-
-    basis: npt.NDArray[np.float32] = mel(sr=SR, n_fft=N_FFT).astype(np.float32)
-    return basis
-
-
-@functools.lru_cache(maxsize=128)
-def _chroma_basis(tuning: float) -> npt.NDArray[np.float32]:
-    from librosa.filters import chroma
-
-    basis: npt.NDArray[np.float32] = chroma(sr=SR, n_fft=N_FFT, tuning=tuning).astype(np.float32)
-    return basis
-
-
 def _mean_var(x: npt.NDArray[np.floating]) -> list[float]:
     """Per-row mean and variance over frames, as the reference table computes them."""
     out: list[float] = []
     for row in np.atleast_2d(x):
         out += [float(np.mean(row)), float(np.var(row))]
     return out
-
-
-def _frames(y: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Centred frames (librosa's convention for rms and zero-crossing rate)."""
-    import librosa
-
-    padded = np.pad(y, N_FFT // 2, mode="constant")
-    frames: npt.NDArray[np.float32] = librosa.util.frame(padded, frame_length=N_FFT, hop_length=HOP)
-    return frames
 
 
 # Pooling smooths the spectrogram, which moves a little energy from the harmonic part to
@@ -205,6 +180,63 @@ def _hpss_energy(mag: npt.NDArray[np.float32]) -> tuple[float, float]:
     return var_h, var_p
 
 
+# librosa implements these two (piptrack's local maxima and parabolic interpolation, the
+# onset peak picker) with numba; see dsp.py for why the workers do without it.
+
+
+def _estimate_tuning(mag: npt.NDArray[np.float32]) -> float:
+    """librosa.estimate_tuning(spec=mag) with its defaults (piptrack between 150 Hz and
+    4 kHz, peaks above 0.1 x the frame maximum, magnitudes above their median)."""
+    if mag.shape[0] < 3 or mag.shape[1] == 0:
+        return 0.0
+    # Only bins from 150 Hz to 4 kHz can hold a peak: work on that band (and one bin
+    # either side, for the neighbours), with the threshold from each whole frame.
+    lo = int(np.ceil(150.0 * N_FFT / SR))
+    hi = int(np.ceil(4000.0 * N_FFT / SR))  # first bin at or above 4 kHz, excluded
+    band = mag[lo - 1 : hi + 1].astype(np.float64)
+    kept = np.where(band > mag.max(axis=0, keepdims=True) * 0.1, band, 0.0)
+    peaks = (kept[1:-1] > kept[:-2]) & (kept[1:-1] >= kept[2:])
+    rows, cols = np.nonzero(peaks)
+    centre, below, above = band[rows + 1, cols], band[rows, cols], band[rows + 2, cols]
+    a = above + below - 2 * centre
+    b = (above - below) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(np.abs(b) >= np.abs(a), 0.0, -b / a)
+    # np.gradient along frequency is the central difference b away from the edges.
+    pitch = (rows + lo + shift) * SR / N_FFT
+    strength = centre + 0.5 * b * shift
+    voiced = pitch > 0
+    if not voiced.any():
+        return 0.0
+    threshold = np.median(strength[voiced])
+    chosen = pitch[(strength >= threshold) & voiced]
+    return dsp.pitch_tuning(chosen)
+
+
+def _onset_frames(onset_env: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """librosa.onset.onset_detect's peak picking at 22,050 Hz / hop 512: a frame that is
+    the maximum of its previous and own frame, and 0.07 above the mean of the 0.1 s
+    around it, on the envelope normalised to 0..1."""
+    import scipy.ndimage as ndi
+
+    env = onset_env.astype(np.float64)
+    env = env - env.min()
+    if env.max() <= 0:
+        return np.zeros(0, dtype=np.int64)
+    env /= env.max()
+    fps = SR / HOP
+    pre_max, pre_avg = int(0.03 * fps), int(0.10 * fps)
+    # Windows x[n - pre_max .. n] and x[n - pre_avg .. n + pre_avg], as librosa takes them.
+    local_max = ndi.maximum_filter1d(env, size=pre_max + 1, origin=(pre_max + 1) // 2 - pre_max)
+    local_mean = ndi.uniform_filter1d(env, size=2 * pre_avg + 1, mode="constant")
+    is_peak = (env >= local_max) & (env >= local_mean + 0.07)
+    frames = np.flatnonzero(is_peak)
+    # librosa waits 30 ms (one frame) after a peak: drop immediate neighbours.
+    if len(frames) > 1:
+        frames = frames[np.concatenate(([True], np.diff(frames) > int(0.03 * fps)))]
+    return frames.astype(np.int64)
+
+
 def _key(chroma_mean: npt.NDArray[np.float64]) -> tuple[int, int, float]:
     """Krumhansl-Schmuckler: the key whose profile best correlates with the chroma."""
     best = (0, 1, -2.0)
@@ -220,7 +252,7 @@ def _key(chroma_mean: npt.NDArray[np.float64]) -> tuple[int, int, float]:
     return best
 
 
-def _pulse(onset_env: npt.NDArray[np.float32]) -> tuple[float, float]:
+def _pulse(onset_env: npt.NDArray[np.float64]) -> tuple[float, float]:
     """Pulse clarity and tempo confidence from the onset envelope's autocorrelation.
 
     Pulse clarity: the highest normalised autocorrelation peak at a lag between 30 and
@@ -247,35 +279,27 @@ def _pulse(onset_env: npt.NDArray[np.float32]) -> tuple[float, float]:
 
 def extract(windows: list[npt.NDArray[np.float32]]) -> Features:
     """Features of the given mono 22,050 Hz windows, taken together as one excerpt."""
-    import librosa
-    from librosa.onset import onset_detect, onset_strength
-
     windows = [w for w in windows if len(w) >= N_FFT]
     if not windows:
         raise ValueError("no window is long enough to analyse")
     y = np.concatenate(windows)
     # One STFT per window (so no frame straddles a cut), frames side by side.
-    stft = np.concatenate([librosa.stft(w, n_fft=N_FFT, hop_length=HOP) for w in windows], axis=1)
-    mag = np.abs(stft).astype(np.float32)
-    power = mag.astype(np.float32) ** 2
-    frames = np.concatenate([_frames(w) for w in windows], axis=1)
+    mag = np.concatenate([np.abs(dsp.stft(w, N_FFT, HOP)) for w in windows], axis=1)
+    power = mag**2
+    freqs = dsp.fft_frequencies(SR, N_FFT)
 
-    # chroma_stft with its estimated tuning (every 4th frame is plenty to estimate a
-    # tuning offset in 0.01-semitone steps, and 4x cheaper); the filter banks are cached.
-    tuning = float(librosa.estimate_tuning(S=mag[:, ::4], sr=SR, n_fft=N_FFT))
-    chroma = librosa.util.normalize(_chroma_basis(round(tuning, 2)) @ power, norm=np.inf, axis=0)
-    rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=0))
-    centroid = librosa.feature.spectral_centroid(S=mag, sr=SR)
-    bandwidth = librosa.feature.spectral_bandwidth(S=mag, sr=SR, centroid=centroid)
-    rolloff = librosa.feature.spectral_rolloff(S=mag, sr=SR)
-    signs = np.signbit(frames)
-    zcr = np.mean(signs[1:] != signs[:-1], axis=0)
+    chroma = dsp.chroma(power, SR, N_FFT, _estimate_tuning(mag))
+    rms = np.concatenate([dsp.rms(w, N_FFT, HOP) for w in windows])
+    zcr = np.concatenate([dsp.zero_crossing_rate(w, N_FFT, HOP) for w in windows])
+    centroid = dsp.spectral_centroid(mag, freqs)
+    bandwidth = dsp.spectral_bandwidth(mag, freqs, centroid)
+    rolloff = dsp.spectral_rolloff(mag, freqs)
     var_h, var_p = _hpss_energy(mag)
     percussive_ratio = var_p / max(var_h + var_p, 1e-12)
-    mel_db = librosa.power_to_db(_mel_basis() @ power)
-    onset_env = onset_strength(S=mel_db, sr=SR)
-    tempo = float(librosa.feature.tempo(onset_envelope=onset_env, sr=SR, hop_length=HOP)[0])
-    mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=N_MFCC)
+    mel_db = dsp.power_to_db(dsp.mel_filters(SR, N_FFT) @ power)
+    onset_env = dsp.onset_strength(mel_db, N_FFT, HOP)
+    tempo = dsp.tempo(onset_env, SR, HOP)
+    mfcc = dsp.mfcc(mel_db, N_MFCC)
 
     gtzan = (
         _mean_var(chroma.reshape(1, -1))
@@ -292,19 +316,17 @@ def extract(windows: list[npt.NDArray[np.float32]]) -> Features:
         + _mean_var(mfcc)
     )
 
-    contrast = librosa.feature.spectral_contrast(S=mag, sr=SR)
-    flatness = librosa.feature.spectral_flatness(S=mag)
-    chroma_mean = chroma.mean(axis=1).astype(np.float64)
-    tonnetz = librosa.feature.tonnetz(chroma=chroma, sr=SR)
+    contrast = dsp.spectral_contrast(mag, freqs)
+    flatness = dsp.spectral_flatness(mag)
+    chroma_mean = chroma.mean(axis=1)
+    tonnetz = dsp.tonnetz(chroma)
     key, mode, key_strength = _key(chroma_mean)
     clarity, confidence = _pulse(onset_env)
-    onsets = onset_detect(onset_envelope=onset_env, sr=SR, hop_length=HOP)
-    seconds = len(y) / SR
-    onset_rate = len(onsets) / seconds
+    onset_rate = len(_onset_frames(onset_env)) / (len(y) / SR)
     rms_db = 20 * np.log10(np.maximum(rms, 1e-5))
     loudness_db = float(20 * np.log10(max(float(np.sqrt(np.mean(rms**2))), 1e-5)))
     dynamic_range = float(np.percentile(rms_db, 95) - np.percentile(rms_db, 10))
-    delta_var = np.var(librosa.feature.delta(mfcc), axis=1)
+    delta_var = np.var(dsp.delta(mfcc), axis=1)
 
     extra = (
         list(contrast.mean(axis=1))
@@ -318,9 +340,9 @@ def extract(windows: list[npt.NDArray[np.float32]]) -> Features:
         + list(delta_var)
     )
     vector = np.asarray(gtzan + extra, dtype=np.float32)
-    assert vector.shape == (N_FEATURES,)
+    if vector.shape != (N_FEATURES,):
+        raise AssertionError(f"feature vector has {vector.shape} columns, not {N_FEATURES}")
 
-    freqs = librosa.fft_frequencies(sr=SR, n_fft=N_FFT)
     band_power = power.sum(axis=1, dtype=np.float64)
     brightness = float(band_power[freqs >= 1500].sum() / max(band_power.sum(), 1e-20))
     flat = float(np.mean(flatness))

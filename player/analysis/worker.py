@@ -1,0 +1,65 @@
+"""The analysis worker process: warm up once, then analyse one file per request.
+
+Runs in a fresh (spawned) interpreter, never a fork of the app: the parent holds a
+SQLite connection and maybe Qt, neither of which survives a fork. It talks to the
+parent over one pipe: ``("ready",)`` after warm-up, then for each ``(track_id, path)``
+one reply ``(track_id, ok, payload, cpu_seconds, peak_rss_mb)``.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+import warnings
+from multiprocessing.connection import Connection
+from typing import Any
+
+LOW_PRIORITY_NICE = 19
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def analyse(path: str) -> tuple[bool, Any]:
+    """(True, (vector, scalars as dict)) or (False, (kind, message)); never raises."""
+    from dataclasses import asdict
+
+    from recommender.audio import AnalysisError, analyze_file
+
+    try:
+        features = analyze_file(path)
+    except AnalysisError as exc:
+        return False, (exc.kind, str(exc))
+    except MemoryError:
+        return False, ("failed", "ran out of memory while analysing")
+    except Exception as exc:  # a decoder or library bug must cost one file, not the run
+        return False, ("failed", f"analysis failed: {type(exc).__name__}: {exc}"[:300])
+    return True, (features.vector, asdict(features.scalars))
+
+
+def main(conn: Connection, low_priority: bool) -> None:
+    if low_priority:
+        os.nice(LOW_PRIORITY_NICE - os.nice(0))
+    # Decoders (libmpg123, FFmpeg) report every damaged frame on stderr, which would
+    # scribble over the progress bar; each failure is recorded with its reason instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    warnings.simplefilter("ignore")
+    from recommender.audio import warm_up
+
+    warm_up()
+    conn.send(("ready",))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        track_id, path = job
+        start = time.process_time()
+        ok, payload = analyse(path)
+        conn.send((track_id, ok, payload, time.process_time() - start, _peak_rss_mb()))

@@ -1,0 +1,122 @@
+"""``segue similar TRACK [TRACK...] -n K [--json]``: the tracks that sound most alike."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Any
+
+from player.cli.common import open_db, print_json
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "similar",
+        help="list the tracks that sound most like the given ones",
+        description="For each TRACK (a path or a track id), list the K analysed tracks that "
+        "sound most alike, with a distance and what made them close. Needs 'segue analyze'.",
+    )
+    parser.add_argument("tracks", nargs="+", metavar="TRACK", help="a file path or a track id")
+    parser.add_argument("-n", type=int, default=10, metavar="K", help="how many (default 10)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per TRACK")
+    parser.set_defaults(func=run)
+
+
+def _resolve(store: Any, ref: str) -> tuple[int, str]:
+    """A path (as typed, made absolute) or a track id; paths win when both could match."""
+    from player.errors import SegueError
+
+    found = store.track_by_path(os.path.abspath(ref))
+    if found is None and os.path.exists(ref):
+        found = store.track_by_path(os.path.realpath(ref))
+    if found is None and ref.isdigit():
+        found = store.track_by_id(int(ref))
+    if found is None:
+        raise SegueError(f"no track '{ref}' in the library (give a path or a track id)")
+    return found  # type: ignore[no-any-return]
+
+
+def _not_ready(store: Any, track_id: int, path: str) -> str:
+    from player.library.paths import display
+
+    failure = store.failure(track_id)
+    if failure is not None:
+        return f"{display(path)} could not be analysed: {failure.message}"
+    return f"{display(path)} is not analysed yet: run 'segue analyze' first"
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from player.errors import SegueError
+    from player.library.features import FeatureStore
+    from player.library.paths import display
+    from recommender.audio import FEATURE_GROUPS, N_FEATURES
+
+    if args.n < 1:
+        raise SegueError("-n must be at least 1")
+    try:
+        # Imported by name: the content index is its own module of the engine.
+        content: Any = importlib.import_module("recommender.content")
+    except ModuleNotFoundError:
+        raise SegueError("the similarity index is not part of this build yet") from None
+    db = open_db(args)
+    try:
+        store = FeatureStore(db)
+        queries = [_resolve(store, ref) for ref in args.tracks]
+        serving = store.serving(N_FEATURES)
+        if serving.vectors.shape[1] != N_FEATURES:
+            raise SegueError(
+                "the stored features come from another Segue version: run 'segue analyze'"
+            )
+        row_of = {int(t): i for i, t in enumerate(serving.track_ids)}
+        missing = [(tid, path) for tid, path in queries if tid not in row_of]
+        not_ready = {tid: _not_ready(store, tid, path) for tid, path in missing}
+        if len(queries) == 1 and missing:
+            raise SegueError(not_ready[missing[0][0]])
+        index: Any = None
+        if len(serving.track_ids) > 1:
+            index = content.ContentIndex.fit(serving.vectors, dict(FEATURE_GROUPS))
+        paths = store.paths([int(t) for t in serving.track_ids])
+    finally:
+        db.close()
+
+    status = 0
+    for tid, path in queries:
+        if tid not in row_of:
+            print(f"segue: {not_ready[tid]}", file=sys.stderr)
+            status = 1
+            continue
+        row = row_of[tid]
+        similar: list[dict[str, Any]] = []
+        if index is not None:
+            k = min(args.n, len(serving.track_ids) - 1)
+            ids, distances = index.similar(row, k, exclude=np.array([row], dtype=np.int64))
+            for other, dist in zip(ids.tolist(), distances.tolist(), strict=True):
+                other_id = int(serving.track_ids[other])
+                similar.append(
+                    {
+                        "id": other_id,
+                        "path": paths.get(other_id, ""),
+                        "distance": round(float(dist), 4),
+                        "why": index.explain(row, other),
+                    }
+                )
+        if args.json:
+            print_json(
+                {
+                    "track": {"id": tid, "path": display(path)},
+                    "similar": [{**s, "path": display(s["path"])} for s in similar],
+                }
+            )
+            continue
+        print(f"{display(path)} (id {tid})")
+        if not similar:
+            print("  no other analysed track to compare with yet")
+        for rank, s in enumerate(similar, 1):
+            print(
+                f"  {rank:>2}. {s['distance']:.3f}  {display(s['path'])} (id {s['id']}): {s['why']}"
+            )
+    return status

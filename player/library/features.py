@@ -1,0 +1,287 @@
+"""The SQL for audio features: what needs analysing, the stored vectors, the failures.
+
+A vector is stored raw as a float32 blob with its feature version and the file
+fingerprint it was computed from. Re-analysis replaces the row in place, so a vector of
+an older version keeps serving until its replacement is written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from player.library.db import Database
+from player.library.paths import from_db, to_db
+
+
+@dataclass(frozen=True)
+class PendingTrack:
+    id: int
+    path: str
+    fingerprint: str
+    has_audio: bool
+    upgrade: bool  # holds an older-version vector that keeps serving meanwhile
+
+
+@dataclass(frozen=True)
+class StoredFeatures:
+    """One analysed track: the vector and the interpretable scalars."""
+
+    track_id: int
+    fingerprint: str
+    vector: npt.NDArray[np.float32]
+    bpm: float
+    bpm_confidence: float
+    key: int
+    mode: int
+    key_strength: float
+    energy: float
+    brightness: float
+    pulse_strength: float
+    acousticness: float
+    loudness_db: float
+    cpu_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    track_id: int
+    fingerprint: str
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ServingVectors:
+    """The vectors an index is built from: all of one layout (vector length)."""
+
+    track_ids: npt.NDArray[np.int64]
+    vectors: npt.NDArray[np.float32]
+    versions: npt.NDArray[np.int64]
+
+
+@dataclass
+class FeatureStatus:
+    tracks: int = 0
+    current: int = 0
+    older: int = 0
+    failed: dict[str, int] = field(default_factory=dict)
+    pending: int = 0
+
+
+_SCALARS = (
+    "bpm",
+    "bpm_confidence",
+    "musical_key",
+    "mode",
+    "key_strength",
+    "energy",
+    "brightness",
+    "pulse_strength",
+    "acousticness",
+    "loudness_db",
+)
+
+
+class FeatureStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- what to analyse ------------------------------------------------------------
+
+    def pending(self, version: int) -> list[PendingTrack]:
+        """Tracks without a current vector for their current file, in analysis order.
+
+        Order: tracks with listening events (plays, queueing, skips...), most recent
+        first; then tracks with no vector at all; then upgrades of older-version
+        vectors, which keep serving meanwhile. Files that failed at this version are
+        not tried again until they change.
+        """
+        rows = self.db.query(
+            """SELECT t.id, t.path, t.fingerprint, t.has_audio,
+                      f.track_id IS NOT NULL AS upgrade, e.last_ts
+               FROM tracks t
+               LEFT JOIN track_features f ON f.track_id = t.id
+               LEFT JOIN analysis_failures a ON a.track_id = t.id
+               LEFT JOIN (SELECT track_id, MAX(ts) AS last_ts FROM events
+                          WHERE track_id IS NOT NULL GROUP BY track_id) e
+                      ON e.track_id = t.id
+               WHERE t.missing = 0
+                 AND NOT COALESCE(f.version = :v AND f.fingerprint = t.fingerprint, 0)
+                 AND NOT COALESCE(a.version = :v AND a.fingerprint = t.fingerprint, 0)
+               ORDER BY e.last_ts IS NULL, e.last_ts DESC, upgrade, t.id""",
+            {"v": version},
+        )
+        return [
+            PendingTrack(
+                id=int(r["id"]),
+                path=from_db(r["path"]),
+                fingerprint=str(r["fingerprint"]),
+                has_audio=bool(r["has_audio"]),
+                upgrade=bool(r["upgrade"]),
+            )
+            for r in rows
+        ]
+
+    # -- writes ---------------------------------------------------------------------
+
+    def save(
+        self, version: int, results: Sequence[StoredFeatures], failures: Sequence[Failure]
+    ) -> None:
+        """Store a batch in one transaction. A failure leaves an older vector in place."""
+        if not results and not failures:
+            return
+        now = time.time()
+        with self.db.transaction() as conn:
+            conn.executemany(
+                f"""INSERT OR REPLACE INTO track_features
+                    (track_id, version, fingerprint, dims, vector, {", ".join(_SCALARS)},
+                     analysed_at, cpu_seconds)
+                    VALUES (?, ?, ?, ?, ?, {", ".join("?" for _ in _SCALARS)}, ?, ?)""",
+                [
+                    (
+                        r.track_id,
+                        version,
+                        r.fingerprint,
+                        int(r.vector.shape[0]),
+                        np.ascontiguousarray(r.vector, dtype="<f4").tobytes(),
+                        r.bpm,
+                        r.bpm_confidence,
+                        r.key,
+                        r.mode,
+                        r.key_strength,
+                        r.energy,
+                        r.brightness,
+                        r.pulse_strength,
+                        r.acousticness,
+                        r.loudness_db,
+                        now,
+                        r.cpu_seconds,
+                    )
+                    for r in results
+                ],
+            )
+            conn.executemany(
+                "DELETE FROM analysis_failures WHERE track_id = ?",
+                [(r.track_id,) for r in results],
+            )
+            conn.executemany(
+                """INSERT OR REPLACE INTO analysis_failures
+                   (track_id, version, fingerprint, kind, message, time)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                [(f.track_id, version, f.fingerprint, f.kind, f.message, now) for f in failures],
+            )
+
+    # -- reads ----------------------------------------------------------------------
+
+    def serving(self, dims: int) -> ServingVectors:
+        """Every stored vector of the layout to serve, whatever its version.
+
+        Vectors of the current length are served together (a version bump that keeps
+        the layout stays comparable). If a new version changed the length, the old
+        layout keeps serving until more tracks have the new one.
+        """
+        counts = {
+            int(r["dims"]): int(r["n"])
+            for r in self.db.query("SELECT dims, COUNT(*) AS n FROM track_features GROUP BY dims")
+        }
+        if not counts:
+            return ServingVectors(
+                np.zeros(0, np.int64), np.zeros((0, dims), np.float32), np.zeros(0, np.int64)
+            )
+        best = max(counts, key=lambda d: counts[d])
+        chosen = dims if counts.get(dims, 0) >= counts[best] else best
+        rows = self.db.query(
+            "SELECT track_id, version, vector FROM track_features WHERE dims = ? ORDER BY track_id",
+            (chosen,),
+        )
+        ids = np.array([r["track_id"] for r in rows], dtype=np.int64)
+        versions = np.array([r["version"] for r in rows], dtype=np.int64)
+        blob = b"".join(r["vector"] for r in rows)
+        vectors = np.frombuffer(blob, dtype="<f4").astype(np.float32).reshape(len(rows), chosen)
+        return ServingVectors(ids, vectors, versions)
+
+    def scalars(self, track_id: int) -> dict[str, float] | None:
+        rows = self.db.query(
+            f"SELECT version, {', '.join(_SCALARS)} FROM track_features WHERE track_id = ?",
+            (track_id,),
+        )
+        return {k: rows[0][k] for k in rows[0].keys()} if rows else None  # noqa: SIM118
+
+    def failure(self, track_id: int) -> Failure | None:
+        rows = self.db.query(
+            "SELECT track_id, fingerprint, kind, message FROM analysis_failures WHERE track_id = ?",
+            (track_id,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return Failure(int(r["track_id"]), str(r["fingerprint"]), r["kind"], r["message"])
+
+    def failures(self) -> list[tuple[str, Failure]]:
+        """Every recorded failure with its track's path."""
+        rows = self.db.query(
+            "SELECT a.track_id, a.fingerprint, a.kind, a.message, t.path "
+            "FROM analysis_failures a JOIN tracks t ON t.id = a.track_id ORDER BY t.path"
+        )
+        return [
+            (
+                from_db(r["path"]),
+                Failure(int(r["track_id"]), r["fingerprint"], r["kind"], r["message"]),
+            )
+            for r in rows
+        ]
+
+    def status(self, version: int) -> FeatureStatus:
+        status = FeatureStatus()
+        status.tracks = int(self.db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 0"))
+        status.current = int(
+            self.db.scalar(
+                "SELECT COUNT(*) FROM track_features f JOIN tracks t ON t.id = f.track_id "
+                "WHERE t.missing = 0 AND f.version = ?",
+                (version,),
+            )
+        )
+        status.older = int(
+            self.db.scalar(
+                "SELECT COUNT(*) FROM track_features f JOIN tracks t ON t.id = f.track_id "
+                "WHERE t.missing = 0 AND f.version <> ?",
+                (version,),
+            )
+        )
+        kinds = Counter[str]()
+        for r in self.db.query(
+            "SELECT a.kind, COUNT(*) AS n FROM analysis_failures a "
+            "JOIN tracks t ON t.id = a.track_id WHERE t.missing = 0 AND a.version = ? "
+            "GROUP BY a.kind",
+            (version,),
+        ):
+            kinds[r["kind"]] = int(r["n"])
+        status.failed = dict(kinds)
+        status.pending = len(self.pending(version))
+        return status
+
+    # -- tracks, for the commands that name them --------------------------------------
+
+    def track_by_id(self, track_id: int) -> tuple[int, str] | None:
+        rows = self.db.query("SELECT id, path FROM tracks WHERE id = ?", (track_id,))
+        return (int(rows[0]["id"]), from_db(rows[0]["path"])) if rows else None
+
+    def track_by_path(self, path: str) -> tuple[int, str] | None:
+        rows = self.db.query("SELECT id, path FROM tracks WHERE path = ?", (to_db(path),))
+        return (int(rows[0]["id"]), from_db(rows[0]["path"])) if rows else None
+
+    def paths(self, track_ids: Sequence[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        ids = list(track_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for r in self.db.query(f"SELECT id, path FROM tracks WHERE id IN ({marks})", chunk):
+                out[int(r["id"])] = from_db(r["path"])
+        return out
