@@ -252,6 +252,7 @@ class MetadataIndex:
         year_array = np.asarray(year_values, dtype=np.float32)
         year_array[year_array <= 0] = np.nan  # tags write 0 for "unknown"
         self.years: FloatArray = year_array
+        self._unknown_year = np.flatnonzero(np.isnan(year_array))
 
         self._rows: OrderedDict[int, FloatArray] = OrderedDict()
         self._cache_rows = cache_rows
@@ -294,8 +295,14 @@ class MetadataIndex:
         if w.year <= 0:
             return base
         # An unknown year on either side gives the neutral 0.5, so the row is symmetric.
-        closeness = np.exp(np.abs(years - np.float32(year)) * np.float32(-1 / w.year_scale))
-        np.nan_to_num(closeness, copy=False, nan=0.5)
+        if np.isnan(year):
+            closeness = np.full(years.size, 0.5, dtype=np.float32)
+        else:
+            closeness = np.exp(np.abs(years - np.float32(year)) * np.float32(-1 / w.year_scale))
+            if years is self.years:
+                closeness[self._unknown_year] = 0.5
+            else:
+                closeness[np.isnan(closeness)] = 0.5
         closeness *= np.float32(w.year)
         closeness += np.float32(1 - w.year)
         base *= closeness
@@ -340,7 +347,9 @@ class MetadataIndex:
             closeness = np.exp(
                 np.abs(years[:, None] - years[None, :]) * np.float32(-1 / w.year_scale)
             )
-            np.nan_to_num(closeness, copy=False, nan=0.5)
+            unknown = np.isnan(years)
+            closeness[unknown, :] = 0.5
+            closeness[:, unknown] = 0.5
             closeness *= np.float32(w.year)
             closeness += np.float32(1 - w.year)
             result *= closeness

@@ -46,8 +46,8 @@ def cosine_distance_to_similarity(distances: FloatArray) -> FloatArray:
     """Cosine distance (0 same, 1 unrelated, 2 opposite) to a [0, 1] similarity; items
     without a vector (NaN or infinite distance) get 0."""
     sim: FloatArray = np.subtract(np.float32(1.0), distances, dtype=np.float32)
-    np.nan_to_num(sim, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    np.clip(sim, 0.0, 1.0, out=sim)
+    np.fmax(sim, np.float32(0.0), out=sim)  # fmax turns NaN (and 1 - inf) into 0
+    np.minimum(sim, np.float32(1.0), out=sim)
     return sim
 
 
@@ -241,7 +241,8 @@ class TasteSource:
         self._known = np.zeros(n_items, dtype=bool)
         self._albums = _Groups(self.album_ids)
         self._artists = _Groups(self.artist_ids)
-        self._favourites: set[int] = set()
+        # Favourites (liked, or played through often) and their neighbours' similarities.
+        self._favourites: dict[int, tuple[IntArray, FloatArray]] = {}
         # Kept up to date item by item: an event touches an album, an artist and a few
         # dozen neighbours, never the whole library.
         self._scores = np.zeros(n_items, dtype=np.float32)
@@ -261,12 +262,11 @@ class TasteSource:
                 self.plays[item] += 1
             else:
                 self.skips[item] += 1
-            if self.net[item] >= self.config.favourite_weight:
-                touched.append(self._add_favourite(item))
         elif kind is signals.Signal.LIKE:
+            # The latest rating wins: liking a banned track lifts the ban.
+            self.banned[item] = False
             touched += self._set_liked(item, True)
             self._known[item] = True
-            touched.append(self._add_favourite(item))
         elif kind is signals.Signal.UNLIKE:
             # "Unlike" clears the user's rating, a ban included.
             touched += self._set_liked(item, False)
@@ -276,6 +276,13 @@ class TasteSource:
             touched += self._set_liked(item, False)
         else:
             return
+        favourite = (self.liked[item] or self.net[item] >= self.config.favourite_weight) and (
+            not self.banned[item]
+        )
+        if favourite:
+            touched.append(self._add_favourite(item))
+        elif item in self._favourites:
+            touched.append(self._remove_favourite(item))
         self._update(np.concatenate(touched))
 
     def _set_liked(self, item: int, liked: bool) -> list[IntArray]:
@@ -311,7 +318,8 @@ class TasteSource:
         self.banned[:] = False
         self.liked[last_items[last_codes == like]] = True
         self.banned[last_items[last_codes == ban]] = True
-        self._known[:] = (self.plays > 0) | (self.skips > 0) | self.liked
+        self._known[:] = (self.plays > 0) | (self.skips > 0)
+        self._known[items[codes == like]] = True
         self._albums.recount(self.liked)
         self._artists.recount(self.liked)
         self._refresh_favourites()
@@ -322,7 +330,9 @@ class TasteSource:
         self.near_favourite[:] = 0.0
         self._favourites.clear()
         by_weight = np.where(self.liked, np.inf, self.net)
-        candidates = np.flatnonzero(self.liked | (self.net >= cfg.favourite_weight))
+        candidates = np.flatnonzero(
+            (self.liked | (self.net >= cfg.favourite_weight)) & ~self.banned
+        )
         strongest = candidates[np.argsort(-by_weight[candidates], kind="stable")]
         for item in strongest[: cfg.max_favourites]:
             self._add_favourite(int(item))
@@ -331,13 +341,27 @@ class TasteSource:
         """Mark ``item``'s neighbours as close to a favourite; returns them."""
         if item in self._favourites:
             return _NO_ITEMS
-        self._favourites.add(item)
-        found = [_NO_ITEMS]
-        for neighbours in self.neighbours:
-            ids, sims = neighbours(item, self.config.neighbours_k)
-            np.maximum.at(self.near_favourite, ids, sims.astype(np.float32))
-            found.append(ids)
-        return np.concatenate(found)
+        found = [
+            (ids, sims)
+            for find in self.neighbours
+            for ids, sims in [find(item, self.config.neighbours_k)]
+        ]
+        ids = np.concatenate([_NO_ITEMS, *(ids for ids, _ in found)])
+        sims = np.concatenate([_NO_SCORES, *(sims.astype(np.float32) for _, sims in found)])
+        self._favourites[item] = (ids, sims)
+        np.maximum.at(self.near_favourite, ids, sims)
+        return ids
+
+    def _remove_favourite(self, item: int) -> IntArray:
+        """Forget a favourite: its neighbours keep only what other favourites give them."""
+        ids, _ = self._favourites.pop(item)
+        self.near_favourite[ids] = 0.0
+        if self._favourites:
+            all_ids = np.concatenate([i for i, _ in self._favourites.values()])
+            all_sims = np.concatenate([s for _, s in self._favourites.values()])
+            affected = np.isin(all_ids, ids)
+            np.maximum.at(self.near_favourite, all_ids[affected], all_sims[affected])
+        return ids
 
     # -- scoring -------------------------------------------------------------------
 
@@ -387,6 +411,7 @@ class TasteSource:
 
 
 _NO_ITEMS: IntArray = np.empty(0, dtype=np.int64)
+_NO_SCORES: FloatArray = np.empty(0, dtype=np.float32)
 
 
 class _Groups:

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from recommender import api
 from recommender.api import Context, FloatArray, IntArray, Pick, ScoreBreakdown
-from recommender.feedback import AdaptiveWeights, Outcome, outcome_of
+from recommender.feedback import AdaptiveWeights, Outcome, cold_start_prior, outcome_of
 from recommender.reasons import (
     DEFAULT_REASON,
     GENERIC,
@@ -179,6 +179,18 @@ class UpNext:
     def reset_session(self) -> None:
         """A new session: the previous one's steers no longer apply."""
         self._steers.clear()
+
+    def climb_ladder(self, n_listens: int, audio_coverage: float) -> dict[str, float]:
+        """Move the cold-start ladder (``feedback.cold_start_prior``) as history grows and
+        the library gets analysed; what was learned from feedback is kept. Returns the
+        weights now in use."""
+        if self.feedback is None:
+            raise ValueError("the cold-start ladder needs adaptive weights (feedback=...)")
+        self.feedback.set_prior(cold_start_prior(n_listens, audio_coverage))
+        for name, weight in self.feedback.weights().items():
+            if name in self.scorer.weights:
+                self.scorer.set_weight(name, weight)
+        return dict(self.scorer.weights)
 
     # -- building ------------------------------------------------------------------
 

@@ -15,9 +15,10 @@ import pytest
 
 from recommender import api
 from recommender.api import Context, FloatArray
-from recommender.feedback import AdaptiveWeights
+from recommender.feedback import AdaptiveWeights, cold_start_prior
 from recommender.metadata import MetadataIndex
 from recommender.reasons import labels_from_arrays
+from recommender.signals import EventLog
 from recommender.sources import ContentSource, MetadataSource, TasteSource
 from recommender.upnext import USER_SOURCE, UpNext, UpNextConfig, UpNextQueue
 
@@ -391,3 +392,48 @@ def test_a_cold_library_with_no_history_still_fills_the_list(discover: float) ->
     e = engine(config=UpNextConfig(discover=discover))
     picks = e.upnext.build(Context(current=None, now=NOW))
     assert len(picks) == 10 and all(p.reason for p in picks)
+
+
+def test_the_cold_start_ladder_goes_tags_then_audio_then_history() -> None:
+    feedback = AdaptiveWeights(cold_start_prior(n_listens=0, audio_coverage=0.0))
+    e = engine(feedback=feedback)
+    context = Context(current=0, now=NOW)
+    # A fresh scan: only tags count.
+    assert {p.source for p in e.upnext.build(context)} == {"metadata"}
+    # The library is analysed: audio joins in.
+    e.upnext.climb_ladder(n_listens=0, audio_coverage=1.0)
+    assert "content" in {p.source for p in e.upnext.build(context)}
+    # Months of listening: the user's own taste leads where it has something to say.
+    for t in range(24, 36):  # techno, heard a lot
+        for day in range(1, 4):
+            e.upnext.observe(event(t, api.PLAY, ts=NOW - day * DAY))
+    weights = e.upnext.climb_ladder(n_listens=5000, audio_coverage=1.0)
+    assert weights["taste"] > 0
+    picks = e.upnext.build(Context(current=24, now=NOW))
+    assert "taste" in {p.source for p in picks}
+
+
+def test_taste_rebuilt_from_the_log_equals_taste_learned_event_by_event() -> None:
+    rng = np.random.default_rng(3)
+    kinds = [api.PLAY, api.PLAY, api.PLAY, api.SKIP, api.LIKE, api.DISLIKE, api.UNLIKE]
+    events = [
+        api.Event(
+            item=int(rng.integers(0, N)),
+            ts=NOW + i,
+            kind=kinds[int(rng.integers(0, len(kinds)))],
+            position_s=float(rng.choice([3.0, 239.0])),
+            duration_s=240.0,
+        )
+        for i in range(400)
+    ]
+    live = engine().taste
+    for e in events:
+        live.observe(e)
+    rebuilt = engine().taste
+    rebuilt.fit(EventLog.from_events(events))
+    for name in ("net", "plays", "skips", "liked", "banned", "last_played"):
+        np.testing.assert_allclose(getattr(rebuilt, name), getattr(live, name), err_msg=name)
+    np.testing.assert_array_equal(rebuilt.known(), live.known())
+    context = Context(current=None, now=NOW)
+    np.testing.assert_allclose(rebuilt.scores(context), live.scores(context), atol=1e-6)
+    assert not rebuilt.scores(context)[rebuilt.banned].any()
