@@ -312,16 +312,18 @@ def test_volume_and_mute_are_kept_and_clamped(harness: Harness, tones: dict[str,
 def test_replaygain_scales_the_volume_per_track(harness: Harness, tones: dict[str, Path]) -> None:
     backend = harness.backend
     quiet = gain_factor(ReplayGainTags(track_gain=-6.0, track_peak=0.5), ReplayGainMode.TRACK)
-    loud = gain_factor(ReplayGainTags(track_gain=+9.0, track_peak=0.1), ReplayGainMode.TRACK)
+    huge = gain_factor(ReplayGainTags(track_gain=+30.0, track_peak=0.01), ReplayGainMode.TRACK)
+    # The slider is perceptual (amplitude = volume³, libVLC's curve); the gain multiplies
+    # the amplitude.
     backend.set_volume(0.8)
     backend.load(str(tones["flac"]), gain=quiet)
-    harness.wait_for(lambda: backend.effective_volume() == pytest.approx(0.8 * quiet))
+    harness.wait_for(lambda: backend.effective_volume() == pytest.approx(0.8**3 * quiet))
     backend.set_volume(0.4)
-    harness.wait_for(lambda: backend.effective_volume() == pytest.approx(0.4 * quiet))
-    # The engine's limit (200 %) caps a big boost.
+    harness.wait_for(lambda: backend.effective_volume() == pytest.approx(0.4**3 * quiet))
+    # The engine's limit (200 %, amplitude x8) caps a big boost.
     backend.set_volume(1.0)
-    backend.load(str(tones["wav"]), gain=loud)
-    harness.wait_for(lambda: backend.effective_volume() == pytest.approx(2.0))
+    backend.load(str(tones["wav"]), gain=huge)
+    harness.wait_for(lambda: backend.effective_volume() == pytest.approx(8.0))
     # The prepared track's gain takes over when it starts.
     backend.set_next(str(tones["next"]), gain=quiet)
     backend.play()

@@ -8,11 +8,15 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from player.playback import NullBackend, State, create_backend
+from player.playback.replaygain import ReplayGainMode, ReplayGainTags, gain_factor
 from player.playback.vlc_backend import DEFAULT_VLC_ARGS, VlcBackend
 from tests.audiogen import tag, write_audio
 
@@ -125,6 +129,40 @@ def test_rapid_skipping_never_ends_or_skips_a_track_that_was_replaced(tmp_path: 
         assert backend.state() is State.STOPPED
     assert ends == [paths[-1]]
     assert errors == []
+
+
+# -- ReplayGain reaches the sound ------------------------------------------------------------
+
+
+def _decoded_rms(path: str, gain: float) -> float:
+    """Play ``path`` into a sink that takes the samples at the pace of a sound card, and
+    return the RMS of what libVLC sent out."""
+    chunks: list[np.ndarray] = []
+
+    def sink(pcm: bytes) -> None:
+        chunks.append(np.frombuffer(pcm, dtype=np.int16).astype(np.float64) / 32768.0)
+        time.sleep(len(pcm) / 4 / 44100)  # a real device blocks while it plays
+
+    ended = threading.Event()
+    with VlcBackend(DEFAULT_VLC_ARGS, pcm_sink=sink) as backend:
+        backend.add_end_listener(lambda p: ended.set())
+        backend.load(path, gain=gain)
+        backend.play()
+        assert ended.wait(TIMEOUT)
+    samples = np.concatenate(chunks)
+    assert len(samples) == pytest.approx(2 * 44100 * 1.0, rel=0.02)  # all of it, stereo
+    # A sink's output is only created when the first buffer flows, so that buffer may
+    # leave before the output takes a volume: judge the second half.
+    return float(np.sqrt(np.mean(samples[len(samples) // 2 :] ** 2)))
+
+
+def test_replaygain_changes_the_amplitude_libvlc_outputs(tmp_path: Path) -> None:
+    path = str(write_audio(tmp_path / "tone.flac", seconds=1.0))
+    source, _ = sf.read(path)
+    reference = float(np.sqrt(np.mean(source[len(source) // 2 :] ** 2)))
+    assert _decoded_rms(path, 1.0) == pytest.approx(reference, rel=0.03)
+    minus_12_db = gain_factor(ReplayGainTags(track_gain=-12.0), ReplayGainMode.TRACK)
+    assert _decoded_rms(path, minus_12_db) == pytest.approx(reference * minus_12_db, rel=0.03)
 
 
 # -- privacy and layering --------------------------------------------------------------------

@@ -186,7 +186,8 @@ class PlaybackBackend(ABC):
 
     @abstractmethod
     def effective_volume(self) -> float:
-        """What reaches the engine for the current track: volume × gain, clamped."""
+        """The amplitude factor the current track plays at: ``volume`` on the perceptual
+        curve times its ReplayGain factor (see ``output_amplitude``)."""
 
     def __enter__(self) -> PlaybackBackend:
         return self
@@ -195,13 +196,23 @@ class PlaybackBackend(ABC):
         self.close()
 
 
-# The engine's volume can boost up to 2x (libVLC accepts 0..200 %); ReplayGain's positive
-# gains use that headroom, and the peak-based clipping prevention keeps it safe.
-MAX_EFFECTIVE_VOLUME = 2.0
+# How the user's volume becomes loudness. libVLC's volume is perceptual: its software
+# mixer and its outputs turn a volume v (1.0 = 100 %) into the amplitude factor v**3, and
+# accept up to 200 % (x8, +18 dB). The user's slider (0..1) is that same v, and the
+# ReplayGain factor multiplies the *amplitude*: amplitude = v**3 * gain. libVLC is then
+# given v * cbrt(gain). Positive gains use the headroom above 100 %; the peak-based
+# clipping prevention in ``replaygain`` keeps them safe.
+MAX_ENGINE_LEVEL = 2.0
 
 
-def effective_volume(volume: float, gain: float) -> float:
-    return max(0.0, min(MAX_EFFECTIVE_VOLUME, volume * gain))
+def output_amplitude(volume: float, gain: float) -> float:
+    """The amplitude factor for a slider ``volume`` (0..1) and a ReplayGain ``gain``."""
+    return min(MAX_ENGINE_LEVEL**3, max(0.0, volume) ** 3 * max(0.0, gain))
+
+
+def engine_level(amplitude: float) -> float:
+    """The libVLC volume (1.0 = 100 %) that plays at ``amplitude``."""
+    return float(min(MAX_ENGINE_LEVEL, max(0.0, amplitude) ** (1.0 / 3.0)))
 
 
 def clamp_volume(volume: float) -> float:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from player.playback.backend import PlaybackBackend, State, clamp_volume, effective_volume
+from player.playback.backend import PlaybackBackend, State, clamp_volume, output_amplitude
 from player.playback.probe import probe_audio
 
 _Emit = Callable[[], None]
@@ -182,7 +182,7 @@ class NullBackend(PlaybackBackend):
     def effective_volume(self) -> float:
         with self._lock:
             gain = 1.0 if self._current is None else self._current.gain
-            return effective_volume(self._volume, gain)
+            return output_amplitude(self._volume, gain)
 
     # -- internals (called with the lock held; listeners go into ``emits``) ---------------
 

@@ -2,8 +2,9 @@
 
 The scanner stores the tag values in the library (``rg_track_gain``/``rg_track_peak``,
 ``rg_album_gain``/``rg_album_peak``; Opus R128 gains already converted to the ReplayGain
-reference). This module turns them into one linear factor; the backend multiplies the
-user's volume by it (libVLC volume is a linear amplitude, 100 % = 1.0, up to 200 %).
+reference). This module turns them into one linear *amplitude* factor; the backend
+multiplies the amplitude of the user's volume by it (libVLC's volume is perceptual, so
+the backend hands libVLC ``volume * cbrt(factor)``; see ``backend.output_amplitude``).
 
 We apply the gain through the volume rather than libVLC's own ``--audio-replay-gain-*``
 options because (1) the library's values are the ones the user sees and can fix, while

@@ -32,7 +32,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from player.playback.backend import PlaybackBackend, State, clamp_volume, effective_volume
+from player.playback.backend import (
+    PlaybackBackend,
+    State,
+    clamp_volume,
+    engine_level,
+    output_amplitude,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,8 @@ DEFAULT_VLC_ARGS: tuple[str, ...] = (
     "--no-stats",
     "--audio-replay-gain-mode=none",
 )
+
+PcmSink = Callable[[bytes], None]
 
 _NO_AUDIO = "libVLC found no playable audio in the file"
 _CANNOT_OPEN = "libVLC could not open or decode the file"
@@ -83,10 +91,23 @@ class _Slot:
     failed: str | None = None  # a prepared next track failed while opening
     start_when_ready: bool = False
     pending_seek_ms: int | None = None
+    volume_set: bool = False  # libVLC accepted the volume for this media
+    volume_retry: bool = False
 
 
 class VlcBackend(PlaybackBackend):
-    def __init__(self, args: Sequence[str] = DEFAULT_VLC_ARGS) -> None:
+    def __init__(
+        self,
+        args: Sequence[str] = DEFAULT_VLC_ARGS,
+        *,
+        pcm_sink: PcmSink | None = None,
+        pcm_rate: int = 44100,
+        pcm_channels: int = 2,
+    ) -> None:
+        """``pcm_sink``, when given, receives the decoded output (signed 16-bit native,
+        interleaved, at ``pcm_rate``/``pcm_channels``) instead of a sound device: for
+        visualisers, measurements and tests. It is called on libVLC's audio thread and
+        must not call the backend; when it returns, libVLC sends the next buffer."""
         super().__init__()
         try:
             import vlc
@@ -108,6 +129,10 @@ class VlcBackend(PlaybackBackend):
         self._cur = 0
         for index, slot in enumerate(self._slots):
             self._attach_events(index, slot.player)
+        self._pcm_callbacks: list[Any] = []  # ctypes callbacks must outlive the players
+        if pcm_sink is not None:
+            for slot in self._slots:
+                self._route_pcm(slot, pcm_sink, pcm_rate, pcm_channels)
 
         # The cache that queries read; written by the worker thread only.
         self._lock = threading.Lock()
@@ -232,6 +257,25 @@ class VlcBackend(PlaybackBackend):
         for event_type, kind in kinds.items():
             manager.event_attach(event_type, self._on_vlc_event, index, kind)
 
+    def _route_pcm(self, slot: _Slot, sink: PcmSink, rate: int, channels: int) -> None:
+        import ctypes
+
+        frame_bytes = 2 * channels
+        player = slot.player
+
+        @self._vlc.CallbackDecorators.AudioPlayCb  # type: ignore[misc,untyped-decorator]
+        def play(_opaque: Any, samples: Any, count: int, _pts: int) -> None:
+            if not slot.volume_set and not slot.volume_retry:
+                # This output only exists once samples flow, so a volume given before
+                # was refused: the worker gives it again now.
+                slot.volume_retry = True
+                self._inbox.put(lambda: self._apply_volume(slot))
+            sink(ctypes.string_at(samples, count * frame_bytes))
+
+        self._pcm_callbacks.append(play)
+        player.audio_set_callbacks(play, None, None, None, None, None)
+        player.audio_set_format("S16N", rate, channels)
+
     def _on_vlc_event(self, event: Any, index: int, kind: str) -> None:
         # On a libVLC thread with its locks held: read plain values and hand off. Nothing
         # here may call libVLC.
@@ -259,6 +303,8 @@ class VlcBackend(PlaybackBackend):
                 self._set_state(State.PAUSED)
         elif kind == "time":
             slot.saw_time = slot.saw_time or value > 0
+            if not slot.volume_set:
+                self._apply_volume(slot)
             with self._lock:
                 self._time = value / 1000.0
             self._maybe_emit_start(slot)
@@ -316,7 +362,7 @@ class VlcBackend(PlaybackBackend):
         slot.path, slot.gain, slot.media = path, gain, None
         slot.length_ms, slot.saw_time, slot.started = 0, False, False
         slot.ready, slot.failed, slot.start_when_ready = False, None, False
-        slot.pending_seek_ms = None
+        slot.pending_seek_ms, slot.volume_set, slot.volume_retry = None, False, False
         if path is None:
             return
         media = self._instance.media_new_path(path)
@@ -447,11 +493,13 @@ class VlcBackend(PlaybackBackend):
 
     def _apply_volume(self, slot: _Slot) -> None:
         with self._lock:
-            level = effective_volume(self._volume, slot.gain)
+            amplitude = output_amplitude(self._volume, slot.gain)
             muted = self._muted
             if slot is self._slots[self._cur]:
-                self._effective = level
-        slot.player.audio_set_volume(round(level * 100))
+                self._effective = amplitude
+        # -1 while the player has no audio output yet (some outputs are only created when
+        # the first samples are decoded): retried on the next time update.
+        slot.volume_set = slot.player.audio_set_volume(round(engine_level(amplitude) * 100)) == 0
         slot.player.audio_set_mute(muted)
 
     def _set_state(self, state: State) -> None:
