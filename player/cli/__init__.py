@@ -17,6 +17,7 @@ from player.errors import SegueError
 
 # Subcommand modules, in the order ``segue --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "gui",
     "scan",
     "library",
     "analyze",

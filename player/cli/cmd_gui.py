@@ -1,0 +1,57 @@
+"""``segue gui``: the desktop app (also what plain ``segue`` starts)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from player.errors import SegueError
+
+VIEWS = ("songs", "albums", "artists", "playlists", "taste", "stats", "welcome")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "gui",
+        help="start the desktop app",
+        description="Open the Segue window on the current library.",
+    )
+    parser.add_argument(
+        "--screenshot",
+        metavar="FILE.png",
+        help="wait until the window is loaded, save a screenshot to FILE.png and exit",
+    )
+    parser.add_argument(
+        "--view", choices=VIEWS, help="the view to open (songs, albums, artists, …)"
+    )
+    parser.add_argument("--size", metavar="WxH", help="window size for --screenshot, e.g. 1280x800")
+    parser.add_argument("--no-audio", action="store_true", help="start without sound output")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from player.config import default_db_path
+
+    screenshot = getattr(args, "screenshot", None)
+    if screenshot and not str(screenshot).lower().endswith((".png", ".jpg", ".jpeg")):
+        raise SegueError("--screenshot needs a .png (or .jpg) file name")
+    size = None
+    raw_size = getattr(args, "size", None)
+    if raw_size:
+        try:
+            w, h = (int(v) for v in str(raw_size).lower().split("x"))
+        except ValueError:
+            raise SegueError("--size must look like 1280x800") from None
+        size = (w, h)
+    try:
+        from player.ui.app import run as run_app
+    except ImportError as exc:
+        raise SegueError(f"the desktop app cannot start: {exc}") from None
+    db_path = str(args.db) if getattr(args, "db", None) else str(default_db_path())
+    return run_app(
+        db_path,
+        screenshot=screenshot,
+        view=getattr(args, "view", None),
+        audio=not getattr(args, "no_audio", False),
+        size=size,
+    )

@@ -1,0 +1,63 @@
+"""Runs the ``segue analyze`` pipeline for the desktop app, in its own process.
+
+The GUI starts ``python -m player.ui.analysis_runner --db PATH`` with QProcess, so
+librosa and numba are only ever imported here, never in the GUI process. Progress is
+printed as JSON lines on stdout. The process leads its own process group, so the app can
+pause (SIGSTOP), resume and cancel it together with its workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+
+
+def _say(**fields: object) -> None:
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="segue-analysis")
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--background", action="store_true")
+    args = parser.parse_args(argv)
+    if hasattr(os, "setsid"):
+        with contextlib.suppress(OSError):
+            os.setsid()
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        from player.analysis import Analyzer
+        from player.library import open_library
+    except ImportError as exc:
+        _say(event="error", message=f"audio analysis is not available in this build ({exc})")
+        return 2
+    db = open_library(args.db)
+    try:
+        analyzer = Analyzer(
+            db,
+            workers=max(1, args.workers),
+            low_priority=args.background,
+            progress=lambda done, total: _say(event="progress", done=done, total=total),
+        )
+        summary = analyzer.run()
+    except KeyboardInterrupt:
+        _say(event="cancelled")
+        return 130
+    finally:
+        db.close()
+    _say(event="done", **summary.as_dict())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

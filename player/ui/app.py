@@ -1,0 +1,169 @@
+"""Starting the desktop app: QApplication, the session, the main window, tray and MPRIS."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
+
+from player.ui.icons import app_icon, icon
+from player.ui.main_window import VIEWS, MainWindow
+from player.ui.nowplaying import now_playing
+from player.ui.session_bridge import SessionBridge
+from player.ui.style import stylesheet
+from player.ui.tasks import TaskPool
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setDesktopFileName("segue")
+        app = QApplication(argv or [sys.argv[0]])
+    app.setApplicationName("Segue")
+    app.setOrganizationName("Segue")
+    app.setApplicationDisplayName("Segue")
+    app.setWindowIcon(app_icon())
+    app.setStyle("Fusion")
+    app.setStyleSheet(stylesheet())
+    return app
+
+
+def make_session(db_path: str, *, audio: bool = True) -> Any:
+    """The listening session (``player.session``), or the local stand-in until it exists."""
+    from player.playback.factory import create_backend
+
+    choice = create_backend(audio=audio)
+    try:
+        from player.session import ListeningSession  # type: ignore[import-not-found]
+    except ImportError:
+        from player.ui.local_session import LocalSession
+
+        return LocalSession(db_path, choice.backend, note=choice.unavailable_reason)
+    try:
+        return ListeningSession(db_path, choice.backend, note=choice.unavailable_reason)
+    except TypeError:
+        return ListeningSession(db_path, choice.backend)
+
+
+class Tray:
+    """The tray icon: play/pause, next, previous, like, show, quit."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.icon = QSystemTrayIcon(app_icon(), window)
+        menu = QMenu()
+        s = window.session
+        self.title = menu.addAction("Nothing playing")
+        self.title.setEnabled(False)
+        menu.addSeparator()
+        menu.addAction(icon("play"), "Play / Pause", s.toggle_pause)
+        menu.addAction(icon("next"), "Next", s.next)
+        menu.addAction(icon("previous"), "Previous", s.previous)
+        menu.addAction(icon("like"), "Like", window.like_current)
+        menu.addSeparator()
+        menu.addAction("Show Segue", self.show_window)
+        menu.addAction("Quit", window.quit)
+        self.menu = menu
+        self.icon.setContextMenu(menu)
+        self.icon.setToolTip("Segue")
+        self.icon.activated.connect(self._activated)
+        self._last: int | None = None
+        window.bridge.changed.connect(self._changed)
+        self.icon.show()
+        window.tray = self.icon
+
+    def show_window(self) -> None:
+        self.window.showNormal()
+        self.window.raise_()
+        self.window.activateWindow()
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason == QSystemTrayIcon.ActivationReason.Trigger:
+            if self.window.isVisible():
+                self.window.hide()
+            else:
+                self.show_window()
+
+    def _changed(self, kind: str, state: Any) -> None:
+        from player.ui import settings as prefs
+
+        np = now_playing(state)
+        track_id = getattr(np, "track_id", None)
+        text = f"{np.title} — {np.artist}" if np is not None else "Nothing playing"
+        self.title.setText(text)
+        self.icon.setToolTip(f"Segue: {text}")
+        if track_id is not None and track_id != self._last and prefs.get("desktop/notifications"):
+            self.icon.showMessage(np.title, np.artist or "", app_icon(), 4000)
+        self._last = track_id
+
+
+def _grab(window: MainWindow, target: str) -> None:
+    window.pool.wait(10000)
+    QApplication.processEvents()
+    window.pool.wait(10000)
+    QApplication.processEvents()
+    image = window.grab()
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    if not image.save(target):
+        raise OSError(f"cannot write the screenshot {target}")
+
+
+def run(
+    db_path: str,
+    *,
+    screenshot: str | None = None,
+    view: str | None = None,
+    audio: bool = True,
+    size: tuple[int, int] | None = None,
+) -> int:
+    from player.library import open_library
+    from player.ui import settings as prefs
+
+    open_library(db_path).close()  # create or migrate it before any thread reads it
+    app = make_app()
+    pool = TaskPool(2)
+    session = make_session(db_path, audio=audio and screenshot is None)
+    bridge = SessionBridge(session)
+    window = MainWindow(
+        db_path, bridge, pool, first_run=(view == "welcome") if screenshot else None
+    )
+    if size:
+        window.resize(*size)
+    window.apply_settings()
+    tray = None
+    if screenshot is None and QSystemTrayIcon.isSystemTrayAvailable() and prefs.get("desktop/tray"):
+        tray = Tray(window)
+    mpris = None
+    if screenshot is None and sys.platform.startswith("linux"):
+        from player.ui.mpris import Mpris
+
+        mpris = Mpris.register(window)
+    window.show()
+    if view and view != "welcome":
+        window.select_view(view)
+
+    if screenshot is not None:
+
+        def shoot() -> None:
+            if view and view != "welcome":
+                window.select_view(view)
+            QTimer.singleShot(150, lambda: (_grab(window, screenshot), app.quit()))
+
+        if window._loaded:
+            QTimer.singleShot(0, shoot)
+        else:
+            window.loaded.connect(shoot)
+        QTimer.singleShot(30000, app.quit)  # never hang a script
+    code = app.exec()
+    window.shutdown()
+    pool.wait(5000)
+    bridge.close()
+    del tray, mpris
+    return int(code)
+
+
+__all__ = ["VIEWS", "make_app", "make_session", "run"]

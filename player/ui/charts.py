@@ -1,0 +1,379 @@
+"""Listening stats and the taste map, drawn with QPainter.
+
+Stats: plays per day (bars), top artists and top tracks (horizontal bars) over a period
+the user picks. Taste: every analysed track as a dot on a 2-D map of how it sounds,
+coloured by genre and sized by play count; clicking the map starts a radio from the
+track nearest to the click.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from player.ui.tasks import thread_db
+
+PERIODS = (("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90), ("Last year", 365))
+
+
+def _dim(widget: QWidget) -> QColor:
+    return widget.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+
+
+class DayBars(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.days: list[tuple[str, int]] = []
+        self.setMinimumHeight(180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_days(self, days: list[tuple[str, int]]) -> None:
+        self.days = days
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        accent = pal.color(QPalette.ColorRole.Highlight)
+        dim = _dim(self)
+        r = QRectF(self.rect()).adjusted(36, 8, -8, -24)
+        peak = max([n for _, n in self.days] + [1])
+        step = 10 ** max(0, int(math.log10(peak)))
+        top = max(step, math.ceil(peak / step) * step)
+        p.setPen(QPen(dim, 1, Qt.PenStyle.DotLine))
+        fm = p.fontMetrics()
+        for k in range(0, 5):
+            value = top * k / 4
+            y = r.bottom() - r.height() * k / 4
+            p.drawLine(QPointF(r.left(), y), QPointF(r.right(), y))
+            p.drawText(QRectF(0, y - 8, 30, 16), Qt.AlignmentFlag.AlignRight, f"{value:g}")
+        if not self.days:
+            return
+        n = len(self.days)
+        slot = r.width() / n
+        bar = max(1.0, slot * 0.7)
+        p.setPen(Qt.PenStyle.NoPen)
+        for i, (_day, count) in enumerate(self.days):
+            h = r.height() * count / top
+            x = r.left() + i * slot + (slot - bar) / 2
+            p.setBrush(accent)
+            p.drawRoundedRect(QRectF(x, r.bottom() - h, bar, h), min(3, bar / 2), min(3, bar / 2))
+        p.setPen(dim)
+        labels = max(1, n // 7)
+        for i, (day, _) in enumerate(self.days):
+            if i % labels == 0 or i == n - 1:
+                text = day[5:].replace("-", "/")
+                w = fm.horizontalAdvance(text)
+                x = r.left() + i * slot + slot / 2 - w / 2
+                p.drawText(QPointF(max(r.left(), min(x, r.right() - w)), r.bottom() + 16), text)
+
+
+class RankBars(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[Any] = []
+        self.setMinimumHeight(120)
+
+    def set_items(self, items: list[Any]) -> None:
+        self.items = items
+        self.setMinimumHeight(max(60, 30 * len(items) + 8))
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        accent = QColor(pal.color(QPalette.ColorRole.Highlight))
+        dim = _dim(self)
+        if not self.items:
+            p.setPen(dim)
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No plays in this period yet")
+            return
+        peak = max(i.plays for i in self.items) or 1
+        fm = p.fontMetrics()
+        label_w = min(self.width() * 0.45, 260)
+        for row, item in enumerate(self.items):
+            y = 4 + row * 30
+            text = item.label + (f"  ·  {item.detail}" if item.detail else "")
+            p.setPen(pal.color(QPalette.ColorRole.WindowText))
+            p.drawText(
+                QRectF(0, y, label_w - 8, 24),
+                Qt.AlignmentFlag.AlignVCenter,
+                fm.elidedText(text, Qt.TextElideMode.ElideRight, int(label_w - 8)),
+            )
+            w = (self.width() - label_w - 48) * item.plays / peak
+            c = QColor(accent)
+            c.setAlphaF(1.0 - 0.5 * row / max(1, len(self.items)))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(c)
+            p.drawRoundedRect(QRectF(label_w, y + 4, max(2.0, w), 16), 4, 4)
+            p.setPen(dim)
+            p.drawText(
+                QRectF(label_w + w + 6, y, 44, 24), Qt.AlignmentFlag.AlignVCenter, str(item.plays)
+            )
+
+
+class StatsView(QWidget):
+    def __init__(self, db_path: str, pool) -> None:
+        super().__init__()
+        self.db_path, self.pool = db_path, pool
+        self.period = QComboBox()
+        for label, days in PERIODS:
+            self.period.addItem(label, days)
+        self.period.setCurrentIndex(1)
+        self.period.currentIndexChanged.connect(self.refresh)
+        title = QLabel("Listening")
+        title.setObjectName("ViewTitle")
+        self.total = QLabel()
+        self.total.setObjectName("Small")
+        self.days = DayBars()
+        self.artists = RankBars()
+        self.tracks = RankBars()
+        head = QHBoxLayout()
+        head.addWidget(title)
+        head.addSpacing(12)
+        head.addWidget(self.total, 1)
+        head.addWidget(self.period)
+
+        def section(text: str) -> QLabel:
+            label = QLabel(text)
+            label.setObjectName("Section")
+            return label
+
+        body = QWidget()
+        grid = QGridLayout(body)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(28)
+        grid.setVerticalSpacing(8)
+        grid.addWidget(section("Plays per day"), 0, 0, 1, 2)
+        grid.addWidget(self.days, 1, 0, 1, 2)
+        grid.addWidget(section("Top artists"), 2, 0)
+        grid.addWidget(section("Top tracks"), 2, 1)
+        grid.addWidget(self.artists, 3, 0, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.tracks, 3, 1, Qt.AlignmentFlag.AlignTop)
+        grid.setRowStretch(4, 1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(body)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 12)
+        layout.addLayout(head)
+        layout.addWidget(scroll, 1)
+
+    def refresh(self) -> None:
+        from player.library import listening_stats as ls
+
+        days, path = int(self.period.currentData()), self.db_path
+
+        def load() -> tuple[Any, Any, Any]:
+            db = thread_db(path)
+            return ls.plays_per_day(db, days), ls.top_artists(db, days), ls.top_tracks(db, days)
+
+        self.pool.run_task(load, self._show)
+
+    def _show(self, result: tuple[Any, Any, Any]) -> None:
+        per_day, artists, tracks = result
+        total = sum(n for _, n in per_day)
+        self.total.setText(f"{total} plays" if total else "Nothing played in this period yet")
+        self.days.set_days(per_day)
+        self.artists.set_items(artists)
+        self.tracks.set_items(tracks)
+
+
+_PALETTE = (
+    "#e0457b",
+    "#ff7a59",
+    "#f2b134",
+    "#4cb782",
+    "#2fa4d9",
+    "#6a6fe0",
+    "#a259d9",
+    "#d96aa7",
+    "#8d9a3a",
+    "#3ab0a0",
+    "#c4703a",
+    "#5a7bd6",
+)
+
+
+def project(vectors: Any) -> Any:
+    """2-D layout of feature vectors: standardise, then the first two principal axes."""
+    import numpy as np
+
+    x = np.asarray(vectors, dtype=np.float64)
+    x = np.nan_to_num(x)
+    x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-9)
+    if len(x) < 3:
+        return np.zeros((len(x), 2))
+    _, _, vt = np.linalg.svd(x - x.mean(axis=0), full_matrices=False)
+    xy = x @ vt[:2].T
+    span = np.abs(xy).max(axis=0) + 1e-9
+    return xy / span
+
+
+def taste_layout(db_path: str) -> dict[str, Any]:
+    """Runs on a worker thread: the points and their 2-D positions."""
+    import numpy as np
+
+    from player.library.taste_points import taste_points
+
+    points = taste_points(thread_db(db_path))
+    if not points:
+        return {"points": [], "xy": []}
+    try:  # the recommender's taste map, when it is available
+        from recommender import tastemap  # type: ignore[attr-defined]
+
+        layout = getattr(tastemap, "layout_2d", None) or getattr(tastemap, "project", None)
+    except ImportError:
+        layout = None
+    dims = max(len(p.vector) for p in points) // 4
+    points = [p for p in points if len(p.vector) // 4 == dims]
+    vectors = np.stack([np.frombuffer(p.vector, dtype=np.float32) for p in points])
+    try:
+        xy = np.asarray(layout(vectors)) if layout is not None else project(vectors)
+    except Exception:
+        xy = project(vectors)
+    return {"points": points, "xy": xy.tolist()}
+
+
+class TasteMap(QWidget):
+    radio = Signal(int)  # the track to start a radio from
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.points: list[Any] = []
+        self.xy: list[tuple[float, float]] = []
+        self.colors: dict[str, QColor] = {}
+        self.setMouseTracking(True)
+        self.setMinimumSize(300, 240)
+        self.hover: int | None = None
+        self.setCursor(Qt.CursorShape.CrossCursor)
+
+    def set_data(self, points: list[Any], xy: list[Any]) -> None:
+        self.points, self.xy = points, [tuple(p) for p in xy]
+        counts: dict[str, int] = {}
+        for p in points:
+            counts[p.genre] = counts.get(p.genre, 0) + 1
+        ranked = sorted(counts, key=lambda g: -counts[g])
+        self.colors = {g: QColor(_PALETTE[i % len(_PALETTE)]) for i, g in enumerate(ranked)}
+        self.update()
+
+    def _pos(self, i: int) -> QPointF:
+        r = QRectF(self.rect()).adjusted(30, 30, -170, -30)
+        x, y = self.xy[i]
+        return QPointF(r.center().x() + x * r.width() / 2, r.center().y() - y * r.height() / 2)
+
+    def _nearest(self, point: QPointF) -> int | None:
+        best, best_d = None, 40.0**2
+        for i in range(len(self.points)):
+            q = self._pos(i)
+            d = (q.x() - point.x()) ** 2 + (q.y() - point.y()) ** 2
+            if d < best_d:
+                best, best_d = i, d
+        return best
+
+    def mouseMoveEvent(self, event) -> None:
+        i = self._nearest(event.position())
+        if i != self.hover:
+            self.hover = i
+            self.setToolTip(
+                f"{self.points[i].title} — {self.points[i].artist}\n{self.points[i].genre}\n"
+                "Click to start a radio here"
+                if i is not None
+                else ""
+            )
+            self.update()
+
+    def mousePressEvent(self, event) -> None:
+        i = self._nearest(event.position())
+        if i is not None:
+            self.radio.emit(self.points[i].track_id)
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        dim = _dim(self)
+        if not self.points:
+            p.setPen(dim)
+            p.drawText(
+                self.rect(),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                "The taste map appears once your music has been analysed.\n"
+                "Analysis runs in the background after a scan.",
+            )
+            return
+        for i, point in enumerate(self.points):
+            c = QColor(self.colors.get(point.genre, dim))
+            radius = 4 + 3 * math.sqrt(point.plays)
+            radius = min(radius, 22)
+            c.setAlphaF(0.95 if i == self.hover else 0.7)
+            p.setPen(QPen(self.palette().color(QPalette.ColorRole.Window), 1))
+            p.setBrush(c)
+            p.drawEllipse(self._pos(i), radius, radius)
+        if self.hover is not None:
+            q = self._pos(self.hover)
+            pt = self.points[self.hover]
+            p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+            p.drawText(QPointF(q.x() + 12, q.y() - 8), f"{pt.title} — {pt.artist}")
+        # legend
+        x = self.width() - 150
+        y = 30
+        font = QFont(self.font())
+        p.setFont(font)
+        for genre, color in list(self.colors.items())[:14]:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(color)
+            p.drawEllipse(QPointF(x + 6, y + 8), 6, 6)
+            p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+            p.drawText(
+                QRectF(x + 18, y, 130, 16),
+                Qt.AlignmentFlag.AlignVCenter,
+                p.fontMetrics().elidedText(genre, Qt.TextElideMode.ElideRight, 128),
+            )
+            y += 22
+
+
+class TasteView(QWidget):
+    def __init__(self, db_path: str, pool, session) -> None:
+        super().__init__()
+        self.db_path, self.pool, self.session = db_path, pool, session
+        title = QLabel("Taste")
+        title.setObjectName("ViewTitle")
+        hint = QLabel(
+            "How your music sounds, laid out on a map: colour is genre, size is how "
+            "often you play it. Click anywhere to start a radio there."
+        )
+        hint.setObjectName("Small")
+        hint.setWordWrap(True)
+        self.map = TasteMap()
+        self.map.radio.connect(self._radio)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 12)
+        layout.addWidget(title)
+        layout.addWidget(hint)
+        layout.addWidget(self.map, 1)
+
+    def refresh(self) -> None:
+        path = self.db_path
+        self.pool.run_task(lambda: taste_layout(path), self._show)
+
+    def _show(self, data: dict[str, Any]) -> None:
+        self.map.set_data(data["points"], data["xy"])
+
+    def _radio(self, track_id: int) -> None:
+        self.session.play_track(track_id)

@@ -1,0 +1,685 @@
+"""The main window: sidebar, library browser, Up Next, now-playing bar, status bar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from player.ui import settings as prefs
+from player.ui.background import AnalysisJob, ScanJob
+from player.ui.charts import StatsView, TasteView
+from player.ui.covers import CoverCache
+from player.ui.icons import app_icon, icon, pixmap
+from player.ui.models import ROW_ROLE, TRACK_ID_ROLE, AlbumModel, ArtistModel, TrackTableModel
+from player.ui.nowplaying import NowPlayingBar, now_playing
+from player.ui.onboarding import OnboardingPage
+from player.ui.tasks import thread_db
+from player.ui.upnext import UpNextPanel
+
+VIEWS = ("songs", "albums", "artists", "playlists", "taste", "stats", "welcome")
+_SECTION = Qt.ItemDataRole.UserRole + 20
+
+
+class JobStatus(QWidget):
+    """Progress of a background job in the status bar, with a cancel button."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = QLabel(label)
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(140)
+        self.bar.setMaximumHeight(14)
+        self.bar.setTextVisible(False)
+        self.cancel = QToolButton()
+        self.cancel.setIcon(icon("cancel"))
+        self.cancel.setAutoRaise(True)
+        self.cancel.setToolTip("Cancel")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel)
+        self.hide()
+
+    def show_progress(self, text: str, done: int, total: int) -> None:
+        self.label.setText(text)
+        self.bar.setRange(0, max(total, 0))
+        self.bar.setValue(done)
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    loaded = Signal()
+
+    def __init__(self, db_path: str, bridge, pool, *, first_run: bool | None = None) -> None:
+        super().__init__()
+        self.db_path = str(db_path)
+        self.bridge = bridge
+        self.session = bridge.session
+        self.pool = pool
+        self.scan_job: ScanJob | None = None
+        self.analysis_job: AnalysisJob | None = None
+        self._loaded = False
+        self._pending_rescan = False
+        self.setWindowTitle("Segue")
+        self.setWindowIcon(app_icon())
+        self.setMinimumSize(QSize(900, 560))
+
+        self.covers = CoverCache(pool, parent=self)
+        self.songs_model = TrackTableModel(self.db_path, pool, self)
+        self.albums_model = AlbumModel(self.db_path, pool, self.covers, self)
+        self.albums_model.placeholder = pixmap("album", 160, "#9a9aa6")
+        self.artists_model = ArtistModel(self.db_path, pool, self)
+
+        self._build_sidebar()
+        self._build_centre()
+        self.upnext = UpNextPanel(bridge)
+        self.upnext.setMinimumWidth(240)
+        self.nowbar = NowPlayingBar(bridge, self.covers)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.setObjectName("MainSplitter")
+        split.setChildrenCollapsible(False)
+        split.setHandleWidth(1)
+        split.addWidget(self.sidebar)
+        split.addWidget(self.centre)
+        split.addWidget(self.upnext)
+        split.setStretchFactor(1, 1)
+        split.setSizes([200, 760, 300])
+        self.splitter = split
+        root = QWidget()
+        lay = QVBoxLayout(root)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(split, 1)
+        lay.addWidget(self.nowbar)
+        self.setCentralWidget(root)
+
+        self.summary = QLabel()
+        self.scan_status = JobStatus("Scanning")
+        self.scan_status.cancel.clicked.connect(self.cancel_scan)
+        self.analysis_status = JobStatus("Analysing")
+        self.analysis_status.cancel.clicked.connect(self.cancel_analysis)
+        self.message = QLabel()
+        sb = self.statusBar()
+        sb.setSizeGripEnabled(False)
+        sb.addWidget(self.summary)
+        sb.addWidget(self.message, 1)
+        sb.addPermanentWidget(self.scan_status)
+        sb.addPermanentWidget(self.analysis_status)
+
+        self._build_menus()
+        self._build_shortcuts()
+        self.songs_model.loaded.connect(self._songs_loaded)
+        bridge.changed.connect(self._session_changed)
+        self.covers.ready.connect(lambda _p: None)
+        self._restore()
+
+        self.refresh_timer = QTimer(self, interval=1000)
+        self.refresh_timer.timeout.connect(self._refresh_during_scan)
+
+        from player.library.browse import root_folders
+
+        has_roots = bool(root_folders(thread_db(self.db_path)))
+        if first_run is None:
+            first_run = not has_roots and not prefs.get("onboarded")
+        self.select_view("welcome" if first_run else "songs")
+        self.songs_model.refresh()
+        self._update_summary()
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _build_sidebar(self) -> None:
+        self.sidebar = QWidget()
+        self.sidebar.setObjectName("Sidebar")
+        self.sidebar.setMinimumWidth(170)
+        self.nav = QListWidget()
+        self.nav.setObjectName("SidebarList")
+        self.nav.setIconSize(QSize(18, 18))
+        self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._nav_items: dict[str, QListWidgetItem] = {}
+
+        def header(text: str) -> None:
+            item = QListWidgetItem(text.upper())
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            font = item.font()
+            font.setPointSizeF(max(7.0, font.pointSizeF() * 0.8))
+            font.setBold(True)
+            item.setFont(font)
+            item.setSizeHint(QSize(100, 34))
+            self.nav.addItem(item)
+
+        def entry(key: str, text: str, icon_name: str) -> None:
+            item = QListWidgetItem(icon(icon_name), text)
+            item.setData(_SECTION, key)
+            self.nav.addItem(item)
+            self._nav_items[key] = item
+
+        header("Library")
+        entry("songs", "Songs", "song")
+        entry("albums", "Albums", "album")
+        entry("artists", "Artists", "artist")
+        header("Playlists")
+        entry("playlist:mixes", "Your mixes", "mix")
+        entry("playlist:discover", "Discover", "discover")
+        entry("playlist:forgotten", "Forgotten favourites", "forgotten")
+        header("You")
+        entry("taste", "Taste", "taste")
+        entry("stats", "Listening stats", "stats")
+        self.nav.currentItemChanged.connect(self._nav_changed)
+        lay = QVBoxLayout(self.sidebar)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.nav)
+
+    def _build_centre(self) -> None:
+        self.centre = QWidget()
+        self.search = QLineEdit()
+        self.search.setObjectName("Search")
+        self.search.setPlaceholderText("Search title, artist, album, genre  (Ctrl+F)")
+        self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self, singleShot=True, interval=120)
+        self._search_timer.timeout.connect(self._run_search)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.returnPressed.connect(self._run_search)
+        self.chip = QPushButton()
+        self.chip.setObjectName("Chip")
+        self.chip.setIcon(icon("remove", "#ffffff"))
+        self.chip.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
+        self.chip.clicked.connect(self.clear_filter)
+        self.chip.hide()
+        self.count = QLabel()
+        self.count.setObjectName("Small")
+        top = QHBoxLayout()
+        top.setContentsMargins(16, 12, 16, 8)
+        top.addWidget(self.search, 1)
+        top.addWidget(self.chip)
+        top.addWidget(self.count)
+
+        self.table = QTableView()
+        self.table.setObjectName("Songs")
+        self.table.setModel(self.songs_model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(False)
+        self.table.setWordWrap(False)
+        self.table.setSortingEnabled(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(30)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        hh = self.table.horizontalHeader()
+        hh.setHighlightSections(False)
+        hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        for col, (mode, width) in enumerate(
+            [
+                (QHeaderView.ResizeMode.Fixed, 40),
+                (QHeaderView.ResizeMode.Stretch, 0),
+                (QHeaderView.ResizeMode.Interactive, 170),
+                (QHeaderView.ResizeMode.Interactive, 190),
+                (QHeaderView.ResizeMode.Interactive, 110),
+                (QHeaderView.ResizeMode.Fixed, 60),
+            ]
+        ):
+            hh.setSectionResizeMode(col, mode)
+            if width:
+                hh.resizeSection(col, width)
+        self.table.doubleClicked.connect(self._song_activated)
+        self.table.activated.connect(self._song_activated)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._song_menu)
+        self.empty_songs = QLabel()
+        self.empty_songs.setObjectName("Empty")
+        self.empty_songs.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_songs.setWordWrap(True)
+
+        self.albums = QListView()
+        self.albums.setObjectName("Albums")
+        self.albums.setModel(self.albums_model)
+        self.albums.setViewMode(QListView.ViewMode.IconMode)
+        self.albums.setIconSize(QSize(160, 160))
+        self.albums.setGridSize(QSize(184, 214))
+        self.albums.setResizeMode(QListView.ResizeMode.Adjust)
+        self.albums.setMovement(QListView.Movement.Static)
+        self.albums.setUniformItemSizes(True)
+        self.albums.setWordWrap(True)
+        self.albums.setSpacing(6)
+        self.albums.setLayoutMode(QListView.LayoutMode.Batched)
+        self.albums.doubleClicked.connect(self._album_activated)
+        self.albums.activated.connect(self._album_activated)
+
+        self.artists = QListView()
+        self.artists.setObjectName("Artists")
+        self.artists.setModel(self.artists_model)
+        self.artists.setSpacing(4)
+        self.artists.setUniformItemSizes(True)
+        self.artists.doubleClicked.connect(self._artist_activated)
+        self.artists.activated.connect(self._artist_activated)
+
+        self.playlist_page = QLabel()
+        self.playlist_page.setObjectName("Empty")
+        self.playlist_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.playlist_page.setWordWrap(True)
+        self.taste = TasteView(self.db_path, self.pool, self.session)
+        self.stats = StatsView(self.db_path, self.pool)
+        self.welcome = OnboardingPage()
+        self.welcome.start.connect(self.finish_onboarding)
+
+        self.stack = QStackedWidget()
+        self.pages = {
+            "songs": self.table,
+            "empty": self.empty_songs,
+            "albums": self.albums,
+            "artists": self.artists,
+            "playlists": self.playlist_page,
+            "taste": self.taste,
+            "stats": self.stats,
+            "welcome": self.welcome,
+        }
+        for w in self.pages.values():
+            self.stack.addWidget(w)
+        lay = QVBoxLayout(self.centre)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.top_bar = QWidget()
+        self.top_bar.setLayout(top)
+        lay.addWidget(self.top_bar)
+        lay.addWidget(self.stack, 1)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        file.addAction(icon("folder"), "Add music folder…", self._add_folder)
+        file.addAction("Rescan library", lambda: self.start_scan())
+        file.addAction("Analyse now", self.start_analysis)
+        file.addSeparator()
+        act = file.addAction(icon("settings"), "Settings…", self.open_settings)
+        act.setShortcut(QKeySequence.StandardKey.Preferences)
+        file.addSeparator()
+        quit_ = file.addAction("Quit", self.quit)
+        quit_.setShortcut(QKeySequence.StandardKey.Quit)
+        play = bar.addMenu("&Playback")
+        self.act_play = play.addAction(icon("play"), "Play / Pause", self.session.toggle_pause)
+        self.act_next = play.addAction(icon("next"), "Next", self.session.next)
+        self.act_prev = play.addAction(icon("previous"), "Previous", self.session.previous)
+        self.act_like = play.addAction(icon("like"), "Like", self.like_current)
+        self.act_next.setShortcut(QKeySequence("Ctrl+Right"))
+        self.act_prev.setShortcut(QKeySequence("Ctrl+Left"))
+        self.act_like.setShortcut(QKeySequence("Ctrl+L"))
+        play.addSeparator()
+        self.act_history = play.addAction("Pause listening history")
+        self.act_history.setCheckable(True)
+        self.act_history.setChecked(prefs.get("history/paused"))
+        self.act_history.toggled.connect(self._history_toggled)
+        view = bar.addMenu("&View")
+        for key, label in (
+            ("songs", "Songs"),
+            ("albums", "Albums"),
+            ("artists", "Artists"),
+            ("taste", "Taste"),
+            ("stats", "Listening stats"),
+        ):
+            view.addAction(label, lambda k=key: self.select_view(k))
+
+    def _build_shortcuts(self) -> None:
+        space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
+        space.setContext(Qt.ShortcutContext.WindowShortcut)
+        space.activated.connect(self._space)
+        find = QShortcut(QKeySequence.StandardKey.Find, self)
+        find.activated.connect(self.focus_search)
+
+    # -- navigation -------------------------------------------------------------------------
+
+    def select_view(self, name: str) -> None:
+        if name.startswith("playlist"):
+            key = name if ":" in name else "playlist:mixes"
+            self._show_playlist(key)
+            self._select_nav(key)
+            return
+        if name not in self.pages:
+            raise ValueError(name)
+        if name == "songs" and self.songs_model.ready and self.songs_model.total() == 0:
+            self.stack.setCurrentWidget(self.empty_songs)
+        else:
+            self.stack.setCurrentWidget(self.pages[name])
+        self.current_view = name
+        self.top_bar.setVisible(name in ("songs", "albums", "artists"))
+        if name == "albums":
+            self.albums_model.refresh(self.search.text())
+        elif name == "artists":
+            self.artists_model.refresh(self.search.text())
+        elif name == "taste":
+            self.taste.refresh()
+        elif name == "stats":
+            self.stats.refresh()
+        self._select_nav(name)
+
+    def _select_nav(self, key: str) -> None:
+        item = self._nav_items.get(key)
+        self.nav.blockSignals(True)
+        if item is not None:
+            self.nav.setCurrentItem(item)
+        else:
+            self.nav.clearSelection()
+        self.nav.blockSignals(False)
+
+    def _nav_changed(self, item: QListWidgetItem | None, _prev: Any) -> None:
+        if item is not None and item.data(_SECTION):
+            self.select_view(str(item.data(_SECTION)))
+
+    def _show_playlist(self, key: str) -> None:
+        names = {
+            "playlist:mixes": "Your mixes",
+            "playlist:discover": "Discover",
+            "playlist:forgotten": "Forgotten favourites",
+        }
+        self.playlist_page.setText(
+            f"{names.get(key, 'Playlist')}\n\nSegue builds this playlist from your listening. "
+            "Keep playing music, and it appears here."
+        )
+        self.stack.setCurrentWidget(self.playlist_page)
+        self.top_bar.hide()
+        self.current_view = key
+
+    def focus_search(self) -> None:
+        if self.current_view not in ("songs", "albums", "artists"):
+            self.select_view("songs")
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _run_search(self) -> None:
+        text = self.search.text()
+        self.songs_model.set_filter(text)
+        if self.current_view == "albums":
+            self.albums_model.refresh(text)
+        elif self.current_view == "artists":
+            self.artists_model.refresh(text)
+
+    def clear_filter(self) -> None:
+        self.chip.hide()
+        self.songs_model.set_filter(artist=None, album=None)
+
+    def _filter_to(self, label: str, **kw: Any) -> None:
+        self.chip.setText(label)
+        self.chip.show()
+        self.songs_model.set_filter(artist=kw.get("artist"), album=kw.get("album"))
+        self.select_view("songs")
+
+    def _album_activated(self, index) -> None:
+        album = index.data(ROW_ROLE)
+        if album is not None:
+            self._filter_to(f"Album: {album.album}", album=album.album)
+
+    def _artist_activated(self, index) -> None:
+        artist = index.data(ROW_ROLE)
+        if artist is not None:
+            self._filter_to(f"Artist: {artist.artist}", artist=artist.artist)
+
+    # -- songs ------------------------------------------------------------------------------
+
+    def _songs_loaded(self, total: int) -> None:
+        if self.current_view == "songs":
+            self.stack.setCurrentWidget(self.table if total else self.empty_songs)
+        if self.songs_model.text or self.chip.isVisible():
+            self.count.setText(f"{total:,} found")
+        else:
+            self.count.setText("")
+        self._update_empty_text()
+        self._update_summary()
+        if not self._loaded:
+            self._loaded = True
+            self.loaded.emit()
+
+    def _update_empty_text(self) -> None:
+        if self.songs_model.text or self.chip.isVisible():
+            self.empty_songs.setText("Nothing matches your search.")
+        elif self.scan_job is not None:
+            self.empty_songs.setText("Reading your music… songs appear here as they are found.")
+        else:
+            from player.library.browse import root_folders
+
+            roots = root_folders(thread_db(self.db_path))
+            if roots and not any(online for _, online in roots):
+                self.empty_songs.setText(
+                    "Your music folder cannot be reached:\n"
+                    + "\n".join(p for p, _ in roots)
+                    + "\n\nPlug the drive in, or add another folder (File › Add music folder)."
+                )
+            else:
+                self.empty_songs.setText(
+                    "Your library is empty.\nAdd a music folder from the File menu."
+                )
+
+    def _song_activated(self, index) -> None:
+        track_id = self.songs_model.data(index, TRACK_ID_ROLE)
+        if track_id is not None:
+            self.session.play_track(int(track_id))
+
+    def _song_menu(self, pos) -> None:
+        index = self.table.indexAt(pos)
+        track_id = self.songs_model.data(index, TRACK_ID_ROLE) if index.isValid() else None
+        if track_id is None:
+            return
+        menu = QMenu(self)
+        menu.addAction(icon("play"), "Play", lambda: self.session.play_track(track_id))
+        menu.addAction("Play next", lambda: self.session.play_next(track_id))
+        menu.addAction("Add to queue", lambda: self.session.enqueue(track_id))
+        menu.addSeparator()
+        menu.addAction(
+            icon("more-like"), "More like this", lambda: self.session.more_like_this(track_id)
+        )
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    # -- session ----------------------------------------------------------------------------
+
+    def _space(self) -> None:
+        if self.search.hasFocus():
+            self.search.insert(" ")
+        else:
+            self.session.toggle_pause()
+
+    def like_current(self) -> None:
+        np = now_playing(self.bridge.state)
+        if np is not None:
+            self.session.like(getattr(np, "track_id", None))
+
+    def _session_changed(self, kind: str, state: Any) -> None:
+        np = now_playing(state)
+        track_id = getattr(np, "track_id", None)
+        if track_id != self.songs_model.playing_id:
+            self.songs_model.set_playing(track_id)
+            title = getattr(np, "title", None)
+            self.setWindowTitle(f"{title} — Segue" if title else "Segue")
+        playing = getattr(state, "play_state", "") == "playing"
+        self.act_play.setIcon(icon("pause" if playing else "play"))
+        if self.analysis_job is not None:
+            self.analysis_job.pause(playing and prefs.get("analysis/pause_while_playing"))
+
+    def _history_toggled(self, paused: bool) -> None:
+        prefs.put("history/paused", paused)
+        self.session.set_history_paused(paused)
+
+    # -- background work --------------------------------------------------------------------
+
+    def finish_onboarding(self, folders: list[str]) -> None:
+        prefs.put("onboarded", True)
+        self.start_scan(folders, then_analyse=True)
+        self.select_view("songs")
+
+    def _add_folder(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        folder = QFileDialog.getExistingDirectory(self, "Add a music folder")
+        if folder:
+            self.start_scan([folder])
+
+    def start_scan(self, add: list[str] | None = None, then_analyse: bool = True) -> None:
+        if self.scan_job is not None:
+            self._pending_rescan = True
+            return
+        self._analyse_after_scan = then_analyse
+        job = ScanJob(self.db_path, add)
+        job.progress.connect(self._scan_progress)
+        job.finished_scan.connect(self._scan_finished)
+        self.scan_job = job
+        self.scan_status.show_progress("Scanning…", 0, 0)
+        self.refresh_timer.start()
+        self._update_empty_text()
+        job.start()
+
+    def _scan_progress(self, done: int, total: int) -> None:
+        self.scan_status.show_progress(f"Scanning {done:,} / {total:,}", done, total)
+
+    def _refresh_during_scan(self) -> None:
+        self.songs_model.refresh(keep_rows=True)
+
+    def _scan_finished(self, summary: Any, error: str | None) -> None:
+        job, self.scan_job = self.scan_job, None
+        if job is not None:
+            job.wait()
+            job.deleteLater()
+        self.refresh_timer.stop()
+        self.scan_status.hide()
+        if error == "cancelled":
+            self.message.setText("Scan cancelled; what was read so far is kept.")
+        elif error:
+            self.message.setText(error)
+        elif summary is not None:
+            bits = [f"{summary.added} added"] if summary.added else []
+            bits += [f"{summary.updated} updated"] if summary.updated else []
+            bits += [f"{summary.missing} missing"] if summary.missing else []
+            bits += [f"{summary.errors} unreadable"] if summary.errors else []
+            if summary.offline:
+                bits.append(f"offline: {', '.join(summary.offline)}")
+            self.message.setText("Scan finished: " + (", ".join(bits) or "no changes"))
+        self.library_changed()
+        if self._pending_rescan:
+            self._pending_rescan = False
+            self.start_scan()
+        elif error is None and getattr(self, "_analyse_after_scan", False):
+            self.start_analysis()
+
+    def cancel_scan(self) -> None:
+        if self.scan_job is not None:
+            self.scan_job.cancel()
+            self.scan_status.label.setText("Cancelling…")
+
+    def start_analysis(self) -> None:
+        if self.analysis_job is not None and self.analysis_job.running():
+            return
+        job = AnalysisJob(self.db_path, workers=prefs.get("analysis/workers"), parent=self)
+        job.progress.connect(
+            lambda d, t: self.analysis_status.show_progress(f"Analysing {d:,} / {t:,}", d, t)
+        )
+        job.finished_analysis.connect(self._analysis_finished)
+        self.analysis_job = job
+        self.analysis_status.show_progress("Analysing…", 0, 0)
+        job.start()
+
+    def _analysis_finished(self, summary: Any, error: str | None) -> None:
+        self.analysis_status.hide()
+        if error == "cancelled":
+            self.message.setText("Analysis paused; it resumes next time.")
+        elif error:
+            self.message.setText(error)
+        elif summary:
+            self.message.setText(f"Analysis finished: {summary.get('analysed', 0)} songs analysed")
+        if self.current_view == "taste":
+            self.taste.refresh()
+
+    def cancel_analysis(self) -> None:
+        if self.analysis_job is not None:
+            self.analysis_job.cancel()
+
+    def library_changed(self) -> None:
+        self.songs_model.refresh(keep_rows=True)
+        if self.current_view == "albums":
+            self.albums_model.refresh(self.search.text())
+        elif self.current_view == "artists":
+            self.artists_model.refresh(self.search.text())
+        self._update_summary()
+
+    def _update_summary(self) -> None:
+        from player.library.browse import track_count
+
+        n = track_count(thread_db(self.db_path))
+        self.summary.setText(f"{n:,} songs" if n != 1 else "1 song")
+
+    # -- settings, state --------------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        from player.ui.settings import SettingsDialog
+
+        SettingsDialog(self).exec()
+
+    def apply_settings(self) -> None:
+        paused = prefs.get("history/paused")
+        self.act_history.setChecked(paused)
+        self.session.set_history_paused(paused)
+        configure = getattr(self.session, "configure", None)
+        if callable(configure):
+            configure(**prefs.session_options())
+
+    def _restore(self) -> None:
+        s = prefs.settings()
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        split = s.value("window/splitter")
+        if isinstance(split, QByteArray):
+            self.splitter.restoreState(split)
+
+    def save_state(self) -> None:
+        s = prefs.settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/splitter", self.splitter.saveState())
+        s.sync()
+
+    def shutdown(self) -> None:
+        self.save_state()
+        if self.scan_job is not None:
+            self.scan_job.cancel()
+            self.scan_job.wait(10000)
+        if self.analysis_job is not None:
+            self.analysis_job.cancel()
+
+    def quit(self) -> None:
+        self._quitting = True
+        self.close()
+
+    def closeEvent(self, event) -> None:
+        tray = getattr(self, "tray", None)
+        if tray is not None and tray.isVisible() and not getattr(self, "_quitting", False):
+            self.hide()
+            event.ignore()
+            return
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,289 @@
+"""Model/view over the library: the song table (lazy), the album grid and the artists.
+
+The song table holds only the ordered ids of the matching tracks (fetched by a worker
+thread) and loads the rows on screen a page at a time by primary key; Qt asks for more
+rows through canFetchMore/fetchMore as the user scrolls, so 100,000 tracks stay smooth.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+
+from player.library import browse
+from player.ui.tasks import thread_db
+
+PAGE = 256
+_ROOT = QModelIndex()
+CACHED_PAGES = 64
+TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+ROW_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return ""
+    s = int(seconds)
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02}:{s:02}" if h else f"{m}:{s:02}"
+
+
+class TrackTableModel(QAbstractTableModel):
+    COLUMNS = ("#", "Title", "Artist", "Album", "Genre", "Time")
+    loaded = Signal(int)  # total matching tracks, after each (re)query
+
+    def __init__(self, db_path: str, pool, parent=None) -> None:
+        super().__init__(parent)
+        self.db_path = db_path
+        self.pool = pool
+        self._ids: list[int] = []
+        self._shown = 0
+        self._pages: OrderedDict[int, list[browse.SongRow]] = OrderedDict()
+        self._generation = 0
+        self.text = ""
+        self.artist: str | None = None
+        self.album: str | None = None
+        self.ready = False
+        self.playing_id: int | None = None
+
+    # -- querying -------------------------------------------------------------------------
+
+    def set_filter(
+        self, text: str | None = None, *, artist: str | None = ..., album: str | None = ...
+    ) -> None:
+        if text is not None:
+            self.text = text
+        if artist is not ...:
+            self.artist = artist
+        if album is not ...:
+            self.album = album
+        self.refresh()
+
+    def refresh(self, keep_rows: bool = False) -> None:
+        """Run the query again (in a worker) and show the result when it arrives."""
+        self._generation += 1
+        generation, path = self._generation, self.db_path
+        text, artist, album = self.text, self.artist, self.album
+
+        def query() -> list[int]:
+            return browse.song_ids(thread_db(path), text, artist=artist, album=album)
+
+        self.pool.run_task(query, lambda ids: self._apply(generation, ids, keep_rows))
+
+    def _apply(self, generation: int, ids: list[int], keep_rows: bool) -> None:
+        if generation != self._generation:
+            return  # a newer query is on its way
+        if ids == self._ids and self.ready:
+            self.loaded.emit(len(ids))
+            return
+        shown = min(len(ids), max(PAGE, self._shown if keep_rows else PAGE))
+        self.beginResetModel()
+        self._ids = ids
+        self._shown = shown
+        self._pages.clear()
+        self.endResetModel()
+        self.ready = True
+        self.loaded.emit(len(ids))
+
+    def total(self) -> int:
+        return len(self._ids)
+
+    def track_id(self, row: int) -> int | None:
+        return self._ids[row] if 0 <= row < len(self._ids) else None
+
+    def ids(self) -> list[int]:
+        return list(self._ids)
+
+    def row_of(self, track_id: int) -> int | None:
+        try:
+            return self._ids.index(track_id)
+        except ValueError:
+            return None
+
+    def set_playing(self, track_id: int | None) -> None:
+        old, self.playing_id = self.playing_id, track_id
+        for tid in (old, track_id):
+            row = self.row_of(tid) if tid is not None else None
+            if row is not None and row < self._shown:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.COLUMNS) - 1))
+
+    # -- lazy rows ------------------------------------------------------------------------
+
+    def _row(self, row: int) -> browse.SongRow | None:
+        page = row // PAGE
+        rows = self._pages.get(page)
+        if rows is None:
+            ids = self._ids[page * PAGE : (page + 1) * PAGE]
+            # A page by primary key: about a millisecond, fine on the GUI thread.
+            got = {r.id: r for r in browse.songs(thread_db(self.db_path), ids)}
+            rows = [got.get(i) for i in ids]  # type: ignore[misc]
+            self._pages[page] = rows
+            while len(self._pages) > CACHED_PAGES:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(page)
+        offset = row - page * PAGE
+        return rows[offset] if offset < len(rows) else None
+
+    def rowCount(self, parent=_ROOT) -> int:
+        return 0 if parent.isValid() else self._shown
+
+    def columnCount(self, parent=_ROOT) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def canFetchMore(self, parent=_ROOT) -> bool:
+        return not parent.isValid() and self._shown < len(self._ids)
+
+    def fetchMore(self, parent=_ROOT) -> None:
+        if parent.isValid():
+            return
+        more = min(PAGE * 4, len(self._ids) - self._shown)
+        if more <= 0:
+            return
+        self.beginInsertRows(QModelIndex(), self._shown, self._shown + more - 1)
+        self._shown += more
+        self.endInsertRows()
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole and section in (0, 5):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = index.row()
+        if role == TRACK_ID_ROLE:
+            return self.track_id(row)
+        if role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.FontRole,
+            Qt.ItemDataRole.ForegroundRole,
+            Qt.ItemDataRole.TextAlignmentRole,
+            ROW_ROLE,
+        ):
+            return None
+        song = self._row(row)
+        if song is None:
+            return None
+        col = index.column()
+        if role == ROW_ROLE:
+            return song
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (
+                str(song.track_number or ""),
+                song.title or song.path.rsplit("/", 1)[-1],
+                song.artist,
+                song.album,
+                song.genre.replace(";", ", "),
+                fmt_time(song.duration),
+            )[col]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return song.path
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if col in (0, 5):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return None
+        if role == Qt.ItemDataRole.FontRole and song.id == self.playing_id:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.ForegroundRole:
+            pal = QGuiApplication.palette()
+            if song.id == self.playing_id:
+                return pal.color(QPalette.ColorRole.Highlight)
+            if col in (0, 4, 5):
+                return pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+            if song.missing:
+                return QColor(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
+        return None
+
+
+class AlbumModel(QAbstractListModel):
+    def __init__(self, db_path: str, pool, covers, parent=None) -> None:
+        super().__init__(parent)
+        self.db_path, self.pool, self.covers = db_path, pool, covers
+        self.rows: list[browse.AlbumRow] = []
+        self._by_path: dict[str, int] = {}
+        self._generation = 0
+        self.placeholder = None
+        covers.ready.connect(self._cover_ready)
+
+    def refresh(self, text: str = "") -> None:
+        self._generation += 1
+        generation, path = self._generation, self.db_path
+        self.pool.run_task(
+            lambda: browse.albums(thread_db(path), text), lambda rows: self._apply(generation, rows)
+        )
+
+    def _apply(self, generation: int, rows: list[browse.AlbumRow]) -> None:
+        if generation != self._generation or rows == self.rows:
+            return
+        self.beginResetModel()
+        self.rows = rows
+        self._by_path = {r.cover_path: i for i, r in enumerate(rows)}
+        self.endResetModel()
+
+    def _cover_ready(self, path: str) -> None:
+        row = self._by_path.get(path)
+        if row is not None:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def rowCount(self, parent=_ROOT) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        album = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return album.album
+        if role == Qt.ItemDataRole.ToolTipRole:
+            year = f" ({album.year})" if album.year else ""
+            return f"{album.album}{year}\n{album.artist}\n{album.tracks} tracks"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.covers.get(album.cover_path) or self.placeholder
+        if role == ROW_ROLE:
+            return album
+        if role == Qt.ItemDataRole.SizeHintRole:
+            return QSize(176, 222)
+        return None
+
+
+class ArtistModel(QAbstractListModel):
+    def __init__(self, db_path: str, pool, parent=None) -> None:
+        super().__init__(parent)
+        self.db_path, self.pool = db_path, pool
+        self.rows: list[browse.ArtistRow] = []
+
+    def refresh(self, text: str = "") -> None:
+        path = self.db_path
+        self.pool.run_task(lambda: browse.artists(thread_db(path), text), self._apply)
+
+    def _apply(self, rows: list[browse.ArtistRow]) -> None:
+        if rows == self.rows:
+            return
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent=_ROOT) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        a = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            albums = f"{a.albums} album{'s' if a.albums != 1 else ''} · " if a.albums else ""
+            return f"{a.artist}\n{albums}{a.tracks} track{'s' if a.tracks != 1 else ''}"
+        if role == ROW_ROLE:
+            return a
+        return None

@@ -1,0 +1,98 @@
+"""The first-run page: choose music folders; Segue then scans and analyses them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from player.ui.icons import app_icon, icon
+
+
+def suggested_folders() -> list[str]:
+    home = Path.home()
+    return [str(p) for p in (home / "Music", home / "music") if p.is_dir()][:1]
+
+
+class OnboardingPage(QWidget):
+    start = Signal(list)  # the chosen folders
+
+    def __init__(self) -> None:
+        super().__init__()
+        logo = QLabel()
+        logo.setPixmap(app_icon().pixmap(96, 96))
+        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title = QLabel("Welcome to Segue")
+        title.setObjectName("ViewTitle")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text = QLabel(
+            "Play one song and good music keeps coming. Tell Segue where your music lives: "
+            "it reads the tags, then listens to each song in the background to learn how it "
+            "sounds. Nothing leaves your computer."
+        )
+        text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setObjectName("Small")
+        self.folders = QListWidget()
+        self.folders.setObjectName("OnboardingFolders")
+        self.folders.setMaximumHeight(140)
+        for folder in suggested_folders():
+            self._add_item(folder)
+        add = QPushButton(icon("folder"), "Add a folder…")
+        add.clicked.connect(self._choose)
+        self.go = QPushButton("Start listening")
+        self.go.setDefault(True)
+        self.go.setObjectName("StartButton")
+        self.go.clicked.connect(lambda: self.start.emit(self.chosen()))
+        buttons = QHBoxLayout()
+        buttons.addWidget(add)
+        buttons.addStretch(1)
+        buttons.addWidget(self.go)
+        box = QVBoxLayout()
+        box.setSpacing(14)
+        box.addStretch(1)
+        for w in (logo, title, text, self.folders):
+            box.addWidget(w)
+        box.addLayout(buttons)
+        box.addStretch(2)
+        outer = QHBoxLayout(self)
+        outer.addStretch(1)
+        outer.addLayout(box, 3)
+        outer.addStretch(1)
+        self._update()
+
+    def _add_item(self, folder: str) -> None:
+        item = QListWidgetItem(icon("folder"), folder)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked)
+        self.folders.addItem(item)
+
+    def add_folder(self, folder: str) -> None:
+        if folder and folder not in [
+            self.folders.item(i).text() for i in range(self.folders.count())
+        ]:
+            self._add_item(folder)
+        self._update()
+
+    def _choose(self) -> None:
+        self.add_folder(QFileDialog.getExistingDirectory(self, "Choose a music folder"))
+
+    def chosen(self) -> list[str]:
+        return [
+            self.folders.item(i).text()
+            for i in range(self.folders.count())
+            if self.folders.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    def _update(self) -> None:
+        self.go.setEnabled(self.folders.count() > 0)

@@ -1,0 +1,219 @@
+"""Preferences (QSettings) and the Settings dialog: music folders, listening rules,
+analysis, history privacy, export and wipe."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from player.ui.tasks import thread_db
+
+DEFAULTS: dict[str, Any] = {
+    "listening/skip_threshold": 30,  # seconds: stopping earlier counts as a skip
+    "listening/repeat_window": 60,  # minutes before a track may come back
+    "listening/artist_spacing": 3,  # tracks between two songs by the same artist
+    "analysis/workers": 1,
+    "analysis/pause_while_playing": True,
+    "history/paused": False,
+    "desktop/notifications": False,
+    "desktop/tray": True,
+    "onboarded": False,
+}
+
+
+def settings() -> QSettings:
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Segue", "Segue")
+
+
+def get(key: str) -> Any:
+    default = DEFAULTS.get(key)
+    value = settings().value(key, default)
+    if isinstance(default, bool):
+        return value in (True, "true", "1", 1)
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return default
+    return value
+
+
+def put(key: str, value: Any) -> None:
+    s = settings()
+    s.setValue(key, value)
+    s.sync()
+
+
+def session_options() -> dict[str, Any]:
+    return {
+        "skip_threshold": get("listening/skip_threshold"),
+        "repeat_window_minutes": get("listening/repeat_window"),
+        "artist_spacing": get("listening/artist_spacing"),
+    }
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, window, parent: QWidget | None = None) -> None:
+        super().__init__(parent or window)
+        self.window_ = window
+        self.setWindowTitle("Segue Settings")
+        self.setMinimumWidth(520)
+
+        folders = QGroupBox("Music folders")
+        self.folders = QListWidget()
+        self.folders.setObjectName("Folders")
+        add = QPushButton("Add folder…")
+        remove = QPushButton("Remove")
+        rescan = QPushButton("Rescan now")
+        add.clicked.connect(self._add)
+        remove.clicked.connect(self._remove)
+        rescan.clicked.connect(lambda: window.start_scan())
+        fl = QVBoxLayout(folders)
+        fl.addWidget(self.folders)
+        row = QHBoxLayout()
+        for b in (add, remove):
+            row.addWidget(b)
+        row.addStretch(1)
+        row.addWidget(rescan)
+        fl.addLayout(row)
+
+        listening = QGroupBox("Listening")
+        form = QFormLayout(listening)
+        self.skip = QSpinBox(suffix=" s", minimum=1, maximum=600)
+        self.skip.setToolTip("Stopping a song before this counts as a skip")
+        self.repeat = QSpinBox(suffix=" min", minimum=0, maximum=24 * 60)
+        self.repeat.setToolTip("How long before Up Next may bring a song back")
+        self.spacing = QSpinBox(minimum=0, maximum=20)
+        self.spacing.setToolTip("Songs between two picks by the same artist")
+        form.addRow("Skip threshold", self.skip)
+        form.addRow("Repeat window", self.repeat)
+        form.addRow("Artist spacing", self.spacing)
+
+        analysis = QGroupBox("Audio analysis")
+        aform = QFormLayout(analysis)
+        self.workers = QSpinBox(minimum=1, maximum=64)
+        self.pause_playing = QCheckBox("Pause analysis while music is playing")
+        aform.addRow("Analysis workers", self.workers)
+        aform.addRow(self.pause_playing)
+
+        privacy = QGroupBox("Privacy and data")
+        pl = QVBoxLayout(privacy)
+        self.history_paused = QCheckBox("Pause listening history (nothing is recorded)")
+        self.notify = QCheckBox("Show a notification when the track changes")
+        export = QPushButton("Export listening history…")
+        wipe = QPushButton("Wipe listening history…")
+        export.clicked.connect(self._export)
+        wipe.clicked.connect(self._wipe)
+        pl.addWidget(self.history_paused)
+        pl.addWidget(self.notify)
+        drow = QHBoxLayout()
+        drow.addWidget(export)
+        drow.addWidget(wipe)
+        drow.addStretch(1)
+        pl.addLayout(drow)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for w in (folders, listening, analysis, privacy):
+            layout.addWidget(w)
+        layout.addWidget(buttons)
+        self.load()
+
+    def load(self) -> None:
+        from player.library.browse import root_folders
+
+        self.folders.clear()
+        for path, online in root_folders(thread_db(self.window_.db_path)):
+            self.folders.addItem(path if online else f"{path}  (offline)")
+        self.skip.setValue(get("listening/skip_threshold"))
+        self.repeat.setValue(get("listening/repeat_window"))
+        self.spacing.setValue(get("listening/artist_spacing"))
+        self.workers.setValue(get("analysis/workers"))
+        self.pause_playing.setChecked(get("analysis/pause_while_playing"))
+        self.history_paused.setChecked(get("history/paused"))
+        self.notify.setChecked(get("desktop/notifications"))
+
+    def accept(self) -> None:
+        put("listening/skip_threshold", self.skip.value())
+        put("listening/repeat_window", self.repeat.value())
+        put("listening/artist_spacing", self.spacing.value())
+        put("analysis/workers", self.workers.value())
+        put("analysis/pause_while_playing", self.pause_playing.isChecked())
+        put("history/paused", self.history_paused.isChecked())
+        put("desktop/notifications", self.notify.isChecked())
+        self.window_.apply_settings()
+        super().accept()
+
+    def _add(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a music folder")
+        if folder:
+            self.window_.start_scan([folder])
+            self.folders.addItem(folder)
+
+    def _remove(self) -> None:
+        from player.library.browse import remove_root
+
+        item = self.folders.currentItem()
+        if item is None:
+            return
+        path = item.text().removesuffix("  (offline)")
+        remove_root(thread_db(self.window_.db_path), path)
+        self.load()
+        self.window_.library_changed()
+
+    def _export(self) -> None:
+        target, _ = QFileDialog.getSaveFileName(
+            self, "Export listening history", "segue-history.jsonl", "JSON lines (*.jsonl)"
+        )
+        if target:
+            count = export_history(self.window_.db_path, target)
+            QMessageBox.information(self, "Export", f"{count} events written to {target}.")
+
+    def _wipe(self) -> None:
+        answer = QMessageBox.question(
+            self,
+            "Wipe listening history",
+            "Delete every play, skip and like Segue has recorded? Your music files and "
+            "library stay. This cannot be undone.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            count = wipe_history(self.window_.db_path)
+            QMessageBox.information(self, "Wipe", f"{count} events deleted.")
+
+
+def export_history(db_path: str, target: str) -> int:
+    from player.library import events
+
+    n = 0
+    with open(target, "w", encoding="utf-8") as fh:
+        for item in events.export(thread_db(db_path)):
+            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def wipe_history(db_path: str) -> int:
+    from player.library import events
+
+    return events.wipe(thread_db(db_path))

@@ -1,0 +1,237 @@
+"""The Up Next panel: what plays after this song, and why.
+
+Pinned entries (placed by the user) carry a pin; automatic entries (chosen by the
+recommender) show their reason under the title. Drag to reorder; remove, "more like
+this" and "less like this" from the buttons, the context menu or the keyboard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QFont, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from player.ui.icons import icon, pixmap
+
+ENTRY_ROLE = Qt.ItemDataRole.UserRole + 10
+
+
+def entries(state: Any) -> list[Any]:
+    return list(getattr(state, "up_next", ()) or ()) if state is not None else []
+
+
+class _Delegate(QStyledItemDelegate):
+    def sizeHint(self, option, index) -> QSize:
+        entry = index.data(ENTRY_ROLE)
+        lines = 3 if entry is not None and getattr(entry, "reason", None) else 2
+        return QSize(200, 10 + lines * option.fontMetrics.height())
+
+    def paint(self, painter, option, index: QModelIndex) -> None:
+        entry = index.data(ENTRY_ROLE)
+        self.initStyleOption(option, index)
+        option.text = ""
+        style = option.widget.style() if option.widget else None
+        if style:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
+        if entry is None:
+            return
+        pal = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        text_color = pal.color(
+            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        )
+        dim = pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        if selected:
+            dim = text_color
+        r = option.rect.adjusted(10, 5, -10, -5)
+        pinned = bool(getattr(entry, "pinned", False))
+        fm = option.fontMetrics
+        h = fm.height()
+        badge = QRect(r.left(), r.top() + 2, 16, 16)
+        if pinned:
+            painter.drawPixmap(badge, pixmap("pin", 16, dim))
+        else:
+            painter.drawPixmap(
+                badge, pixmap("sparkle", 16, pal.color(QPalette.ColorRole.Highlight))
+            )
+        x = r.left() + 24
+        width = r.right() - x
+        bold = QFont(option.font)
+        bold.setWeight(QFont.Weight.DemiBold)
+        painter.save()
+        painter.setFont(bold)
+        painter.setPen(text_color)
+        title = getattr(entry, "title", "") or "Untitled"
+        painter.drawText(
+            QRect(x, r.top(), width, h),
+            Qt.AlignmentFlag.AlignLeft,
+            fm.elidedText(title, Qt.TextElideMode.ElideRight, width),
+        )
+        painter.setFont(option.font)
+        painter.setPen(dim)
+        painter.drawText(
+            QRect(x, r.top() + h, width, h),
+            Qt.AlignmentFlag.AlignLeft,
+            fm.elidedText(getattr(entry, "artist", "") or "", Qt.TextElideMode.ElideRight, width),
+        )
+        reason = getattr(entry, "reason", None)
+        if reason:
+            italic = QFont(option.font)
+            italic.setItalic(True)
+            painter.setFont(italic)
+            painter.setPen(text_color if selected else pal.color(QPalette.ColorRole.Highlight))
+            painter.drawText(
+                QRect(x, r.top() + 2 * h, width, h),
+                Qt.AlignmentFlag.AlignLeft,
+                fm.elidedText(str(reason), Qt.TextElideMode.ElideRight, width),
+            )
+        painter.restore()
+
+
+class _List(QListWidget):
+    def __init__(self, panel: UpNextPanel) -> None:
+        super().__init__()
+        self.panel = panel
+
+    def dropEvent(self, event) -> None:
+        src = self.currentRow()
+        super().dropEvent(event)
+        dst = self.currentRow()
+        if src >= 0 and dst >= 0 and src != dst:
+            self.panel.session.move(src, dst)
+
+
+class UpNextPanel(QWidget):
+    def __init__(self, bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.session = bridge.session
+        self.setObjectName("UpNext")
+        title = QLabel("Up Next")
+        title.setObjectName("PanelTitle")
+        self.summary = QLabel()
+        self.summary.setObjectName("Small")
+        self.list = _List(self)
+        self.list.setObjectName("UpNextList")
+        self.list.setItemDelegate(_Delegate(self.list))
+        self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.itemDoubleClicked.connect(self._play)
+        self.empty = QLabel(
+            "Play a song and Segue lines up what fits next, with the reason for each pick."
+        )
+        self.empty.setWordWrap(True)
+        self.empty.setObjectName("Empty")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        def btn(name: str, tip: str, slot) -> QToolButton:
+            b = QToolButton()
+            b.setIcon(icon(name))
+            b.setToolTip(tip)
+            b.setAutoRaise(True)
+            b.setObjectName(f"upnext-{name}")
+            b.clicked.connect(slot)
+            return b
+
+        self.more = btn("more-like", "More like this", lambda: self._act("more"))
+        self.less = btn("less-like", "Less like this", lambda: self._act("less"))
+        self.remove = btn("remove", "Remove from Up Next (Delete)", lambda: self._act("remove"))
+        head = QHBoxLayout()
+        head.addWidget(title)
+        head.addStretch(1)
+        for b in (self.more, self.less, self.remove):
+            head.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 8, 8)
+        layout.setSpacing(6)
+        layout.addLayout(head)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.empty, 1)
+        bridge.changed.connect(self.show_state)
+        self.show_state("init", bridge.state)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self._act("remove")
+        else:
+            super().keyPressEvent(event)
+
+    def show_state(self, kind: str, state: Any) -> None:
+        if kind == "tick":
+            return
+        items = entries(state)
+        current = [self.list.item(i).data(ENTRY_ROLE) for i in range(self.list.count())]
+        if current != items:
+            row = self.list.currentRow()
+            self.list.clear()
+            for entry in items:
+                item = QListWidgetItem()
+                item.setData(ENTRY_ROLE, entry)
+                reason = getattr(entry, "reason", None)
+                pinned = getattr(entry, "pinned", False)
+                item.setToolTip(
+                    "You placed this" if pinned else f"Picked for you: {reason or 'similar'}"
+                )
+                self.list.addItem(item)
+            if 0 <= row < self.list.count():
+                self.list.setCurrentRow(row)
+        self.list.setVisible(bool(items))
+        self.empty.setVisible(not items)
+        pinned = sum(1 for e in items if getattr(e, "pinned", False))
+        auto = len(items) - pinned
+        self.summary.setText(f"{pinned} queued by you · {auto} picked for you" if items else "")
+        for b in (self.more, self.less, self.remove):
+            b.setEnabled(bool(items))
+
+    def _selected(self) -> tuple[int, Any] | None:
+        row = self.list.currentRow()
+        if row < 0:
+            return None
+        return row, self.list.item(row).data(ENTRY_ROLE)
+
+    def _act(self, what: str) -> None:
+        sel = self._selected()
+        if sel is None:
+            return
+        row, entry = sel
+        if what == "remove":
+            self.session.remove(row)
+        elif what == "more":
+            self.session.more_like_this(entry.track_id)
+        elif what == "less":
+            self.session.less_like_this(entry.track_id)
+
+    def _play(self, item: QListWidgetItem) -> None:
+        entry = item.data(ENTRY_ROLE)
+        if entry is not None:
+            self.session.play_track(entry.track_id)
+
+    def _menu(self, pos) -> None:
+        if self.list.itemAt(pos) is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Play now", lambda: self._play(self.list.currentItem()))
+        menu.addAction(icon("more-like"), "More like this", lambda: self._act("more"))
+        menu.addAction(icon("less-like"), "Less like this", lambda: self._act("less"))
+        menu.addSeparator()
+        menu.addAction(icon("remove"), "Remove", lambda: self._act("remove"))
+        menu.exec(self.list.viewport().mapToGlobal(pos))
