@@ -134,6 +134,11 @@ class AnchoredSource:
             total /= np.float32(weights)
         return total
 
+    def warm(self, item: int) -> None:
+        """Compute ``item``'s similarity row ahead of need (the likely next track), so the
+        re-rank after the next event finds it cached."""
+        self.rows.similarities(item)
+
     def best_anchor(self, item: int, context: Context) -> int | None:
         """The anchor that makes ``item`` score highest: the track a reason names."""
         best, best_score = None, 0.0

@@ -180,6 +180,17 @@ class UpNext:
         """A new session: the previous one's steers no longer apply."""
         self._steers.clear()
 
+    def prefetch(self, picks: Sequence[Pick]) -> None:
+        """Warm the similarity rows of the head of ``picks`` (the likely next current
+        track). Call it when idle, e.g. after showing the list: the re-rank after the
+        next skip or track change then skips the one full-library row it would compute."""
+        if not picks:
+            return
+        for source in self.explainers.values():
+            warm: Callable[[int], None] | None = getattr(source, "warm", None)
+            if warm is not None:
+                warm(picks[0].item)
+
     def climb_ladder(self, n_listens: int, audio_coverage: float) -> dict[str, float]:
         """Move the cold-start ladder (``feedback.cold_start_prior``) as history grows and
         the library gets analysed; what was learned from feedback is kept. Returns the
@@ -228,10 +239,9 @@ class UpNext:
         base = np.asarray(total, dtype=np.float32)
         if tilt == 0:
             return base.copy()
-        finite = base[np.isfinite(base)]
-        peak = float(finite.max()) if finite.size else 0.0
-        shift = np.float32(tilt * (peak if peak > 0 else 1.0))
-        result: FloatArray = base + np.where(self.taste.known(), -shift, shift)
+        peak = float(base.max()) if base.size else 0.0  # banned/queued are -inf, never +inf
+        shift = np.float32(tilt * (peak if 0 < peak < np.inf else 1.0))
+        result: FloatArray = np.where(self.taste.known(), base - shift, base + shift)
         return result
 
     def _blocked(self, context: Context, pinned: Iterable[int]) -> npt.NDArray[np.bool_]:
@@ -251,10 +261,11 @@ class UpNext:
     ) -> tuple[IntArray, FloatArray]:
         """Top candidates by score, plus the neighbours of recently liked tracks (so a
         like can pull up tracks the blend had not ranked)."""
-        scores = relevance.copy()
-        scores[blocked] = -np.inf
+        scores = relevance  # a fresh array from _tilted: masked in place
+        np.putmask(scores, blocked, np.float32(-np.inf))
         size = min(self.config.pool, scores.size)
-        top = np.argpartition(-scores, size - 1)[:size] if size < scores.size else np.arange(size)
+        cut = scores.size - size
+        top = np.argpartition(scores, cut)[cut:] if cut > 0 else np.arange(scores.size)
         extra = [steer.neighbours for steer in self._steers if steer.strength > 0]
         candidates = np.unique(np.concatenate([top, *extra])) if extra else top
         candidates = candidates[np.isfinite(scores[candidates])]
