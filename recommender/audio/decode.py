@@ -16,6 +16,7 @@ Only the requested windows are decoded where the format seeks, and at most
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -195,6 +196,8 @@ def load_excerpt(path: str, count: int, length: float, *, min_seconds: float = 1
     soundfile first for the formats it handles; on any failure there (a mislabelled or
     damaged file, an MP3 variant libsndfile rejects) PyAV probes the content instead.
     """
+    if not os.path.isfile(path):
+        raise DecodeError("missing", "the file is gone (moved, deleted or its drive is offline)")
     attempts = ["soundfile", "pyav"] if choose_backend(path) == "soundfile" else ["pyav"]
     first_error: DecodeError | None = None
     best: Excerpt | None = None
@@ -220,6 +223,8 @@ def load_excerpt(path: str, count: int, length: float, *, min_seconds: float = 1
         # The file opened but holds too little audio: a truly short file, or a
         # truncated one whose header promises more than is there.
         promised = best.duration
+        if best.seconds == 0:
+            raise DecodeError("unreadable", "no audio decodes from it (corrupt or not audio)")
         if math.isfinite(promised) and promised >= min_seconds:
             raise DecodeError(
                 "truncated",

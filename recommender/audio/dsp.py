@@ -53,11 +53,9 @@ def zero_crossing_rate(y: F32, length: int, hop: int) -> F64:
     """librosa.feature.zero_crossing_rate(y): centred frames with edge padding, samples
     within 1e-10 of zero counted as positive."""
     padded = np.pad(y, length // 2, mode="edge")
-    signs = np.signbit(np.where(np.abs(padded) <= 1e-10, 0.0, padded))
-    crossings = np.empty(len(signs), dtype=np.float64)
-    crossings[0] = 0.0  # librosa's pad=False: the first sample is never a crossing
-    crossings[1:] = signs[1:] != signs[:-1]
-    out: F64 = np.mean(frame(crossings, length, hop), axis=0)
+    signs = frame(np.signbit(np.where(np.abs(padded) <= 1e-10, 0.0, padded)), length, hop)
+    # Counted inside each frame: its first sample is never a crossing (librosa's pad=False).
+    out: F64 = np.sum(signs[1:] != signs[:-1], axis=0) / length
     return out
 
 
@@ -171,7 +169,7 @@ def spectral_bandwidth(mag: F32, freqs: F64, centroid: F64) -> F64:
 
 
 def spectral_rolloff(mag: F32, freqs: F64, percent: float = 0.85) -> F64:
-    total = np.cumsum(mag.astype(np.float64), axis=0)
+    total = np.cumsum(mag, axis=0)  # in the input precision, as librosa sums
     threshold = percent * total[-1]
     reached = total >= threshold[None, :]
     first = np.argmax(reached, axis=0)

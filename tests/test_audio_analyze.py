@@ -1,0 +1,123 @@
+"""One file in, a vector or a clear reason out: every format, and every hard input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from recommender.audio import FEATURE_NAMES, KEY_NAMES, N_FEATURES, AnalysisError, analyze_file
+from tests.audiogen import write_audio
+
+FORMATS = ["wav", "flac", "ogg", "opus", "mp3", "aiff", "m4a", "alac", "wma"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_gets_a_vector(tmp_path: Path, fmt: str) -> None:
+    sr = 48000 if fmt == "opus" else 44100
+    name = "alac.m4a" if fmt == "alac" else f"song.{fmt}"
+    path = write_audio(tmp_path / name, seconds=4.0, sr=sr, channels=2, fmt=fmt)
+    features = analyze_file(str(path))
+    assert features.vector.shape == (N_FEATURES,)
+    assert features.vector.dtype == np.float32
+    assert np.all(np.isfinite(features.vector))
+    assert 60.0 <= features.scalars.bpm <= 240.0
+
+
+def test_the_same_music_in_two_codecs_is_closer_than_other_music(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """What similarity depends on: the codec barely moves a song, other music moves it."""
+    import csv
+
+    src = shared_data / "audio"
+    a, _ = sf.read(str(src / "Kevin_MacLeod_-_Vibe_Ace.ogg"), dtype="float32", frames=44100 * 20)
+    b, _ = sf.read(
+        str(src / "admiralbob77_-_Choice_-_Drum-bass.ogg"), dtype="float32", frames=44100 * 20
+    )
+    with open(shared_data / "gtzan_features_30_sec.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    spread = np.array([[float(v) for v in r[2:59]] for r in rows[1:]]).std(axis=0)
+
+    def vec(path: Path) -> np.ndarray:
+        return analyze_file(str(path)).vector[:57].astype(np.float64) / spread
+
+    sf.write(str(tmp_path / "a.flac"), a, 44100, format="FLAC")
+    sf.write(str(tmp_path / "a.mp3"), a, 44100, format="MP3", subtype="MPEG_LAYER_III")
+    sf.write(str(tmp_path / "b.flac"), b, 44100, format="FLAC")
+    a_flac, a_mp3 = vec(tmp_path / "a.flac"), vec(tmp_path / "a.mp3")
+    b_flac = vec(tmp_path / "b.flac")
+    assert np.linalg.norm(a_flac - a_mp3) < 0.25 * np.linalg.norm(a_flac - b_flac)
+
+
+@pytest.mark.parametrize(
+    ("sr", "channels"), [(8000, 1), (11025, 2), (48000, 6), (96000, 2), (192000, 1)]
+)
+def test_rates_and_channel_counts(tmp_path: Path, sr: int, channels: int) -> None:
+    path = write_audio(tmp_path / "x.wav", seconds=3.0, sr=sr, channels=channels)
+    features = analyze_file(str(path))
+    assert features.vector.shape == (N_FEATURES,)
+    # The note is an A (440 Hz) at every rate and channel count.
+    chroma = [FEATURE_NAMES.index(f"chroma_{k}_mean") for k in KEY_NAMES]
+    assert KEY_NAMES[int(np.argmax(features.vector[chroma]))] == "A"
+
+
+def _reason(path: Path) -> AnalysisError:
+    with pytest.raises(AnalysisError) as err:
+        analyze_file(str(path))
+    assert str(err.value) and "\n" not in str(err.value)
+    return err.value
+
+
+def test_silent_file(tmp_path: Path) -> None:
+    err = _reason(write_audio(tmp_path / "silence.flac", seconds=5.0, kind="silence"))
+    assert err.kind == "silent" and "silent" in str(err)
+
+
+def test_file_shorter_than_one_second(tmp_path: Path) -> None:
+    err = _reason(write_audio(tmp_path / "blip.wav", seconds=0.5))
+    assert err.kind == "too_short" and "0.50 s" in str(err)
+
+
+def test_corrupt_and_empty_files(tmp_path: Path) -> None:
+    noise = tmp_path / "corrupt.flac"
+    noise.write_bytes(np.random.default_rng(7).bytes(64_000))
+    empty = tmp_path / "empty.mp3"
+    empty.write_bytes(b"")
+    for path in (noise, empty):
+        assert _reason(path).kind in {"unreadable", "no_audio"}
+
+
+def test_truncated_files(tmp_path: Path) -> None:
+    """Cut mid-stream: what decodes is analysed. Cut to the header: a clear reason."""
+    for fmt in ("flac", "mp3", "m4a"):
+        whole = write_audio(tmp_path / f"whole.{fmt}", seconds=20.0, sr=44100, fmt=fmt)
+        data = whole.read_bytes()
+        half = tmp_path / f"half.{fmt}"
+        half.write_bytes(data[: len(data) // 2])
+        if fmt == "m4a":
+            # MP4 keeps its index (moov) at the end: half a file has none to decode with.
+            assert _reason(half).kind == "unreadable"
+        else:
+            assert analyze_file(str(half)).vector.shape == (N_FEATURES,)
+        stub = tmp_path / f"stub.{fmt}"
+        stub.write_bytes(data[:600])
+        assert _reason(stub).kind in {"truncated", "unreadable", "too_short", "no_audio"}
+
+
+def test_mislabelled_files_are_analysed_by_content(tmp_path: Path) -> None:
+    flac_as_mp3 = tmp_path / "song.mp3"
+    write_audio(flac_as_mp3, seconds=3.0, fmt="flac")
+    wma_as_m4a = tmp_path / "song.m4a"
+    write_audio(wma_as_m4a, seconds=3.0, fmt="wma")
+    text_as_ogg = tmp_path / "notes.ogg"
+    text_as_ogg.write_text("not audio at all\n" * 200)
+    assert analyze_file(str(flac_as_mp3)).vector.shape == (N_FEATURES,)
+    assert analyze_file(str(wma_as_m4a)).vector.shape == (N_FEATURES,)
+    assert _reason(text_as_ogg).kind in {"unreadable", "no_audio"}
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    assert _reason(tmp_path / "gone.flac").kind == "missing"
