@@ -41,6 +41,7 @@ PairWeight = Callable[[int, int, float], float]  # (before, after, now) -> co-oc
 _NO_ITEMS: IntArray = np.empty(0, dtype=np.int64)
 USER_SOURCE = "user"  # the source of entries the user queued
 USER_REASON = "queued by you"
+NO_SOURCE = "library"  # an automatic pick no source scored
 
 
 class Scorer(Protocol):
@@ -330,10 +331,9 @@ class UpNext:
             return allowed
         before = (history + [item for item, _ in sequence])[-spacing:]
         after = [pinned[p] for p in range(position + 1, position + 1 + spacing) if p in pinned]
-        neighbours = self.artist_ids[np.asarray(before + after, dtype=np.int64)]
-        neighbours = neighbours[neighbours >= 0]
-        if neighbours.size:
-            allowed &= ~np.isin(pool_artists, neighbours)
+        for artist in {int(self.artist_ids[item]) for item in before + after}:
+            if artist >= 0:
+                allowed &= pool_artists != artist
         return allowed
 
     def _transition_penalty(self, previous: int | None, pool: IntArray) -> FloatArray | float:
@@ -383,8 +383,9 @@ class UpNext:
 
     @staticmethod
     def _top_source(breakdown: ScoreBreakdown, item: int) -> str:
-        """The source whose weighted part contributed most to ``item``'s score."""
-        best, best_value = "", 0.0
+        """The source whose weighted part contributed most to ``item``'s score
+        (``"library"`` when none did: the knob or the diversity pass brought it in)."""
+        best, best_value = NO_SOURCE, 0.0
         for name, part in breakdown.parts.items():
             value = breakdown.weights.get(name, 1.0) * float(part[item])
             if value > best_value:
@@ -414,7 +415,7 @@ class UpNext:
         recent = ([] if context.current is None else [context.current]) + list(
             reversed(context.session[-3:])
         )
-        if self.followed_by is None or not recent:
+        if self.followed_by is None or len(recent) < 2:
             return recent[0] if recent else None
         weights = [self.followed_by(anchor, item, context.now) for anchor in recent]
         best = int(np.argmax(weights))

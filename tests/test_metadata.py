@@ -105,3 +105,24 @@ def test_unknown_years_and_zero_years_are_neutral() -> None:
     idx = MetadataIndex(artists=["A", "B", "C"], genres=["Jazz"] * 3, years=[1990, 0, None])
     row = idx.similarities(1)
     assert row[0] == pytest.approx(row[2])
+
+
+def test_lyrics_words_link_tracks_and_comment_noise_does_not() -> None:
+    idx = MetadataIndex(
+        artists=["A", "B", "C", "D"],
+        comments=[
+            " 00000A2B 0000112C 00004E1F 2007",  # an iTunes normalisation blob
+            " 00000A2B 0000112C 00004E1F 2007",
+            "",
+            "",
+        ],
+        lyrics=[
+            "lighthouse keeper watching the harbour",
+            "",
+            "the keeper of the lighthouse sleeps",
+            "dancing all night long",
+        ],
+    )
+    ids, _ = idx.similar(0, k=3)
+    assert list(ids) == [2]  # the shared lyrics, not the shared hex blob
+    assert idx.explain(0, 2) == "shared tags: keeper, lighthouse"
