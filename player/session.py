@@ -459,10 +459,12 @@ class ListeningSession:
     def _play_now(self, track_id: int) -> None:
         self._finish_current("skip")
         self._start_entry(self._queue.play_now(track_id))
+        self._rerank()
 
     def _next(self) -> None:
         self._finish_current("skip")
         self._start_entry(self._queue.next())
+        self._rerank()  # up next follows what plays now, and has learnt from the skip
 
     def _previous(self) -> None:
         if not self._queue.history:
@@ -470,6 +472,7 @@ class ListeningSession:
             return
         self._finish_current("stop")
         self._start_entry(self._queue.previous())
+        self._rerank()
 
     def _finish_current(self, kind: str) -> None:
         """Log how the playing track ended, at its current position."""
@@ -500,8 +503,6 @@ class ListeningSession:
         events.append(self._db, event)
         if self._recommender is not None:
             self._recommender.observe(event)
-            if kind in ("skip", "play"):
-                self._rerank()
 
     def _on_start(self, path: str) -> None:
         if self._playing is not None and self._playing.track.path == path:
@@ -528,6 +529,7 @@ class ListeningSession:
             self._on_start(track.path)  # the backend already switched (gapless)
         else:
             self._start_entry(entry)
+        self._rerank()
 
     def _on_error(self, path: str, reason: str) -> None:
         name = Path(path).name if path else "a track"
