@@ -38,6 +38,8 @@ STARTUP_TIMEOUT_S = 120.0  # import + warm-up of a fresh worker on a busy machin
 BATCH_ROWS = 32
 BATCH_SECONDS = 1.0
 MAX_STARTUP_FAILURES = 3
+# The loop wakes at least every 0.5 s; a longer gap means the process was stopped.
+PAUSE_GAP_S = 5.0
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -199,6 +201,7 @@ class Analyzer:
         pool: list[_Worker] = []
         ctx = multiprocessing.get_context("spawn")
         startup_failures = 0
+        last_tick = time.monotonic()
         summary.workers = min(self.workers, len(jobs)) if jobs else 0
         try:
             pool = [_Worker(ctx, self.low_priority) for _ in range(summary.workers)]
@@ -207,6 +210,13 @@ class Analyzer:
                 waitables: list[Any] = [w.conn for w in pool] + [w.proc.sentinel for w in pool]
                 wait(waitables, timeout=0.5)
                 now = time.monotonic()
+                if now - last_tick > PAUSE_GAP_S:
+                    # The whole run was stopped (the app pauses analysis with SIGSTOP
+                    # while music plays, a laptop slept): that time is nobody's timeout.
+                    for w in pool:
+                        w.job_started += now - last_tick
+                        w.started += now - last_tick
+                last_tick = now
                 for i, w in enumerate(pool):
                     replace = False
                     message: Any = None

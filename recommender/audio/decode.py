@@ -196,7 +196,7 @@ def load_excerpt(path: str, count: int, length: float, *, min_seconds: float = 1
     soundfile first for the formats it handles; on any failure there (a mislabelled or
     damaged file, an MP3 variant libsndfile rejects) PyAV probes the content instead.
     """
-    if not os.path.isfile(path):
+    if not os.path.exists(path) or os.path.isdir(path):
         raise DecodeError("missing", "the file is gone (moved, deleted or its drive is offline)")
     attempts = ["soundfile", "pyav"] if choose_backend(path) == "soundfile" else ["pyav"]
     first_error: DecodeError | None = None
