@@ -24,6 +24,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "similar",
     "log",
     "history",
+    "upnext",
+    "play",
+    "eval",
+    "doctor",
 )
 
 

@@ -1,0 +1,103 @@
+"""``segue doctor``: check the set-up and say what is wrong, in plain words."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from player import __version__
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_playback() -> Check:
+    from player.playback.vlc_backend import VlcBackend, VlcUnavailable
+
+    try:
+        backend = VlcBackend(["--aout=dummy", "--no-video", "--quiet"])
+    except VlcUnavailable as exc:
+        return Check("libVLC", False, f"not usable: {exc}; install VLC 3 to hear music")
+    name = backend.name
+    backend.close()
+    return Check("libVLC", True, name)
+
+
+def check_database(path: Path) -> list[Check]:
+    from player.errors import SegueError
+    from player.library.db import Database
+    from player.library.migrations import LATEST_VERSION
+
+    if not path.exists():
+        return [Check("library DB", True, f"{path} (not created yet: run 'segue scan DIR')")]
+    try:
+        db = Database(path, migrate=False)
+    except SegueError as exc:
+        return [Check("library DB", False, str(exc))]
+    with db:
+        checks = []
+        try:
+            version = db.schema_version()
+            healthy = db.integrity_ok()
+        except SegueError as exc:
+            return [Check("library DB", False, str(exc))]
+        if version > LATEST_VERSION:
+            checks.append(
+                Check("library DB", False, f"{path}: written by a newer Segue (schema {version})")
+            )
+            return checks
+        upgrade = "" if version == LATEST_VERSION else f", will upgrade to {LATEST_VERSION}"
+        checks.append(
+            Check(
+                "library DB",
+                healthy,
+                f"{path} (schema {version}{upgrade}, integrity "
+                f"{'ok' if healthy else 'FAILED: restore a backup'})",
+            )
+        )
+        if version < LATEST_VERSION:
+            return checks
+        tracks = int(db.scalar("SELECT COUNT(*) FROM tracks"))
+        missing = int(db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 1"))
+        offline = [r["path"] for r in db.query("SELECT path FROM library_roots WHERE online = 0")]
+        detail = f"{tracks} tracks, {missing} missing files"
+        if offline:
+            detail += f"; offline folders: {', '.join(offline)}"
+        checks.append(Check("files", missing == 0 and not offline, detail))
+        checks.append(_analysis(db))
+        events = int(db.scalar("SELECT COUNT(*) FROM events"))
+        checks.append(Check("listening log", True, f"{events} events"))
+        return checks
+
+
+def _analysis(db: object) -> Check:
+    from player.library.db import Database
+    from player.library.features import FeatureStore
+    from recommender.audio.features import FEATURE_VERSION
+
+    assert isinstance(db, Database)
+    status = FeatureStore(db).status(FEATURE_VERSION)
+    failed = sum(status.failed.values())
+    detail = (
+        f"feature version {FEATURE_VERSION}: {status.current} of {status.tracks} tracks "
+        f"analysed, {status.older} on an older version, {failed} failed, "
+        f"{status.pending} waiting"
+    )
+    return Check("audio analysis", status.pending == 0, detail)
+
+
+def run_checks(db_path: Path) -> list[Check]:
+    checks = [Check("segue", True, f"version {__version__}")]
+    checks.append(check_playback())
+    checks.extend(check_database(db_path))
+    data_dir = db_path.parent
+    writable = os.access(data_dir, os.W_OK) if data_dir.exists() else True
+    checks.append(
+        Check("data folder", writable, f"{data_dir}{'' if writable else ' is not writable'}")
+    )
+    return checks
