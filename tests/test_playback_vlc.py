@@ -131,6 +131,24 @@ def test_rapid_skipping_never_ends_or_skips_a_track_that_was_replaced(tmp_path: 
     assert errors == []
 
 
+def test_a_next_track_prepared_at_the_last_moment_still_follows(tmp_path: Path) -> None:
+    # The first track is over in milliseconds, while the next is being prepared: the
+    # switch must wait for the prepared player if needed, and never lose the track.
+    blip = str(write_audio(tmp_path / "blip.wav", seconds=0.05))
+    song = str(write_audio(tmp_path / "song.flac", seconds=0.5))
+    events: list[tuple[str, str]] = []
+    done = threading.Event()
+    with VlcBackend([*DEFAULT_VLC_ARGS, "--aout=dummy"]) as backend:
+        backend.add_start_listener(lambda p: events.append(("start", p)))
+        backend.add_end_listener(lambda p: (events.append(("end", p)),
+                                            done.set() if p == song else None))  # fmt: skip
+        backend.load(blip)
+        backend.play()
+        backend.set_next(song)
+        assert done.wait(TIMEOUT)
+    assert events == [("start", blip), ("end", blip), ("start", song), ("end", song)]
+
+
 # -- ReplayGain reaches the sound ------------------------------------------------------------
 
 
