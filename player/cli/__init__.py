@@ -24,9 +24,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "similar",
     "log",
     "history",
-    "upnext",
-    "play",
-    "eval",
     "doctor",
 )
 
