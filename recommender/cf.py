@@ -1,0 +1,666 @@
+"""Incremental item-item collaborative filtering over the listener's own sessions.
+
+Every play adds directed co-occurrence ``C[i, j]`` from each of the ``window`` plays ``i``
+before it in the same session to the played item ``j``, weighted ``distance_decay ** (d-1)``
+by session distance ``d`` and by the play's weight (a completed play counts more than a
+partial one). A skip of ``j`` right after ``i`` adds a negative weight to ``(i, j)``. The same
+happens one level up, between artists and between albums, which is what a track heard once or
+never falls back on.
+
+Old habits fade: weights decay exponentially with age. Rather than touching every entry as
+time passes, an event at time ``t`` is stored *inflated* by ``exp((t - t_ref) / tau)``; every
+stored number shares the same deflation factor, which cancels in the normalised scores and
+is applied explicitly where absolute values matter (shrinkage, :meth:`SessionCF.pair_weight`).
+
+Storage is a CSR matrix plus a small append buffer: an event costs O(window) appends, and the
+buffer is merged into the CSR (vectorised, amortised O(1) per entry because the buffer's
+capacity grows with the matrix) once it is full. Nothing is ever recomputed from the log except
+by an explicit :meth:`SessionCF.rebuild`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from recommender import api
+from recommender.signals import (
+    SIGNAL_CODES,
+    EventLog,
+    Sessioniser,
+    Signal,
+    SignalConfig,
+    session_ids,
+    weigh,
+    weigh_log,
+)
+
+FloatArray = api.FloatArray
+IntArray = api.IntArray
+_MAX_EXPONENT = 30.0  # rescale stored weights before exp(...) leaves float32's comfort zone
+_MIN_BUFFER = 1 << 15
+
+
+@dataclass(frozen=True)
+class CFConfig:
+    window: int = 5  # plays back in the session that a new play co-occurs with
+    distance_decay: float = 0.6  # weight of the pair at session distance d: decay ** (d - 1)
+    half_life_days: float = 90.0  # co-occurrence loses half its weight in this time
+    shrinkage: float = 2.0  # lift shrinkage: pairs seen rarely are trusted less
+    symmetric: float = 0.3  # how much "played before j" counts as well as "after j"
+    skip_penalty: float = 1.0  # multiplies the (negative) skip weight on the pair
+    context_decay: float = 0.5  # weight of the k-th most recent session item when scoring
+    backoff: float = 3.0  # plays of the current track at which item CF and backoff weigh equal
+    popularity_prior: float = 0.5  # pseudo-plays of each track when sharing out an artist's score
+    same_group: float = 0.0  # extra score of "same artist/album again", relative to its best
+    session_gap_s: float = 30 * 60.0
+
+
+class _Cooc:
+    """Directed co-occurrence counts between ``n`` keys: CSR base plus an append buffer."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.base = sp.csr_matrix((n, n), dtype=np.float32)
+        self.base_t = sp.csr_matrix((n, n), dtype=np.float32)
+        self.out_deg = np.zeros(n, dtype=np.float64)
+        self.in_deg = np.zeros(n, dtype=np.float64)
+        self._rows = np.zeros(_MIN_BUFFER, dtype=np.int32)
+        self._cols = np.zeros(_MIN_BUFFER, dtype=np.int32)
+        self._vals = np.zeros(_MIN_BUFFER, dtype=np.float32)
+        self._fill = 0
+
+    def grow(self, n: int) -> None:
+        if n <= self.n:
+            return
+        self.compact()
+        self.base = _resized(self.base, n)
+        self.base_t = _resized(self.base_t, n)
+        self.out_deg = np.concatenate([self.out_deg, np.zeros(n - self.n)])
+        self.in_deg = np.concatenate([self.in_deg, np.zeros(n - self.n)])
+        self.n = n
+
+    def add(self, rows: IntArray, cols: IntArray, vals: npt.NDArray[np.float64]) -> None:
+        """Add entries; only positive weights count in the degrees used to normalise."""
+        m = rows.size
+        if m == 0:
+            return
+        pos = np.maximum(vals, 0.0)
+        np.add.at(self.out_deg, rows, pos)
+        np.add.at(self.in_deg, cols, pos)
+        if m > self._rows.size // 4:
+            self._merge(rows, cols, vals)
+            return
+        if self._fill + m > self._rows.size:
+            self.compact()
+        end = self._fill + m
+        self._rows[self._fill : end] = rows
+        self._cols[self._fill : end] = cols
+        self._vals[self._fill : end] = vals
+        self._fill = end
+
+    def compact(self) -> None:
+        if self._fill:
+            f = self._fill
+            self._fill = 0
+            self._merge(self._rows[:f], self._cols[:f], self._vals[:f].astype(np.float64))
+        # Grow the buffer with the matrix so that merges stay amortised O(1) per entry.
+        capacity = max(_MIN_BUFFER, self.base.nnz // 8)
+        if capacity > self._rows.size:
+            self._rows = np.zeros(capacity, dtype=np.int32)
+            self._cols = np.zeros(capacity, dtype=np.int32)
+            self._vals = np.zeros(capacity, dtype=np.float32)
+
+    def _merge(
+        self,
+        rows: npt.NDArray[np.integer],
+        cols: npt.NDArray[np.integer],
+        vals: npt.NDArray[np.float64],
+    ) -> None:
+        delta = sp.csr_matrix(
+            (vals.astype(np.float32), (rows, cols)), shape=(self.n, self.n), dtype=np.float32
+        )
+        self.base = (self.base + delta).tocsr()
+        self.base.sort_indices()
+        self.base_t = self.base.T.tocsr()
+        self.base_t.sort_indices()
+
+    def scale(self, factor: float) -> None:
+        self.base.data *= np.float32(factor)
+        self.base_t.data *= np.float32(factor)
+        self._vals[: self._fill] *= np.float32(factor)
+        self.out_deg *= factor
+        self.in_deg *= factor
+
+    def row(self, i: int, transposed: bool = False) -> tuple[IntArray, npt.NDArray[np.float32]]:
+        """Entries of row ``i`` (or column ``i``), possibly with repeated indices."""
+        m = self.base_t if transposed else self.base
+        lo, hi = m.indptr[i], m.indptr[i + 1]
+        idx: IntArray = m.indices[lo:hi].astype(np.int64)
+        val: npt.NDArray[np.float32] = m.data[lo:hi]
+        if self._fill:
+            key, other = (self._cols, self._rows) if transposed else (self._rows, self._cols)
+            hit = np.flatnonzero(key[: self._fill] == i)
+            if hit.size:
+                idx = np.concatenate([idx, other[hit].astype(np.int64)])
+                val = np.concatenate([val, self._vals[hit]])
+        return idx, val
+
+    def normalised_row(
+        self, i: int, shrink: float, transposed: bool = False
+    ) -> tuple[IntArray, npt.NDArray[np.float64]]:
+        """Cosine-style lift ``C[i, j] / (sqrt(out_i * in_j) + shrink)`` of row ``i``."""
+        idx, val = self.row(i, transposed)
+        if idx.size == 0:
+            return idx, np.zeros(0)
+        mine, theirs = (self.in_deg, self.out_deg) if transposed else (self.out_deg, self.in_deg)
+        denom = np.sqrt(mine[i] * theirs[idx]) + shrink
+        return idx, val.astype(np.float64) / denom
+
+    def dense(self) -> npt.NDArray[np.float64]:
+        self.compact()
+        return np.asarray(self.base.toarray(), dtype=np.float64)
+
+
+def _resized(m: sp.csr_matrix, n: int) -> sp.csr_matrix:
+    indptr = np.concatenate([m.indptr, np.full(n - m.shape[0], m.indptr[-1], m.indptr.dtype)])
+    return sp.csr_matrix((m.data, m.indices, indptr), shape=(n, n))
+
+
+class SessionCF:
+    """Item-item (and artist-artist, album-album) session co-occurrence, learned online."""
+
+    name = "cf"
+
+    def __init__(
+        self,
+        n_items: int,
+        n_artists: int = 0,
+        n_albums: int = 0,
+        config: CFConfig | None = None,
+        signals: SignalConfig | None = None,
+    ) -> None:
+        self.config = config or CFConfig()
+        self.signals = signals or SignalConfig()
+        self.n_items = n_items
+        self.items = _Cooc(n_items)
+        self.artists = _Cooc(n_artists)
+        self.albums = _Cooc(n_albums)
+        self.item_artist = np.full(n_items, -1, dtype=np.int64)
+        self.item_album = np.full(n_items, -1, dtype=np.int64)
+        self.plays = np.zeros(n_items, dtype=np.float64)  # inflated positive weight per item
+        self.t_ref: float | None = None
+        self._groups_version = 0  # bumped whenever a track's artist or album changes
+        self._observed = 0  # events learned so far: keys the per-scoring cache
+        self._group_cache: dict[str, tuple[object, FloatArray]] = {}
+        self._member_cache: dict[int, tuple[IntArray, IntArray, IntArray, int]] = {}
+        self._tau = self.config.half_life_days * 86400.0 / math.log(2.0)
+        self._sessions = Sessioniser(self.config.session_gap_s)
+        self._session_key = -1
+        self._recent: deque[int] = deque(maxlen=self.config.window)
+
+    # ----------------------------------------------------------------- catalogue
+    @property
+    def n_artists(self) -> int:
+        return self.artists.n
+
+    @property
+    def n_albums(self) -> int:
+        return self.albums.n
+
+    def grow(self, n_items: int, n_artists: int = 0, n_albums: int = 0) -> None:
+        """Make room for a grown library (ids only ever get added)."""
+        if n_items > self.n_items:
+            self.items.grow(n_items)
+            extra = n_items - self.n_items
+            self.item_artist = np.concatenate([self.item_artist, np.full(extra, -1, np.int64)])
+            self.item_album = np.concatenate([self.item_album, np.full(extra, -1, np.int64)])
+            self.plays = np.concatenate([self.plays, np.zeros(extra)])
+            self.n_items = n_items
+        self._groups_version += 1
+        self.artists.grow(n_artists)
+        self.albums.grow(n_albums)
+
+    def set_groups(
+        self, item_artist: npt.ArrayLike | None = None, item_album: npt.ArrayLike | None = None
+    ) -> None:
+        """Tell the model every track's artist/album (-1 unknown), e.g. from the library."""
+        if item_artist is not None:
+            a = np.asarray(item_artist, dtype=np.int64)
+            self.grow(a.size, int(a.max(initial=-1)) + 1)
+            self.item_artist[: a.size] = a
+            self._groups_version += 1
+        if item_album is not None:
+            b = np.asarray(item_album, dtype=np.int64)
+            self.grow(b.size, 0, int(b.max(initial=-1)) + 1)
+            self.item_album[: b.size] = b
+            self._groups_version += 1
+
+    # ----------------------------------------------------------------- learning
+    def _inflation(self, ts: float) -> float:
+        if self.t_ref is None:
+            self.t_ref = ts
+        exponent = (ts - self.t_ref) / self._tau
+        if exponent > _MAX_EXPONENT:
+            self._rescale(ts)
+            exponent = 0.0
+        return math.exp(exponent)
+
+    def _rescale(self, new_ref: float) -> None:
+        assert self.t_ref is not None
+        factor = math.exp(-(new_ref - self.t_ref) / self._tau)
+        for cooc in (self.items, self.artists, self.albums):
+            cooc.scale(factor)
+        self.plays *= factor
+        self.t_ref = new_ref
+
+    def _note_groups(self, event: api.Event) -> None:
+        if event.artist is not None and event.artist >= 0:
+            if event.artist >= self.n_artists:
+                self.grow(self.n_items, event.artist + 1)
+            if self.item_artist[event.item] != event.artist:
+                self.item_artist[event.item] = event.artist
+                self._groups_version += 1
+        if event.album is not None and event.album >= 0:
+            if event.album >= self.n_albums:
+                self.grow(self.n_items, 0, event.album + 1)
+            if self.item_album[event.item] != event.album:
+                self.item_album[event.item] = event.album
+                self._groups_version += 1
+
+    def observe(self, event: api.Event) -> None:
+        """Learn from one event, in O(window)."""
+        self._observed += 1
+        if event.item >= self.n_items:
+            self.grow(event.item + 1)
+        self._note_groups(event)
+        signal = weigh(event, self.signals)
+        if signal.signal in (Signal.LIKE, Signal.UNLIKE):
+            infl = self._inflation(event.ts)
+            self.plays[event.item] = max(0.0, self.plays[event.item] + signal.weight * infl)
+            return
+        if signal.signal not in (Signal.PLAY, Signal.SKIP):
+            return
+        key = self._sessions.key(event.ts, event.session)
+        if key != self._session_key:
+            self._session_key = key
+            self._recent.clear()
+        infl = self._inflation(event.ts)
+        j = event.item
+        if signal.signal is Signal.SKIP:
+            if self._recent:
+                penalty = signal.weight * self.config.skip_penalty * infl
+                self._add_pairs(np.array([self._recent[-1]]), j, np.array([penalty]))
+            return
+        self.plays[j] += signal.weight * infl
+        if self._recent:
+            before = np.array(self._recent, dtype=np.int64)[::-1]  # most recent first
+            dist = np.arange(before.size)
+            weights = (signal.weight * infl * self.config.distance_decay**dist).astype(np.float64)
+            self._add_pairs(before, j, weights)
+        self._recent.append(j)
+
+    def _add_pairs(self, before: IntArray, j: int, w: npt.NDArray[np.float64]) -> None:
+        self.items.add(before, np.full(before.size, j, dtype=np.int64), w)
+        for cooc, group in ((self.artists, self.item_artist), (self.albums, self.item_album)):
+            gj = group[j]
+            gi = group[before]
+            ok = (gi >= 0) & (gj >= 0)
+            if ok.any():
+                cooc.add(gi[ok], np.full(int(ok.sum()), gj, dtype=np.int64), w[ok])
+
+    @classmethod
+    def rebuild(
+        cls,
+        events: EventLog | list[api.Event] | tuple[api.Event, ...],
+        n_items: int,
+        n_artists: int = 0,
+        n_albums: int = 0,
+        config: CFConfig | None = None,
+        signals: SignalConfig | None = None,
+    ) -> SessionCF:
+        """A model equal to observing ``events`` one by one, built in vectorised passes."""
+        log = events if isinstance(events, EventLog) else EventLog.from_events(events)
+        model = cls(n_items, n_artists, n_albums, config, signals)
+        if len(log) == 0:
+            return model
+        order = np.argsort(log.ts, kind="stable")
+        item, ts = log.item[order], log.ts[order]
+        artist, album = log.artist[order], log.album[order]
+        model.grow(
+            int(item.max()) + 1, int(artist.max(initial=-1)) + 1, int(album.max(initial=-1)) + 1
+        )
+        known = artist >= 0
+        model.item_artist[item[known]] = artist[known]  # the last known artist wins, as online
+        known = album >= 0
+        model.item_album[item[known]] = album[known]
+        model._groups_version += 1
+
+        signal, weight = weigh_log(_take(log, order), model.signals)
+        codes = SIGNAL_CODES
+        cfg = model.config
+        model.t_ref = float(ts[0])
+        exponent = (ts - ts[0]) / model._tau
+        if exponent[-1] > _MAX_EXPONENT:
+            model.t_ref = float(ts[-1])  # old entries simply fade towards zero
+            exponent = (ts - ts[-1]) / model._tau
+        infl = np.exp(exponent)
+
+        fond = (signal == codes[Signal.LIKE]) | (signal == codes[Signal.UNLIKE])
+        listen = (signal == codes[Signal.PLAY]) | (signal == codes[Signal.SKIP])
+        is_play = signal == codes[Signal.PLAY]
+        if fond.any():
+            _replay_likes(model.plays, item, weight * infl, is_play | fond, fond)
+        else:
+            np.add.at(model.plays, item[is_play], (weight * infl)[is_play])
+
+        rows_l = np.flatnonzero(listen)
+        sess = session_ids(ts[rows_l], explicit=log.session[order][rows_l], gap_s=cfg.session_gap_s)
+        play_mask = is_play[rows_l]
+        plays = rows_l[play_mask]
+        play_sess = sess[play_mask]
+        pair_rows, pair_cols, pair_w = [], [], []
+        for d in range(1, cfg.window + 1):
+            if plays.size <= d:
+                break
+            same = play_sess[d:] == play_sess[:-d]
+            later, earlier = plays[d:][same], plays[:-d][same]
+            pair_rows.append(item[earlier])
+            pair_cols.append(item[later])
+            pair_w.append(weight[later] * infl[later] * cfg.distance_decay ** (d - 1))
+        # A skip counts against the play right before it in its session.
+        skips = rows_l[~play_mask]
+        if skips.size:
+            last_play = np.maximum.accumulate(np.where(play_mask, np.arange(rows_l.size), -1))
+            prev = last_play[~play_mask]
+            ok = prev >= 0
+            ok[ok] &= sess[prev[ok]] == sess[~play_mask][ok]
+            pair_rows.append(item[rows_l[prev[ok]]])
+            pair_cols.append(item[skips[ok]])
+            pair_w.append(weight[skips[ok]] * infl[skips[ok]] * cfg.skip_penalty)
+        if pair_rows:
+            rows, cols, w = (np.concatenate(x) for x in (pair_rows, pair_cols, pair_w))
+            model.items.add(rows, cols, w)
+            for cooc, group in (
+                (model.artists, model.item_artist),
+                (model.albums, model.item_album),
+            ):
+                gi, gj = group[rows], group[cols]
+                ok2 = (gi >= 0) & (gj >= 0)
+                cooc.add(gi[ok2], gj[ok2], w[ok2])
+        # Leave the online state where observing would have: ready for the next event.
+        last = rows_l[-1] if rows_l.size else None
+        if last is not None:
+            model._sessions.current = int(sess[-1])
+            model._sessions._last_ts = float(ts[last])
+            s = int(log.session[order][last])
+            model._sessions._last_explicit = None if s < 0 else _explicit_of(events, order, last)
+            model._session_key = int(sess[-1])
+            tail = plays[play_sess == sess[-1]][-cfg.window :]
+            model._recent.extend(int(x) for x in item[tail])
+        return model
+
+    # ----------------------------------------------------------------- scoring
+    def _deflation(self, now: float | None) -> float:
+        if self.t_ref is None or now is None or now <= 0:
+            return 1.0
+        return math.exp(-(now - self.t_ref) / self._tau)
+
+    def _context_items(self, context: api.Context) -> list[int]:
+        """The recent session, most recent first, starting with the current track."""
+        recent = list(context.session[::-1])
+        if context.current is not None and (not recent or recent[0] != context.current):
+            recent.insert(0, context.current)
+        return recent[: self.config.window]
+
+    def _group_scores(
+        self,
+        cooc: _Cooc,
+        group: IntArray,
+        recent: list[int],
+        deflation: float,
+    ) -> FloatArray:
+        """Scores from group co-occurrence, shared out among each group's tracks by plays."""
+        cfg = self.config
+        n_groups = cooc.n
+        out = np.zeros(self.n_items, dtype=np.float32)
+        if n_groups == 0:
+            return out
+        gscore = np.zeros(n_groups, dtype=np.float64)
+        shrink = cfg.shrinkage / deflation
+        for k, it in enumerate(recent):
+            g = int(group[it]) if it < group.size else -1
+            if g < 0:
+                continue
+            w = cfg.context_decay**k
+            idx, val = cooc.normalised_row(g, shrink)
+            if idx.size == 0 or not (val > 0).any():
+                gscore[g] += w  # nothing learned yet about this artist: stay with it
+                continue
+            np.add.at(gscore, idx, w * val)
+            # The data already holds "same artist again" on the diagonal; this is a prior on top.
+            gscore[g] += w * cfg.same_group * float(val.max())
+        groups = np.flatnonzero(gscore)
+        if groups.size == 0:
+            return out
+        # Share each scored group's score among its tracks by their plays plus a prior of
+        # ``popularity_prior`` plays (in today's units), so unheard tracks still get a little.
+        members, ptr = self._members(group, n_groups)
+        lo, hi = ptr[groups], ptr[groups + 1]
+        sizes = hi - lo
+        items = members[np.repeat(lo - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())]
+        local = np.repeat(np.arange(groups.size), sizes)
+        mass = self.plays[items] + cfg.popularity_prior / deflation
+        group_mass = np.bincount(local, weights=mass, minlength=groups.size)
+        out[items] = gscore[groups][local] * mass / np.maximum(group_mass[local], 1e-12)
+        return out
+
+    def _members(self, group: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
+        """Each group's items as CSR (members, indptr), rebuilt only after the mapping changed."""
+        key = id(group)
+        cached = self._member_cache.get(key)
+        if cached is not None and cached[0] is group and cached[3] == self._groups_version:
+            return cached[1], cached[2]
+        known = np.flatnonzero(group >= 0)
+        order = known[np.argsort(group[known], kind="stable")]
+        ptr = np.zeros(n_groups + 1, dtype=np.int64)
+        np.cumsum(np.bincount(group[known], minlength=n_groups)[:n_groups], out=ptr[1:])
+        self._member_cache[key] = (group, order, ptr, self._groups_version)
+        return order, ptr
+
+    def item_scores(self, context: api.Context) -> FloatArray:
+        """Item-level session CF: normalised co-occurrence with the recent session."""
+        cfg = self.config
+        scores = np.zeros(self.n_items, dtype=np.float64)
+        shrink = cfg.shrinkage / self._deflation(context.now)
+        for k, it in enumerate(self._context_items(context)):
+            if it >= self.n_items:
+                continue
+            w = cfg.context_decay**k
+            idx, val = self.items.normalised_row(it, shrink)
+            np.add.at(scores, idx, w * val)
+            if cfg.symmetric:
+                idx, val = self.items.normalised_row(it, shrink, transposed=True)
+                np.add.at(scores, idx, cfg.symmetric * w * val)
+        return scores.astype(np.float32)
+
+    def artist_scores(self, context: api.Context) -> FloatArray:
+        """Artist-level co-occurrence with the session, shared out by each artist's plays."""
+        return self._cached_group("artist", context)
+
+    def album_scores(self, context: api.Context) -> FloatArray:
+        """Album-level co-occurrence with the session, shared out by each album's plays."""
+        return self._cached_group("album", context)
+
+    def _cached_group(self, which: str, context: api.Context) -> FloatArray:
+        # The CF back-off and the hybrid's artist source ask for the same vector in one
+        # scoring: compute it once per (context, model state).
+        key = (which, context, self._observed, self._groups_version)
+        hit = self._group_cache.get(which)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        cooc, group = (
+            (self.artists, self.item_artist)
+            if which == "artist"
+            else (
+                self.albums,
+                self.item_album,
+            )
+        )
+        result = self._group_scores(
+            cooc, group, self._context_items(context), self._deflation(context.now)
+        )
+        result.flags.writeable = False
+        self._group_cache[which] = (key, result)
+        return result
+
+    def scores(self, context: api.Context) -> FloatArray:
+        """Item CF, backing off to album then artist co-occurrence for sparsely heard tracks."""
+        item = self.item_scores(context)
+        current = context.current
+        if current is None or current >= self.n_items:
+            return item
+        seen = self.plays[current] * self._deflation(context.now)
+        backoff = self.config.backoff / (self.config.backoff + seen)
+        if backoff < 1e-3:
+            return item
+        group = self.album_scores(context) + self.artist_scores(context)
+        top = float(np.abs(item).max()) if item.size else 0.0
+        gtop = float(group.max()) if group.size else 0.0
+        if gtop > 0:
+            # Put the back-off on the item scores' scale so the blend means what it says.
+            group *= (top if top > 0 else 1.0) / gtop
+        blended: FloatArray = ((1.0 - backoff) * item + backoff * group).astype(np.float32)
+        return blended
+
+    def neighbours(self, item: int, k: int = 10) -> tuple[IntArray, FloatArray]:
+        """The ``k`` items most often played after (and, less, before) ``item``."""
+        s = self.item_scores(api.Context(current=item))
+        s[item] = -np.inf  # a track is not its own neighbour
+        positive = np.flatnonzero(s > 0)
+        if positive.size > k:
+            positive = positive[np.argpartition(-s[positive], k - 1)[:k]]
+        order = positive[np.argsort(-s[positive], kind="stable")]
+        return order.astype(np.int64), s[order].astype(np.float32)
+
+    def pair_weight(self, i: int, j: int, now: float) -> float:
+        """The decayed co-occurrence weight of ``j`` after ``i`` as of ``now``."""
+        idx, val = self.items.row(i)
+        return float(val[idx == j].sum()) * self._deflation(now)
+
+    # ----------------------------------------------------------------- persistence
+    def save(self, path: str | Path) -> None:
+        for cooc in (self.items, self.artists, self.albums):
+            cooc.compact()
+        arrays: dict[str, npt.NDArray[np.generic]] = {
+            "item_artist": self.item_artist,
+            "item_album": self.item_album,
+            "plays": self.plays,
+            "t_ref": np.array([np.nan if self.t_ref is None else self.t_ref]),
+            "recent": np.array(list(self._recent), dtype=np.int64),
+            "session_state": np.array(
+                [
+                    self._session_key,
+                    self._sessions.current,
+                    np.nan if self._sessions._last_ts is None else self._sessions._last_ts,
+                ],
+                dtype=np.float64,
+            ),
+            "config": np.array(list(asdict(self.config).values()), dtype=np.float64),
+        }
+        for name, cooc in (
+            ("items", self.items),
+            ("artists", self.artists),
+            ("albums", self.albums),
+        ):
+            arrays[f"{name}_data"] = cooc.base.data
+            arrays[f"{name}_indices"] = cooc.base.indices
+            arrays[f"{name}_indptr"] = cooc.base.indptr
+            arrays[f"{name}_out"] = cooc.out_deg
+            arrays[f"{name}_in"] = cooc.in_deg
+        with open(path, "wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: str | Path, signals: SignalConfig | None = None) -> SessionCF:
+        with np.load(path) as z:
+            names = list(CFConfig.__dataclass_fields__)
+            values = [float(v) for v in z["config"]]
+            kwargs: dict[str, float | int] = dict(zip(names, values, strict=True))
+            kwargs["window"] = int(kwargs["window"])
+            config = CFConfig(**kwargs)  # type: ignore[arg-type]
+            n_items = int(z["plays"].size)
+            n_artists = int(z["artists_out"].size)
+            n_albums = int(z["albums_out"].size)
+            model = cls(n_items, n_artists, n_albums, config, signals)
+            model.item_artist = z["item_artist"].astype(np.int64)
+            model.item_album = z["item_album"].astype(np.int64)
+            model.plays = z["plays"].astype(np.float64)
+            t_ref = float(z["t_ref"][0])
+            model.t_ref = None if math.isnan(t_ref) else t_ref
+            model._recent.extend(int(x) for x in z["recent"])
+            key, current, last_ts = (float(x) for x in z["session_state"])
+            model._session_key = int(key)
+            model._sessions.current = int(current)
+            model._sessions._last_ts = None if math.isnan(last_ts) else last_ts
+            for name, cooc in (
+                ("items", model.items),
+                ("artists", model.artists),
+                ("albums", model.albums),
+            ):
+                n = cooc.n
+                cooc.base = sp.csr_matrix(
+                    (z[f"{name}_data"], z[f"{name}_indices"], z[f"{name}_indptr"]), shape=(n, n)
+                )
+                cooc.base_t = cooc.base.T.tocsr()
+                cooc.base_t.sort_indices()
+                cooc.out_deg = z[f"{name}_out"].astype(np.float64)
+                cooc.in_deg = z[f"{name}_in"].astype(np.float64)
+        return model
+
+
+def _take(log: EventLog, order: IntArray) -> EventLog:
+    return EventLog(
+        item=log.item[order],
+        ts=log.ts[order],
+        kind=log.kind[order],
+        session=log.session[order],
+        position_s=log.position_s[order],
+        duration_s=log.duration_s[order],
+        artist=log.artist[order],
+        album=log.album[order],
+    )
+
+
+def _explicit_of(
+    events: EventLog | list[api.Event] | tuple[api.Event, ...], order: IntArray, row: int
+) -> str | int | None:
+    """The original explicit session id of a sorted row (strings survive for Event input)."""
+    if isinstance(events, EventLog):
+        return int(events.session[order[row]])
+    return events[int(order[row])].session
+
+
+def _replay_likes(
+    plays: npt.NDArray[np.float64],
+    item: IntArray,
+    w: npt.NDArray[np.float64],
+    counted: npt.NDArray[np.bool_],
+    fond: npt.NDArray[np.bool_],
+) -> None:
+    """Plays plus likes/unlikes, with the online floor at zero after an unlike."""
+    # Unlikes are rare: replay only the items that have one, in order; sum the rest at once.
+    unliked = np.unique(item[fond & (w < 0)])
+    simple = counted & ~np.isin(item, unliked)
+    np.add.at(plays, item[simple], w[simple])
+    for it in unliked:
+        total = 0.0
+        for wk in w[counted & (item == it)]:
+            total = max(0.0, total + float(wk))
+        plays[it] += total

@@ -1,0 +1,186 @@
+"""The hybrid scorer: weighted score sources, recency and repetition control, bans.
+
+Each source's scores are scaled to a comparable range (divided by their largest magnitude, so
+positives end in (0, 1] and a skip's negative evidence stays negative) and kept in
+``ScoreBreakdown.parts`` so the up-next builder can explain a pick; ``total`` is the weighted
+sum, pushed down for tracks heard in the last hours and set to ``-inf`` for banned tracks and
+tracks already queued.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from recommender import api
+from recommender.cf import SessionCF
+from recommender.signals import Signal, SignalConfig, weigh
+
+FloatArray = api.FloatArray
+
+
+@dataclass(frozen=True)
+class RecencyConfig:
+    """How hard a recently heard track is pushed down, on the scale of one full source."""
+
+    weight: float = 0.3
+    half_life_s: float = 2 * 3600.0
+    window_s: float = 8 * 3600.0  # beyond this a track is no longer "recent"
+    spare_current: bool = True  # the track playing now is not penalised (repeats are a habit)
+
+
+class CFSource:
+    """Session CF with artist/album back-off, as a score source named ``cf``."""
+
+    name = "cf"
+
+    def __init__(self, model: SessionCF) -> None:
+        self.model = model
+
+    def scores(self, context: api.Context) -> FloatArray:
+        return self.model.scores(context)
+
+    def observe(self, event: api.Event) -> None:
+        self.model.observe(event)
+
+
+class ArtistSource:
+    """Artist-level session co-occurrence shared out by plays: "more of what follows this
+    artist", named ``artist``. Reads the same model as :class:`CFSource` (it learns nothing
+    itself)."""
+
+    name = "artist"
+
+    def __init__(self, model: SessionCF) -> None:
+        self.model = model
+
+    def scores(self, context: api.Context) -> FloatArray:
+        return self.model.artist_scores(context)
+
+
+class HabitSource:
+    """The listener's own play counts, decayed with age: "one of your most played", ``habit``."""
+
+    name = "habit"
+
+    def __init__(self, model: SessionCF) -> None:
+        self.model = model
+
+    def scores(self, context: api.Context) -> FloatArray:
+        return self.model.plays.astype(np.float32)
+
+
+def scale_part(scores: FloatArray) -> FloatArray:
+    """Divide by the largest magnitude: positives into (0, 1], negatives keep their sign."""
+    s = np.asarray(scores, dtype=np.float32)
+    top = float(np.abs(s).max()) if s.size else 0.0
+    if top <= 0 or not math.isfinite(top):
+        return np.nan_to_num(s, nan=0.0, posinf=0.0, neginf=0.0)
+    result: FloatArray = s * np.float32(1.0 / top)
+    return result
+
+
+class HybridScorer:
+    """Weights score sources into one ranking and keeps each part for the reasons."""
+
+    def __init__(
+        self,
+        n_items: int,
+        sources: Sequence[api.ScoreSource] = (),
+        weights: Mapping[str, float] | None = None,
+        recency: RecencyConfig | None = None,
+        signals: SignalConfig | None = None,
+    ) -> None:
+        self.n_items = n_items
+        self.sources: dict[str, api.ScoreSource] = {}
+        self.weights: dict[str, float] = {}
+        self.recency = recency or RecencyConfig()
+        self.signals = signals or SignalConfig()
+        self.last_played = np.full(n_items, -np.inf, dtype=np.float64)
+        self.banned = np.zeros(n_items, dtype=bool)
+        self._recent: dict[int, float] = {}  # item -> last heard, for tracks heard lately
+        given = dict(weights or {})
+        for source in sources:
+            self.add_source(source, given.get(source.name, 1.0))
+
+    def add_source(self, source: api.ScoreSource, weight: float = 1.0) -> None:
+        self.sources[source.name] = source
+        self.weights[source.name] = float(weight)
+
+    def set_weight(self, name: str, weight: float) -> None:
+        if name not in self.sources:
+            raise KeyError(f"no score source named {name!r}")
+        self.weights[name] = float(weight)
+
+    def grow(self, n_items: int) -> None:
+        if n_items > self.n_items:
+            extra = n_items - self.n_items
+            self.last_played = np.concatenate([self.last_played, np.full(extra, -np.inf)])
+            self.banned = np.concatenate([self.banned, np.zeros(extra, dtype=bool)])
+            self.n_items = n_items
+
+    def observe(self, event: api.Event, forward: bool = True) -> None:
+        """Note plays (for recency) and bans; pass the event on to sources that learn."""
+        if event.item >= self.n_items:
+            self.grow(event.item + 1)
+        signal = weigh(event, self.signals).signal
+        if signal in (Signal.PLAY, Signal.SKIP):
+            self.last_played[event.item] = event.ts
+            self._recent.pop(event.item, None)  # keep the dict in time order
+            self._recent[event.item] = event.ts
+        elif signal is Signal.BAN:
+            self.banned[event.item] = True
+        elif signal is Signal.LIKE:
+            self.banned[event.item] = False
+        if forward:
+            for source in self.sources.values():
+                learn: Any = getattr(source, "observe", None)
+                if learn is not None:
+                    learn(event)
+
+    def recency_penalty(self, context: api.Context) -> FloatArray:
+        """exp(-age / half-life) for tracks heard within the window, else 0."""
+        cfg = self.recency
+        # Only the few tracks heard within the window are touched, not the whole library.
+        stale = [it for it, ts in self._recent.items() if context.now - ts >= cfg.window_s]
+        for it in stale:
+            del self._recent[it]
+        penalty = np.zeros(self.n_items, dtype=np.float32)
+        if self._recent:
+            items = np.fromiter(self._recent.keys(), np.int64, len(self._recent))
+            age = context.now - np.fromiter(self._recent.values(), np.float64, len(self._recent))
+            penalty[items] = np.exp(-np.maximum(age, 0.0) / cfg.half_life_s)
+        if cfg.spare_current and context.current is not None and context.current < self.n_items:
+            penalty[context.current] = 0.0
+        return penalty
+
+    def score(self, context: api.Context) -> api.ScoreBreakdown:
+        parts: dict[str, FloatArray] = {}
+        total = np.zeros(self.n_items, dtype=np.float32)
+        for name, source in self.sources.items():
+            part = scale_part(_fit(source.scores(context), self.n_items))
+            parts[name] = part
+            w = self.weights[name]
+            if w:
+                total += np.float32(w) * part
+        if self.recency.weight:
+            total -= np.float32(self.recency.weight) * self.recency_penalty(context)
+        total[self.banned] = -np.inf
+        if context.queue:
+            total[np.asarray(context.queue, dtype=np.int64)] = -np.inf
+        return api.ScoreBreakdown(total=total, parts=parts, weights=dict(self.weights))
+
+
+def _fit(scores: npt.ArrayLike, n: int) -> FloatArray:
+    """A source that has not grown with the library yet scores the new tracks 0."""
+    s = np.asarray(scores, dtype=np.float32)
+    if s.size == n:
+        return s
+    out = np.zeros(n, dtype=np.float32)
+    out[: min(n, s.size)] = s[:n]
+    return out
