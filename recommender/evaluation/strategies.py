@@ -1,0 +1,294 @@
+"""Next-track strategies replayed by the harness: Segue's hybrid and the baselines.
+
+Every strategy sees the same thing: the catalogue (every track and its artist) from the
+start, then, in time order, ``scores(session, key, now)`` for the current session so far
+(oldest first, the last entry is the track playing now; ``key`` is the session's number)
+before ``learn(item, key, ts)`` of the play that followed. None of them sees the future.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from recommender import api
+from recommender.cf import CFConfig, SessionCF
+from recommender.hybrid import (
+    ArtistSource,
+    CFSource,
+    HabitSource,
+    HybridScorer,
+    RecencyConfig,
+)
+
+FloatArray = api.FloatArray
+IntArray = api.IntArray
+
+
+class Strategy(Protocol):
+    name: str
+
+    def scores(self, session: list[int], key: int, now: float) -> FloatArray: ...
+
+    def learn(self, item: int, session: int, ts: float) -> None: ...
+
+
+class Catalogue:
+    """Every track and its artist, with each artist's tracks as CSR rows."""
+
+    def __init__(self, item_artist: IntArray, n_artists: int) -> None:
+        self.item_artist = item_artist
+        self.n_items = int(item_artist.size)
+        self.n_artists = n_artists
+        order = np.argsort(item_artist, kind="stable")
+        self.artist_items = order
+        self.artist_ptr = np.zeros(n_artists + 1, dtype=np.int64)
+        np.cumsum(np.bincount(item_artist, minlength=n_artists), out=self.artist_ptr[1:])
+
+    def tracks_of(self, artist: int) -> IntArray:
+        lo, hi = self.artist_ptr[artist], self.artist_ptr[artist + 1]
+        result: IntArray = self.artist_items[lo:hi]
+        return result
+
+
+# Segue's defaults for replaying a pure play log (no skips, likes or durations in the file).
+SEGUE_WEIGHTS: dict[str, float] = {"cf": 1.0, "artist": 1.0, "habit": 0.0}
+SEGUE_CF = CFConfig()
+SEGUE_RECENCY = RecencyConfig()
+
+
+class Segue:
+    """The hybrid scorer as the app runs it: session CF with artist back-off, the artist
+    source and recency/repetition control. The up-next constraints (no artist twice in a row,
+    no repeats within hours, MMR) are not applied: they would forbid the same-artist runs and
+    repeats that real listeners make, so a next-track hit rate cannot judge them."""
+
+    name = "segue"
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        weights: Mapping[str, float] | None = None,
+        cf: CFConfig | None = None,
+        recency: RecencyConfig | None = None,
+    ) -> None:
+        self.catalogue = catalogue
+        self.model = SessionCF(catalogue.n_items, catalogue.n_artists, config=cf or SEGUE_CF)
+        self.model.set_groups(catalogue.item_artist)
+        self.hybrid = HybridScorer(
+            catalogue.n_items,
+            [CFSource(self.model), ArtistSource(self.model), HabitSource(self.model)],
+            weights=weights or SEGUE_WEIGHTS,
+            recency=recency or SEGUE_RECENCY,
+        )
+
+    def scores(self, session: list[int], key: int, now: float) -> FloatArray:
+        context = api.Context(current=session[-1], session=tuple(session), now=now)
+        return self.hybrid.score(context).total
+
+    def learn(self, item: int, session: int, ts: float) -> None:
+        artist = int(self.catalogue.item_artist[item])
+        self.hybrid.observe(api.Event(item, ts, api.PLAY, session=session, artist=artist))
+
+
+class Popularity:
+    """The most played tracks so far."""
+
+    name = "popularity"
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.counts = np.zeros(catalogue.n_items, dtype=np.float32)
+
+    def scores(self, session: list[int], key: int, now: float) -> FloatArray:
+        return self.counts
+
+    def learn(self, item: int, session: int, ts: float) -> None:
+        self.counts[item] += 1
+
+
+class ArtistPopularity:
+    """The previous track's artist's most played tracks (then the most played overall).
+
+    Only tracks played before rank as the artist's: this reproduces the issue's reference
+    numbers. (Ranking the artist's unheard tracks too is part of Segue's artist back-off.)"""
+
+    name = "artist_popularity"
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self.counts = np.zeros(catalogue.n_items, dtype=np.float32)
+
+    def scores(self, session: list[int], key: int, now: float) -> FloatArray:
+        scores = self.counts / np.float32(self.counts.max() + 1.0)
+        mates = self.catalogue.tracks_of(int(self.catalogue.item_artist[session[-1]]))
+        played = mates[self.counts[mates] > 0]
+        scores[played] += 1.0 + self.counts[played]
+        return scores
+
+    def learn(self, item: int, session: int, ts: float) -> None:
+        self.counts[item] += 1
+
+
+class _SessionSets:
+    """Past sessions as item sets, with each item's sessions (for session kNN)."""
+
+    def __init__(self) -> None:
+        self.items_of: dict[int, list[int]] = {}
+        self.sessions_of: dict[int, list[int]] = {}
+
+    def add(self, item: int, session: int) -> None:
+        items = self.items_of.setdefault(session, [])
+        if item not in items:
+            items.append(item)
+            self.sessions_of.setdefault(item, []).append(session)
+
+
+class ItemKNN:
+    """Last-track item-kNN: cosine similarity of tracks that occur in the same sessions
+    (occurrence counts, so a track repeated in a session is its own neighbour too)."""
+
+    name = "item_knn"
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.counts = np.zeros(catalogue.n_items, dtype=np.float64)
+        self.pairs: dict[int, dict[int, float]] = {}
+        self.sessions: dict[int, list[int]] = {}
+
+    def scores(self, session: list[int], key: int, now: float) -> FloatArray:
+        out = np.zeros(self.counts.size, dtype=np.float32)
+        last = session[-1]
+        row = self.pairs.get(last)
+        if row:
+            idx = np.fromiter(row.keys(), np.int64, len(row))
+            co = np.fromiter(row.values(), np.float64, len(row))
+            out[idx] = co / np.sqrt(self.counts[last] * self.counts[idx])
+        return out
+
+    def learn(self, item: int, session: int, ts: float) -> None:
+        self.counts[item] += 1
+        before = self.sessions.setdefault(session, [])
+        mine = self.pairs.setdefault(item, {})
+        for other in before:
+            mine[other] = mine.get(other, 0.0) + 1.0
+            theirs = self.pairs.setdefault(other, {})
+            theirs[item] = theirs.get(item, 0.0) + 1.0
+        before.append(item)
+
+
+class SessionKNN:
+    """SKNN: the k sessions most similar (cosine on item sets) to the session so far vote for
+    their items with their similarity. The session itself, as heard so far, is one of them:
+    everything before the prediction is history."""
+
+    name = "session_knn"
+
+    def __init__(self, catalogue: Catalogue, k: int = 100) -> None:
+        self.n_items = catalogue.n_items
+        self.k = k
+        self.sets = _SessionSets()
+
+    def scores(self, session: list[int], key: int, now: float) -> FloatArray:
+        out = np.zeros(self.n_items, dtype=np.float32)
+        mine = set(session)
+        candidates = [s for it in mine for s in self.sets.sessions_of.get(it, ())]
+        if not candidates:
+            return out
+        ids, overlap = np.unique(np.asarray(candidates, dtype=np.int64), return_counts=True)
+        sizes = np.fromiter((len(self.sets.items_of[int(s)]) for s in ids), np.float64, ids.size)
+        sim = overlap / np.sqrt(len(mine) * sizes)
+        if ids.size > self.k:
+            keep = np.argpartition(-sim, self.k - 1)[: self.k]
+            ids, sim = ids[keep], sim[keep]
+        lists = [self.sets.items_of[int(s)] for s in ids]
+        items = np.fromiter((i for lst in lists for i in lst), np.int64)
+        votes = np.repeat(sim, [len(lst) for lst in lists])
+        np.add.at(out, items, votes.astype(np.float32))
+        return out
+
+    def learn(self, item: int, session: int, ts: float) -> None:
+        self.sets.add(item, session)
+
+
+class ImplicitFactors:
+    """implicit's ALS or BPR on the session x track matrix, refitted every ``refit_every``
+    plays; a session is folded in as the mean of its tracks' factors."""
+
+    def __init__(
+        self, name: str, catalogue: Catalogue, refit_every: int = 2000, factors: int = 64
+    ) -> None:
+        self.name = name
+        self.n_items = catalogue.n_items
+        self.refit_every = refit_every
+        self.factors = factors
+        self.rows: list[int] = []
+        self.cols: list[int] = []
+        self.session_index: dict[int, int] = {}
+        self.item_factors: npt.NDArray[np.float32] | None = None
+        self.since_fit = 0
+
+    def _new_model(self) -> Any:
+        import implicit
+
+        if self.name == "als":
+            return implicit.cpu.als.AlternatingLeastSquares(
+                factors=self.factors,
+                iterations=15,
+                regularization=0.05,
+                random_state=0,
+                num_threads=1,
+            )
+        return implicit.cpu.bpr.BayesianPersonalizedRanking(
+            factors=self.factors, iterations=100, random_state=0, num_threads=1
+        )
+
+    def scores(self, session: list[int], key: int, now: float) -> FloatArray:
+        if self.item_factors is None:
+            return np.zeros(self.n_items, dtype=np.float32)
+        user = self.item_factors[np.asarray(session, dtype=np.int64)].mean(axis=0)
+        result: FloatArray = (self.item_factors @ user).astype(np.float32)
+        return result
+
+    def learn(self, item: int, session: int, ts: float) -> None:
+        self.rows.append(self.session_index.setdefault(session, len(self.session_index)))
+        self.cols.append(item)
+        self.since_fit += 1
+        if self.since_fit >= self.refit_every:
+            self.since_fit = 0
+            matrix = sp.csr_matrix(
+                (np.ones(len(self.rows), dtype=np.float32), (self.rows, self.cols)),
+                shape=(len(self.session_index), self.n_items),
+            )
+            matrix.sum_duplicates()
+            from threadpoolctl import threadpool_limits
+
+            # implicit's own threads do the work; a threaded BLAS underneath it goes wrong
+            # (NaN factors with OpenBLAS), as implicit itself warns.
+            # A fresh model each time: implicit keeps old factors if refitted, whose shapes no
+            # longer match once sessions were added.
+            model = self._new_model()
+            with threadpool_limits(1, "blas"):
+                model.fit(matrix, show_progress=False)
+            factors = model.item_factors
+            self.item_factors = np.asarray(
+                factors.to_numpy() if hasattr(factors, "to_numpy") else factors, dtype=np.float32
+            )
+
+
+def implicit_available() -> bool:
+    try:
+        import implicit  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def top_k(scores: FloatArray, k: int) -> IntArray:
+    """The ``k`` best ids, best first (vectorised: argpartition, then a sort of ``k``)."""
+    if scores.size <= k:
+        return np.argsort(-scores, kind="stable").astype(np.int64)
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.argsort(-scores[part], kind="stable")].astype(np.int64)
