@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "similar",
     "log",
     "history",
+    "eval",
     "doctor",
 )
 
