@@ -353,6 +353,23 @@ def test_listeners_may_drive_the_backend_from_inside_a_callback(
     assert [e[0] for e in harness.seen()] == ["start", "end", "start", "end"]
 
 
+def test_a_failing_listener_does_not_stop_playback(
+    harness: Harness, tones: dict[str, Path]
+) -> None:
+    backend, first, second = harness.backend, str(tones["wav"]), str(tones["next"])
+
+    def broken(path: str) -> None:
+        raise RuntimeError("a bug in some listener")
+
+    backend.add_end_listener(broken)
+    backend.add_start_listener(broken)
+    backend.load(first)
+    backend.set_next(second)
+    backend.play()
+    harness.wait_event("end", second)
+    assert [e[0] for e in harness.seen()] == ["start", "end", "start", "end"]
+
+
 def test_a_removed_listener_hears_nothing(harness: Harness, tones: dict[str, Path]) -> None:
     heard: list[str] = []
     remove = harness.backend.add_start_listener(heard.append)

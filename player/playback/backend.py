@@ -31,11 +31,14 @@ caller decides what to load next.
 
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from enum import Enum
 from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
 
 
 class State(Enum):
@@ -76,6 +79,13 @@ class _ListenerSet(Generic[_L]):
             return list(self._items)
 
 
+def _call(listener: Callable[..., None], *args: object) -> None:
+    try:
+        listener(*args)
+    except Exception:
+        log.exception("playback listener %r failed", listener)
+
+
 class PlaybackBackend(ABC):
     """A playback engine. See the module docstring for the threading rule and events."""
 
@@ -103,21 +113,23 @@ class PlaybackBackend(ABC):
         return self._state_listeners.add(listener)
 
     # Implementations call these outside their own locks, so listeners may call back in.
+    # A listener that raises is logged and skipped: it must not stop the switch to the
+    # next track, nor keep the other listeners from hearing the event.
     def _emit_start(self, path: str) -> None:
         for listener in self._start_listeners.snapshot():
-            listener(path)
+            _call(listener, path)
 
     def _emit_end(self, path: str) -> None:
         for listener in self._end_listeners.snapshot():
-            listener(path)
+            _call(listener, path)
 
     def _emit_error(self, path: str, reason: str) -> None:
         for listener in self._error_listeners.snapshot():
-            listener(path, reason)
+            _call(listener, path, reason)
 
     def _emit_state(self, state: State) -> None:
         for listener in self._state_listeners.snapshot():
-            listener(state)
+            _call(listener, state)
 
     # -- commands --------------------------------------------------------------------------
 
