@@ -80,6 +80,9 @@ def tones(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """1.5 s files in every format the contract covers, plus a second wav to follow."""
     folder = tmp_path_factory.mktemp("tones")
     files = {fmt: write_audio(folder / f"tone.{fmt}", seconds=1.5) for fmt in FORMATS}
+    files["aiff"] = write_audio(folder / "tone.aiff", seconds=1.5)
+    files["opus"] = write_audio(folder / "tone.opus", seconds=1.5, sr=48000)
+    files["alac"] = write_audio(folder / "tone-alac.m4a", seconds=1.5, fmt="alac")
     files["next"] = write_audio(folder / "next.wav", seconds=1.0, freq=660.0)
     files["third"] = write_audio(folder / "third.flac", seconds=1.0, freq=550.0)
     return files
@@ -111,7 +114,7 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 # -- playing real files ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", [*FORMATS, "aiff", "opus", "alac"])
 def test_each_format_plays_to_its_end(harness: Harness, tones: dict[str, Path], fmt: str) -> None:
     backend, path = harness.backend, str(tones[fmt])
     backend.load(path)
