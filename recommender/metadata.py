@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,12 +148,23 @@ def _identity(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def _tfidf(docs: list[list[str]]) -> sp.csr_matrix:
-    """Row-normalised TF-IDF of pre-tokenised documents; all-zero rows where no tokens."""
+def _tfidf(
+    docs: list[list[str]],
+) -> tuple[sp.csr_matrix, npt.NDArray[np.str_], npt.NDArray[np.float64]]:
+    """Row-normalised TF-IDF of pre-tokenised documents (all-zero rows where no tokens),
+    with each column's term and IDF."""
     if not any(docs):
-        return sp.csr_matrix((len(docs), 0), dtype=np.float32)
+        return sp.csr_matrix((len(docs), 0), dtype=np.float32), np.array([], str), np.zeros(0)
     vectoriser = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, norm="l2", dtype=np.float32)
-    return sp.csr_matrix(vectoriser.fit_transform(docs), dtype=np.float32)
+    matrix = sp.csr_matrix(vectoriser.fit_transform(docs), dtype=np.float32)
+    return matrix, vectoriser.get_feature_names_out(), np.asarray(vectoriser.idf_)
+
+
+def _memoised(parse: Callable[[str], list[str]], values: list[str]) -> list[list[str]]:
+    """``[parse(v) for v in values]``, parsing each distinct value once (results shared:
+    callers must not mutate them)."""
+    seen: dict[str, list[str]] = {}
+    return [seen[v] if v in seen else seen.setdefault(v, parse(v)) for v in values]
 
 
 def _optional(values: Sequence[str | None] | None, n: int) -> list[str]:
@@ -193,13 +204,14 @@ class MetadataIndex:
             )
         ]
 
-        self._genre_names = [
-            [g for g in (normalise_genre(p) for p in re.split(r"[;,/|]", raw)) if g]
-            for raw in genre_texts
-        ]
-        genre_matrix = _tfidf([genre_tokens(raw) for raw in genre_texts])
-        word_docs = [text_words(raw) for raw in word_texts]
-        word_matrix = _tfidf(word_docs)
+        # Libraries repeat a few hundred genre and a few thousand artist spellings across
+        # many tracks: normalise each distinct spelling once.
+        genre_matrix, genre_terms, genre_idf = _tfidf(_memoised(genre_tokens, genre_texts))
+        word_matrix, word_terms, word_idf = _tfidf([text_words(raw) for raw in word_texts])
+        # Column -> term and IDF, for explanations ("both hip hop", "shared tags: ...").
+        self._n_genre_terms = genre_terms.size
+        self._terms = np.concatenate([genre_terms.astype(object), word_terms.astype(object)])
+        self._idf = np.concatenate([genre_idf, word_idf])
         share = self.weights.genre_share
         text = sp.hstack(
             [
@@ -211,12 +223,9 @@ class MetadataIndex:
         )
         self._text = sp.csr_matrix(normalize(text, norm="l2"), dtype=np.float32)
         self._text_by_term = sp.csr_matrix(self._text.T, dtype=np.float32)
-        self._word_sets = [set(doc) for doc in word_docs]
-        self._word_df: Counter[str] = Counter(w for words in self._word_sets for w in words)
 
         # Artists: binary item x artist membership, rows normalised -> cosine overlap.
-        artist_names = [split_artists(raw) for raw in artist_texts]
-        self._artist_names = artist_names
+        artist_names = _memoised(split_artists, artist_texts)
         vocab: dict[str, int] = {}
         rows: list[int] = []
         cols: list[int] = []
@@ -379,20 +388,22 @@ class MetadataIndex:
         "both drum and bass", "shared tags: piano, ragtime". Empty if nothing."""
         if self.album_ids[a] >= 0 and self.album_ids[a] == self.album_ids[b]:
             return "same album"
-        if set(self._artist_names[a]) & set(self._artist_names[b]):
+        if np.intersect1d(self._artists[a].indices, self._artists[b].indices).size:
             return "same artist"
-        genres = [g for g in self._genre_names[a] if g in self._genre_names[b]]
+        shared = np.intersect1d(self._text[a].indices, self._text[b].indices)
+        genres = [
+            str(term)[2:].replace("_", " ")
+            for term in self._terms[shared[shared < self._n_genre_terms]]
+            if str(term).startswith("g:")
+        ]
         if genres:
             return "both " + " and ".join(genres[:2])
-        shared = self._word_sets[a] & self._word_sets[b]
-        if shared:
+        words = shared[shared >= self._n_genre_terms]
+        if words.size:
             # The rarest shared words say the most.
-            term_weight = self._idf_order(shared)
-            return "shared tags: " + ", ".join(term_weight[:3])
+            ranked = sorted((-self._idf[w], str(self._terms[w])) for w in words)
+            return "shared tags: " + ", ".join(term for _, term in ranked[:3])
         return ""
-
-    def _idf_order(self, words: set[str]) -> list[str]:
-        return sorted(words, key=lambda w: (self._word_df[w], w))
 
     def has_metadata(self) -> npt.NDArray[np.bool_]:
         """Items with any tag text or artist: those this index can relate to others."""
