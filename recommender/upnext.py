@@ -271,8 +271,15 @@ class UpNext:
         candidates = np.unique(np.concatenate([top, *extra])) if extra else top
         candidates = candidates[np.isfinite(scores[candidates])]
         values = scores[candidates]
-        peak = float(values.max()) if values.size else 0.0
-        normalised = values / np.float32(peak) if peak > 0 else np.zeros_like(values)
+        # Min-max onto [0, 1], the scale of the steers and of MMR's similarity term; it
+        # keeps the order even when every total is negative (recency penalties, skips).
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        spread = high - low
+        normalised = (
+            (values - np.float32(low)) / np.float32(spread)
+            if spread > 0
+            else (np.ones_like(values) if high > 0 else np.zeros_like(values))
+        )
         return candidates.astype(np.int64), normalised.astype(np.float32)
 
     def _fill(

@@ -437,3 +437,15 @@ def test_taste_rebuilt_from_the_log_equals_taste_learned_event_by_event() -> Non
     context = Context(current=None, now=NOW)
     np.testing.assert_allclose(rebuilt.scores(context), live.scores(context), atol=1e-6)
     assert not rebuilt.scores(context)[rebuilt.banned].any()
+
+
+def test_smooth_energy_transitions_when_energy_is_known() -> None:
+    energy = np.full(N, 0.3, dtype=np.float32)
+    energy[4:8] = 0.95  # artist 1, jazz: similar, but a jolt after a calm track
+    config = UpNextConfig(mmr_lambda=1.0)
+    lib_engine = engine(config=config)
+    plain = lib_engine.upnext.build(Context(current=0, now=NOW))
+    lib_engine.upnext.energy = energy
+    smooth = lib_engine.upnext.build(Context(current=0, now=NOW))
+    assert any(4 <= p.item < 8 for p in plain[:6])
+    assert not any(4 <= p.item < 8 for p in smooth[:6])
