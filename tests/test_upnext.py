@@ -15,7 +15,9 @@ import pytest
 
 from recommender import api
 from recommender.api import Context, FloatArray
+from recommender.cf import SessionCF
 from recommender.feedback import AdaptiveWeights, cold_start_prior
+from recommender.hybrid import CFSource, HybridScorer
 from recommender.metadata import MetadataIndex
 from recommender.reasons import labels_from_arrays
 from recommender.signals import EventLog
@@ -79,44 +81,21 @@ def audio_vectors() -> FloatArray:
     return vectors.astype(np.float32)
 
 
-class BlendScorer:
-    """The hybrid contract (``score``, ``weights``, ``set_weight``): each part scaled to
-    [-1, 1] by its largest magnitude, the total their weighted sum."""
-
-    def __init__(self, sources: Sequence[api.ScoreSource], weights: dict[str, float]) -> None:
-        self.sources = {s.name: s for s in sources}
-        self.weights = {s.name: weights.get(s.name, 1.0) for s in sources}
-
-    def set_weight(self, name: str, weight: float) -> None:
-        self.weights[name] = weight
-
-    def score(self, context: Context) -> api.ScoreBreakdown:
-        parts = {}
-        total = np.zeros(N, dtype=np.float32)
-        for name, source in self.sources.items():
-            part = source.scores(context)
-            top = float(np.abs(part).max())
-            parts[name] = part / top if top > 0 else part
-            total += np.float32(self.weights[name]) * parts[name]
-        return api.ScoreBreakdown(total=total, parts=parts, weights=dict(self.weights))
-
-
 @dataclass
 class Engine:
     upnext: UpNext
-    scorer: BlendScorer
+    scorer: HybridScorer
     taste: TasteSource
     metadata: MetadataIndex
 
 
 def engine(
     *,
-    extra_sources: Sequence[api.ScoreSource] = (),
     weights: dict[str, float] | None = None,
     config: UpNextConfig | None = None,
     bpm: FloatArray | None = None,
     feedback: AdaptiveWeights | None = None,
-    followed_by: object = None,
+    cf: SessionCF | None = None,
 ) -> Engine:
     lib = library()
     metadata = MetadataIndex(
@@ -130,8 +109,10 @@ def engine(
         neighbours=[metadata.similar],
     )
     meta_source = MetadataSource(metadata)
-    sources: list[api.ScoreSource] = [content, meta_source, taste, *extra_sources]
-    scorer = BlendScorer(sources, weights or {})
+    sources: list[api.ScoreSource] = [content, meta_source, taste]
+    if cf is not None:
+        sources.append(CFSource(cf))
+    scorer = HybridScorer(N, sources=sources, weights=weights)
     upnext = UpNext(
         scorer,
         taste,
@@ -143,7 +124,7 @@ def engine(
         feedback=feedback,
         bpm=bpm,
         config=config,
-        followed_by=followed_by,  # type: ignore[arg-type]
+        followed_by=None if cf is None else cf.pair_weight,
     )
     return Engine(upnext, scorer, taste, metadata)
 
@@ -202,24 +183,13 @@ def test_the_reason_names_the_source_that_contributed_most() -> None:
     assert liked.reason == "you liked this"
 
 
-class FollowsSource:
-    """A collaborative-filtering stand-in: track 40 is what the user plays after 0."""
-
-    name = "cf"
-
-    def scores(self, context: Context) -> FloatArray:
-        s = np.zeros(N, dtype=np.float32)
-        if context.current == 0:
-            s[40] = 1.0
-        return s
-
-
 def test_a_cf_pick_says_what_it_is_often_played_after() -> None:
-    e = engine(
-        extra_sources=[FollowsSource()],
-        weights={"cf": 3.0},
-        followed_by=lambda a, b, now: 1.0 if (a, b) == (3, 40) else 0.0,
-    )
+    cf = SessionCF(N)
+    for day in range(5, 0, -1):  # the habit, in time order: folk 40 right after jazz 3
+        for offset, item in enumerate((3, 40)):
+            cf.observe(event(item, api.PLAY, ts=NOW - day * DAY + offset * 240.0))
+        cf.observe(event(0, api.PLAY, ts=NOW - day * DAY + 0.5 * DAY))  # 0, on its own
+    e = engine(cf=cf, weights={"cf": 3.0})
     picks = e.upnext.build(Context(current=0, session=(3,), now=NOW))
     assert picks[0].item == 40 and picks[0].source == "cf"
     # The session track it follows, not merely the current one, is named.
