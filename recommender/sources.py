@@ -290,6 +290,12 @@ class TasteSource:
             touched.append(self._remove_favourite(item))
         self._update(np.concatenate(touched))
 
+    def lift_ban(self, item: int) -> None:
+        """The user took a dislike back: the track may be picked again."""
+        if self.banned[item]:
+            self.banned[item] = False
+            self._update(np.array([item], dtype=np.int64))
+
     def _set_liked(self, item: int, liked: bool) -> list[IntArray]:
         if self.liked[item] == liked:
             return []

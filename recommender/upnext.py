@@ -166,6 +166,11 @@ class UpNext:
         elif outcome is Outcome.LIKED:
             self._steer(event.item, cfg.like_pull)
 
+    def steer(self, item: int, strength: float) -> None:
+        """ "More like this" (> 0) or "less like this" (< 0) for the rest of the session:
+        candidates are raised or lowered by ``strength`` x their similarity to ``item``."""
+        self._steer(item, strength)
+
     def _steer(self, item: int, strength: float) -> None:
         cfg = self.config
         kept = [

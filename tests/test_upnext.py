@@ -419,3 +419,19 @@ def test_smooth_energy_transitions_when_energy_is_known() -> None:
     smooth = lib_engine.upnext.build(Context(current=0, now=NOW))
     assert any(4 <= p.item < 8 for p in plain[:6])
     assert not any(4 <= p.item < 8 for p in smooth[:6])
+
+
+def test_less_like_this_steers_the_rest_of_the_session_and_a_lifted_ban_returns() -> None:
+    e = engine()
+    context = Context(current=0, now=NOW)
+    before = e.upnext.build(context)
+    jazz_artist_1 = {4, 5, 6, 7}
+    assert rank(before, jazz_artist_1) < 3
+    e.upnext.steer(5, -1.0)  # "less like this", no event involved
+    assert rank(e.upnext.build(context), jazz_artist_1) > rank(before, jazz_artist_1)
+
+    e.upnext.observe(event(1, api.DISLIKE))
+    assert 1 not in items(e.upnext.build(context, length=40))
+    e.taste.lift_ban(1)
+    e.scorer.banned[1] = False  # the hybrid keeps its own ban list
+    assert 1 in items(e.upnext.build(context, length=40))
