@@ -268,6 +268,9 @@ class MetadataIndex:
 
     # -- one row -------------------------------------------------------------------
 
+    def clear_cache(self) -> None:
+        self._rows.clear()
+
     def similarities(self, item: int) -> FloatArray:
         """Similarity of ``item`` to every item, float32 in [0, 1] (itself included).
         The last few rows are cached: up-next asks for the same anchors repeatedly."""

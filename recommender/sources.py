@@ -68,6 +68,9 @@ class ContentRows:
         self._rows: OrderedDict[int, FloatArray] = OrderedDict()
         self._cache_rows = cache_rows
 
+    def clear_cache(self) -> None:
+        self._rows.clear()
+
     def similarities(self, item: int) -> FloatArray:
         row = self._rows.get(item)
         if row is not None:
@@ -123,16 +126,28 @@ class AnchoredSource:
         self.rows = rows
         self.n_items = n_items
         self.policy = policy
+        # The last blend, by its anchors: a like or a ban re-ranks with the same anchors.
+        self._last: tuple[tuple[tuple[int, float], ...], FloatArray] | None = None
 
     def scores(self, context: Context) -> FloatArray:
+        key = tuple(anchors(context, self.policy))
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         total = np.zeros(self.n_items, dtype=np.float32)
-        weights = 0.0
-        for item, weight in anchors(context, self.policy):
-            total += np.float32(weight) * self.rows.similarities(item)
-            weights += weight
-        if weights:
-            total /= np.float32(weights)
+        weights = sum(weight for _, weight in key)
+        for item, weight in key:
+            # Rows are pure functions of their item (cached), so the blend is too.
+            total += np.float32(weight / weights) * self.rows.similarities(item)
+        total.setflags(write=False)
+        self._last = (key, total)
         return total
+
+    def forget(self) -> None:
+        """Drop cached rows: call after the index changed (e.g. new audio vectors)."""
+        self._last = None
+        clear = getattr(self.rows, "clear_cache", None)
+        if clear is not None:
+            clear()
 
     def warm(self, item: int) -> None:
         """Compute ``item``'s similarity row ahead of need (the likely next track), so the
