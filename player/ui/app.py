@@ -32,21 +32,31 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def make_session(db_path: str, *, audio: bool = True) -> Any:
-    """The listening session (``player.session``), or the local stand-in until it exists."""
+def make_session(db_path: str, *, audio: bool = True, backend: Any = None) -> Any:
+    """The listening session on the best playback backend, with the recommender."""
     from player.playback.factory import create_backend
+    from player.session import ListeningSession, SessionSettings
 
-    choice = create_backend(audio=audio)
     try:
-        from player.session import ListeningSession  # type: ignore[import-not-found]
-    except ImportError:
-        from player.ui.local_session import LocalSession
+        from player.recommend import EngineHost as recommender
+    except ImportError:  # a build without the recommender: Up Next holds what you queue
+        recommender = None
+    from player.ui import settings as prefs
 
-        return LocalSession(db_path, choice.backend, note=choice.unavailable_reason)
-    try:
-        return ListeningSession(db_path, choice.backend, note=choice.unavailable_reason)
-    except TypeError:
-        return ListeningSession(db_path, choice.backend)
+    note = None
+    if backend is None:
+        choice = create_backend(audio=audio)
+        backend, note = choice.backend, choice.unavailable_reason
+    session = ListeningSession(
+        db_path,
+        backend,
+        recommender=recommender,
+        settings=SessionSettings(skip_threshold_s=float(prefs.get("listening/skip_threshold"))),
+        playback_note=note,
+    )
+    if prefs.get("history/paused"):
+        session.set_history_paused(True)
+    return session
 
 
 class Tray:
@@ -92,7 +102,7 @@ class Tray:
         from player.ui import settings as prefs
 
         np = now_playing(state)
-        track_id = getattr(np, "track_id", None)
+        track_id = getattr(np, "id", None)
         text = f"{np.title} — {np.artist}" if np is not None else "Nothing playing"
         self.title.setText(text)
         self.icon.setToolTip(f"Segue: {text}")

@@ -31,8 +31,15 @@ from player.ui import settings as prefs
 from player.ui.background import AnalysisJob, ScanJob
 from player.ui.charts import StatsView, TasteView
 from player.ui.covers import CoverCache
-from player.ui.icons import app_icon, icon, pixmap
-from player.ui.models import ROW_ROLE, TRACK_ID_ROLE, AlbumModel, ArtistModel, TrackTableModel
+from player.ui.icons import app_icon, icon
+from player.ui.models import (
+    ROW_ROLE,
+    TRACK_ID_ROLE,
+    AlbumDelegate,
+    AlbumModel,
+    ArtistModel,
+    TrackTableModel,
+)
 from player.ui.nowplaying import NowPlayingBar, now_playing
 from player.ui.onboarding import OnboardingPage
 from player.ui.tasks import thread_db
@@ -85,12 +92,11 @@ class MainWindow(QMainWindow):
         self._pending_rescan = False
         self.setWindowTitle("Segue")
         self.setWindowIcon(app_icon())
-        self.setMinimumSize(QSize(900, 560))
+        self.setMinimumSize(QSize(760, 520))
 
         self.covers = CoverCache(pool, parent=self)
         self.songs_model = TrackTableModel(self.db_path, pool, self)
         self.albums_model = AlbumModel(self.db_path, pool, self.covers, self)
-        self.albums_model.placeholder = pixmap("album", 160, "#9a9aa6")
         self.artists_model = ArtistModel(self.db_path, pool, self)
 
         self._build_sidebar()
@@ -246,7 +252,6 @@ class MainWindow(QMainWindow):
             hh.setSectionResizeMode(col, mode)
             if width:
                 hh.resizeSection(col, width)
-        self.table.doubleClicked.connect(self._song_activated)
         self.table.activated.connect(self._song_activated)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._song_menu)
@@ -259,15 +264,14 @@ class MainWindow(QMainWindow):
         self.albums.setObjectName("Albums")
         self.albums.setModel(self.albums_model)
         self.albums.setViewMode(QListView.ViewMode.IconMode)
-        self.albums.setIconSize(QSize(160, 160))
-        self.albums.setGridSize(QSize(184, 214))
+        self.albums.setItemDelegate(AlbumDelegate(self.albums))
+        self.albums.setGridSize(QSize(184, 220))
         self.albums.setResizeMode(QListView.ResizeMode.Adjust)
         self.albums.setMovement(QListView.Movement.Static)
         self.albums.setUniformItemSizes(True)
         self.albums.setWordWrap(True)
         self.albums.setSpacing(6)
         self.albums.setLayoutMode(QListView.LayoutMode.Batched)
-        self.albums.doubleClicked.connect(self._album_activated)
         self.albums.activated.connect(self._album_activated)
 
         self.artists = QListView()
@@ -275,7 +279,6 @@ class MainWindow(QMainWindow):
         self.artists.setModel(self.artists_model)
         self.artists.setSpacing(4)
         self.artists.setUniformItemSizes(True)
-        self.artists.doubleClicked.connect(self._artist_activated)
         self.artists.activated.connect(self._artist_activated)
 
         self.playlist_page = QLabel()
@@ -503,11 +506,11 @@ class MainWindow(QMainWindow):
     def like_current(self) -> None:
         np = now_playing(self.bridge.state)
         if np is not None:
-            self.session.like(getattr(np, "track_id", None))
+            self.session.like(np.id)
 
     def _session_changed(self, kind: str, state: Any) -> None:
         np = now_playing(state)
-        track_id = getattr(np, "track_id", None)
+        track_id = getattr(np, "id", None)
         if track_id != self.songs_model.playing_id:
             self.songs_model.set_playing(track_id)
             title = getattr(np, "title", None)

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter, QPainterPath, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 from player.library import browse
+from player.ui.icons import pixmap
 from player.ui.tasks import thread_db
 
 PAGE = 256
@@ -252,8 +263,6 @@ class AlbumModel(QAbstractListModel):
             return self.covers.get(album.cover_path) or self.placeholder
         if role == ROW_ROLE:
             return album
-        if role == Qt.ItemDataRole.SizeHintRole:
-            return QSize(176, 222)
         return None
 
 
@@ -287,3 +296,63 @@ class ArtistModel(QAbstractListModel):
         if role == ROW_ROLE:
             return a
         return None
+
+
+class AlbumDelegate(QStyledItemDelegate):
+    """An album tile: the square cover with rounded corners, the title and the artist."""
+
+    COVER = 160
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(self.COVER + 16, self.COVER + 16 + 2 * option.fontMetrics.height() + 10)
+
+    def paint(self, painter, option, index) -> None:
+        album = index.data(ROW_ROLE)
+        if album is None:
+            return
+        pal = option.palette
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        r = option.rect
+        x = r.left() + (r.width() - self.COVER) // 2
+        cover = QRect(x, r.top() + 8, self.COVER, self.COVER)
+        if option.state & QStyle.StateFlag.State_Selected:
+            hl = QColor(pal.color(QPalette.ColorRole.Highlight))
+            hl.setAlphaF(0.25)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(hl)
+            painter.drawRoundedRect(QRectF(r.adjusted(2, 2, -2, -2)), 8, 8)
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(cover), 6, 6)
+        pm = index.data(Qt.ItemDataRole.DecorationRole)
+        if pm is not None and not pm.isNull():
+            painter.setClipPath(path)
+            painter.drawPixmap(cover, pm)
+            painter.setClipping(False)
+        else:
+            painter.fillPath(path, pal.color(QPalette.ColorRole.AlternateBase).darker(106))
+            dim = pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+            icon_rect = QRect(0, 0, 64, 64)
+            icon_rect.moveCenter(cover.center())
+            painter.drawPixmap(icon_rect, pixmap("album", 64, dim))
+        fm = option.fontMetrics
+        bold = QFont(option.font)
+        bold.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(bold)
+        painter.setPen(pal.color(QPalette.ColorRole.Text))
+        text_rect = QRect(x, cover.bottom() + 6, self.COVER, fm.height())
+        painter.drawText(
+            text_rect,
+            Qt.AlignmentFlag.AlignLeft,
+            fm.elidedText(album.album, Qt.TextElideMode.ElideRight, self.COVER),
+        )
+        painter.setFont(option.font)
+        painter.setPen(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
+        sub = album.artist + (f" · {album.year}" if album.year else "")
+        painter.drawText(
+            text_rect.translated(0, fm.height() + 2),
+            Qt.AlignmentFlag.AlignLeft,
+            fm.elidedText(sub, Qt.TextElideMode.ElideRight, self.COVER),
+        )
+        painter.restore()

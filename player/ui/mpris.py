@@ -92,7 +92,7 @@ class _Player(QObject):
         if np is None:
             return {}
         meta: dict[str, Any] = {
-            "mpris:trackid": f"/org/segue/track/{np.track_id}",
+            "mpris:trackid": f"/org/segue/track/{np.id}",
             "xesam:title": np.title or "",
             "xesam:artist": [np.artist or ""],
             "xesam:album": getattr(np, "album", "") or "",
@@ -146,7 +146,7 @@ class Mpris:
 
     def _changed(self, kind: str, state: Any) -> None:
         np = now_playing(state)
-        key = (getattr(np, "track_id", None), self.player._status())
+        key = (getattr(np, "id", None), self.player._status())
         if key == self._last:
             return
         self._last = key

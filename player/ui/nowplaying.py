@@ -39,6 +39,10 @@ def now_playing(state: Any) -> Any:
     return getattr(state, "now_playing", None) if state is not None else None
 
 
+def track_id_of(track: Any) -> int | None:
+    return getattr(track, "id", None) if track is not None else None
+
+
 class NowPlayingBar(QFrame):
     cover_wanted = Signal(str)
 
@@ -154,7 +158,7 @@ class NowPlayingBar(QFrame):
         self.play.clicked.connect(s.toggle_pause)
         self.next.clicked.connect(s.next)
         self.previous.clicked.connect(s.previous)
-        self.like.clicked.connect(lambda: s.like(self._track_id()))
+        self.like.clicked.connect(self._like_clicked)
         self.dislike.clicked.connect(lambda: s.dislike(self._track_id()))
         self.shuffle.toggled.connect(lambda on: s.set_shuffle(bool(on)))
         self.repeat.clicked.connect(self._cycle_repeat)
@@ -173,7 +177,17 @@ class NowPlayingBar(QFrame):
 
     def _track_id(self) -> int | None:
         np = now_playing(self.bridge.state)
-        return getattr(np, "track_id", None)
+        return track_id_of(np)
+
+    def _like_clicked(self) -> None:
+        # The button shows the state; the session decides (like, or take the like back).
+        liked = bool(getattr(self.bridge.state, "liked", False))
+        track_id = self._track_id()
+        if liked:
+            self.bridge.session.unlike(track_id)
+        else:
+            self.bridge.session.like(track_id)
+        self.like.setChecked(liked)
 
     def _discover_moved(self, _value: int) -> None:
         if not self._updating:
@@ -236,7 +250,7 @@ class NowPlayingBar(QFrame):
             if path != self._path:
                 self._path = path
         self._show_cover()
-        liked = bool(getattr(np, "liked", False))
+        liked = bool(getattr(state, "liked", False)) and np is not None
         self.like.setChecked(liked)
         self.like.setIcon(icon("liked" if liked else "like"))
         for w in (self.like, self.dislike):
@@ -262,6 +276,6 @@ class NowPlayingBar(QFrame):
         self.shuffle.setChecked(bool(getattr(state, "shuffle", False)))
         self.shuffle.blockSignals(False)
         self._show_repeat(str(getattr(state, "repeat", self._repeat_mode)))
-        note = getattr(state, "note", None)
+        note = getattr(state, "playback_note", None) or getattr(state, "last_error", None)
         self.note.setVisible(bool(note))
         self.note.setText(note or "")

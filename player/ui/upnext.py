@@ -31,13 +31,14 @@ ENTRY_ROLE = Qt.ItemDataRole.UserRole + 10
 
 
 def entries(state: Any) -> list[Any]:
-    return list(getattr(state, "up_next", ()) or ()) if state is not None else []
+    return list(getattr(state, "upnext", ()) or ()) if state is not None else []
 
 
 class _Delegate(QStyledItemDelegate):
     def sizeHint(self, option, index) -> QSize:
         entry = index.data(ENTRY_ROLE)
-        lines = 3 if entry is not None and getattr(entry, "reason", None) else 2
+        auto = entry is not None and not entry.pinned and entry.reason
+        lines = 3 if auto else 2
         return QSize(200, 10 + lines * option.fontMetrics.height())
 
     def paint(self, painter, option, index: QModelIndex) -> None:
@@ -75,7 +76,7 @@ class _Delegate(QStyledItemDelegate):
         painter.save()
         painter.setFont(bold)
         painter.setPen(text_color)
-        title = getattr(entry, "title", "") or "Untitled"
+        title = entry.track.title or "Untitled"
         painter.drawText(
             QRect(x, r.top(), width, h),
             Qt.AlignmentFlag.AlignLeft,
@@ -86,9 +87,9 @@ class _Delegate(QStyledItemDelegate):
         painter.drawText(
             QRect(x, r.top() + h, width, h),
             Qt.AlignmentFlag.AlignLeft,
-            fm.elidedText(getattr(entry, "artist", "") or "", Qt.TextElideMode.ElideRight, width),
+            fm.elidedText(entry.track.artist or "", Qt.TextElideMode.ElideRight, width),
         )
-        reason = getattr(entry, "reason", None)
+        reason = None if pinned else entry.reason
         if reason:
             italic = QFont(option.font)
             italic.setItalic(True)
@@ -108,11 +109,14 @@ class _List(QListWidget):
         self.panel = panel
 
     def dropEvent(self, event) -> None:
+        # The session owns the order: ask it to move the entry, and redraw from its update.
         src = self.currentRow()
-        super().dropEvent(event)
-        dst = self.currentRow()
+        index = self.indexAt(event.position().toPoint())
+        dst = index.row() if index.isValid() else self.count() - 1
+        event.setDropAction(Qt.DropAction.IgnoreAction)
+        event.accept()
         if src >= 0 and dst >= 0 and src != dst:
-            self.panel.session.move(src, dst)
+            self.panel.move_entry(src, dst)
 
 
 class UpNextPanel(QWidget):
@@ -202,6 +206,10 @@ class UpNextPanel(QWidget):
         for b in (self.more, self.less, self.remove):
             b.setEnabled(bool(items))
 
+    def move_entry(self, src: int, dst: int) -> None:
+        self.session.move(src, dst)
+        self.list.setCurrentRow(dst)
+
     def _selected(self) -> tuple[int, Any] | None:
         row = self.list.currentRow()
         if row < 0:
@@ -216,14 +224,14 @@ class UpNextPanel(QWidget):
         if what == "remove":
             self.session.remove(row)
         elif what == "more":
-            self.session.more_like_this(entry.track_id)
+            self.session.more_like_this(entry.track.id)
         elif what == "less":
-            self.session.less_like_this(entry.track_id)
+            self.session.less_like_this(entry.track.id)
 
     def _play(self, item: QListWidgetItem) -> None:
         entry = item.data(ENTRY_ROLE)
         if entry is not None:
-            self.session.play_track(entry.track_id)
+            self.session.play_track(entry.track.id)
 
     def _menu(self, pos) -> None:
         if self.list.itemAt(pos) is None:

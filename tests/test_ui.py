@@ -1,0 +1,461 @@
+"""The desktop app, driven like a user would (pytest-qt, offscreen): real widgets, a real
+SQLite library scanned from generated audio, the real listening session on the null
+playback backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+
+from tests.audiogen import tag, write_audio
+from tests.scanhelp import scan
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SONGS = [
+    # title, artist, album, genre
+    ("Blue Morning", "Ada Lin", "Harbour", "Jazz"),
+    ("Night Walk", "Ada Lin", "Harbour", "Jazz"),
+    ("Slow Tide", "Ada Lin", "Harbour", "Jazz"),
+    ("Iron Bridge", "The Rivets", "Steel", "Rock"),
+    ("Loud Engine", "The Rivets", "Steel", "Rock"),
+    ("Red Signal", "The Rivets", "Steel", "Rock"),
+    ("Paper Moon", "Cora Vale", "Lanterns", "Folk"),
+    ("Willow Song", "Cora Vale", "Lanterns", "Folk"),
+    ("River Stones", "Cora Vale", "Lanterns", "Folk"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings and the cover cache go to the test's folder, never the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "cfg"))
+
+
+@pytest.fixture(scope="module")
+def music(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("music")
+    for i, (title, artist, album, genre) in enumerate(SONGS):
+        path = write_audio(
+            folder / artist / album / f"{i + 1:02} {title}.flac", seconds=1.0, freq=220 + 40 * i
+        )
+        tag(path, title=title, artist=artist, album=album, genre=genre, tracknumber=i % 3 + 1)
+    return folder
+
+
+@pytest.fixture
+def library_db(tmp_path: Path, music: Path) -> Path:
+    from player.library import open_library
+
+    db_path = tmp_path / "library.db"
+    with open_library(db_path) as db:
+        scan(db, music)
+    return db_path
+
+
+class App:
+    def __init__(self, window: Any, backend: Any) -> None:
+        self.window, self.backend = window, backend
+        self.session = window.session
+        self.model = window.songs_model
+
+    def state(self) -> Any:
+        return self.window.bridge.state
+
+
+def _open(
+    qtbot: Any,
+    db_path: Path,
+    pool: Any = None,
+    first_run: bool | None = False,
+    size: tuple[int, int] | None = (1200, 760),
+) -> App:
+    from player.playback.null import NullBackend
+    from player.ui.app import make_app, make_session
+    from player.ui.main_window import MainWindow
+    from player.ui.session_bridge import SessionBridge
+    from player.ui.tasks import SyncPool
+
+    make_app()
+    backend = NullBackend()
+    bridge = SessionBridge(make_session(str(db_path), backend=backend))
+    window = MainWindow(str(db_path), bridge, pool or SyncPool(), first_run=first_run)
+    qtbot.addWidget(window)
+    if size is not None:
+        window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    return App(window, backend)
+
+
+@pytest.fixture
+def app(qtbot: Any, library_db: Path) -> Iterator[App]:
+    opened = _open(qtbot, library_db)
+    yield opened
+    opened.window.shutdown()
+    opened.window.bridge.close()
+
+
+def _titles(model: Any) -> list[str]:
+    return [model.index(r, 1).data() for r in range(model.rowCount())]
+
+
+def test_library_shows_every_song_in_artist_album_order(app: App) -> None:
+    assert app.model.total() == len(SONGS)
+    titles = _titles(app.model)
+    assert titles[:3] == ["Blue Morning", "Night Walk", "Slow Tide"]  # Ada Lin, track order
+    assert set(titles) == {s[0] for s in SONGS}
+    assert app.window.summary.text() == f"{len(SONGS)} songs"
+
+
+def test_searching_filters_the_view(qtbot: Any, app: App) -> None:
+    qtbot.keyClicks(app.window.search, "rivets loud")
+    qtbot.waitUntil(lambda: app.model.total() == 1)
+    assert _titles(app.model) == ["Loud Engine"]
+    app.window.search.clear()
+    qtbot.keyClicks(app.window.search, "folk")  # genre
+    qtbot.waitUntil(lambda: app.model.total() == 3)
+    assert set(_titles(app.model)) == {"Paper Moon", "Willow Song", "River Stones"}
+    app.window.search.setText("harbour")  # album
+    qtbot.waitUntil(lambda: app.model.total() == 3)
+    app.window.search.setText("no such song anywhere")
+    qtbot.waitUntil(lambda: app.model.total() == 0)
+    assert app.window.stack.currentWidget() is app.window.empty_songs
+
+
+def _row_of(model: Any, title: str) -> int:
+    return _titles(model).index(title)
+
+
+def _double_click(qtbot: Any, app: App, title: str) -> int:
+    view = app.window.table
+    row = _row_of(app.model, title)
+    rect = view.visualRect(app.model.index(row, 1))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    return int(app.model.track_id(row))
+
+
+def test_double_click_plays_the_track(qtbot: Any, app: App) -> None:
+    track_id = _double_click(qtbot, app, "Willow Song")
+    qtbot.waitUntil(
+        lambda: app.state().now_playing is not None and app.state().now_playing.id == track_id
+    )
+    qtbot.waitUntil(lambda: app.window.nowbar.title.text() == "Willow Song")
+    assert app.backend.current_path().endswith("Willow Song.flac")
+    assert "Cora Vale" in app.window.nowbar.artist.text()
+    assert app.model.playing_id == track_id
+
+
+def test_like_and_skip_reach_the_session_and_up_next_shows_reasons(qtbot: Any, app: App) -> None:
+    from player.library import events
+    from player.library.db import Database
+
+    pytest.importorskip("player.recommend")
+    track_id = _double_click(qtbot, app, "Blue Morning")
+    qtbot.waitUntil(lambda: app.window.nowbar.like.isEnabled())
+    qtbot.waitUntil(lambda: len(app.state().upnext) > 0, timeout=10000)
+    panel = app.window.upnext
+    assert panel.list.count() == len(app.state().upnext)
+    auto = [e for e in app.state().upnext if not e.pinned]
+    assert auto and all(e.reason for e in auto)  # each automatic pick says why
+    before = [(e.track.id, e.reason) for e in app.state().upnext]
+
+    qtbot.mouseClick(app.window.nowbar.like, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: app.state().liked)
+    assert app.window.nowbar.like.isChecked()
+    with Database(app.window.db_path) as db:
+        assert track_id in events.verdicts(db)["like"]
+
+    qtbot.mouseClick(app.window.nowbar.next, Qt.MouseButton.LeftButton)  # a skip
+    qtbot.waitUntil(lambda: app.state().now_playing.id != track_id)
+    qtbot.waitUntil(lambda: [(e.track.id, e.reason) for e in app.state().upnext] != before)
+    assert panel.list.count() == len(app.state().upnext)
+    with Database(app.window.db_path) as db:
+        kinds = [e.kind for e in events.all_events(db) if e.track_id == track_id]
+    assert "skip" in kinds
+
+
+def test_up_next_remove_and_reorder_go_through_the_session(qtbot: Any, app: App) -> None:
+    ids = [app.model.track_id(r) for r in range(3)]
+    app.session.set_autofill(False)
+    for track_id in ids:
+        app.session.enqueue(track_id)
+    qtbot.waitUntil(lambda: [e.track.id for e in app.state().upnext] == ids)
+    panel = app.window.upnext
+    assert all(e.pinned for e in app.state().upnext)
+    panel.move_entry(2, 0)
+    qtbot.waitUntil(lambda: [e.track.id for e in app.state().upnext] == [ids[2], ids[0], ids[1]])
+    panel.list.setCurrentRow(1)
+    qtbot.mouseClick(panel.remove, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: [e.track.id for e in app.state().upnext] == [ids[2], ids[1]])
+    assert panel.list.count() == 2
+
+
+def test_the_event_loop_keeps_running_during_a_background_scan(
+    qtbot: Any, tmp_path: Path, music: Path
+) -> None:
+    from player.ui.tasks import TaskPool
+
+    big = tmp_path / "big"
+    first = next(music.rglob("*.flac")).read_bytes()
+    for i in range(150):
+        path = big / f"album{i // 10}" / f"{i:03} song.flac"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(first)
+        tag(path, title=f"Song {i}", artist=f"Artist {i // 10}", album=f"Album {i // 10}")
+    pool = TaskPool(2)
+    opened = _open(qtbot, tmp_path / "fresh.db", pool=pool)
+    window = opened.window
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    started = time.monotonic()
+    window.start_scan([str(big)], then_analyse=False)
+    assert window.scan_status.isVisible()  # progress and a cancel button in the status bar
+    qtbot.waitUntil(lambda: window.scan_job is None, timeout=60000)
+    elapsed = time.monotonic() - started
+    timer.stop()
+    qtbot.waitUntil(lambda: opened.model.total() == 150, timeout=10000)
+    # The GUI thread never stalled: the timer fired through the scan (generously counted).
+    assert len(ticks) >= 0.2 * elapsed / 0.010
+    assert not window.scan_status.isVisible()
+    window.shutdown()
+    window.bridge.close()
+    pool.wait()
+
+
+def test_survives_an_empty_library(qtbot: Any, tmp_path: Path) -> None:
+    opened = _open(qtbot, tmp_path / "empty.db")
+    window = opened.window
+    assert opened.model.total() == 0
+    assert window.stack.currentWidget() is window.empty_songs
+    assert "empty" in window.empty_songs.text()
+    for view in ("albums", "artists", "taste", "stats", "playlist:discover"):
+        window.select_view(view)
+    qtbot.mouseClick(window.nowbar.play, Qt.MouseButton.LeftButton)  # nothing to play: no crash
+    window.shutdown()
+    window.bridge.close()
+
+
+def test_first_run_offers_folders_then_scans_them(qtbot: Any, tmp_path: Path, music: Path) -> None:
+    from player.ui.tasks import TaskPool
+
+    pool = TaskPool(2)
+    opened = _open(qtbot, tmp_path / "first.db", pool=pool, first_run=None)
+    window = opened.window
+    assert window.stack.currentWidget() is window.welcome
+    window.welcome.add_folder(str(music))
+    assert window.welcome.chosen()[-1] == str(music)
+    window.analysis_job = None
+    window.start_analysis = lambda: None  # analysis has its own tests; keep this one fast
+    qtbot.mouseClick(window.welcome.go, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: window.scan_job is None and opened.model.total() == len(SONGS), timeout=60000
+    )
+    assert window.stack.currentWidget() is window.table
+    window.shutdown()
+    window.bridge.close()
+    pool.wait()
+
+
+def test_survives_a_library_whose_folder_vanished(qtbot: Any, tmp_path: Path, music: Path) -> None:
+    from player.library import open_library
+    from player.ui.tasks import TaskPool
+
+    copy = tmp_path / "usb"
+    shutil.copytree(music, copy)
+    db_path = tmp_path / "gone.db"
+    with open_library(db_path) as db:
+        scan(db, copy)
+    shutil.rmtree(copy)
+    pool = TaskPool(2)
+    opened = _open(qtbot, db_path, pool=pool)
+    window = opened.window
+    qtbot.waitUntil(lambda: opened.model.ready)
+    window.start_scan(then_analyse=False)
+    qtbot.waitUntil(lambda: window.scan_job is None, timeout=60000)
+    assert "offline" in window.message.text()
+    # The tracks are kept (with their history), the window shows them and says why not more.
+    assert opened.model.total() == len(SONGS)
+    window.shutdown()
+    window.bridge.close()
+    pool.wait()
+
+
+def insert_tracks(db_path: Path, count: int) -> None:
+    """Fills a library with ``count`` rows straight through SQL (fast, for scale tests)."""
+    from player.library import open_library
+
+    now = time.time()
+    with open_library(db_path) as db, db.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO tracks (path, size, mtime, fingerprint, format, duration, title, "
+            "artist, album, genre, track_number, added_at, updated_at) "
+            "VALUES (?, 1000, 0, ?, 'mp3', 200.0, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    f"/music/Artist {i // 120:04}/Album {i // 12:05}/{i % 12 + 1:02} {i}.mp3",
+                    f"fp{i}",
+                    f"Song {i}",
+                    f"Artist {i // 120:04}",
+                    f"Album {i // 12:05}",
+                    ("Rock", "Jazz", "Folk", "Pop")[i % 4],
+                    i % 12 + 1,
+                    now,
+                    now,
+                )
+                for i in range(count)
+            ),
+        )
+
+
+def test_a_hundred_thousand_tracks_scroll_and_search(qtbot: Any, tmp_path: Path) -> None:
+    db_path = tmp_path / "big.db"
+    insert_tracks(db_path, 100_000)
+    opened = _open(qtbot, db_path)
+    model, view = opened.model, opened.window.table
+    assert model.total() == 100_000
+    assert model.rowCount() < 2000  # rows are fetched lazily, not all at once
+    for _ in range(5):
+        view.scrollToBottom()
+        qtbot.wait(1)
+    assert model.rowCount() > 1000
+    last = model.rowCount() - 1
+    assert model.index(last, 1).data().startswith("Song ")
+    opened.window.search.setText("Song 99999")
+    qtbot.waitUntil(lambda: model.total() == 1)
+    assert model.index(0, 1).data() == "Song 99999"
+    opened.window.shutdown()
+    opened.window.bridge.close()
+
+
+def test_album_grid_and_artist_list_open_filtered_songs(qtbot: Any, app: App) -> None:
+    window = app.window
+    window.select_view("albums")
+    assert [r.album for r in window.albums_model.rows] == ["Harbour", "Lanterns", "Steel"]
+    index = window.albums_model.index(0)
+    window._album_activated(index)
+    qtbot.waitUntil(lambda: app.model.total() == 3)
+    assert window.chip.isVisible() and "Harbour" in window.chip.text()
+    qtbot.mouseClick(window.chip, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: app.model.total() == len(SONGS))
+    window.select_view("artists")
+    assert [r.artist for r in window.artists_model.rows] == ["Ada Lin", "Cora Vale", "The Rivets"]
+
+
+def test_embedded_cover_art_is_cached_on_disk(tmp_path: Path, music: Path, qapp: Any) -> None:
+    from mutagen.flac import FLAC, Picture
+    from PySide6.QtGui import QColor, QImage
+
+    from player.ui.covers import thumbnail
+
+    img = QImage(300, 200, QImage.Format.Format_RGB32)
+    img.fill(QColor("#e0457b"))
+    png = tmp_path / "art.png"
+    img.save(str(png))
+    song = tmp_path / "song.flac"
+    shutil.copy(next(music.rglob("*.flac")), song)
+    flac = FLAC(str(song))
+    pic = Picture()
+    pic.type, pic.mime, pic.data = 3, "image/png", png.read_bytes()
+    flac.add_picture(pic)
+    flac.save()
+    cache = tmp_path / "covers"
+    thumb = thumbnail(str(song), cache)
+    assert thumb is not None and thumb.width() == thumb.height()
+    assert thumb.pixelColor(thumb.width() // 2, thumb.height() // 2).name() == "#e0457b"
+    assert len(list(cache.glob("*.png"))) == 1
+    # A folder.jpg beside a file without embedded art is used.
+    other = tmp_path / "other" / "b.flac"
+    other.parent.mkdir()
+    shutil.copy(next(music.rglob("*.flac")), other)
+    img.save(str(other.parent / "folder.jpg"))
+    assert thumbnail(str(other), cache) is not None
+
+
+def test_settings_are_saved_and_the_window_geometry_is_remembered(
+    qtbot: Any, tmp_path: Path, library_db: Path
+) -> None:
+    from player.ui import settings as prefs
+    from player.ui.settings import SettingsDialog
+
+    opened = _open(qtbot, library_db)
+    window = opened.window
+    dialog = SettingsDialog(window)
+    assert dialog.folders.count() == 1
+    dialog.skip.setValue(12)
+    dialog.spacing.setValue(5)
+    dialog.history_paused.setChecked(True)
+    dialog.accept()
+    assert prefs.get("listening/skip_threshold") == 12
+    assert prefs.get("listening/artist_spacing") == 5
+    qtbot.waitUntil(lambda: opened.state().history_paused)
+    window.resize(790, 570)
+    window.close()
+    window.bridge.close()
+    again = _open(qtbot, library_db, size=None)
+    assert (again.window.width(), again.window.height()) == (790, 570)
+    again.window.shutdown()
+    again.window.bridge.close()
+
+
+def test_listening_stats_count_the_plays(qtbot: Any, app: App) -> None:
+    from player.library import events
+    from player.library.db import Database
+
+    ids = [app.model.track_id(r) for r in range(3)]
+    with Database(app.window.db_path) as db:
+        for n, track_id in enumerate(ids):
+            for _ in range(n + 1):
+                events.append(db, events.NewEvent(track_id=track_id, kind="play"))
+    app.window.select_view("stats")
+    stats = app.window.stats
+    assert sum(n for _, n in stats.days.days) == 6
+    assert stats.artists.items[0].label == "Ada Lin"
+    assert stats.tracks.items[0].plays == 3
+    assert stats.total.text() == "6 plays"
+
+
+def test_screenshot_command_and_no_librosa_in_the_gui_process(
+    tmp_path: Path, library_db: Path
+) -> None:
+    target = tmp_path / "shot.png"
+    code = (
+        "import sys, json\n"
+        "from player.ui.app import run\n"
+        f"rc = run({str(library_db)!r}, screenshot={str(target)!r}, view='albums', audio=False)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('librosa', 'numba'))))\n"
+        "sys.exit(rc)\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_gui_command_rejects_a_bad_screenshot_name(segue_env: Path) -> None:
+    from player.cli import main
+
+    assert main(["gui", "--screenshot", "shot.txt"]) == 1
