@@ -1,0 +1,167 @@
+"""Energy and mood: a calm (0) to energetic (1) score per track, and the two playlists.
+
+With analysis scalars the score is the mean percentile of energy, tempo and
+non-acousticness over the analysed library (percentiles, because the raw scalars have no
+common scale). Without them it falls back to the genre's words: "ambient", "classical",
+"acoustic" read calm; "metal", "punk", "drum and bass" read energetic. Unknown stays NaN,
+and such tracks are in neither playlist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.stats import rankdata
+
+from recommender.api import FloatArray
+from recommender.playlists.base import Playlist, top
+from recommender.playlists.embedding import genre_words
+
+# Genre words -> energy on the 0..1 scale (the fallback when no analysis exists).
+GENRE_ENERGY: dict[str, float] = {
+    "ambient": 0.1,
+    "classical": 0.15,
+    "new age": 0.1,
+    "acoustic": 0.25,
+    "folk": 0.3,
+    "jazz": 0.35,
+    "blues": 0.35,
+    "soul": 0.4,
+    "lounge": 0.2,
+    "chillout": 0.2,
+    "downtempo": 0.25,
+    "trip hop": 0.3,
+    "lo-fi": 0.25,
+    "singer songwriter": 0.3,
+    "easy listening": 0.2,
+    "soundtrack": 0.35,
+    "country": 0.45,
+    "reggae": 0.45,
+    "r&b": 0.5,
+    "pop": 0.6,
+    "disco": 0.7,
+    "funk": 0.65,
+    "hip hop": 0.65,
+    "rock": 0.7,
+    "electronic": 0.65,
+    "house": 0.75,
+    "dance": 0.8,
+    "techno": 0.85,
+    "trance": 0.8,
+    "punk": 0.9,
+    "metal": 0.9,
+    "hard rock": 0.85,
+    "drum and bass": 0.9,
+    "hardcore": 0.95,
+    "dubstep": 0.85,
+    "electronic dance music": 0.85,
+    "grindcore": 0.95,
+    "ska": 0.75,
+}
+
+
+def _percentile(values: FloatArray) -> FloatArray:
+    out = np.full(values.size, np.nan, dtype=np.float32)
+    known = np.isfinite(values)
+    if known.sum() > 1:
+        out[known] = (rankdata(values[known]) - 1) / (known.sum() - 1)
+    elif known.any():
+        out[known] = 0.5
+    return out
+
+
+def genre_energy(genres: Sequence[str | None]) -> FloatArray:
+    """Energy from genre words alone: the mean of the known genres' values (NaN if none);
+    a compound genre ("progressive metal") falls back to its words."""
+    cache: dict[str | None, float] = {}
+    out = np.full(len(genres), np.nan, dtype=np.float32)
+    for i, raw in enumerate(genres):
+        if raw not in cache:
+            values = []
+            for genre in genre_words(raw):
+                value = GENRE_ENERGY.get(genre)
+                if value is None:
+                    words = [GENRE_ENERGY[w] for w in genre.split() if w in GENRE_ENERGY]
+                    value = float(np.mean(words)) if words else None
+                if value is not None:
+                    values.append(value)
+            cache[raw] = float(np.mean(values)) if values else float("nan")
+        out[i] = cache[raw]
+    return out
+
+
+def energy_scores(
+    genres: Sequence[str | None],
+    energy: FloatArray | None = None,
+    bpm: FloatArray | None = None,
+    acousticness: FloatArray | None = None,
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """Calm (0) .. energetic (1) per track: analysis where it exists, genre otherwise;
+    and which tracks' values come from their sound."""
+    parts = []
+    if energy is not None:
+        parts.append(_percentile(np.asarray(energy, np.float32)))
+    if bpm is not None:
+        parts.append(_percentile(np.asarray(bpm, np.float32)))
+    if acousticness is not None:
+        parts.append(1.0 - _percentile(np.asarray(acousticness, np.float32)))
+    fallback = genre_energy(genres)
+    if not parts:
+        return fallback, np.zeros(len(genres), dtype=bool)
+    stacked = np.vstack(parts)
+    counted = np.isfinite(stacked).sum(axis=0)
+    analysed = np.divide(
+        np.nansum(stacked, axis=0), counted, out=np.full(len(genres), np.nan), where=counted > 0
+    ).astype(np.float32)
+    result: FloatArray = np.where(np.isfinite(analysed), analysed, fallback).astype(np.float32)
+    return result, np.isfinite(analysed)
+
+
+@dataclass(frozen=True)
+class MoodConfig:
+    length: int = 50
+    calm_below: float = 0.3
+    energetic_above: float = 0.7
+
+
+def mood_playlists(
+    energy: FloatArray,
+    from_sound: npt.NDArray[np.bool_],
+    affinity: FloatArray,
+    allowed: npt.NDArray[np.bool_],
+    config: MoodConfig | None = None,
+) -> list[Playlist]:
+    """ "Calm" and "Energetic": tracks at the ends of the scale, the listener's favourites
+    among them first (then the most extreme)."""
+    cfg = config or MoodConfig()
+    known = np.isfinite(energy) & allowed
+    value = np.nan_to_num(energy, nan=0.5)
+    liking = affinity / (float(affinity.max()) or 1.0)
+    out = []
+    for key, name, inside, extremity in (
+        ("calm", "Calm", known & (value <= cfg.calm_below), 1.0 - value),
+        ("energetic", "Energetic", known & (value >= cfg.energetic_above), value),
+    ):
+        scores = (liking + 0.5 * extremity + 1e-3).astype(np.float32)
+        items = top(scores, inside, cfg.length)
+        words = "calm" if key == "calm" else "energetic"
+        reasons = [
+            f"{words} by its {'sound' if from_sound[i] else 'genre'}"
+            + (", one of your favourites" if affinity[i] > 0 else "")
+            for i in items.tolist()
+        ]
+        out.append(
+            Playlist(
+                key=key,
+                name=name,
+                kind="auto",
+                how=f"the most {words} tracks, by sound (or by genre where not analysed)",
+                items=items,
+                reasons=reasons,
+                scores=scores[items],
+            )
+        )
+    return out
