@@ -144,6 +144,9 @@ class MetadataWeights:
     genre_share: float = 0.7  # of the text vector: genres vs. tags/comment/lyrics words
 
 
+_DENSE_TERMS = 512  # pairwise(): at most this many distinct terms -> dense product
+
+
 def _identity(tokens: list[str]) -> list[str]:
     return tokens
 
@@ -349,7 +352,14 @@ class MetadataIndex:
         w = self.weights
         text = self._text[ids]
         artists = self._artists[ids]
-        result = np.asarray((text @ text.T).toarray(), dtype=np.float32)
+        used = np.unique(text.indices)
+        if used.size <= _DENSE_TERMS:
+            # A pool of similar tracks shares most terms: a small dense product beats a
+            # sparse one whose result is dense anyway.
+            dense = text[:, used].toarray()
+            result: FloatArray = dense @ dense.T
+        else:
+            result = np.asarray((text @ text.T).toarray(), dtype=np.float32)
         result *= np.float32(w.text)
         result += np.float32(w.artist) * (artists @ artists.T).toarray()
         albums = self.album_ids[ids]

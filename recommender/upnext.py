@@ -272,7 +272,9 @@ class UpNext:
         size = min(self.config.pool, scores.size)
         cut = scores.size - size
         top = np.argpartition(scores, cut)[cut:] if cut > 0 else np.arange(scores.size)
-        extra = [steer.neighbours for steer in self._steers if steer.strength > 0]
+        # The latest like's neighbours only: older likes already live in the taste
+        # source, and the pool must stay small (MMR's similarity matrix is pool-squared).
+        extra = [s.neighbours for s in self._steers if s.strength > 0][-1:]
         candidates = np.unique(np.concatenate([top, *extra])) if extra else top
         candidates = candidates[np.isfinite(scores[candidates])]
         values = scores[candidates]
