@@ -90,6 +90,46 @@ class ContentRows:
         return row
 
 
+class PairwiseSimilarity(Protocol):
+    """Similarity among a few hundred items (up-next's pool), as a dense matrix."""
+
+    def pairwise(self, items: Sequence[int] | IntArray) -> FloatArray: ...
+
+
+class VectorSimilarity:
+    """Cosine similarity of audio vectors, clipped to [0, 1], for up-next's pool (tracks
+    without a vector, NaN rows, are similar to nothing)."""
+
+    def __init__(self, vectors: npt.NDArray[np.floating]) -> None:
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        unit = np.asarray(vectors, dtype=np.float32) / np.where(norms > 0, norms, 1.0)
+        self.unit = np.nan_to_num(unit.astype(np.float32), nan=0.0)
+
+    def pairwise(self, items: Sequence[int] | IntArray) -> FloatArray:
+        rows = self.unit[np.asarray(items, dtype=np.int64)]
+        result: FloatArray = np.clip(rows @ rows.T, 0.0, 1.0)
+        return result
+
+
+class MixedSimilarity:
+    """A weighted mean of pool similarities, e.g. tags and audio: a skip then pushes
+    down tracks that share its tags *or* its sound."""
+
+    def __init__(self, parts: Sequence[tuple[PairwiseSimilarity, float]]) -> None:
+        total = sum(weight for _, weight in parts)
+        if total <= 0:
+            raise ValueError("similarity weights must sum to more than 0")
+        self.parts = [(similarity, weight / total) for similarity, weight in parts]
+
+    def pairwise(self, items: Sequence[int] | IntArray) -> FloatArray:
+        result: FloatArray | None = None
+        for similarity, weight in self.parts:
+            part = np.float32(weight) * similarity.pairwise(items)
+            result = part if result is None else result + part
+        assert result is not None
+        return result
+
+
 @dataclass(frozen=True)
 class AnchorPolicy:
     """Which tracks a similarity source scores against: the current one, then the last

@@ -21,7 +21,13 @@ from recommender.hybrid import CFSource, HybridScorer
 from recommender.metadata import MetadataIndex
 from recommender.reasons import labels_from_arrays
 from recommender.signals import EventLog
-from recommender.sources import ContentSource, MetadataSource, TasteSource
+from recommender.sources import (
+    ContentSource,
+    MetadataSource,
+    MixedSimilarity,
+    TasteSource,
+    VectorSimilarity,
+)
 from recommender.upnext import USER_SOURCE, UpNext, UpNextConfig, UpNextQueue
 
 GENRES = ["Jazz", "Rock", "Techno", "Folk"]
@@ -435,3 +441,18 @@ def test_less_like_this_steers_the_rest_of_the_session_and_a_lifted_ban_returns(
     e.taste.lift_ban(1)
     e.scorer.banned[1] = False  # the hybrid keeps its own ban list
     assert 1 in items(e.upnext.build(context, length=40))
+
+
+def test_with_audio_in_the_pool_similarity_a_skip_also_demotes_soundalikes() -> None:
+    # Tags say nothing about track 13 (rock) beyond its genre; its sound is what the
+    # user rejected. Three rock tracks from another artist sound just like it.
+    vectors = audio_vectors()
+    vectors[[20, 21, 22]] = vectors[13]
+    e = engine()
+    e.upnext.similarity = MixedSimilarity([(e.metadata, 0.5), (VectorSimilarity(vectors), 0.5)])
+    context = Context(current=12, now=NOW)
+    soundalikes = {20, 21, 22}
+    before = e.upnext.build(context, length=12)
+    e.upnext.observe(event(13, api.SKIP, position_s=2.0))
+    after = e.upnext.build(context, length=12)
+    assert rank(after, soundalikes) > rank(before, soundalikes)
