@@ -4,7 +4,8 @@ A library of 100,000 tracks with tags (20 genres in several spellings, ~8,300 ar
 ~16,700 albums, years), 32-dim audio vectors for 95 % of them, and 1,000,000 logged
 events (sessions of 20 plays drawn genre by genre with Zipf popularity; plays, skips,
 likes, bans). The engine is the real one: SessionCF + HybridScorer with the content,
-metadata and taste sources, adaptive weights and the up-next builder.
+metadata and taste sources, adaptive weights and the up-next builder (its pool similarity
+mixing tags and audio vectors).
 
 Measured: from an event (skip, like or completed play of the head of up-next) to the
 re-ranked list of 10 picks with reasons. Targets: median <= 5 ms, p99 <= 20 ms.
@@ -32,7 +33,13 @@ from recommender.hybrid import CFSource, HybridScorer
 from recommender.metadata import MetadataIndex
 from recommender.reasons import labels_from_arrays
 from recommender.signals import KIND_CODES, EventLog
-from recommender.sources import ContentSource, MetadataSource, TasteSource
+from recommender.sources import (
+    ContentSource,
+    MetadataSource,
+    MixedSimilarity,
+    TasteSource,
+    VectorSimilarity,
+)
 from recommender.upnext import UpNext, UpNextQueue
 from tests.benchmarks.common import median, peak_rss_mb, report
 
@@ -180,7 +187,7 @@ def build_engine() -> Engine:
         scorer,
         taste,
         describe=labels_from_arrays(titles, [f"Artist {a}" for a in metadata.artist_ids]),
-        similarity=metadata,
+        similarity=MixedSimilarity([(metadata, 0.5), (VectorSimilarity(vectors), 0.5)]),
         artist_ids=metadata.artist_ids,
         explainers=[content, meta_source, taste],
         neighbours=[metadata.similar],
