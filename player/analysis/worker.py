@@ -19,6 +19,15 @@ LOW_PRIORITY_NICE = 19
 
 
 def _peak_rss_mb() -> float:
+    """This worker's own peak RSS. On Linux, VmHWM: ru_maxrss would also count the
+    parent's footprint, which a spawned child inherits across exec."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -1,0 +1,156 @@
+"""Audio analysis throughput on real recordings, as ``segue analyze`` runs it.
+
+The 8 real recordings in ../shared/data/audio are looped to 4-minute stereo 44.1 kHz MP3
+and FLAC files (made once, cached in the temp folder), so decoding costs what it costs in
+a real library. Each run analyses 48 tracks (the 16 files under 3 names each, hard links)
+with 2 workers into a fresh copy of a scanned library DB.
+
+Targets (issue 3): >= 4 tracks/s with 2 workers, peak RSS <= 300 MB per worker.
+Also reported: CPU seconds per track in one warm process, and decoding alone by backend
+(the measurement behind the soundfile/PyAV choice in recommender/audio/decode.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from tests.benchmarks.common import median, report
+
+ROOT = Path(__file__).resolve().parents[2]
+AUDIO = ROOT.parent / "shared" / "data" / "audio"
+CACHE = Path(tempfile.gettempdir()) / "segue-bench-analysis-v1"
+SECONDS = 240
+COPIES = 3
+RUNS = 3
+TARGET_TRACKS_PER_S = 4.0
+TARGET_RSS_MB = 300.0
+
+
+def _make_files() -> list[Path]:
+    CACHE.mkdir(exist_ok=True)
+    made = []
+    for i, source in enumerate(sorted(AUDIO.glob("*.ogg"))):
+        for fmt, subtype in (("mp3", "MPEG_LAYER_III"), ("flac", "PCM_16")):
+            target = CACHE / f"track{i}.{fmt}"
+            if not target.exists():
+                y, sr = sf.read(str(source), dtype="float32", always_2d=True)
+                n = SECONDS * sr
+                looped = np.tile(y, (int(np.ceil(n / len(y))), 1))[:n]
+                partial = target.with_suffix(".part")
+                sf.write(str(partial), looped, sr, format=fmt.upper(), subtype=subtype)
+                partial.rename(target)
+            made.append(target)
+    return made
+
+
+def _library(files: list[Path], folder: Path) -> Path:
+    from player.library import open_library
+    from player.scanner import Scanner
+
+    music = folder / "music"
+    music.mkdir()
+    for copy in range(COPIES):
+        for f in files:
+            os.link(f, music / f"{copy}_{f.name}")
+    db_path = folder / "template.db"
+    db = open_library(db_path)
+    scanner = Scanner(db, workers=2)
+    scanner.scan(scanner.add_roots([str(music)]))
+    db.close()
+    return db_path
+
+
+def _throughput(template: Path, folder: Path) -> dict[str, float]:
+    from player.analysis import Analyzer
+    from player.library import open_library
+
+    rates, cpu, rss, tracks = [], [], [], 0
+    for run in range(RUNS):
+        db_path = folder / f"run{run}.db"
+        shutil.copy(template, db_path)
+        db = open_library(db_path)
+        summary = Analyzer(db, workers=2).run()
+        db.close()
+        if summary.failed:
+            raise SystemExit(f"{summary.failed} benchmark tracks failed: {summary.failures}")
+        tracks = summary.analysed
+        rates.append(summary.tracks_per_second)
+        cpu.append(summary.cpu_seconds_per_track)
+        rss.append(summary.peak_worker_rss_mb)
+    return {
+        "tracks": tracks,
+        "tracks_per_s_median": round(median(rates), 2),
+        "tracks_per_s_runs": [round(r, 2) for r in rates],  # type: ignore[dict-item]
+        "worker_cpu_s_per_track_median": round(median(cpu), 3),
+        "peak_worker_rss_mb": round(max(rss), 1),
+    }
+
+
+def _in_process(files: list[Path]) -> dict[str, float]:
+    from recommender.audio import analyze_file, warm_up
+    from recommender.audio.decode import _pyav_excerpt, _soundfile_excerpt
+
+    warm_up()
+    cpu = []
+    for f in files:
+        start = time.process_time()
+        analyze_file(str(f))
+        cpu.append(time.process_time() - start)
+    out = {"cpu_s_per_track_median": round(statistics.median(cpu), 3)}
+    for fmt in ("mp3", "flac"):
+        for name, decode in (("soundfile", _soundfile_excerpt), ("pyav", _pyav_excerpt)):
+            times = []
+            for f in files:
+                if f.suffix == f".{fmt}":
+                    start = time.process_time()
+                    decode(str(f), 3, 10.0)
+                    times.append(time.process_time() - start)
+            out[f"decode_{fmt}_{name}_cpu_ms_median"] = round(1000 * statistics.median(times), 1)
+    return out
+
+
+def main() -> int:
+    if not AUDIO.is_dir():
+        print("../shared/data/audio is not present", file=sys.stderr)
+        return 1
+    files = _make_files()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        template = _library(files, folder)
+        result = _throughput(template, folder)
+    report(
+        "analysis_throughput",
+        workers=2,
+        file_seconds=SECONDS,
+        **result,
+        target_tracks_per_s=TARGET_TRACKS_PER_S,
+        target_rss_mb_per_worker=TARGET_RSS_MB,
+        met=bool(
+            result["tracks_per_s_median"] >= TARGET_TRACKS_PER_S
+            and result["peak_worker_rss_mb"] <= TARGET_RSS_MB
+        ),
+        load_average_1min=round(os.getloadavg()[0], 2),
+        note="includes worker start-up; shared 2-core machine, so pessimistic",
+    )
+    single = _in_process(files)
+    report(
+        "analysis_cpu_per_track",
+        **single,
+        target_cpu_s_per_track=0.5,
+        met=bool(single["cpu_s_per_track_median"] <= 0.5),
+        load_average_1min=round(os.getloadavg()[0], 2),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
