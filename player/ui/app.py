@@ -32,15 +32,52 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+class LazyRecommender:
+    """The recommender, built when the session first needs it (the first play), on the
+    session's thread. Importing and indexing it costs seconds and ~150 MB on a large
+    library, which a window that only opens should not pay."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.engine: Any = None
+        self.discover: float | None = None
+
+    def _get(self) -> Any:
+        if self.engine is None:
+            from player.recommend import EngineHost
+
+            self.engine = EngineHost(self.db)
+            if self.discover is not None:
+                self.engine.set_discover(self.discover)
+        return self.engine
+
+    def fill(self, request: Any) -> Any:
+        return self._get().fill(request)
+
+    def observe(self, event: Any) -> None:
+        # Before the engine exists there is nothing to update: it is built from the
+        # listening log, which already holds this event.
+        if self.engine is not None:
+            self.engine.observe(event)
+
+    def steer(self, track_id: int, strength: float) -> None:
+        self._get().steer(track_id, strength)
+
+    def set_discover(self, value: float) -> None:
+        self.discover = value
+        if self.engine is not None:
+            self.engine.set_discover(value)
+
+
 def make_session(db_path: str, *, audio: bool = True, backend: Any = None) -> Any:
     """The listening session on the best playback backend, with the recommender."""
+    import importlib.util
+
     from player.playback.factory import create_backend
     from player.session import ListeningSession, SessionSettings
 
-    try:
-        from player.recommend import EngineHost as recommender
-    except ImportError:  # a build without the recommender: Up Next holds what you queue
-        recommender = None
+    # Without the recommender (a partial build) Up Next holds only what the user queues.
+    recommender: Any = LazyRecommender if importlib.util.find_spec("player.recommend") else None
     from player.ui import settings as prefs
 
     note = None
@@ -129,6 +166,7 @@ def run(
     view: str | None = None,
     audio: bool = True,
     size: tuple[int, int] | None = None,
+    on_loaded: Any = None,
 ) -> int:
     from player.library import open_library
     from player.ui import settings as prefs
@@ -168,6 +206,16 @@ def run(
         else:
             window.loaded.connect(shoot)
         QTimer.singleShot(30000, app.quit)  # never hang a script
+    if on_loaded is not None:
+
+        def loaded() -> None:
+            window.repaint()
+            on_loaded(window)
+
+        if window._loaded:
+            QTimer.singleShot(0, loaded)
+        else:
+            window.loaded.connect(loaded)
     code = app.exec()
     window.shutdown()
     pool.wait(5000)
