@@ -226,7 +226,11 @@ class ContentSource(AnchoredSource):
             return ""
         what = self.index.explain(anchor, item)
         title = describe(anchor).title
-        return f"sounds like {title}: {what}" if what else f"sounds like {title}"
+        # Only a positive aspect makes the reason ("similar tempo and timbre"), never a
+        # hedge such as "not much alike".
+        if what.startswith(("similar", "somewhat similar")):
+            return f"sounds like {title}: {what}"
+        return f"sounds like {title}"
 
 
 class MetadataSource(AnchoredSource):
