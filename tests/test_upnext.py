@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recommender import api
 from recommender.api import Context, FloatArray
@@ -506,3 +508,43 @@ def test_on_real_gtzan_features_each_rung_of_the_ladder_keeps_the_genre(
     tags_only = [genre_precision(int(c)) for c in np.flatnonzero(tagged & ~analysed)[:30]]
     assert np.mean([p for p, _ in tags_only]) >= 0.95
     assert all(sources == {"metadata"} for _, sources in tags_only)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_banned=st.integers(0, 10),
+    pins=st.dictionaries(st.integers(0, 9), st.integers(0, N - 1), max_size=3),
+    discover=st.floats(0.0, 1.0),
+    spacing=st.integers(0, 2),
+)
+def test_constraints_hold_for_any_history(
+    seed: int, n_banned: int, pins: dict[int, int], discover: float, spacing: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    e = engine(config=UpNextConfig(artist_spacing=spacing, discover=discover))
+    banned = {int(i) for i in rng.choice(N, n_banned, replace=False)}
+    recent = {int(i) for i in rng.choice(N, 5, replace=False)}
+    for t, item in enumerate(rng.integers(0, N, 30)):
+        kind = [api.PLAY, api.SKIP, api.LIKE][int(rng.integers(0, 3))]
+        e.upnext.observe(event(int(item), kind, ts=NOW - DAY + t, position_s=5.0))
+    for item in banned:
+        e.upnext.observe(event(item, api.DISLIKE, ts=NOW - 60))
+    for item in recent - banned:
+        e.upnext.observe(event(item, api.PLAY, ts=NOW - 600))
+    pinned = {p: i for p, i in pins.items() if i not in banned}
+    current = int(rng.integers(0, N))
+    picks = e.upnext.build(Context(current=current, now=NOW), pinned=pinned)
+    for position, item in pinned.items():
+        assert picks[position].item == item and picks[position].source == USER_SOURCE
+    automatic = [p for p in picks if p.source != USER_SOURCE]
+    chosen = [p.item for p in automatic]
+    assert len(set(chosen)) == len(chosen)
+    assert not set(chosen) & (banned | recent | {current} | set(pinned.values()))
+    assert all(p.reason for p in automatic)
+    # The artist rule holds wherever the library could satisfy it (12 artists here).
+    line = [current, *(p.item for p in picks)]
+    for i in range(1, len(line)):
+        if picks[i - 1].source != USER_SOURCE:
+            window = line[max(0, i - spacing) : i]
+            assert artist_of(line[i]) not in {artist_of(t) for t in window} or spacing == 0
