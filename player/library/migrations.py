@@ -151,6 +151,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        4,
+        "user playlists and saved smart playlists",
+        (
+            # kind: 'user' (a list of tracks) or 'smart' (a saved query, evaluated on use).
+            """CREATE TABLE playlists (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                kind TEXT NOT NULL CHECK (kind IN ('user', 'smart')),
+                query TEXT,
+                source TEXT,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL
+            )""",
+            """CREATE TABLE playlist_entries (
+                playlist_id INTEGER NOT NULL REFERENCES playlists(id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+                PRIMARY KEY (playlist_id, position)
+            )""",
+            "CREATE INDEX playlist_entries_track ON playlist_entries(track_id)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
