@@ -43,8 +43,9 @@ class DistanceIndex(Protocol):
 
 
 def cosine_distance_to_similarity(distances: FloatArray) -> FloatArray:
-    """Cosine distance (0 same, 1 unrelated, 2 opposite) to a [0, 1] similarity; items
-    without a vector (NaN or infinite distance) get 0."""
+    """A distance where 0 is "the same" and 1 or more "unrelated" (cosine distance, or the
+    content index's mutual-proximity distance in [0, 1]) to a [0, 1] similarity; items
+    without a vector (distance 1, NaN or infinite) get 0."""
     sim: FloatArray = np.subtract(np.float32(1.0), distances, dtype=np.float32)
     np.fmax(sim, np.float32(0.0), out=sim)  # fmax turns NaN (and 1 - inf) into 0
     np.minimum(sim, np.float32(1.0), out=sim)

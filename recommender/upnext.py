@@ -40,7 +40,7 @@ from recommender.reasons import (
     Explains,
     followed_reason,
 )
-from recommender.sources import Neighbours, TasteSource
+from recommender.sources import Neighbours, PairwiseSimilarity, TasteSource
 
 PairWeight = Callable[[int, int, float], float]  # (before, after, now) -> co-occurrence
 _NO_ITEMS: IntArray = np.empty(0, dtype=np.int64)
@@ -57,12 +57,6 @@ class Scorer(Protocol):
     def score(self, context: Context) -> ScoreBreakdown: ...
 
     def set_weight(self, name: str, weight: float) -> None: ...
-
-
-class PoolSimilarity(Protocol):
-    """Item-item similarity among a few hundred items (``MetadataIndex`` is one)."""
-
-    def pairwise(self, items: Sequence[int] | IntArray) -> FloatArray: ...
 
 
 @dataclass(frozen=True)
@@ -100,7 +94,7 @@ class UpNext:
         taste: TasteSource,
         *,
         describe: Describe,
-        similarity: PoolSimilarity,
+        similarity: PairwiseSimilarity,
         artist_ids: IntArray | None = None,
         explainers: Sequence[Explains] = (),
         neighbours: Sequence[Neighbours] = (),
