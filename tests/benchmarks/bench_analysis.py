@@ -20,10 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
+# One BLAS/FFT thread, as each analysis worker runs (player/analysis/pipeline.py), for the
+# in-process CPU measurement; set before numpy loads.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from tests.benchmarks.common import median, report
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from tests.benchmarks.common import median, report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIO = ROOT.parent / "shared" / "data" / "audio"
