@@ -24,6 +24,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "similar",
     "log",
     "history",
+    "playlist",
+    "radio",
+    "smart",
     "eval",
     "doctor",
 )

@@ -1,0 +1,155 @@
+"""Playlist files: M3U8 and XSPF export, M3U/M3U8/XSPF import, through `segue playlist`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from player.library import Database, playlists
+from player.playlist_io import XSPF_NS, entry_path
+from tests.audiogen import tag, write_audio
+from tests.scanhelp import scan
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES = ["Ça plane pour moi.flac", "日本の歌.ogg", "plain name.wav", "sub dir/Ölfarbe.mp3"]
+
+
+def segue(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "player", "--db", str(db), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> tuple[Path, list[int], list[str]]:
+    music = tmp_path / "music"
+    for i, name in enumerate(NAMES):
+        tag(write_audio(music / name, seconds=0.5), title=f"Song {i} é", artist=f"Artist {i}")
+    db_path = tmp_path / "library.db"
+    with Database(db_path) as db:
+        scan(db, music)
+        by_path = playlists.track_paths(db)
+        order = [by_path[str(music / n)] for n in reversed(NAMES)]  # not the scan order
+        playlists.save_user(db, "Mixtape ünicode", order)
+    return db_path, order, [str(music / n) for n in reversed(NAMES)]
+
+
+def imported(db_path: Path, name: str) -> list[int]:
+    with Database(db_path) as db:
+        found = playlists.find(db, name)
+        assert found is not None
+        return playlists.entries(db, found.id)
+
+
+def test_m3u8_round_trips_with_absolute_paths(library, tmp_path: Path) -> None:
+    db, order, paths = library
+    out = segue("playlist", "export", "Mixtape ünicode", "--format", "m3u8", db=db)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "#EXTM3U"
+    assert [ln for ln in lines if not ln.startswith("#")] == paths
+    assert "#EXTINF:1,Artist 3 - Song 3 é" in lines or "#EXTINF:0,Artist 3 - Song 3 é" in lines
+    target = tmp_path / "elsewhere" / "copy.m3u8"
+    target.parent.mkdir()
+    target.write_text(out.stdout, encoding="utf-8")
+    result = segue("playlist", "import", str(target), "--name", "Copy", "--json", db=db)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["matched"], summary["unmatched"]) == (4, [])
+    assert imported(db, "Copy") == order
+
+
+def test_relative_m3u8_opens_from_its_folder(library, tmp_path: Path) -> None:
+    db, order, _ = library
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    out = segue("playlist", "export", "Mixtape ünicode", "--relative-to", str(folder), db=db)
+    assert out.returncode == 0, out.stderr
+    entries = [ln for ln in out.stdout.splitlines() if not ln.startswith("#")]
+    assert all(not os.path.isabs(e) and e.startswith("../music/") for e in entries)
+    # What a player does: resolve each entry against the playlist's folder.
+    assert all((folder / e).resolve().is_file() for e in entries)
+    (folder / "rel.m3u8").write_text(out.stdout, encoding="utf-8")
+    assert (
+        segue("playlist", "import", str(folder / "rel.m3u8"), "--name", "Rel", db=db).returncode
+        == 0
+    )
+    assert imported(db, "Rel") == order
+
+
+def test_xspf_is_valid_xml_in_the_xspf_namespace_and_round_trips(library, tmp_path) -> None:
+    db, order, paths = library
+    out = segue("playlist", "export", "Mixtape ünicode", "--format", "xspf", db=db)
+    assert out.returncode == 0, out.stderr
+    root = ET.fromstring(out.stdout.encode("utf-8"))
+    assert root.tag == f"{{{XSPF_NS}}}playlist" and root.get("version") == "1"
+    ns = {"x": XSPF_NS}
+    assert root.findtext("x:title", None, ns) == "Mixtape ünicode"
+    locations = [
+        t.findtext("x:location", None, ns) for t in root.iterfind("x:trackList/x:track", ns)
+    ]
+    assert all(loc and loc.startswith("file:///") and loc.isascii() for loc in locations)
+    assert [unquote(urlsplit(loc).path) for loc in locations] == paths
+    assert root.find("x:trackList/x:track/x:creator", ns) is not None
+    file = tmp_path / "list.xspf"
+    file.write_text(out.stdout, encoding="utf-8")
+    assert segue("playlist", "import", str(file), "--name", "X", db=db).returncode == 0
+    assert imported(db, "X") == order
+
+
+def test_unmatched_entries_are_reported_never_dropped(library, tmp_path: Path) -> None:
+    db, order, paths = library
+    stray = tmp_path / "not-scanned.wav"
+    write_audio(stray, seconds=0.2)
+    legacy = tmp_path / "old.m3u"
+    legacy.write_bytes(
+        "\n".join(
+            [
+                "#EXTM3U",
+                paths[0],
+                "http://radio.example/stream",
+                str(tmp_path / "gone.mp3"),
+                str(stray),
+                "#EXTINF:200,Artist 2 - Song 2 é",
+                "moved/away.flac",  # not there, but its artist and title are in the library
+            ]
+        ).encode("cp1252", errors="replace")
+        + b"\n"
+    )
+    result = segue("playlist", "import", str(legacy), "--json", db=db)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["entries"] == 5 and summary["matched"] == 2
+    reasons = {u["entry"]: u["reason"] for u in summary["unmatched"]}
+    assert set(reasons) == {"http://radio.example/stream", str(tmp_path / "gone.mp3"), str(stray)}
+    assert "remote" in reasons["http://radio.example/stream"]
+    assert "not in the library" in reasons[str(stray)]
+    assert imported(db, "old") == [order[0], order[1]]
+    text = segue("playlist", "import", str(legacy), "--name", "again", db=db)
+    assert text.stdout.count("not matched:") == 3
+
+
+def test_a_file_with_nothing_in_the_library_is_an_error(library, tmp_path: Path) -> None:
+    db, _, _ = library
+    empty = tmp_path / "none.m3u8"
+    empty.write_text("#EXTM3U\n/nowhere/a.mp3\n", encoding="utf-8")
+    result = segue("playlist", "import", str(empty), db=db)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "nothing imported" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_file_uris_decode_percent_encoded_bytes(tmp_path: Path) -> None:
+    assert entry_path("file:///music/%C3%87a%20plane.flac", tmp_path) == "/music/Ça plane.flac"
+    assert entry_path("a%20b/c.mp3", tmp_path) == str(tmp_path / "a b" / "c.mp3")
+    assert entry_path("https://example.org/x.mp3", tmp_path) is None
