@@ -125,6 +125,10 @@ class UpNext:
         self._picked_by: OrderedDict[int, str] = OrderedDict()
         self.followed_by = followed_by
         if feedback is not None:
+            # Sources the prior does not name adapt around the weight the scorer gave them.
+            feedback.set_prior(
+                {name: w for name, w in scorer.weights.items() if name not in feedback.prior}
+            )
             for name, weight in feedback.weights().items():
                 if name in scorer.weights:
                     scorer.set_weight(name, weight)

@@ -14,6 +14,7 @@ from recommender.feedback import (
     cold_start_prior,
     outcome_of,
 )
+from tests.test_upnext import NOW, engine, event
 
 
 def ev(kind: str, position: float | None = None, duration: float | None = 200.0) -> api.Event:
@@ -88,3 +89,15 @@ def test_cold_start_ladder_tags_then_audio_then_history() -> None:
     seasoned = cold_start_prior(n_listens=5000, audio_coverage=1.0)
     assert seasoned["cf"] > seasoned["content"] and seasoned["cf"] > seasoned["metadata"]
     assert seasoned["metadata"] > 0  # tags never stop counting
+
+
+def test_a_source_outside_the_prior_adapts_around_its_own_weight() -> None:
+    feedback = AdaptiveWeights({"metadata": 1.0, "content": 1.0})
+    e = engine(feedback=feedback, weights={"taste": 0.4})
+    assert e.scorer.weights["taste"] == pytest.approx(0.4)  # not reset to a default
+    e.upnext.observe(event(30, api.LIKE, ts=NOW - 86_400))
+    picks = e.upnext.build(api.Context(current=0, now=NOW), length=20)
+    liked_album = next(p for p in picks if p.source == "taste")
+    e.upnext.observe(event(liked_album.item, api.SKIP, position_s=3.0))
+    assert e.scorer.weights["taste"] < 0.4
+    assert e.scorer.weights["taste"] > 0.4 * FeedbackConfig().low
