@@ -179,6 +179,8 @@ def test_every_automatic_pick_has_a_reason_from_a_contributing_source() -> None:
     assert "sounds like Song 0: similar tempo and timbre" in reasons
     assert "from the same album as Song 0" in reasons
     assert "you liked this" in reasons
+    assert "you liked this album" in reasons
+    assert "new to you, close to your favourites" in reasons  # rock, near the liked track
 
 
 def test_the_reason_names_the_source_that_contributed_most() -> None:
