@@ -459,3 +459,39 @@ def test_gui_command_rejects_a_bad_screenshot_name(segue_env: Path) -> None:
     from player.cli import main
 
     assert main(["gui", "--screenshot", "shot.txt"]) == 1
+
+
+def test_colours_follow_a_dark_system_palette(qtbot: Any, app: App) -> None:
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    qapp = QApplication.instance()
+    light = qapp.palette()
+    dark = QPalette(light)
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#202124"),
+        (QPalette.ColorRole.Base, "#17181a"),
+        (QPalette.ColorRole.WindowText, "#e8e8e8"),
+        (QPalette.ColorRole.Text, "#e8e8e8"),
+    ):
+        dark.setColor(role, QColor(colour))
+    try:
+        qapp.setPalette(dark)
+        qtbot.waitUntil(lambda: _sidebar_is_dark(qapp))
+        shot = app.window.grab().toImage()
+        # The sidebar is drawn dark, not in the light default.
+        assert shot.pixelColor(20, shot.height() // 2).lightness() < 80
+    finally:
+        qapp.setPalette(light)
+        qtbot.waitUntil(lambda: not _sidebar_is_dark(qapp))
+
+
+def _sidebar_is_dark(qapp: Any) -> bool:
+    import re
+
+    from PySide6.QtGui import QColor
+
+    found = re.search(
+        r"QWidget#Sidebar, QListWidget#SidebarList \{ background: (#\w+)", qapp.styleSheet()
+    )
+    return found is not None and QColor(found.group(1)).lightness() < 80

@@ -25,6 +25,9 @@ def register(subparsers: Any) -> None:
         "--view", choices=VIEWS, help="the view to open (songs, albums, artists, …)"
     )
     parser.add_argument("--size", metavar="WxH", help="window size for --screenshot, e.g. 1280x800")
+    parser.add_argument(
+        "--play", type=int, metavar="TRACK_ID", help="start playing this track (see segue library)"
+    )
     parser.add_argument("--no-audio", action="store_true", help="start without sound output")
     parser.set_defaults(func=run)
 
@@ -54,4 +57,5 @@ def run(args: argparse.Namespace) -> int:
         view=getattr(args, "view", None),
         audio=not getattr(args, "no_audio", False),
         size=size,
+        play=getattr(args, "play", None),
     )

@@ -46,7 +46,7 @@ def top_artists(
         "WHERE e.kind = 'play' AND e.ts >= ? GROUP BY who ORDER BY n DESC, who LIMIT ?",
         (since, limit),
     )
-    return [Ranked(r[0], f"{r[2]} tracks", int(r[1])) for r in rows]
+    return [Ranked(r[0], f"{r[2]} track{'s' if r[2] != 1 else ''}", int(r[1])) for r in rows]
 
 
 def top_tracks(

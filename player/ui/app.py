@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,7 @@ def run(
     audio: bool = True,
     size: tuple[int, int] | None = None,
     on_loaded: Any = None,
+    play: int | None = None,
 ) -> int:
     from player.library import open_library
     from player.ui import settings as prefs
@@ -174,10 +176,19 @@ def run(
     open_library(db_path).close()  # create or migrate it before any thread reads it
     app = make_app()
     pool = TaskPool(2)
-    session = make_session(db_path, audio=audio and screenshot is None)
+    if screenshot is not None:  # a picture of the app, not of a machine without sound
+        from player.playback.null import NullBackend
+
+        session = make_session(db_path, backend=NullBackend(realtime=True))
+    else:
+        session = make_session(db_path, audio=audio)
     bridge = SessionBridge(session)
     window = MainWindow(
-        db_path, bridge, pool, first_run=(view == "welcome") if screenshot else None
+        db_path,
+        bridge,
+        pool,
+        first_run=(view == "welcome") if screenshot else None,
+        remember=screenshot is None,
     )
     if size:
         window.resize(*size)
@@ -191,21 +202,34 @@ def run(
 
         mpris = Mpris.register(window)
     window.show()
+    if play is not None:
+        session.play_track(play)
     if view and view != "welcome":
         window.select_view(view)
 
     if screenshot is not None:
+        deadline = time.monotonic() + 20
+
+        def ready() -> bool:
+            # With --play, wait until the song shows and Up Next has been filled.
+            state = bridge.state
+            if play is None or time.monotonic() > deadline:
+                return True
+            return state.now_playing is not None and len(state.upnext) > 0
 
         def shoot() -> None:
+            if not ready():
+                QTimer.singleShot(100, shoot)
+                return
             if view and view != "welcome":
                 window.select_view(view)
-            QTimer.singleShot(150, lambda: (_grab(window, screenshot), app.quit()))
+            QTimer.singleShot(300, lambda: (_grab(window, screenshot), app.quit()))
 
         if window._loaded:
             QTimer.singleShot(0, shoot)
         else:
             window.loaded.connect(shoot)
-        QTimer.singleShot(30000, app.quit)  # never hang a script
+        QTimer.singleShot(40000, app.quit)  # never hang a script
     if on_loaded is not None:
 
         def loaded() -> None:

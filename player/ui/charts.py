@@ -9,6 +9,8 @@ track nearest to the click.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -24,13 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from player.ui.icons import muted_text
 from player.ui.tasks import thread_db
 
 PERIODS = (("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90), ("Last year", 365))
 
 
 def _dim(widget: QWidget) -> QColor:
-    return widget.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+    return muted_text(widget.palette())
 
 
 class DayBars(QWidget):
@@ -75,7 +78,7 @@ class DayBars(QWidget):
         p.setPen(dim)
         labels = max(1, n // 7)
         for i, (day, _) in enumerate(self.days):
-            if i % labels == 0 or i == n - 1:
+            if i % labels == 0 or (i == n - 1 and (n - 1) % labels > labels // 2):
                 text = day[5:].replace("-", "/")
                 w = fm.horizontalAdvance(text)
                 x = r.left() + i * slot + slot / 2 - w / 2
@@ -226,29 +229,72 @@ def project(vectors: Any) -> Any:
     return xy / span
 
 
+@dataclass(frozen=True)
+class MapPoint:
+    track_id: int
+    title: str
+    artist: str
+    genre: str
+    plays: int
+
+
+def tastemap_path(db_path: str) -> Path:
+    """The taste map the recommender saves beside the library (``library.tastemap.npz``)."""
+    p = Path(db_path)
+    return p.with_name(f"{p.stem}.tastemap.npz")
+
+
 def taste_layout(db_path: str) -> dict[str, Any]:
-    """Runs on a worker thread: the points and their 2-D positions."""
+    """Runs on a worker thread: the points, their 2-D positions and the region labels.
+
+    The recommender's saved taste map when there is one (read with numpy alone: only the
+    arrays the GUI draws); otherwise a projection of the analysed tracks' features."""
     import numpy as np
 
+    from player.library import browse, listening_stats
+
+    db = thread_db(db_path)
+    saved = tastemap_path(db_path)
+    if saved.exists():
+        try:
+            with np.load(saved, allow_pickle=False) as data:
+                ids = [int(i) for i in data["ids"]]
+                xy = np.asarray(data["xy"], dtype=np.float64)
+                labels = [str(s) for s in data["region_labels"]]
+                label_xy = np.asarray(data["region_xy"], dtype=np.float64)
+        except (OSError, KeyError, ValueError):
+            ids = []
+        if ids:
+            rows = {r.id: r for r in browse.songs(db, ids)}
+            plays = listening_stats.play_counts(db)
+            keep = [k for k, i in enumerate(ids) if i in rows and not rows[i].missing]
+            points = [
+                MapPoint(
+                    ids[k],
+                    rows[ids[k]].title,
+                    rows[ids[k]].artist,
+                    (rows[ids[k]].genre.split(";")[0].strip() or "Unknown"),
+                    plays.get(ids[k], 0),
+                )
+                for k in keep
+            ]
+            centre = xy.mean(axis=0) if len(xy) else np.zeros(2)
+            span = np.abs(xy - centre).max(axis=0) + 1e-9 if len(xy) else np.ones(2)
+            norm = ((xy[keep] - centre) / span).tolist()
+            regions = [
+                (labels[r], ((label_xy[r] - centre) / span).tolist()) for r in range(len(labels))
+            ]
+            return {"points": points, "xy": norm, "regions": regions}
     from player.library.taste_points import taste_points
 
-    points = taste_points(thread_db(db_path))
-    if not points:
-        return {"points": [], "xy": []}
-    try:  # the recommender's taste map, when it is available
-        from recommender import tastemap  # type: ignore[attr-defined]
-
-        layout = getattr(tastemap, "layout_2d", None) or getattr(tastemap, "project", None)
-    except ImportError:
-        layout = None
-    dims = max(len(p.vector) for p in points) // 4
-    points = [p for p in points if len(p.vector) // 4 == dims]
-    vectors = np.stack([np.frombuffer(p.vector, dtype=np.float32) for p in points])
-    try:
-        xy = np.asarray(layout(vectors)) if layout is not None else project(vectors)
-    except Exception:
-        xy = project(vectors)
-    return {"points": points, "xy": xy.tolist()}
+    found = taste_points(db)
+    if not found:
+        return {"points": [], "xy": [], "regions": []}
+    dims = max(len(p.vector) for p in found) // 4
+    found = [p for p in found if len(p.vector) // 4 == dims]
+    vectors = np.stack([np.frombuffer(p.vector, dtype=np.float32) for p in found])
+    points = [MapPoint(p.track_id, p.title, p.artist, p.genre, p.plays) for p in found]
+    return {"points": points, "xy": project(vectors).tolist(), "regions": []}
 
 
 class TasteMap(QWidget):
@@ -262,20 +308,27 @@ class TasteMap(QWidget):
         self.setMouseTracking(True)
         self.setMinimumSize(300, 240)
         self.hover: int | None = None
+        self.regions: list[Any] = []
         self.setCursor(Qt.CursorShape.CrossCursor)
 
-    def set_data(self, points: list[Any], xy: list[Any]) -> None:
+    def set_data(self, points: list[Any], xy: list[Any], regions: list[Any] | None = None) -> None:
         self.points, self.xy = points, [tuple(p) for p in xy]
+        self.regions = list(regions or [])
         counts: dict[str, int] = {}
         for p in points:
             counts[p.genre] = counts.get(p.genre, 0) + 1
         ranked = sorted(counts, key=lambda g: -counts[g])
-        self.colors = {g: QColor(_PALETTE[i % len(_PALETTE)]) for i, g in enumerate(ranked)}
+        named = [g for g in ranked if g != "Unknown"]
+        self.colors = {g: QColor(_PALETTE[i % len(_PALETTE)]) for i, g in enumerate(named)}
+        if "Unknown" in counts:
+            self.colors["Unknown"] = QColor("#9a9aa6")
         self.update()
 
     def _pos(self, i: int) -> QPointF:
+        return self._at(*self.xy[i])
+
+    def _at(self, x: float, y: float) -> QPointF:
         r = QRectF(self.rect()).adjusted(30, 30, -170, -30)
-        x, y = self.xy[i]
         return QPointF(r.center().x() + x * r.width() / 2, r.center().y() - y * r.height() / 2)
 
     def _nearest(self, point: QPointF) -> int | None:
@@ -325,6 +378,14 @@ class TasteMap(QWidget):
             p.setPen(QPen(self.palette().color(QPalette.ColorRole.Window), 1))
             p.setBrush(c)
             p.drawEllipse(self._pos(i), radius, radius)
+        label_font = QFont(self.font())
+        label_font.setBold(True)
+        p.setFont(label_font)
+        for text, (x, y) in self.regions:
+            q = self._at(x, y)
+            p.setPen(dim)
+            p.drawText(QRectF(q.x() - 80, q.y() - 10, 160, 20), Qt.AlignmentFlag.AlignCenter, text)
+        p.setFont(self.font())
         if self.hover is not None:
             q = self._pos(self.hover)
             pt = self.points[self.hover]
@@ -373,7 +434,7 @@ class TasteView(QWidget):
         self.pool.run_task(lambda: taste_layout(path), self._show)
 
     def _show(self, data: dict[str, Any]) -> None:
-        self.map.set_data(data["points"], data["xy"])
+        self.map.set_data(data["points"], data["xy"], data.get("regions"))
 
     def _radio(self, track_id: int) -> None:
         self.session.play_track(track_id)

@@ -67,3 +67,15 @@ def app_icon() -> QIcon:
 
 def accent() -> QColor:
     return QGuiApplication.palette().color(QPalette.ColorRole.Highlight)
+
+
+def muted_text(palette: QPalette | None = None, amount: float = 0.58) -> QColor:
+    """Secondary text: the text colour blended towards the background (readable in both
+    light and dark palettes, unlike the disabled colour)."""
+    pal = palette or QGuiApplication.palette()
+    fg, bg = pal.color(QPalette.ColorRole.Text), pal.color(QPalette.ColorRole.Base)
+    return QColor(
+        round(bg.red() + (fg.red() - bg.red()) * amount),
+        round(bg.green() + (fg.green() - bg.green()) * amount),
+        round(bg.blue() + (fg.blue() - bg.blue()) * amount),
+    )

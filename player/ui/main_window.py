@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -47,6 +47,7 @@ from player.ui.upnext import UpNextPanel
 
 VIEWS = ("songs", "albums", "artists", "playlists", "taste", "stats", "welcome")
 _SECTION = Qt.ItemDataRole.UserRole + 20
+_ICON = Qt.ItemDataRole.UserRole + 21
 
 
 class JobStatus(QWidget):
@@ -80,7 +81,9 @@ class JobStatus(QWidget):
 class MainWindow(QMainWindow):
     loaded = Signal()
 
-    def __init__(self, db_path: str, bridge, pool, *, first_run: bool | None = None) -> None:
+    def __init__(
+        self, db_path: str, bridge, pool, *, first_run: bool | None = None, remember: bool = True
+    ) -> None:
         super().__init__()
         self.db_path = str(db_path)
         self.bridge = bridge
@@ -113,7 +116,7 @@ class MainWindow(QMainWindow):
         split.addWidget(self.centre)
         split.addWidget(self.upnext)
         split.setStretchFactor(1, 1)
-        split.setSizes([200, 760, 300])
+        split.setSizes([200, 720, 340])
         self.splitter = split
         root = QWidget()
         lay = QVBoxLayout(root)
@@ -141,7 +144,11 @@ class MainWindow(QMainWindow):
         self.songs_model.loaded.connect(self._songs_loaded)
         bridge.changed.connect(self._session_changed)
         self.covers.ready.connect(lambda _p: None)
-        self._restore()
+        self.remember = remember
+        if remember:
+            self._restore()
+        else:
+            self.resize(1280, 800)
 
         self.refresh_timer = QTimer(self, interval=1000)
         self.refresh_timer.timeout.connect(self._refresh_during_scan)
@@ -180,6 +187,7 @@ class MainWindow(QMainWindow):
         def entry(key: str, text: str, icon_name: str) -> None:
             item = QListWidgetItem(icon(icon_name), text)
             item.setData(_SECTION, key)
+            item.setData(_ICON, icon_name)
             self.nav.addItem(item)
             self._nav_items[key] = item
 
@@ -243,9 +251,9 @@ class MainWindow(QMainWindow):
             [
                 (QHeaderView.ResizeMode.Fixed, 40),
                 (QHeaderView.ResizeMode.Stretch, 0),
+                (QHeaderView.ResizeMode.Interactive, 160),
                 (QHeaderView.ResizeMode.Interactive, 170),
-                (QHeaderView.ResizeMode.Interactive, 190),
-                (QHeaderView.ResizeMode.Interactive, 110),
+                (QHeaderView.ResizeMode.Interactive, 96),
                 (QHeaderView.ResizeMode.Fixed, 60),
             ]
         ):
@@ -660,6 +668,8 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(split)
 
     def save_state(self) -> None:
+        if not self.remember:
+            return
         s = prefs.settings()
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
@@ -677,6 +687,52 @@ class MainWindow(QMainWindow):
     def quit(self) -> None:
         self._quitting = True
         self.close()
+
+    def changeEvent(self, event) -> None:
+        # Light and dark follow the system: when its palette changes, so do our colours.
+        if (
+            event.type() in (QEvent.Type.ApplicationPaletteChange, QEvent.Type.PaletteChange)
+            and not self._retheming
+            and self._theme_changed()
+        ):
+            self._retheming = True
+            try:
+                self.retheme()
+            finally:
+                self._retheming = False
+        super().changeEvent(event)
+
+    _retheming = False
+
+    def _theme_changed(self) -> bool:
+        from PySide6.QtWidgets import QApplication
+
+        from player.ui.style import stylesheet
+
+        app = QApplication.instance()
+        return app is not None and app.styleSheet() != stylesheet()
+
+    def retheme(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from player.ui.style import stylesheet
+
+        app = QApplication.instance()
+        if app is not None:
+            app.setStyleSheet(stylesheet())
+        for item in self._nav_items.values():
+            item.setIcon(icon(str(item.data(_ICON))))
+        for action in self.search.actions()[:1]:
+            action.setIcon(icon("search"))
+        for button in self.nowbar.findChildren(QToolButton):
+            name = button.objectName()
+            if name in ("shuffle", "previous", "next", "dislike"):
+                button.setIcon(icon(name))
+        for button in self.upnext.findChildren(QToolButton):
+            name = button.objectName().removeprefix("upnext-")
+            button.setIcon(icon(name))
+        self.nowbar.show_state("theme", self.bridge.state)
+        self.update()
 
     def closeEvent(self, event) -> None:
         tray = getattr(self, "tray", None)

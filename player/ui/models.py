@@ -23,7 +23,7 @@ from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter, QPainterPath
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 from player.library import browse
-from player.ui.icons import pixmap
+from player.ui.icons import muted_text, pixmap
 from player.ui.tasks import thread_db
 
 PAGE = 256
@@ -210,7 +210,7 @@ class TrackTableModel(QAbstractTableModel):
             if song.id == self.playing_id:
                 return pal.color(QPalette.ColorRole.Highlight)
             if col in (0, 4, 5):
-                return pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+                return muted_text(pal)
             if song.missing:
                 return QColor(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
         return None
@@ -332,7 +332,7 @@ class AlbumDelegate(QStyledItemDelegate):
             painter.setClipping(False)
         else:
             painter.fillPath(path, pal.color(QPalette.ColorRole.AlternateBase).darker(106))
-            dim = pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+            dim = muted_text(pal)
             icon_rect = QRect(0, 0, 64, 64)
             icon_rect.moveCenter(cover.center())
             painter.drawPixmap(icon_rect, pixmap("album", 64, dim))
@@ -348,7 +348,7 @@ class AlbumDelegate(QStyledItemDelegate):
             fm.elidedText(album.album, Qt.TextElideMode.ElideRight, self.COVER),
         )
         painter.setFont(option.font)
-        painter.setPen(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
+        painter.setPen(muted_text(pal))
         sub = album.artist + (f" · {album.year}" if album.year else "")
         painter.drawText(
             text_rect.translated(0, fm.height() + 2),

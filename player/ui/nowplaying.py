@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QPainter, QPainterPath, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -17,10 +18,66 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.ui.icons import icon
+from player.ui.icons import icon, pixmap
 from player.ui.models import fmt_time
 
+LIKED = "#e0457b"
 _REPEAT_NEXT = {"off": "all", "all": "one", "one": "off"}
+
+
+def rounded_cover(pm: QPixmap | None, size: int) -> QPixmap:
+    """The cover with rounded corners, or a quiet placeholder tile with a note."""
+    ratio = pm.devicePixelRatio() if pm is not None else 2.0
+    out = QPixmap(int(size * ratio), int(size * ratio))
+    out.setDevicePixelRatio(ratio)
+    out.fill(Qt.GlobalColor.transparent)
+    p = QPainter(out)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+    path = QPainterPath()
+    path.addRoundedRect(QRectF(0, 0, size, size), 6, 6)
+    p.setClipPath(path)
+    if pm is not None and not pm.isNull():
+        p.drawPixmap(QRectF(0, 0, size, size), pm, QRectF(pm.rect()))
+    else:
+        pal = QGuiApplication.palette()
+        p.fillPath(path, pal.color(QPalette.ColorRole.Mid).lighter(125))
+        note = pixmap("song", size // 2, pal.color(QPalette.ColorRole.Base), ratio)
+        p.drawPixmap(QRectF(size / 4, size / 4, size / 2, size / 2), note, QRectF(note.rect()))
+    p.end()
+    return out
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when it does not fit."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self._full = text
+        self.setMinimumWidth(40)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def text(self) -> str:  # the full text, as set
+        return self._full
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(
+            self._full, Qt.TextElideMode.ElideRight, max(10, self.width())
+        )
+        QLabel.setText(self, shown)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
 
 
 def _button(name: str, tip: str, size: int = 20, checkable: bool = False) -> QToolButton:
@@ -58,13 +115,10 @@ class NowPlayingBar(QFrame):
         self.cover.setFixedSize(64, 64)
         self.cover.setObjectName("Cover")
         self.cover.setScaledContents(True)
-        self.title = QLabel("Nothing playing")
+        self.title = ElidedLabel("Nothing playing")
         self.title.setObjectName("NowTitle")
-        self.artist = QLabel("Pick a song, and good music keeps coming")
+        self.artist = ElidedLabel("Pick a song, and good music keeps coming")
         self.artist.setObjectName("NowArtist")
-        for label in (self.title, self.artist):
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.like = _button("like", "Like (Ctrl+L)", 18, checkable=True)
         self.dislike = _button("dislike", "Dislike: never pick this again, and skip it", 18)
         self.note = QLabel()
@@ -214,11 +268,7 @@ class NowPlayingBar(QFrame):
 
     def _show_cover(self) -> None:
         pm = self.covers.get(self._path) if self._path else None
-        if pm is None:
-            from player.ui.icons import pixmap
-
-            pm = pixmap("song", 64)
-        self.cover.setPixmap(pm)
+        self.cover.setPixmap(rounded_cover(pm, 64))
 
     _updating = False
 
@@ -252,7 +302,7 @@ class NowPlayingBar(QFrame):
         self._show_cover()
         liked = bool(getattr(state, "liked", False)) and np is not None
         self.like.setChecked(liked)
-        self.like.setIcon(icon("liked" if liked else "like"))
+        self.like.setIcon(icon("liked", LIKED) if liked else icon("like"))
         for w in (self.like, self.dislike):
             w.setEnabled(np is not None)
         duration = getattr(state, "duration", None) or getattr(np, "duration", None) or 0.0

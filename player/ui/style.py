@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtGui import QGuiApplication, QPalette
 
+from player.ui.icons import muted_text
+
 QSS = """
 QWidget#Sidebar, QListWidget#SidebarList { background: %(side)s; border: none; }
 QListWidget#SidebarList { padding: 8px 6px; outline: none; }
@@ -34,6 +36,8 @@ QHeaderView::section { border: none; border-bottom: 1px solid %(line)s; padding:
 QListView#Albums, QListView#Artists { border: none; background: palette(base); }
 QPushButton#Chip { border-radius: 11px; padding: 3px 10px; background: %(sel)s;
                    color: palette(highlighted-text); border: none; }
+QFrame#NowPlayingBar QToolButton:checked { background: %(hover)s; border: none;
+                                          border-radius: 6px; }
 QToolButton#PlayButton { border-radius: 22px; padding: 6px; background: %(accent)s; }
 QSplitter::handle { background: %(line)s; }
 QStatusBar { border-top: 1px solid %(line)s; }
@@ -53,9 +57,7 @@ def stylesheet() -> str:
     line = window.darker(118) if not dark else window.lighter(150)
     accent = pal.color(QPalette.ColorRole.Highlight)
     sel = accent
-    dim = pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
-    if not dark:
-        dim = dim.darker(130)
+    dim = muted_text(pal)
     font = QGuiApplication.font()
     size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
     return QSS % {

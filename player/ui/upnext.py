@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.ui.icons import icon, pixmap
+from player.ui.icons import icon, muted_text, pixmap
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 10
 
@@ -37,8 +37,9 @@ def entries(state: Any) -> list[Any]:
 class _Delegate(QStyledItemDelegate):
     def sizeHint(self, option, index) -> QSize:
         entry = index.data(ENTRY_ROLE)
-        auto = entry is not None and not entry.pinned and entry.reason
-        lines = 3 if auto else 2
+        if entry is None:
+            return QSize(200, 10 + option.fontMetrics.height())
+        lines = 1 + bool(entry.track.artist) + bool(not entry.pinned and entry.reason)
         return QSize(200, 10 + lines * option.fontMetrics.height())
 
     def paint(self, painter, option, index: QModelIndex) -> None:
@@ -55,7 +56,7 @@ class _Delegate(QStyledItemDelegate):
         text_color = pal.color(
             QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         )
-        dim = pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        dim = muted_text(pal)
         if selected:
             dim = text_color
         r = option.rect.adjusted(10, 5, -10, -5)
@@ -75,12 +76,13 @@ class _Delegate(QStyledItemDelegate):
         bold.setWeight(QFont.Weight.DemiBold)
         painter.save()
         painter.setFont(bold)
+        bfm = QFontMetrics(bold)
         painter.setPen(text_color)
         title = entry.track.title or "Untitled"
         painter.drawText(
             QRect(x, r.top(), width, h),
             Qt.AlignmentFlag.AlignLeft,
-            fm.elidedText(title, Qt.TextElideMode.ElideRight, width),
+            bfm.elidedText(title, Qt.TextElideMode.ElideRight, width),
         )
         painter.setFont(option.font)
         painter.setPen(dim)
@@ -96,9 +98,9 @@ class _Delegate(QStyledItemDelegate):
             painter.setFont(italic)
             painter.setPen(text_color if selected else pal.color(QPalette.ColorRole.Highlight))
             painter.drawText(
-                QRect(x, r.top() + 2 * h, width, h),
+                QRect(x, r.top() + (2 if entry.track.artist else 1) * h, width, h),
                 Qt.AlignmentFlag.AlignLeft,
-                fm.elidedText(str(reason), Qt.TextElideMode.ElideRight, width),
+                QFontMetrics(italic).elidedText(str(reason), Qt.TextElideMode.ElideRight, width),
             )
         painter.restore()
 
