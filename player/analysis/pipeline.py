@@ -42,6 +42,7 @@ MAX_STARTUP_FAILURES = 3
 PAUSE_GAP_S = 5.0
 
 ProgressCallback = Callable[[int, int], None]
+TRANSIENT = frozenset({"missing"})
 
 # Single-threaded numeric libraries in each worker: the pool is the parallelism, and
 # threads competing for the same cores only add overhead.
@@ -184,7 +185,10 @@ class Analyzer:
                 last_flush = time.monotonic()
 
         def fail(job: PendingTrack, kind: str, message: str) -> None:
-            failures.append(Failure(job.id, job.fingerprint, kind, message))
+            # A file gone since the scan is not recorded: the next scan decides whether
+            # it moved or vanished, and the next run analyses it wherever it is.
+            if kind not in TRANSIENT:
+                failures.append(Failure(job.id, job.fingerprint, kind, message))
             kinds[kind] += 1
             summary.failed += 1
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import time
 import warnings
 from multiprocessing.connection import Connection
@@ -49,6 +50,9 @@ def analyse(path: str) -> tuple[bool, Any]:
 
 
 def main(conn: Connection, low_priority: bool) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the run and its workers;
+    # a worker dying of it mid-file would be mistaken for a decoder crash.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if low_priority:
         os.nice(LOW_PRIORITY_NICE - os.nice(0))
     # Decoders (libmpg123, FFmpeg) report every damaged frame on stderr, which would
