@@ -67,6 +67,11 @@ def cluster(
         rows if rows.size <= cfg.sample else np.sort(rng.choice(rows, cfg.sample, replace=False))
     )
     x = vectors[sample]
+    # Never ask for more clusters than there are distinct points (tracks known only by a
+    # few genre strings embed identically).
+    most = min(most, int(np.unique(x.round(5), axis=0).shape[0]))
+    if most < 2:
+        return Clustering(labels, np.zeros((0, vectors.shape[1]), np.float32))
     fits: dict[int, KMeans] = {}
     if k is None:
         best_k, best_score = -1, -np.inf

@@ -1,0 +1,206 @@
+"""Each automatic playlist's rules, pinned on synthetic libraries with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.playlists import LibraryState, PlaylistEngine
+from recommender.playlists.mixes import carry_names
+from recommender.reasons import labels_from_arrays
+from recommender.signals import KIND_CODES, EventLog
+
+DAY = 86400.0
+NOW = 1_800_000_000.0
+GENRES = ["jazz", "heavy metal", "ambient", "hip hop"]
+
+
+def make_log(rows: list[tuple[int, float, str]]) -> EventLog:
+    """(item, ts, kind) rows; plays are complete (position = duration)."""
+    rows = sorted(rows, key=lambda r: r[1])
+    n = len(rows)
+    return EventLog(
+        item=np.array([r[0] for r in rows], np.int64),
+        ts=np.array([r[1] for r in rows], np.float64),
+        kind=np.array([KIND_CODES[r[2]] for r in rows], np.int8),
+        session=np.full(n, -1, np.int64),
+        position_s=np.full(n, 200.0),
+        duration_s=np.full(n, 200.0),
+        artist=np.full(n, -1, np.int64),
+        album=np.full(n, -1, np.int64),
+    )
+
+
+def library(
+    events: list[tuple[int, float, str]], per_genre: int = 30, content: bool = True, seed: int = 0
+) -> LibraryState:
+    """``per_genre`` tracks of each genre; genre g's tracks are ids g*per_genre.., their audio
+    vectors cluster by genre, and each genre has 6 artists."""
+    rng = np.random.default_rng(seed)
+    n = per_genre * len(GENRES)
+    genre_of = np.repeat(np.arange(len(GENRES)), per_genre)
+    centres = rng.normal(size=(len(GENRES), 20)) * 3
+    vectors = (centres[genre_of] + rng.normal(size=(n, 20))).astype(np.float32)
+    artist_ids = (genre_of * 6 + np.arange(n) % 6).astype(np.int64)
+    titles = [f"song {i}" for i in range(n)]
+    return LibraryState(
+        n_items=n,
+        artist_ids=artist_ids,
+        album_ids=artist_ids.copy(),
+        genres=[GENRES[g] for g in genre_of],
+        log=make_log(events),
+        now=NOW,
+        describe=labels_from_arrays(titles, [f"artist {a}" for a in artist_ids]),
+        years=np.full(n, 2000.0, np.float32),
+        content_items=np.arange(n) if content else None,
+        content_vectors=vectors if content else None,
+    )
+
+
+def plays(item: int, times: int, last: float) -> list[tuple[int, float, str]]:
+    return [(item, last - k * 3600.0, "play") for k in range(times)]
+
+
+def test_a_forgotten_favourite_appears_only_after_its_idle_time() -> None:
+    last = NOW - 89 * DAY
+    events = plays(5, 6, last) + plays(7, 2, NOW - 400 * DAY) + plays(9, 8, NOW - 300 * DAY)
+    events += [(9, NOW - 300 * DAY, "dislike"), (11, NOW - 200 * DAY, "like")]
+    state = library(events)
+    early = PlaylistEngine(state).forgotten()
+    assert 5 not in early.items.tolist()  # 89 days: not yet forgotten
+    state.now = NOW + 2 * DAY
+    late = PlaylistEngine(state).forgotten()
+    assert set(late.items.tolist()) == {5, 11}  # 7 was never loved, 9 is disliked
+    reason = late.reasons[late.items.tolist().index(5)]
+    assert "6 times" in reason and "last played" in reason
+    assert "liked" in late.reasons[late.items.tolist().index(11)]
+
+
+def test_discover_never_offers_disliked_liked_or_heavily_played_tracks() -> None:
+    # The listener loves jazz (ids 0..29): plays and likes.
+    events = plays(0, 10, NOW - DAY) + plays(1, 8, NOW - 2 * DAY) + [(2, NOW - DAY, "like")]
+    events += [(3, NOW - DAY, "dislike")] + plays(4, 5, NOW - 3 * DAY) + plays(6, 1, NOW)
+    engine = PlaylistEngine(library(events))
+    found = engine.discover()
+    items = found.items.tolist()
+    assert items, "jazz tracks the listener has not heard are there to discover"
+    assert not {0, 1, 2, 3, 4} & set(items)  # heavily played, liked or disliked
+    assert 6 in items  # played once: "rarely played" still qualifies
+    top = items[:10]
+    assert all(i < 30 for i in sorted(found.items[np.argsort(-found.scores)][:10].tolist()))
+    assert len(set(engine.state.artist_ids[top].tolist())) > 1
+    assert all("favourite" in r or "whom you play" in r for r in found.reasons)
+
+
+def test_discover_is_empty_without_any_taste() -> None:
+    assert len(PlaylistEngine(library([])).discover()) == 0
+
+
+def test_radio_starts_with_its_seed_is_deterministic_and_skips_bans() -> None:
+    events = [(40, NOW - DAY, "dislike")]
+    state = library(events)
+    first = PlaylistEngine(state).radio([33], "song 33", "radio:track:33", length=20)
+    again = PlaylistEngine(state).radio([33], "song 33", "radio:track:33", length=20)
+    assert first.items.tolist() == again.items.tolist()
+    assert first.items[0] == 33 and first.reasons[0] == "the seed"
+    assert 40 not in first.items.tolist()
+    assert np.mean((first.items >= 30) & (first.items < 60)) >= 0.9  # the seed's genre
+    artists = state.artist_ids[first.items]
+    assert not (artists[1:] == artists[:-1]).any()  # up-next's artist spacing
+    artist_radio = PlaylistEngine(state).radio(
+        np.flatnonzero(state.artist_ids == 0), "artist 0", "radio:artist:0", length=15
+    )
+    assert set(np.flatnonzero(state.artist_ids == 0).tolist()) <= set(artist_radio.items.tolist())
+
+
+def test_mixes_follow_the_genres_and_keep_their_names_across_rebuilds() -> None:
+    state = library(plays(0, 3, NOW - DAY), per_genre=40)
+    engine = PlaylistEngine(state)
+    mixes = engine.mixes()
+    assert 4 <= len(mixes) <= 12
+    genre_of = np.repeat(np.arange(len(GENRES)), 40)
+    for mix in mixes:
+        dominant = np.bincount(genre_of[mix.items]).argmax()
+        assert np.mean(genre_of[mix.items] == dominant) > 0.9
+        assert GENRES[dominant].split()[-1] in mix.name.lower()
+    # A rebuild on a changed library (other noise, other cluster numbering) keeps names
+    # of clusters that kept their members, even when they would be named otherwise now.
+    previous = (engine.clustering.labels, [f"Old {n}" for n in engine.mix_names])
+    rebuilt = PlaylistEngine(
+        library(plays(0, 3, NOW - DAY), per_genre=40, seed=0), previous_mixes=previous
+    )
+    assert sorted(rebuilt.mix_names) == sorted(previous[1])
+
+
+def test_a_new_cluster_does_not_steal_a_kept_name() -> None:
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2])
+    previous = np.array([1, 1, 1, 0, 0, 0, -1, -1])
+    names = carry_names(labels, ["Jazz", "Metal", "Jazz"], previous, ["Metal", "Jazz"])
+    assert names == ["Jazz", "Metal", "Jazz 2"]
+
+
+def test_calm_and_energetic_fall_back_to_genre_words_without_analysis() -> None:
+    engine = PlaylistEngine(library([], content=False))
+    calm, energetic = engine.moods()
+    genre_of = np.repeat(np.arange(len(GENRES)), 30)
+    assert set(genre_of[calm.items].tolist()) == {GENRES.index("ambient")}
+    assert set(genre_of[energetic.items].tolist()) == {GENRES.index("heavy metal")}
+    assert all("by its genre" in r for r in calm.reasons)
+
+
+def test_calm_uses_analysis_when_there_is_some() -> None:
+    state = library([])
+    energy = np.linspace(0, 1, state.n_items).astype(np.float32)
+    state.energy = energy[::-1].copy()  # metal tracks measured calm, for the test's sake
+    calm, _ = PlaylistEngine(state).moods()
+    genre_of = np.repeat(np.arange(len(GENRES)), 30)
+    assert set(genre_of[calm.items].tolist()) <= {GENRES.index("hip hop"), GENRES.index("ambient")}
+    assert all("by its sound" in r for r in calm.reasons)
+
+
+def test_every_playlist_is_deterministic_with_a_reason_per_track() -> None:
+    events = plays(0, 6, NOW - 200 * DAY) + plays(31, 4, NOW - DAY) + [(62, NOW, "like")]
+    one = PlaylistEngine(library(events)).build_all()
+    two = PlaylistEngine(library(events)).build_all()
+    assert [p.items.tolist() for p in one] == [p.items.tolist() for p in two]
+    for p in one:
+        assert len(p.reasons) == len(p) and all(p.reasons)
+
+
+def test_new_tracks_join_mixes_without_refitting() -> None:
+    engine = PlaylistEngine(library(plays(0, 3, NOW - DAY)))
+    before = engine.clustering.labels.copy()
+    ids = engine.add_items(
+        np.array([99, 99]),
+        np.array([-1, -1]),
+        ["heavy metal", "ambient"],
+        labels_from_arrays([f"s{i}" for i in range(122)]),
+    )
+    assert ids.tolist() == [120, 121]
+    assert (engine.clustering.labels[:120] == before).all()
+    metal_mix = np.bincount(before[30:60]).argmax()
+    assert engine.clustering.labels[120] == metal_mix
+    assert len(engine.build_all()) >= 6
+
+
+@pytest.mark.parametrize("method", ["raw", "ppmi"])
+def test_cf_block_puts_tracks_played_together_close(method: str) -> None:
+    from recommender.playlists.embedding import EmbeddingConfig, JointEmbedding
+
+    rng = np.random.default_rng(1)
+    # Sessions alternate within two groups of tracks (0..9 and 10..19).
+    rows = []
+    t = NOW - 100 * DAY
+    for s in range(60):
+        group = s % 2
+        for item in rng.choice(np.arange(10) + 10 * group, 8, replace=False):
+            rows.append((int(item), t, "play"))
+            t += 200.0
+        t += 3 * 3600.0
+    emb = JointEmbedding.fit(
+        20, log=make_log(rows), config=EmbeddingConfig(cf_dims=4, cf_method=method)
+    )
+    sims = emb.vectors @ emb.vectors.T
+    same = sims[:10, :10][~np.eye(10, dtype=bool)].mean()
+    other = sims[:10, 10:].mean()
+    assert same > other + 0.3
