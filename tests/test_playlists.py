@@ -79,7 +79,7 @@ def test_a_forgotten_favourite_appears_only_after_its_idle_time() -> None:
 def test_discover_never_offers_disliked_liked_or_heavily_played_tracks() -> None:
     # The listener loves jazz (ids 0..29): plays and likes.
     events = plays(0, 10, NOW - DAY) + plays(1, 8, NOW - 2 * DAY) + [(2, NOW - DAY, "like")]
-    events += [(3, NOW - DAY, "dislike")] + plays(4, 5, NOW - 3 * DAY) + plays(6, 1, NOW)
+    events += [(3, NOW - DAY, "dislike"), *plays(4, 5, NOW - 3 * DAY), *plays(6, 1, NOW)]
     engine = PlaylistEngine(library(events))
     found = engine.discover()
     items = found.items.tolist()
