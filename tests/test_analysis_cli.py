@@ -57,3 +57,58 @@ def test_analyze_text_summary_and_bad_options(tmp_path: Path) -> None:
     assert row["kind"] == "too_short" and row["path"].endswith("b.wav")
     assert_one_line_error(segue("analyze", "--workers", "0", db=db), "--workers")
     assert_one_line_error(segue("analyze", "--timeout", "-1", db=db), "--timeout")
+
+
+def test_interrupted_run_keeps_its_work_and_the_next_run_resumes(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) in the middle of
+    a run: exit 130 with one line, finished tracks saved, nothing recorded as failed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_cli import ROOT
+
+    music = tmp_path / "music"
+    for i in range(3):
+        write_audio(music / f"song{i}.flac", seconds=3.0, freq=220.0 * (i + 1))
+    write_audio(music / "zz_last.flac", seconds=3.0)
+    db = tmp_path / "lib.db"
+    assert segue("scan", str(music), db=db).returncode == 0
+    # The last file becomes a FIFO nobody writes to: the run cannot finish by itself.
+    (music / "zz_last.flac").unlink()
+    os.mkfifo(music / "zz_last.flac")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "player", "--db", str(db), "analyze", "--workers", "1"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.time() + 90
+        done = 0
+        while time.time() < deadline and done < 3:
+            time.sleep(0.3)
+            with sqlite3.connect(db) as conn:
+                done = conn.execute("SELECT COUNT(*) FROM track_features").fetchone()[0]
+        assert done == 3, "the run never got through the three real files"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == ["segue: interrupted; everything finished so far is saved"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM track_features").fetchone()[0] == 3
+        assert conn.execute("SELECT COUNT(*) FROM analysis_failures").fetchone()[0] == 0
+    # Put a real file back: the next run analyses only what is left.
+    (music / "zz_last.flac").unlink()
+    write_audio(music / "zz_last.flac", seconds=3.0)
+    assert segue("scan", str(music), db=db).returncode == 0
+    resumed = json.loads(segue("analyze", "--json", "--background", db=db).stdout)
+    assert (resumed["analysed"], resumed["failed"], resumed["pending"]) == (1, 0, 0)
+    assert resumed["workers"] == 1
