@@ -1,0 +1,438 @@
+"""Content similarity: which tracks sound alike, from their feature vectors.
+
+Dense ids in (row ``i`` of the feature matrix is item ``i``), ids and distances out.
+The recipe, each step chosen by measurement on the GTZAN table (see
+``tests/benchmarks/bench_content_quality.py``):
+
+1. **Rank-Gaussian scaling** per column over the library: each value becomes the normal
+   quantile of its rank. Robust to skew (variances of MFCCs span decades), outliers,
+   NaN/inf (imputed at the median) and constant columns (they become 0).
+2. **Per-group partial whitening**: within each feature group, the principal axes are
+   rescaled by ``eigenvalue^-1/4`` (half-way to whitening), so that twenty correlated
+   MFCC columns don't all count the same direction twenty times. Each group is then
+   scaled to unit mean square norm and weighted by its group weight.
+3. **Squared euclidean distance** (one matrix-vector product per query) and
+4. **Gaussian mutual proximity** (Schnitzer et al., 2012), a hubness reduction: the
+   distance of ``a`` to ``b`` becomes ``1 - P(X > d | a) * P(Y > d | b)``, where each
+   item's distances to the library are modelled as a normal distribution. Whose mean and
+   variance have a closed form from the library's first and second moments, so this costs
+   O(n d) at fit time and one pass over the distance row at query time. Distances are in
+   [0, 1]: 0 means "b is closer to a than anything else, and vice versa".
+
+Rows that are entirely NaN/inf have no vector: they sit at distance 1 from everything.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import ndtr, ndtri
+
+from recommender.api import FloatArray, IntArray
+
+GROUP_NAMES: tuple[str, ...] = ("timbre", "harmony", "rhythm", "spectral", "loudness")
+
+# Tuned on the GTZAN table (leave-one-out genre P@5, 5-fold cross-validated in
+# bench_content_quality.py). Relative values matter, not the scale.
+DEFAULT_GROUP_WEIGHTS: dict[str, float] = {
+    "timbre": 2.0,
+    "harmony": 0.25,
+    "rhythm": 0.125,
+    "spectral": 0.25,
+    "loudness": 1.0,
+}
+_UNKNOWN_GROUP_WEIGHT = 1.0
+
+# How a group reads in an explanation ("similar rhythm and timbre").
+GROUP_WORDS: dict[str, str] = {
+    "timbre": "timbre",
+    "harmony": "harmony",
+    "rhythm": "rhythm",
+    "spectral": "brightness",
+    "loudness": "energy",
+}
+
+WHITEN_POWER = 0.25  # 0 = no whitening, 0.5 = full whitening; 0.25 measured best
+WHITEN_EPS = 1e-2  # relative eigenvalue floor: near-null directions are not blown up
+N_QUANTILES = 1001  # resolution of the stored rank transform
+N_PAIR_SAMPLES = 4096  # random pairs that define a "typical" per-group distance
+CLOSE_PERCENTILE = 0.2  # a group is "similar" when closer than 80% of random pairs
+MAX_ASPECTS = 3
+FORMAT_VERSION = 1
+
+GroupLayout = Mapping[str, slice | npt.NDArray[np.integer] | Sequence[int]]
+
+
+def _columns(spec: slice | npt.NDArray[np.integer] | Sequence[int], d: int) -> IntArray:
+    if isinstance(spec, slice):
+        return np.arange(d, dtype=np.int64)[spec]
+    cols = np.asarray(spec, dtype=np.int64).ravel()
+    if cols.size and (cols.min() < -d or cols.max() >= d):
+        raise ValueError(f"group columns out of range for {d} features")
+    return cols % d if cols.size else cols
+
+
+def _rank_gaussian(X: npt.NDArray[np.float64], quantiles: npt.NDArray[np.float64]) -> FloatArray:
+    """Map each column through its library quantiles to a standard normal score. Ties (a
+    value repeated across quantiles) get the middle of their quantile range; non-finite
+    values get 0 (the median)."""
+    n_q, d = quantiles.shape
+    probs = np.linspace(0.0, 1.0, n_q)
+    lo = 0.5 / n_q  # keeps the extremes finite
+    out = np.zeros(X.shape, dtype=np.float64)
+    for j in range(d):  # a loop over columns (~100), never over tracks
+        q = quantiles[:, j]
+        if not np.isfinite(q).all():
+            continue  # an all-NaN column at fit time carries nothing
+        values, first, counts = np.unique(q, return_index=True, return_counts=True)
+        mid = (probs[first] + probs[first + counts - 1]) / 2.0
+        col = X[:, j]
+        finite = np.isfinite(col)
+        u = np.interp(col[finite], values, mid) if values.size > 1 else np.full(finite.sum(), 0.5)
+        out[finite, j] = ndtri(np.clip(u, lo, 1.0 - lo))
+    return out.astype(np.float32)
+
+
+class ContentIndex:
+    """Nearest neighbours by sound over a library of feature vectors."""
+
+    def __init__(
+        self,
+        X: npt.ArrayLike,
+        groups: GroupLayout | None = None,
+        weights: Mapping[str, float] | None = None,
+    ) -> None:
+        X64 = np.asarray(X, dtype=np.float64)
+        if X64.ndim != 2 or X64.shape[0] < 1:
+            raise ValueError("X must be a non-empty 2-D matrix (tracks x features)")
+        n, d = X64.shape
+        layout = dict(groups) if groups else {"timbre": slice(0, d)}
+        self.group_names: list[str] = list(layout)
+        cols = [_columns(layout[g], d) for g in self.group_names]
+        self.in_columns: IntArray = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+        if self.in_columns.size == 0:
+            raise ValueError("the groups select no column")
+        # From here on, columns are in group order and each group is contiguous.
+        X64 = X64[:, self.in_columns]
+        X64 = np.where(np.isfinite(X64), X64, np.nan)
+        missing: npt.NDArray[np.bool_] = np.asarray(np.isnan(X64).all(axis=1))
+        self.quantiles = self._fit_quantiles(X64[~missing] if (~missing).any() else X64)
+        Z = _rank_gaussian(X64, self.quantiles)
+        sizes = [c.size for c in cols]
+        self.bounds: IntArray = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.center = np.zeros(self.in_columns.size, dtype=np.float64)
+        self.projection = np.zeros((self.in_columns.size, self.in_columns.size))
+        present = Z[~missing] if (~missing).any() else Z
+        for start, stop in self._spans():
+            block = present[:, start:stop].astype(np.float64)
+            self.center[start:stop], self.projection[start:stop, start:stop] = self._fit_group(
+                block
+            )
+        self.embedding: FloatArray = self._embed(Z)
+        self.embedding[missing] = 0.0
+        self.missing = missing
+        self.n_fitted = n
+        self._fit_pair_quantiles()
+        self.set_weights(weights)
+
+    @classmethod
+    def fit(
+        cls,
+        X: npt.ArrayLike,
+        groups: GroupLayout | None = None,
+        weights: Mapping[str, float] | None = None,
+    ) -> ContentIndex:
+        """Fit the scaling and whitening on the library ``X`` (tracks x features)."""
+        return cls(X, groups, weights)
+
+    # ---- fitting -------------------------------------------------------------------
+
+    def _fit_quantiles(self, X: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        n_q = int(min(N_QUANTILES, max(2, X.shape[0])))
+        probs = np.linspace(0.0, 1.0, n_q)
+        with warnings.catch_warnings():
+            # An all-NaN column gives NaN quantiles: _rank_gaussian treats it as constant.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q = np.nanquantile(X, probs, axis=0)
+        return np.asarray(q, dtype=np.float64)
+
+    def _spans(self) -> list[tuple[int, int]]:
+        return [(int(a), int(b)) for a, b in zip(self.bounds[:-1], self.bounds[1:], strict=True)]
+
+    @staticmethod
+    def _fit_group(
+        block: npt.NDArray[np.float64],
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Centre, partially whiten, and scale one group to unit mean square norm."""
+        center = block.mean(axis=0)
+        centred = block - center
+        cov = centred.T @ centred / max(block.shape[0], 1)
+        eigval, eigvec = np.linalg.eigh(cov)
+        eigval = np.maximum(eigval, 0.0)
+        floor = WHITEN_EPS * eigval.max() + 1e-12
+        proj = eigvec * (eigval + floor) ** -WHITEN_POWER
+        mean_sq = float(np.einsum("ij,ij->", centred @ proj, centred @ proj)) / max(len(block), 1)
+        if mean_sq > 1e-12:
+            proj /= np.sqrt(mean_sq)
+        else:
+            proj[:] = 0.0  # a constant group says nothing
+        return center, proj
+
+    def _embed(self, Z: FloatArray) -> FloatArray:
+        sub = Z.astype(np.float64) - self.center
+        out = np.empty(sub.shape, dtype=np.float32)
+        for start, stop in self._spans():
+            out[:, start:stop] = sub[:, start:stop] @ self.projection[start:stop, start:stop]
+        return out
+
+    def _fit_pair_quantiles(self) -> None:
+        """Per group, the distribution of squared distances over random pairs: what
+        "typical" means for ``explain``."""
+        rng = np.random.default_rng(0)
+        present = np.flatnonzero(~self.missing)
+        n_groups = len(self.group_names)
+        self.pair_quantiles = np.zeros((n_groups, 101), dtype=np.float32)
+        if present.size < 2:
+            return
+        a = rng.choice(present, N_PAIR_SAMPLES)
+        b = rng.choice(present, N_PAIR_SAMPLES)
+        keep = a != b
+        per_group = self._group_sq_distances(a[keep], b[keep])
+        self.pair_quantiles = np.quantile(per_group, np.linspace(0, 1, 101), axis=1).T.astype(
+            np.float32
+        )
+
+    def set_weights(self, weights: Mapping[str, float] | None = None) -> None:
+        """Change the group weights without refitting the scaling (cheap: O(n d))."""
+        merged = {**DEFAULT_GROUP_WEIGHTS, **(weights or {})}
+        self.weights: dict[str, float] = {
+            g: float(merged.get(g, _UNKNOWN_GROUP_WEIGHT)) for g in self.group_names
+        }
+        if any(w < 0 for w in self.weights.values()):
+            raise ValueError("group weights must be >= 0")
+        self.column_weights: FloatArray = np.repeat(
+            np.array([self.weights[g] for g in self.group_names], dtype=np.float32),
+            np.diff(self.bounds),
+        )
+        self._fit_moments()
+
+    def _fit_moments(self) -> None:
+        """The library's moments in the weighted space, from which every item's mean and
+        standard deviation of squared distances to the library follow in closed form:
+        for r drawn from the library and a = |r|^2,
+        E|x - r|^2 = |x|^2 - 2 x.E[r] + E[a],
+        Var|x - r|^2 = Var(a) + 4 x'Cov(r)x - 4 x.Cov(r, a)."""
+        W = self.embedding * np.sqrt(self.column_weights)
+        fitted = W[: self.n_fitted][~self.missing[: self.n_fitted]]
+        present = fitted.astype(np.float64)
+        if present.shape[0] == 0:
+            present = np.zeros((1, W.shape[1]))
+        sq = (present**2).sum(axis=1)
+        self._mom_mean = present.mean(axis=0)
+        centred = present - self._mom_mean
+        self._mom_cov = centred.T @ centred / present.shape[0]
+        self._mom_a_mean = float(sq.mean())
+        self._mom_a_var = float(sq.var())
+        self._mom_cross = centred.T @ (sq - self._mom_a_mean) / present.shape[0]
+        self.sq_norms: FloatArray = (W.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)
+        self.mp_mean, self.mp_std = self._distance_stats(W)
+
+    def _distance_stats(self, W: FloatArray) -> tuple[FloatArray, FloatArray]:
+        W64 = W.astype(np.float64)
+        norms = (W64**2).sum(axis=1)
+        mean = norms - 2.0 * W64 @ self._mom_mean + self._mom_a_mean
+        var = (
+            self._mom_a_var
+            + 4.0 * np.einsum("ij,jk,ik->i", W64, self._mom_cov, W64)
+            - 4.0 * W64 @ self._mom_cross
+        )
+        std = np.sqrt(np.maximum(var, 1e-12))
+        return mean.astype(np.float32), std.astype(np.float32)
+
+    # ---- growing ---------------------------------------------------------------------
+
+    def add(self, X_new: npt.ArrayLike) -> IntArray:
+        """Place new tracks with the scaling fitted so far (no refit: existing distances
+        don't move). Returns their ids. Call ``fit`` again when the library has changed a
+        lot."""
+        X64 = np.atleast_2d(np.asarray(X_new, dtype=np.float64))
+        if X64.ndim != 2 or X64.shape[1] <= int(self.in_columns.max()):
+            raise ValueError(f"new tracks need at least {int(self.in_columns.max()) + 1} features")
+        X64 = X64[:, self.in_columns]
+        X64 = np.where(np.isfinite(X64), X64, np.nan)
+        missing = np.isnan(X64).all(axis=1)
+        E = self._embed(_rank_gaussian(X64, self.quantiles))
+        E[missing] = 0.0
+        W = E * np.sqrt(self.column_weights)
+        mean, std = self._distance_stats(W)
+        first = self.embedding.shape[0]
+        self.embedding = np.concatenate([self.embedding, E])
+        self.missing = np.concatenate([self.missing, missing])
+        self.sq_norms = np.concatenate(
+            [self.sq_norms, (W.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)]
+        )
+        self.mp_mean = np.concatenate([self.mp_mean, mean])
+        self.mp_std = np.concatenate([self.mp_std, std])
+        return np.arange(first, self.embedding.shape[0], dtype=np.int64)
+
+    # ---- querying --------------------------------------------------------------------
+
+    @property
+    def n_items(self) -> int:
+        return int(self.embedding.shape[0])
+
+    def distance_rows(self, items: Sequence[int] | IntArray) -> FloatArray:
+        """Mutual-proximity distances from each of ``items`` to every item: one
+        matrix product for the batch. Shape (len(items), n), in [0, 1]."""
+        ids = np.asarray(items, dtype=np.int64).ravel()
+        query = self.embedding[ids] * self.column_weights  # weights once, on the query side
+        sq = self.sq_norms[ids, None] + self.sq_norms[None, :] - 2.0 * (query @ self.embedding.T)
+        z_query = (self.mp_mean[ids, None] - sq) / self.mp_std[ids, None]
+        z_item = (self.mp_mean[None, :] - sq) / self.mp_std[None, :]
+        out = (1.0 - ndtr(z_query) * ndtr(z_item)).astype(np.float32)
+        out[:, self.missing] = 1.0
+        out[self.missing[ids]] = 1.0
+        out[np.arange(ids.size), ids] = 0.0
+        result: FloatArray = out
+        return result
+
+    def distances(self, item: int) -> FloatArray:
+        """Distance from ``item`` to every item (0 to itself, 1 to items without a vector)."""
+        row: FloatArray = self.distance_rows([item])[0]
+        return row
+
+    def similar(
+        self, item: int, k: int, exclude: npt.ArrayLike | None = None
+    ) -> tuple[IntArray, FloatArray]:
+        """The ``k`` nearest items to ``item``, nearest first, never ``item`` itself nor
+        any id in ``exclude``. An item without a vector has no neighbours."""
+        if self.missing[item]:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        row = self.distances(item)
+        return self._top_k(row, k, [item], exclude)
+
+    def similar_to(
+        self,
+        items: Sequence[int],
+        k: int,
+        weights: Sequence[float] | None = None,
+        exclude: npt.ArrayLike | None = None,
+    ) -> tuple[IntArray, FloatArray]:
+        """The ``k`` items nearest to a set of seeds (e.g. a session), by the weighted mean
+        of their distances; the seeds themselves are never returned."""
+        seeds = np.asarray(items, dtype=np.int64).ravel()
+        if seeds.size == 0:
+            raise ValueError("similar_to needs at least one seed")
+        w = np.ones(seeds.size) if weights is None else np.asarray(weights, dtype=np.float64)
+        if w.shape != seeds.shape or w.sum() <= 0 or (w < 0).any():
+            raise ValueError("weights must be one non-negative value per seed, not all 0")
+        row = ((w / w.sum()).astype(np.float32) @ self.distance_rows(seeds)).astype(np.float32)
+        return self._top_k(row, k, seeds, exclude)
+
+    def _top_k(
+        self,
+        row: FloatArray,
+        k: int,
+        seeds: Sequence[int] | IntArray,
+        exclude: npt.ArrayLike | None,
+    ) -> tuple[IntArray, FloatArray]:
+        masked = row.copy()
+        masked[np.asarray(seeds, dtype=np.int64)] = np.inf
+        masked[self.missing] = np.inf
+        if exclude is not None:
+            masked[np.asarray(exclude, dtype=np.int64).ravel()] = np.inf
+        available = int(np.isfinite(masked).sum())
+        k = min(int(k), available)
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        top = np.argpartition(masked, k - 1)[:k] if k < masked.size else np.arange(masked.size)
+        top = top[np.argsort(masked[top], kind="stable")]
+        return top.astype(np.int64), row[top].astype(np.float32)
+
+    # ---- explaining ------------------------------------------------------------------
+
+    def _group_sq_distances(self, a: IntArray, b: IntArray) -> npt.NDArray[np.float32]:
+        """Squared distance per group (unweighted), shape (n_groups, len(a))."""
+        diff2 = (self.embedding[a] - self.embedding[b]) ** 2
+        return np.add.reduceat(diff2, self.bounds[:-1], axis=1).T
+
+    def group_percentiles(self, a: int, b: int) -> dict[str, float]:
+        """For each group, the fraction of random pairs of the library that are closer in
+        that group than ``a`` and ``b`` are (0 = as close as it gets)."""
+        dist = self._group_sq_distances(np.array([a]), np.array([b]))[:, 0]
+        grid = np.linspace(0.0, 1.0, self.pair_quantiles.shape[1])
+        return {
+            g: float(np.interp(dist[i], self.pair_quantiles[i], grid))
+            for i, g in enumerate(self.group_names)
+        }
+
+    def explain(self, a: int, b: int) -> str:
+        """The aspects that make ``a`` and ``b`` close, in words: the weighted groups in
+        which they are closer than most pairs of the library, the group that shortens
+        their distance most (weight x how much closer than a typical pair) first."""
+        if self.missing[a] or self.missing[b]:
+            return ""
+        dist = self._group_sq_distances(np.array([a]), np.array([b]))[:, 0]
+        pct = self.group_percentiles(a, b)
+        typical = self.pair_quantiles[:, self.pair_quantiles.shape[1] // 2]
+        gain = {
+            g: self.weights[g] * float(typical[i] - dist[i])
+            for i, g in enumerate(self.group_names)
+            if self.weights[g] > 0
+        }
+        close = sorted((g for g in gain if pct[g] <= CLOSE_PERCENTILE), key=lambda g: -gain[g])
+        if close:
+            return "similar " + _join([GROUP_WORDS.get(g, g) for g in close[:MAX_ASPECTS]])
+        nearest = min(gain, key=lambda g: pct[g], default=None)
+        if nearest is not None and pct[nearest] <= 0.5:
+            return "somewhat similar " + GROUP_WORDS.get(nearest, nearest)
+        return "not much alike"
+
+    # ---- persistence -----------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted index to an ``.npz`` file (no pickles)."""
+        np.savez(
+            path,
+            format_version=np.int64(FORMAT_VERSION),
+            group_names=np.array(self.group_names, dtype=np.str_),
+            group_weights=np.array([self.weights[g] for g in self.group_names]),
+            in_columns=self.in_columns,
+            bounds=self.bounds,
+            quantiles=self.quantiles,
+            center=self.center,
+            projection=self.projection,
+            embedding=self.embedding,
+            missing=self.missing,
+            pair_quantiles=self.pair_quantiles,
+            n_fitted=np.int64(self.n_fitted),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> ContentIndex:
+        with np.load(path, allow_pickle=False) as data:
+            if int(data["format_version"]) != FORMAT_VERSION:
+                raise ValueError(f"{path}: unsupported content index format")
+            self = cls.__new__(cls)
+            self.group_names = [str(g) for g in data["group_names"]]
+            self.in_columns = data["in_columns"]
+            self.bounds = data["bounds"]
+            self.quantiles = data["quantiles"]
+            self.center = data["center"]
+            self.projection = data["projection"]
+            self.embedding = data["embedding"]
+            self.missing = data["missing"]
+            self.pair_quantiles = data["pair_quantiles"]
+            self.n_fitted = int(data["n_fitted"])
+            weights = dict(zip(self.group_names, data["group_weights"].tolist(), strict=True))
+        # Moments and per-item statistics are recomputed exactly as fit and add made them.
+        self.set_weights(weights)
+        return self
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
