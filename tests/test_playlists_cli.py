@@ -1,0 +1,122 @@
+"""`segue playlist`, `segue radio` and `segue smart` on a real scanned library."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from player.library import Database, events
+from tests.audiogen import tag, write_audio
+from tests.scanhelp import scan
+
+ROOT = Path(__file__).resolve().parent.parent
+DAY = 86400.0
+GENRES = ("Jazz", "Heavy Metal", "Ambient")
+
+
+def segue(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "player", "--db", str(db), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    root = tmp_path_factory.mktemp("cli")
+    music = root / "music"
+    for g, genre in enumerate(GENRES):
+        for i in range(8):
+            tag(
+                write_audio(music / genre / f"{i}.wav", seconds=0.3, freq=200.0 + 50 * i),
+                title=f"{genre} {i}",
+                artist=f"{genre} Band {i % 3}",
+                album=f"{genre} Album",
+                genre=genre,
+                date=str(1970 + 10 * g),
+            )
+    db_path = root / "library.db"
+    now = time.time()
+    with Database(db_path) as db:
+        scan(db, music)
+        ids = {r["title"]: int(r["id"]) for r in db.query("SELECT id, title FROM tracks")}
+        # Jazz 0 loved long ago; Jazz 1 played lately; Heavy Metal 2 disliked.
+        for k in range(6):
+            events.append(db, events.NewEvent(ids["Jazz 0"], "play", ts=now - 200 * DAY - k))
+        for k in range(4):
+            events.append(db, events.NewEvent(ids["Jazz 1"], "play", ts=now - DAY - k))
+        events.append(db, events.NewEvent(ids["Heavy Metal 2"], "dislike", ts=now - DAY))
+    return db_path, ids
+
+
+def test_playlist_list_names_every_playlist_with_size_and_how(lib) -> None:
+    db, _ = lib
+    assert segue("smart", "genre:ambient", "--save", "Only ambient", db=db).returncode == 0
+    out = segue("playlist", "list", "--json", db=db)
+    assert out.returncode == 0, out.stderr
+    rows = {p["name"]: p for p in json.loads(out.stdout)["playlists"]}
+    assert {"Discover", "Forgotten Favourites", "Calm", "Energetic", "Only ambient"} <= set(rows)
+    assert rows["Only ambient"]["size"] == 8 and rows["Only ambient"]["kind"] == "smart"
+    assert rows["Forgotten Favourites"]["size"] == 1
+    assert all(r["how"] for r in rows.values())
+    mixes = [
+        r
+        for r in rows.values()
+        if r["kind"] == "auto"
+        and r["name"] not in ("Discover", "Forgotten Favourites", "Calm", "Energetic")
+    ]
+    assert mixes, "the library has mixes"
+    # The taste map the GUI loads was written beside the DB.
+    data = np.load(db.with_name("library.tastemap.npz"))
+    assert data["xy"].shape == (24, 2)
+
+
+def test_playlist_show_json_tracks_carry_reasons(lib) -> None:
+    db, ids = lib
+    out = segue("playlist", "show", "forgotten favourites", "--json", db=db)
+    assert out.returncode == 0, out.stderr
+    shown = json.loads(out.stdout)
+    assert [t["id"] for t in shown["tracks"]] == [ids["Jazz 0"]]
+    track = shown["tracks"][0]
+    assert set(track) == {"id", "path", "title", "artist", "reason"}
+    assert track["path"].endswith("Jazz/0.wav") and "6 times" in track["reason"]
+    calm = json.loads(segue("playlist", "show", "Calm", "-n", "3", "--json", db=db).stdout)
+    assert len(calm["tracks"]) == 3
+    assert all(t["title"].startswith("Ambient") for t in calm["tracks"])
+    discover = json.loads(segue("playlist", "show", "Discover", "--json", db=db).stdout)
+    found = {t["id"] for t in discover["tracks"]}
+    assert ids["Heavy Metal 2"] not in found and ids["Jazz 0"] not in found
+
+
+def test_radio_from_a_track_and_an_artist(lib) -> None:
+    db, ids = lib
+    out = segue("radio", str(ids["Jazz 3"]), "-n", "5", "--json", db=db)
+    assert out.returncode == 0, out.stderr
+    radio = json.loads(out.stdout)
+    assert radio["tracks"][0]["id"] == ids["Jazz 3"] and len(radio["tracks"]) == 5
+    assert ids["Heavy Metal 2"] not in [t["id"] for t in radio["tracks"]]
+    by_artist = json.loads(segue("radio", "Ambient Band 1", "-n", "4", "--json", db=db).stdout)
+    assert any(t["artist"] == "Ambient Band 1" for t in by_artist["tracks"])
+    missing = segue("radio", "Nobody At All", db=db)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert "no track, artist or album 'Nobody At All'" in missing.stderr
+
+
+def test_smart_prints_exactly_the_matching_tracks(lib) -> None:
+    db, ids = lib
+    out = segue("smart", "genre:jazz plays>3", "--json", db=db)
+    assert out.returncode == 0, out.stderr
+    assert {t["id"] for t in json.loads(out.stdout)["tracks"]} == {ids["Jazz 0"], ids["Jazz 1"]}
+    bad = segue("smart", "plays>>3", db=db)
+    assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
+    unknown = segue("playlist", "show", "No Such List", db=db)
+    assert unknown.returncode == 1 and "no playlist named 'No Such List'" in unknown.stderr
