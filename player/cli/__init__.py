@@ -24,6 +24,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "similar",
     "log",
     "history",
+    "upnext",
+    "play",
     "playlist",
     "radio",
     "smart",

@@ -1,0 +1,230 @@
+"""The whole engine in one object: everything the player needs to rank up-next.
+
+``Engine.build`` composes the parts from plain arrays (the caller's catalogue, its event
+log, optional audio vectors): item-item CF over the listening sessions, content and
+metadata similarity, the user's taste (likes, skips, bans), the adaptive hybrid blend and
+the up-next builder with its constraints and reasons. Dense item ids ``0..n-1``
+throughout; the caller owns the mapping to tracks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from recommender import api
+from recommender.api import Context, FloatArray, IntArray, Pick
+from recommender.cf import SessionCF
+from recommender.feedback import AdaptiveWeights, cold_start_prior
+from recommender.hybrid import CFSource, HybridScorer
+from recommender.metadata import MetadataIndex
+from recommender.reasons import labels_from_arrays
+from recommender.signals import EventLog
+from recommender.sources import ContentSource, MetadataSource, TasteSource
+from recommender.upnext import UpNext, UpNextConfig
+
+# A cosine distance no real neighbour reaches: "no audio information" for the content
+# source, so tracks without vectors fall back to tags and history (the cold-start ladder).
+_NO_AUDIO_DISTANCE = 2.0
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the engine knows of each track, by dense id (None where unknown)."""
+
+    titles: Sequence[str | None]
+    artists: Sequence[str | None]
+    albums: Sequence[str | None] | None = None
+    genres: Sequence[str | None] | None = None
+    years: Sequence[int | float | None] | None = None
+    comments: Sequence[str | None] | None = None
+    lyrics: Sequence[str | None] | None = None
+
+    def __len__(self) -> int:
+        return len(self.titles)
+
+
+class SubsetContentIndex:
+    """A content index over the analysed tracks, addressed by the engine's item ids.
+
+    Tracks without an audio vector are at distance 2 from everything, so the content
+    source simply has nothing to say about them.
+    """
+
+    def __init__(
+        self,
+        n_items: int,
+        items: IntArray,
+        vectors: npt.NDArray[np.float32],
+        groups: Mapping[str, slice | IntArray] | None = None,
+    ) -> None:
+        from recommender.content import ContentIndex
+
+        self.n_items = n_items
+        self.items = np.asarray(items, dtype=np.int64)
+        self.row_of = np.full(n_items, -1, dtype=np.int64)
+        self.row_of[self.items] = np.arange(self.items.size)
+        layout = dict(groups) if groups else {"timbre": slice(0, vectors.shape[1])}
+        self.index = ContentIndex.fit(vectors, layout)
+
+    def distances(self, item: int) -> FloatArray:
+        out = np.full(self.n_items, _NO_AUDIO_DISTANCE, dtype=np.float32)
+        row = int(self.row_of[item]) if 0 <= item < self.n_items else -1
+        if row >= 0:
+            out[self.items] = self.index.distances(row)
+        return out
+
+    def explain(self, a: int, b: int) -> str:
+        ra, rb = int(self.row_of[a]), int(self.row_of[b])
+        if ra < 0 or rb < 0:
+            return ""
+        return str(self.index.explain(ra, rb))
+
+
+class Engine:
+    """Ranks up-next picks with reasons, and learns from every event."""
+
+    def __init__(self, upnext: UpNext, cf: SessionCF, metadata: MetadataIndex) -> None:
+        self.upnext = upnext
+        self.cf = cf
+        self.metadata = metadata
+
+    @classmethod
+    def build(
+        cls,
+        catalog: Catalog,
+        log: EventLog,
+        *,
+        vector_items: IntArray | None = None,
+        vectors: npt.NDArray[np.float32] | None = None,
+        groups: Mapping[str, slice | IntArray] | None = None,
+        bpm: FloatArray | None = None,
+        energy: FloatArray | None = None,
+        config: UpNextConfig | None = None,
+    ) -> Engine:
+        n = len(catalog)
+        metadata = MetadataIndex(
+            artists=catalog.artists,
+            albums=catalog.albums,
+            genres=catalog.genres,
+            years=catalog.years,
+            comments=catalog.comments,
+            lyrics=catalog.lyrics,
+        )
+        n_artists = int(metadata.artist_ids.max(initial=-1)) + 1
+        n_albums = int(metadata.album_ids.max(initial=-1)) + 1
+        log = _with_groups(log, metadata)
+        cf = SessionCF.rebuild(log, n, n_artists=n_artists, n_albums=n_albums)
+        taste = TasteSource(
+            n,
+            artist_ids=metadata.artist_ids,
+            album_ids=metadata.album_ids,
+            neighbours=[metadata.similar],
+        )
+        taste.fit(log)
+        meta_source = MetadataSource(metadata)
+        sources: list[api.ScoreSource] = [CFSource(cf), meta_source, taste]
+        explainers: list[object] = [meta_source, taste]
+        coverage = 0.0
+        if vectors is not None and vector_items is not None and len(vector_items) >= 2:
+            index = SubsetContentIndex(n, vector_items, vectors, groups)
+            content = ContentSource(index, n)
+            sources.insert(1, content)
+            explainers.insert(0, content)
+            coverage = len(vector_items) / max(n, 1)
+        prior = cold_start_prior(int(np.count_nonzero(log.kind == 0)), audio_coverage=coverage)
+        scorer = HybridScorer(n, sources=sources, weights=prior)
+        scorer.last_played[:] = taste.last_played
+        scorer.banned[:] = taste.banned
+        upnext = UpNext(
+            scorer,
+            taste,
+            describe=labels_from_arrays(catalog.titles, catalog.artists, catalog.albums),
+            similarity=metadata,
+            artist_ids=metadata.artist_ids,
+            explainers=explainers,  # type: ignore[arg-type]
+            neighbours=[metadata.similar],
+            feedback=AdaptiveWeights(prior),
+            followed_by=cf.pair_weight,
+            bpm=bpm,
+            energy=energy,
+            config=config,
+        )
+        return cls(upnext, cf, metadata)
+
+    # -- learning ----------------------------------------------------------------------
+
+    def observe(self, event: api.Event) -> None:
+        if event.artist is None and 0 <= event.item < self.metadata.n_items:
+            event = api.Event(
+                item=event.item,
+                ts=event.ts,
+                kind=event.kind,
+                session=event.session,
+                position_s=event.position_s,
+                duration_s=event.duration_s,
+                artist=int(self.metadata.artist_ids[event.item]),
+                album=int(self.metadata.album_ids[event.item]),
+            )
+        self.upnext.observe(event)
+
+    def lift_ban(self, item: int) -> None:
+        """The user took a dislike back: the track may be picked again."""
+        self.upnext.taste.banned[item] = False
+        banned = getattr(self.upnext.scorer, "banned", None)
+        if banned is not None:
+            banned[item] = False
+
+    def steer(self, item: int, strength: float) -> None:
+        """ "More like this" (> 0) or "less like this" (< 0) for the rest of the session."""
+        self.upnext._steer(item, strength)
+
+    @property
+    def discover(self) -> float:
+        return self.upnext.discover
+
+    @discover.setter
+    def discover(self, value: float) -> None:
+        self.upnext.discover = value
+
+    # -- ranking -----------------------------------------------------------------------
+
+    def recommend(
+        self,
+        context: Context,
+        length: int,
+        pinned: Mapping[int, int] | None = None,
+        exclude: Sequence[int] = (),
+    ) -> list[Pick]:
+        """The next ``length`` picks after ``context.current`` (automatic ones only,
+        unless ``pinned`` places user items), each with a reason."""
+        if exclude:
+            context = Context(
+                current=context.current,
+                session=context.session,
+                queue=tuple(dict.fromkeys((*context.queue, *exclude))),
+                now=context.now,
+            )
+        picks = self.upnext.build(context, pinned=pinned or {}, length=length)
+        return [p for p in picks if p.source != "user"]
+
+
+def _with_groups(log: EventLog, metadata: MetadataIndex) -> EventLog:
+    """Fill the log's artist and album ids from the catalogue where they are unknown."""
+    if len(log) == 0:
+        return log
+    artist = np.where(log.artist >= 0, log.artist, metadata.artist_ids[log.item])
+    album = np.where(log.album >= 0, log.album, metadata.album_ids[log.item])
+    return EventLog(
+        item=log.item,
+        ts=log.ts,
+        kind=log.kind,
+        session=log.session,
+        position_s=log.position_s,
+        duration_s=log.duration_s,
+        artist=artist.astype(np.int64),
+        album=album.astype(np.int64),
+    )

@@ -1,0 +1,81 @@
+"""A whole listening session through real libVLC (dummy audio output) on real files:
+play, skip after 5 s, like, play to the end. Asserts the log and the re-ranked queue."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from player.library import events
+from player.library.db import open_library
+from player.playback import create_backend
+from player.recommend import EngineHost
+from player.session import ListeningSession, SessionUpdate
+from tests.audiogen import tag, write_audio
+from tests.scanhelp import scan
+
+
+def _wait(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
+def test_vlc_session_play_skip_like_complete(tmp_path: Path) -> None:
+    choice = create_backend(vlc_args=["--aout=dummy"])
+    if choice.unavailable_reason:
+        pytest.fail(f"libVLC must be installed for this test: {choice.unavailable_reason}")
+    music = tmp_path / "music"
+    for genre, artists in (("Jazz", 2), ("Techno", 2)):
+        for a in range(artists):
+            for t in range(2):
+                long_first = genre == "Jazz" and a == 0 and t == 0
+                path = write_audio(
+                    music / f"{genre}{a}{t}.ogg",
+                    seconds=20.0 if long_first else 2.5,
+                    freq=220.0 + 30 * t + (0 if genre == "Jazz" else 200),
+                )
+                tag(path, title=f"{genre} {a}{t}", artist=f"{genre} Band {a}", genre=genre)
+    db_path = tmp_path / "lib.db"
+    with open_library(db_path) as db:
+        scan(db, music)
+        ids = {r["title"]: r["id"] for r in db.query("SELECT id, title FROM tracks")}
+
+    session = ListeningSession(db_path, choice.backend, recommender=EngineHost)
+    updates: list[SessionUpdate] = []
+    session.add_listener(updates.append)
+    try:
+        session.play_track(ids["Jazz 00"])
+        _wait(lambda: session.snapshot().position >= 5.0)
+        queue_before_skip = [e.track.id for e in session.snapshot().upnext]
+        session.next()  # skip after 5 s
+        session.wait_idle()
+        second = session.snapshot().now_playing
+        assert second is not None and second.id != ids["Jazz 00"]
+        queue_after_skip = [e.track.id for e in session.snapshot().upnext]
+        reasons = [e.reason for e in session.snapshot().upnext]
+        print(queue_before_skip, queue_after_skip, reasons)
+        assert all(reasons)
+        # Re-ranked around what plays now: reasons refer to it, not to the skipped track.
+        assert not any("Jazz 00" in r for r in reasons)
+        assert any(second.title in r for r in reasons)
+        session.like()
+        # Let the liked track play to its end: the next one starts by itself.
+        _wait(lambda: (session.snapshot().now_playing or second).id != second.id, timeout=30)
+    finally:
+        session.close()
+        choice.backend.close()
+
+    with open_library(db_path) as db:
+        logged = [(e.track_id, e.kind, e.position_ms) for e in events.all_events(db)]
+    assert logged[0][:2] == (ids["Jazz 00"], "skip")
+    assert 4500 <= (logged[0][2] or 0) <= 7000
+    assert logged[1][:2] == (second.id, "like")
+    assert logged[2][:2] == (second.id, "play")
+    assert logged[2][2] == pytest.approx(2500, abs=150)
+    assert any(u.kind == "queue" for u in updates)
