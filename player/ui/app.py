@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
 from player.ui.icons import app_icon, icon
@@ -29,6 +30,19 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName("Segue")
     app.setWindowIcon(app_icon())
     app.setStyle("Fusion")
+    scheme = os.environ.get("SEGUE_COLOR_SCHEME", "").lower()  # "dark"/"light": override
+    if scheme in ("dark", "light") and hasattr(app.styleHints(), "setColorScheme"):
+        from PySide6.QtCore import Qt
+
+        app.styleHints().setColorScheme(
+            Qt.ColorScheme.Dark if scheme == "dark" else Qt.ColorScheme.Light
+        )
+        palette = app.style().standardPalette()
+        if scheme == "dark" and palette.color(QPalette.ColorRole.Window).lightness() > 128:
+            from player.ui.style import dark_palette
+
+            palette = dark_palette()
+        app.setPalette(palette)
     app.setStyleSheet(stylesheet())
     return app
 

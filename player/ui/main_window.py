@@ -377,6 +377,9 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.pages[name])
         self.current_view = name
         self.top_bar.setVisible(name in ("songs", "albums", "artists"))
+        # The first-run page stands alone: nothing to play or queue yet.
+        self.upnext.setVisible(name != "welcome")
+        self.nowbar.setVisible(name != "welcome")
         if name == "albums":
             self.albums_model.refresh(self.search.text())
         elif name == "artists":
@@ -412,6 +415,8 @@ class MainWindow(QMainWindow):
         )
         self.stack.setCurrentWidget(self.playlist_page)
         self.top_bar.hide()
+        self.upnext.show()
+        self.nowbar.show()
         self.current_view = key
 
     def focus_search(self) -> None:

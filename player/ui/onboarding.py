@@ -48,6 +48,9 @@ class OnboardingPage(QWidget):
         self.folders.setMaximumHeight(140)
         for folder in suggested_folders():
             self._add_item(folder)
+        self.hint = QLabel("No folder yet: add the folder where your music lives.")
+        self.hint.setObjectName("Empty")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         add = QPushButton(icon("folder"), "Add a folder…")
         add.clicked.connect(self._choose)
         self.go = QPushButton("Start listening")
@@ -61,7 +64,7 @@ class OnboardingPage(QWidget):
         box = QVBoxLayout()
         box.setSpacing(14)
         box.addStretch(1)
-        for w in (logo, title, text, self.folders):
+        for w in (logo, title, text, self.folders, self.hint):
             box.addWidget(w)
         box.addLayout(buttons)
         box.addStretch(2)
@@ -72,7 +75,11 @@ class OnboardingPage(QWidget):
         self._update()
 
     def _add_item(self, folder: str) -> None:
-        item = QListWidgetItem(icon("folder"), folder)
+        home = str(Path.home())
+        shown = "~" + folder[len(home) :] if folder.startswith(home + "/") else folder
+        item = QListWidgetItem(icon("folder"), shown)
+        item.setData(Qt.ItemDataRole.UserRole, folder)
+        item.setToolTip(folder)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(Qt.CheckState.Checked)
         self.folders.addItem(item)
@@ -89,10 +96,15 @@ class OnboardingPage(QWidget):
 
     def chosen(self) -> list[str]:
         return [
-            self.folders.item(i).text()
+            self.folders.item(i).data(Qt.ItemDataRole.UserRole)
             for i in range(self.folders.count())
             if self.folders.item(i).checkState() == Qt.CheckState.Checked
         ]
 
     def _update(self) -> None:
-        self.go.setEnabled(self.folders.count() > 0)
+        has = self.folders.count() > 0
+        self.go.setEnabled(has)
+        self.folders.setVisible(has)
+        rows = max(1, self.folders.count())
+        self.folders.setFixedHeight(min(160, rows * (self.folders.sizeHintForRow(0) + 4) + 8))
+        self.hint.setVisible(not has)

@@ -3,7 +3,7 @@ a stylesheet that only refers to palette roles, so both themes stay consistent."
 
 from __future__ import annotations
 
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 from player.ui.icons import muted_text
 
@@ -71,3 +71,37 @@ def stylesheet() -> str:
         "big": round(size * 1.45),
         "mid": round(size * 1.15),
     }
+
+
+def dark_palette() -> QPalette:
+    """A dark palette, for platforms that report a dark scheme without providing one."""
+    pal = QPalette()
+    colours = {
+        QPalette.ColorRole.Window: "#242529",
+        QPalette.ColorRole.WindowText: "#e6e6e9",
+        QPalette.ColorRole.Base: "#1c1d20",
+        QPalette.ColorRole.AlternateBase: "#2a2b30",
+        QPalette.ColorRole.Text: "#e6e6e9",
+        QPalette.ColorRole.Button: "#2e2f34",
+        QPalette.ColorRole.ButtonText: "#e6e6e9",
+        QPalette.ColorRole.Highlight: "#3d8fd6",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.ToolTipBase: "#2e2f34",
+        QPalette.ColorRole.ToolTipText: "#e6e6e9",
+        QPalette.ColorRole.PlaceholderText: "#8a8b92",
+        QPalette.ColorRole.Link: "#6ab0f3",
+        QPalette.ColorRole.Mid: "#3a3b41",
+        QPalette.ColorRole.Dark: "#141518",
+        QPalette.ColorRole.Light: "#3c3d43",
+        QPalette.ColorRole.Midlight: "#34353b",
+        QPalette.ColorRole.Shadow: "#000000",
+    }
+    for role, colour in colours.items():
+        pal.setColor(role, QColor(colour))
+    for role in (
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+    ):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6d6e75"))
+    return pal
