@@ -495,3 +495,63 @@ def _sidebar_is_dark(qapp: Any) -> bool:
         r"QWidget#Sidebar, QListWidget#SidebarList \{ background: (#\w+)", qapp.styleSheet()
     )
     return found is not None and QColor(found.group(1)).lightness() < 80
+
+
+@pytest.fixture
+def private_bus() -> Iterator[str]:
+    """A private D-Bus session bus for the MPRIS test (skipped where D-Bus is absent)."""
+    if shutil.which("dbus-daemon") is None or shutil.which("dbus-send") is None:
+        pytest.skip("dbus-daemon is not installed")
+    out = subprocess.run(
+        ["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    if out.returncode != 0:
+        pytest.skip(f"cannot start a D-Bus daemon: {out.stderr.strip()}")
+    address, pid = out.stdout.split()[:2]
+    yield address
+    os.kill(int(pid), 15)
+
+
+def test_mpris_controls_and_metadata(qtbot: Any, app: App, private_bus: str) -> None:
+    from PySide6.QtDBus import QDBusConnection
+
+    from player.ui.mpris import Mpris
+
+    bus = QDBusConnection.connectToBus(private_bus, "segue-mpris-test")
+    mpris = Mpris.register(app.window, bus)
+    assert mpris is not None
+
+    def call(*args: str) -> str:
+        proc = subprocess.Popen(
+            [
+                "dbus-send",
+                f"--bus={private_bus}",
+                "--print-reply",
+                "--dest=org.mpris.MediaPlayer2.segue",
+                "/org/mpris/MediaPlayer2",
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        qtbot.waitUntil(lambda: proc.poll() is not None, timeout=10000)  # the loop serves it
+        out, err = proc.communicate()
+        assert proc.returncode == 0, err
+        return out
+
+    _double_click(qtbot, app, "Night Walk")
+    qtbot.waitUntil(lambda: app.state().play_state == "playing")
+    prop = "org.freedesktop.DBus.Properties.Get"
+    player = "string:org.mpris.MediaPlayer2.Player"
+    assert "Playing" in call(prop, player, "string:PlaybackStatus")
+    assert "Night Walk" in call(prop, player, "string:Metadata")
+    call("org.mpris.MediaPlayer2.Player.PlayPause")
+    qtbot.waitUntil(lambda: app.state().play_state == "paused")
+    assert "Paused" in call(prop, player, "string:PlaybackStatus")
+    call("org.mpris.MediaPlayer2.Player.Next")
+    qtbot.waitUntil(lambda: app.state().now_playing.title != "Night Walk")
+    QDBusConnection.disconnectFromBus("segue-mpris-test")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import ClassInfo, Property, QObject, Signal, Slot
-from PySide6.QtDBus import QDBusConnection, QDBusMessage
+from PySide6.QtCore import ClassInfo, Property, QObject, Slot
+from PySide6.QtDBus import QDBusAbstractAdaptor, QDBusConnection, QDBusMessage
 
 from player.ui.nowplaying import now_playing
 
@@ -15,9 +15,9 @@ PATH = "/org/mpris/MediaPlayer2"
 
 
 @ClassInfo({"D-Bus Interface": "org.mpris.MediaPlayer2"})
-class _Root(QObject):
-    def __init__(self, window: Any) -> None:
-        super().__init__()
+class _Root(QDBusAbstractAdaptor):
+    def __init__(self, holder: QObject, window: Any) -> None:
+        super().__init__(holder)
         self.window = window
 
     @Slot()
@@ -49,11 +49,9 @@ class _Root(QObject):
 
 
 @ClassInfo({"D-Bus Interface": "org.mpris.MediaPlayer2.Player"})
-class _Player(QObject):
-    changed = Signal()
-
-    def __init__(self, window: Any) -> None:
-        super().__init__()
+class _Player(QDBusAbstractAdaptor):
+    def __init__(self, holder: QObject, window: Any) -> None:
+        super().__init__(holder)
         self.window = window
         self.session = window.session
 
@@ -126,20 +124,21 @@ class _Player(QObject):
 class Mpris:
     def __init__(self, window: Any, bus: QDBusConnection) -> None:
         self.bus = bus
-        self.root = _Root(window)
-        self.player = _Player(window)
+        self.holder = QObject()
+        self.root = _Root(self.holder, window)
+        self.player = _Player(self.holder, window)
         self._last: tuple[Any, ...] = ()
         window.bridge.changed.connect(self._changed)
 
     @classmethod
-    def register(cls, window: Any) -> Mpris | None:
-        bus = QDBusConnection.sessionBus()
+    def register(cls, window: Any, bus: QDBusConnection | None = None) -> Mpris | None:
+        """Publish Segue on the session bus (or ``bus``); None when there is none."""
+        if bus is None:
+            bus = QDBusConnection.sessionBus()
         if not bus.isConnected():
             return None
         self = cls(window, bus)
-        flags = QDBusConnection.RegisterOption.ExportAllContents
-        ok = bus.registerObject(PATH, "org.mpris.MediaPlayer2", self.root, flags)
-        ok = bus.registerObject(PATH, "org.mpris.MediaPlayer2.Player", self.player, flags) and ok
+        ok = bus.registerObject(PATH, self.holder, QDBusConnection.RegisterOption.ExportAdaptors)
         if not ok or not bus.registerService(SERVICE):
             return None
         return self
