@@ -149,6 +149,42 @@ def test_a_next_track_prepared_at_the_last_moment_still_follows(tmp_path: Path) 
     assert events == [("start", blip), ("end", blip), ("start", song), ("end", song)]
 
 
+def _dominant_hz(frames: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(frames * np.hanning(len(frames))))
+    return float(np.fft.rfftfreq(len(frames), 1 / rate)[int(np.argmax(spectrum))])
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "flac"])
+def test_a_prepared_track_is_heard_whole_and_only_after_the_current(
+    tmp_path: Path, fmt: str
+) -> None:
+    """Decoded output in order: all of the first track (440 Hz), then all of the prepared
+    one (660 Hz). libVLC 3 would play the start of a prepared Ogg file while it is held
+    paused; this catches it."""
+    first = str(write_audio(tmp_path / f"a.{fmt}", seconds=2.0, freq=440.0))
+    second = str(write_audio(tmp_path / f"b.{fmt}", seconds=2.0, freq=660.0))
+    frames: list[np.ndarray] = []
+
+    def sink(pcm: bytes) -> None:
+        frames.append(np.frombuffer(pcm, dtype=np.int16)[::2].astype(np.float64))
+
+    ended = threading.Event()
+    with VlcBackend(DEFAULT_VLC_ARGS, pcm_sink=sink) as backend:
+        backend.add_end_listener(lambda p: ended.set() if p == second else None)
+        backend.load(first)
+        backend.set_next(second)
+        backend.play()
+        assert ended.wait(TIMEOUT)
+    mono = np.concatenate(frames)
+    assert len(mono) == pytest.approx(4 * 44100, abs=2048)  # nothing lost, nothing twice
+    blocks = [mono[i : i + 2048] for i in range(0, len(mono) - 2048, 2048)]
+    pitches = [round(_dominant_hz(block, 44100) / 220) * 220 for block in blocks]
+    switch = pitches.index(660)
+    assert set(pitches[:switch]) == {440}
+    assert set(pitches[switch + 1 :]) == {660}
+    assert switch * 2048 == pytest.approx(2 * 44100, abs=2 * 2048)
+
+
 # -- ReplayGain reaches the sound ------------------------------------------------------------
 
 

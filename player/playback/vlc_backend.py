@@ -11,7 +11,10 @@ included. Listeners run on the worker thread.
 Gapless: two media players take turns. ``set_next`` opens the next file in the idle one
 with ``:start-paused``: libVLC opens the file, starts its decoder and holds it paused at
 the first sample. When the current track ends, the worker un-pauses the prepared player,
-so the next track starts without opening, probing or buffering anything.
+so the next track starts without opening, probing or buffering anything. (Ogg files are
+only opened and parsed ahead, and start decoding at the switch: see ``_holds_cleanly``.)
+What remains of the gap is libVLC 3's own end-of-stream detection, which polls its
+decoders every 100 ms; tests/benchmarks measure it.
 
 Stale events: each player has an *epoch*, bumped (after ``stop``, before new media) every
 time its media changes or stops. Events carry the epoch they were sent under; the worker
@@ -29,7 +32,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from player.playback.backend import (
@@ -75,6 +78,24 @@ def _reason(path: str, engine_says: str) -> str:
     return "the file is empty" if size == 0 else engine_says
 
 
+def _holds_cleanly(path: str | None) -> bool:
+    """Whether libVLC 3 can hold this file paused at its start without playing any of it.
+
+    Measured: with ``:start-paused``, the Ogg demuxer (Vorbis, Opus, Speex...) hands its
+    first packets to the decoder while opening, before the pause; the audio output is
+    created after the pause and is never paused, so about a second of the prepared track
+    plays at once, muted, and is lost. MP3, FLAC, WAV, AIFF, MP4 (AAC/ALAC) and WMA hold
+    cleanly. The container is told by its magic bytes, whatever the file is called.
+    """
+    if path is None:
+        return True
+    try:
+        with open(path, "rb") as file:
+            return file.read(4) != b"OggS"
+    except OSError:
+        return True  # libVLC will report what is wrong with it
+
+
 @dataclass
 class _Slot:
     """One of the two media players, and what the worker knows about its media."""
@@ -93,6 +114,10 @@ class _Slot:
     pending_seek_ms: int | None = None
     volume_set: bool = False  # libVLC accepted the volume for this media
     volume_retry: bool = False
+    # PCM sink only: closed while libVLC has paused this player's output, so samples
+    # decoded ahead wait (as in a paused sound card) instead of being heard.
+    pcm_open: threading.Event = field(default_factory=threading.Event)
+    lazy: bool = False  # prepared without decoding (Ogg, see ``_holds_cleanly``)
 
 
 class VlcBackend(PlaybackBackend):
@@ -263,17 +288,29 @@ class VlcBackend(PlaybackBackend):
         frame_bytes = 2 * channels
         player = slot.player
 
-        @self._vlc.CallbackDecorators.AudioPlayCb  # type: ignore[misc,untyped-decorator]
+        decorators = self._vlc.CallbackDecorators
+        slot.pcm_open.set()
+
+        @decorators.AudioPlayCb  # type: ignore[misc,untyped-decorator]
         def play(_opaque: Any, samples: Any, count: int, _pts: int) -> None:
             if not slot.volume_set and not slot.volume_retry:
                 # This output only exists once samples flow, so a volume given before
                 # was refused: the worker gives it again now.
                 slot.volume_retry = True
                 self._inbox.put(lambda: self._apply_volume(slot))
+            slot.pcm_open.wait()
             sink(ctypes.string_at(samples, count * frame_bytes))
 
-        self._pcm_callbacks.append(play)
-        player.audio_set_callbacks(play, None, None, None, None, None)
+        @decorators.AudioPauseCb  # type: ignore[misc,untyped-decorator]
+        def pause(_opaque: Any, _pts: int) -> None:
+            slot.pcm_open.clear()
+
+        @decorators.AudioResumeCb  # type: ignore[misc,untyped-decorator]
+        def resume(_opaque: Any, _pts: int) -> None:
+            slot.pcm_open.set()
+
+        self._pcm_callbacks += [play, pause, resume]
+        player.audio_set_callbacks(play, pause, resume, None, None, None)
         player.audio_set_format("S16N", rate, channels)
 
     def _on_vlc_event(self, event: Any, index: int, kind: str) -> None:
@@ -357,20 +394,22 @@ class VlcBackend(PlaybackBackend):
     # -- commands, on the worker -------------------------------------------------------------
 
     def _reset(self, slot: _Slot, path: str | None, gain: float, *, prepare: bool) -> None:
+        slot.pcm_open.set()  # a sink callback waiting on a pause must let libVLC stop
         slot.player.stop()
         slot.epoch += 1  # after stop: whatever it sent while stopping is now stale
         slot.path, slot.gain, slot.media = path, gain, None
         slot.length_ms, slot.saw_time, slot.started = 0, False, False
         slot.ready, slot.failed, slot.start_when_ready = False, None, False
         slot.pending_seek_ms, slot.volume_set, slot.volume_retry = None, False, False
+        slot.lazy = prepare and not _holds_cleanly(path)
         if path is None:
             return
         media = self._instance.media_new_path(path)
-        if prepare:
+        if prepare and not slot.lazy:
             media.add_option(":start-paused")
         slot.media = media
         slot.player.set_media(media)
-        if not prepare:
+        if not prepare or slot.lazy:
             self._parse_duration(slot, media)
 
     def _parse_duration(self, slot: _Slot, media: Any) -> None:
@@ -397,7 +436,11 @@ class VlcBackend(PlaybackBackend):
         self._reset(slot, path, gain, prepare=True)
         with self._lock:
             self._next_path = path
-        if path is not None:
+        if path is None:
+            return
+        if slot.lazy:
+            slot.ready = True  # opened and parsed; it starts decoding at the switch
+        else:
             slot.player.audio_set_mute(True)  # silent while it holds at its start
             slot.player.play()
 
@@ -447,6 +490,7 @@ class VlcBackend(PlaybackBackend):
 
     def _do_close(self) -> None:
         for slot in self._slots:
+            slot.pcm_open.set()
             slot.player.stop()
             slot.epoch += 1
             slot.player.release()
@@ -487,7 +531,10 @@ class VlcBackend(PlaybackBackend):
     def _start_prepared(self, slot: _Slot) -> None:
         slot.start_when_ready = False
         self._apply_volume(slot)
-        slot.player.set_pause(0)
+        if slot.lazy:
+            slot.player.play()
+        else:
+            slot.player.set_pause(0)
         self._set_state(State.PLAYING)
         self._maybe_emit_start(slot)
 
