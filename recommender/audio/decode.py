@@ -27,10 +27,11 @@ import numpy.typing as npt
 SR = 22050  # librosa's default rate, the one the GTZAN reference features use
 MAX_DECODE_S = 90.0  # memory bound: never hold more than this much decoded audio
 
-# Formats libsndfile decodes. Measured on 4-min files, 3 x 10 s windows (median CPU per
-# file, 2-core machine): MP3 43 ms soundfile vs 40 ms PyAV, FLAC 38 vs 33 ms. Speed is a
-# wash, so libsndfile keeps these for its sample-accurate seeks (PyAV's MP3 windows land
-# ~550 samples off, the encoder delay) and PyAV stays the fallback for damaged files.
+# Formats libsndfile decodes. Measured on 4-min stereo files, 3 x 10 s windows, median CPU
+# per file (tests/benchmarks/bench_analysis.py, decode_* fields): MP3 40 ms with
+# soundfile vs 46 ms with PyAV, FLAC 37 vs 34 ms. Speed is a wash, so libsndfile keeps
+# these for its sample-accurate seeks (PyAV's MP3 windows land ~550 samples off, the
+# encoder delay) and PyAV is the fallback for what libsndfile refuses.
 SOUNDFILE_SUFFIXES = frozenset(
     {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc"}
 )
