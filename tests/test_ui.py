@@ -555,3 +555,62 @@ def test_mpris_controls_and_metadata(qtbot: Any, app: App, private_bus: str) -> 
     call("org.mpris.MediaPlayer2.Player.Next")
     qtbot.waitUntil(lambda: app.state().now_playing.title != "Night Walk")
     QDBusConnection.disconnectFromBus("segue-mpris-test")
+
+
+def test_analysis_runs_in_a_worker_process_and_feeds_the_taste_map(
+    qtbot: Any, tmp_path: Path, music: Path
+) -> None:
+    from player.library import open_library
+    from player.ui.tasks import TaskPool
+
+    small = tmp_path / "small"
+    for path in sorted(music.rglob("*.flac"))[:3]:
+        target = small / path.relative_to(music)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    db_path = tmp_path / "analyse.db"
+    with open_library(db_path) as db:
+        scan(db, small)
+    pool = TaskPool(2)
+    opened = _open(qtbot, db_path, pool=pool)
+    window = opened.window
+    progress: list[tuple[int, int]] = []
+    librosa_before = "librosa" in sys.modules
+    window.start_analysis()
+    window.analysis_job.progress.connect(lambda d, t: progress.append((d, t)))
+    assert window.analysis_status.isVisible()
+    with qtbot.waitSignal(window.analysis_job.finished_analysis, timeout=120000) as done:
+        pass
+    summary, error = done.args
+    assert error is None and summary["analysed"] == 3
+    assert progress and progress[-1] == (3, 3)
+    assert not window.analysis_status.isVisible()
+    assert ("librosa" in sys.modules) == librosa_before  # analysed in another process
+    window.select_view("taste")
+    qtbot.waitUntil(lambda: len(window.taste.map.points) == 3, timeout=10000)
+    window.shutdown()
+    window.bridge.close()
+    pool.wait()
+
+
+def test_keyboard_shortcuts(qtbot: Any, app: App) -> None:
+    window = app.window
+    _double_click(qtbot, app, "Iron Bridge")
+    qtbot.waitUntil(lambda: app.state().play_state == "playing")
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: app.state().play_state == "paused")
+    qtbot.keyClick(window.table, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: app.state().liked)
+    qtbot.keyClick(window.table, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: app.state().now_playing.title != "Iron Bridge")
+    qtbot.keyClick(window.table, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: app.state().now_playing.title == "Iron Bridge")
+    qtbot.waitUntil(lambda: app.state().play_state == "playing")
+    qtbot.keyClick(window.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.search.hasFocus()
+    qtbot.keyClicks(window.search, "red signal")  # a space typed in the search stays there
+    qtbot.waitUntil(lambda: app.model.total() == 1)
+    assert window.search.text() == "red signal"
+    app.session.wait_idle()
+    assert app.session.snapshot().play_state == "playing"
