@@ -62,6 +62,7 @@ def load_engine(db: Database, *, save: bool = True) -> tuple[PlaylistEngine, Lib
     import time
 
     import numpy as np
+    from threadpoolctl import threadpool_limits
 
     from player.library.playlists import load_arrays, sidecar_path
     from recommender.audio import N_FEATURES
@@ -125,10 +126,13 @@ def load_engine(db: Database, *, save: bool = True) -> tuple[PlaylistEngine, Lib
         available=arrays.available,
     )
     previous = _previous_mixes(sidecar_path(db, MIXES_FILE), arrays.track_ids)
-    engine = PlaylistEngine(state, previous_mixes=previous)
-    if save:
-        _save_mixes(sidecar_path(db, MIXES_FILE), arrays.track_ids, engine)
-        update_map(db, engine, arrays)
+    # One BLAS thread, as the player runs the engine: on a busy machine, threaded BLAS
+    # over these small products was 4x slower (tests/benchmarks/bench_playlists.py).
+    with threadpool_limits(limits=1):
+        engine = PlaylistEngine(state, previous_mixes=previous)
+        if save:
+            _save_mixes(sidecar_path(db, MIXES_FILE), arrays.track_ids, engine)
+            update_map(db, engine, arrays)
     return engine, arrays
 
 
@@ -361,13 +365,16 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_map(args: argparse.Namespace) -> int:
+    from threadpoolctl import threadpool_limits
+
     from player.cli.common import open_db, print_json
     from player.library.playlists import sidecar_path
 
     with open_db(args) as db:
         sidecar_path(db, MAP_FILE).unlink(missing_ok=True)  # a full rebuild
         engine, arrays = load_engine(db, save=False)
-        taste_map = update_map(db, engine, arrays)
+        with threadpool_limits(limits=1):
+            taste_map = update_map(db, engine, arrays)
         path = sidecar_path(db, MAP_FILE)
     summary = {
         "path": str(path),

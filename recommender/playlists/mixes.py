@@ -32,6 +32,7 @@ class MixConfig:
     keep_name_overlap: float = 0.4  # Jaccard with an old cluster that keeps its name
     length: int = 50
     seed: int = 0
+    restarts: int = 4
 
 
 @dataclass
@@ -85,7 +86,9 @@ def cluster(
                 best_k, best_score = candidate, score
         k = best_k if best_k > 0 else min(cfg.min_k, most)
     k = max(2, min(k, most))
-    start = fits[k] if k in fits else KMeans(k, n_init=2, random_state=cfg.seed).fit(x)
+    # The chosen k gets several restarts on the sample: cheap, and k-means' local optima
+    # differ by a few points of purity.
+    start = KMeans(k, n_init=cfg.restarts, random_state=cfg.seed).fit(x)
     final = KMeans(k, init=start.cluster_centers_, n_init=1, max_iter=20, random_state=cfg.seed)
     labels[rows] = final.fit_predict(vectors[rows])
     centroids = final.cluster_centers_.astype(np.float32)
