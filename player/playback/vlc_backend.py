@@ -13,8 +13,9 @@ with ``:start-paused``: libVLC opens the file, starts its decoder and holds it p
 the first sample. When the current track ends, the worker un-pauses the prepared player,
 so the next track starts without opening, probing or buffering anything. (Ogg files are
 only opened and parsed ahead, and start decoding at the switch: see ``_holds_cleanly``.)
-What remains of the gap is libVLC 3's own end-of-stream detection, which polls its
-decoders every 100 ms; tests/benchmarks measure it.
+What remains of the gap is libVLC 3's own end-of-stream detection: measured into a PCM
+sink paced like a sound card, the end event comes 20-100 ms after the last sample (the
+switch itself takes under a millisecond), so the gap is 20-100 ms depending on format.
 
 Stale events: each player has an *epoch*, bumped (after ``stop``, before new media) every
 time its media changes or stops. Events carry the epoch they were sent under; the worker
