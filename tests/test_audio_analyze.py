@@ -107,6 +107,17 @@ def test_truncated_files(tmp_path: Path) -> None:
         assert _reason(stub).kind in {"truncated", "unreadable", "too_short", "no_audio"}
 
 
+def test_a_long_file_cut_short_is_analysed_from_what_remains(tmp_path: Path) -> None:
+    """The header says 4 minutes, the data stops after ~25 s: every spread window falls
+    past the end, so the excerpt is read from the start instead."""
+    whole = write_audio(tmp_path / "long.flac", seconds=240.0, sr=8000)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[: len(data) // 10])
+    assert sf.info(str(cut)).duration == pytest.approx(240.0)
+    assert analyze_file(str(cut)).vector.shape == (N_FEATURES,)
+
+
 def test_mislabelled_files_are_analysed_by_content(tmp_path: Path) -> None:
     flac_as_mp3 = tmp_path / "song.mp3"
     write_audio(flac_as_mp3, seconds=3.0, fmt="flac")

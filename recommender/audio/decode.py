@@ -96,7 +96,7 @@ def _resample(y: Audio, sr: int) -> Audio:
     return np.asarray(soxr.resample(y, sr, SR, quality="HQ"), dtype=np.float32)
 
 
-def _soundfile_excerpt(path: str, count: int, length: float) -> Excerpt:
+def _soundfile_excerpt(path: str, count: int, length: float, from_start: bool = False) -> Excerpt:
     import soundfile as sf
 
     with sf.SoundFile(path) as f:
@@ -104,7 +104,8 @@ def _soundfile_excerpt(path: str, count: int, length: float) -> Excerpt:
         frames = int(f.frames)
         duration = frames / sr if frames > 0 else float("nan")
         windows: list[Audio] = []
-        for start, size in plan_windows(duration, count, length):
+        plan = [(0.0, count * length)] if from_start else plan_windows(duration, count, length)
+        for start, size in plan:
             if start > 0:
                 f.seek(int(start * sr))
             block = f.read(int(size * sr), dtype="float32", always_2d=True)
@@ -112,7 +113,7 @@ def _soundfile_excerpt(path: str, count: int, length: float) -> Excerpt:
     return Excerpt(windows, duration, sr, channels, "soundfile")
 
 
-def _pyav_excerpt(path: str, count: int, length: float) -> Excerpt:
+def _pyav_excerpt(path: str, count: int, length: float, from_start: bool = False) -> Excerpt:
     import av
 
     av.logging.set_level(av.logging.PANIC)
@@ -135,7 +136,8 @@ def _pyav_excerpt(path: str, count: int, length: float) -> Excerpt:
         elif container.duration is not None:
             duration = container.duration / 1_000_000
         windows: list[Audio] = []
-        for start, size in plan_windows(duration, count, length):
+        plan = [(0.0, count * length)] if from_start else plan_windows(duration, count, length)
+        for start, size in plan:
             windows.append(_pyav_window(container, stream, start, size))
     return Excerpt(windows, duration, sr, channels, "pyav")
 
@@ -199,15 +201,20 @@ def load_excerpt(path: str, count: int, length: float, *, min_seconds: float = 1
     """
     if not os.path.exists(path) or os.path.isdir(path):
         raise DecodeError("missing", "the file is gone (moved, deleted or its drive is offline)")
-    attempts = ["soundfile", "pyav"] if choose_backend(path) == "soundfile" else ["pyav"]
+    backends = ["soundfile", "pyav"] if choose_backend(path) == "soundfile" else ["pyav"]
+    # If the windows spread across the declared length come back (nearly) empty, the file
+    # may hold less than its header says: read what there is from the start instead.
+    attempts = [(b, False) for b in backends] + [(b, True) for b in backends]
     first_error: DecodeError | None = None
     best: Excerpt | None = None
-    for backend in attempts:
+    for backend, from_start in attempts:
+        if from_start and best is None:
+            break  # nothing opened at all: reading from the start will not help
         try:
             if backend == "soundfile":
-                excerpt = _soundfile_excerpt(path, count, length)
+                excerpt = _soundfile_excerpt(path, count, length, from_start)
             else:
-                excerpt = _pyav_excerpt(path, count, length)
+                excerpt = _pyav_excerpt(path, count, length, from_start)
         except DecodeError as exc:
             first_error = first_error or exc
             continue
@@ -224,14 +231,14 @@ def load_excerpt(path: str, count: int, length: float, *, min_seconds: float = 1
         # The file opened but holds too little audio: a truly short file, or a
         # truncated one whose header promises more than is there.
         promised = best.duration
-        if best.seconds == 0:
-            raise DecodeError("unreadable", "no audio decodes from it (corrupt or not audio)")
         if math.isfinite(promised) and promised >= min_seconds:
             raise DecodeError(
                 "truncated",
                 f"only {best.seconds:.2f} s of audio decodes of the {promised:.1f} s the file "
                 "declares (truncated or damaged)",
             )
+        if best.seconds == 0:
+            raise DecodeError("unreadable", "no audio decodes from it (corrupt or not audio)")
         raise DecodeError(
             "too_short", f"too short to analyse: {best.seconds:.2f} s (at least {min_seconds:g} s)"
         )
