@@ -153,3 +153,38 @@ def test_file_uris_decode_percent_encoded_bytes(tmp_path: Path) -> None:
     assert entry_path("file:///music/%C3%87a%20plane.flac", tmp_path) == "/music/Ça plane.flac"
     assert entry_path("a%20b/c.mp3", tmp_path) == str(tmp_path / "a b" / "c.mp3")
     assert entry_path("https://example.org/x.mp3", tmp_path) is None
+
+
+def _vlc_entries(playlist: Path) -> list[str]:
+    """The files libVLC (what VLC itself runs on) finds in a playlist file."""
+    import time
+
+    vlc = pytest.importorskip("vlc")
+    try:
+        instance = vlc.Instance("--no-video", "--quiet")
+    except Exception:  # python-vlc without libVLC on this machine
+        instance = None
+    if instance is None:
+        pytest.skip("libVLC is not installed")
+    media = instance.media_new_path(str(playlist))
+    media.parse_with_options(vlc.MediaParseFlag.local, 10_000)
+    for _ in range(100):
+        if media.get_parsed_status() == vlc.MediaParsedStatus.done:
+            break
+        time.sleep(0.05)
+    items = media.subitems()
+    mrls = [items.item_at_index(i).get_mrl() for i in range(items.count())] if items else []
+    return [unquote(urlsplit(m).path) for m in mrls]
+
+
+@pytest.mark.parametrize(("fmt", "relative"), [("m3u8", True), ("xspf", False), ("xspf", True)])
+def test_vlc_opens_the_exported_file(library, tmp_path: Path, fmt: str, relative: bool) -> None:
+    db, _, paths = library
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    extra = ["--relative-to", str(folder)] if relative else []
+    out = segue("playlist", "export", "Mixtape ünicode", "--format", fmt, *extra, db=db)
+    assert out.returncode == 0, out.stderr
+    file = folder / f"mix.{fmt}"
+    file.write_text(out.stdout, encoding="utf-8")
+    assert _vlc_entries(file) == paths
