@@ -614,3 +614,36 @@ def test_keyboard_shortcuts(qtbot: Any, app: App) -> None:
     assert window.search.text() == "red signal"
     app.session.wait_idle()
     assert app.session.snapshot().play_state == "playing"
+
+
+def test_user_playlists_create_reorder_play_export_import(
+    qtbot: Any, app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    from player.ui import playlists_view
+
+    window = app.window
+    ids = [app.model.track_id(r) for r in (3, 4, 5)]  # Cora Vale's album
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Road trip", True))
+    window.add_to_playlist(ids[:2])
+    window.add_to_playlist(ids[2:], "Road trip")
+    assert window.user_playlists == ["Road trip"]
+    assert "playlist:user:Road trip" in window._nav_items
+    window.select_view("playlist:user:Road trip")
+    page = window.playlist_page
+    qtbot.waitUntil(lambda: page.ids() == ids, timeout=20000)
+    assert page.table.item(0, 0).text() == "Paper Moon"
+    page.move(0, 1)
+    qtbot.waitUntil(lambda: page.ids() == [ids[1], ids[0], ids[2]], timeout=20000)
+    page.play_all()
+    qtbot.waitUntil(lambda: [e.track.id for e in app.state().upnext if e.pinned] == page.ids()[1:])
+    assert app.state().now_playing.id == ids[1]
+    target = tmp_path / "road.m3u8"
+    assert playlists_view.export_file(window.db_path, "Road trip", page.ids(), str(target)) == 3
+    assert "Willow Song" in target.read_text()
+    name, matched, total = playlists_view.import_file(window.db_path, str(target), "Copy")
+    assert (name, matched, total) == ("Copy", 3, 3)
+    assert playlists_view.user_tracks(window.db_path, "Copy") == page.ids()
+    window.select_view("playlist:discover")
+    qtbot.waitUntil(lambda: page.title.text() == "Discover" and page.built_at > 0, timeout=20000)

@@ -42,6 +42,7 @@ from player.ui.models import (
 )
 from player.ui.nowplaying import NowPlayingBar, now_playing
 from player.ui.onboarding import OnboardingPage
+from player.ui.playlists_view import PlaylistView
 from player.ui.tasks import thread_db
 from player.ui.upnext import UpNextPanel
 
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         self.analysis_job: AnalysisJob | None = None
         self._loaded = False
         self._pending_rescan = False
+        self.user_playlists: list[str] = []
         self.setWindowTitle("Segue")
         self.setWindowIcon(app_icon())
         self.setMinimumSize(QSize(760, 520))
@@ -196,9 +198,10 @@ class MainWindow(QMainWindow):
         entry("albums", "Albums", "album")
         entry("artists", "Artists", "artist")
         header("Playlists")
-        entry("playlist:mixes", "Your mixes", "mix")
         entry("playlist:discover", "Discover", "discover")
         entry("playlist:forgotten", "Forgotten favourites", "forgotten")
+        entry("playlist:mixes", "Your mixes", "mix")
+        self._user_anchor = self.nav.count()  # user playlists are inserted here
         header("You")
         entry("taste", "Taste", "taste")
         entry("stats", "Listening stats", "stats")
@@ -289,10 +292,8 @@ class MainWindow(QMainWindow):
         self.artists.setUniformItemSizes(True)
         self.artists.activated.connect(self._artist_activated)
 
-        self.playlist_page = QLabel()
-        self.playlist_page.setObjectName("Empty")
-        self.playlist_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.playlist_page.setWordWrap(True)
+        self.playlist_page = PlaylistView(self.db_path, self.pool, self.session)
+        self.playlist_page.playlists_changed = self.refresh_user_playlists
         self.taste = TasteView(self.db_path, self.pool, self.session)
         self.stats = StatsView(self.db_path, self.pool)
         self.welcome = OnboardingPage()
@@ -325,6 +326,7 @@ class MainWindow(QMainWindow):
         file.addAction(icon("folder"), "Add music folder…", self._add_folder)
         file.addAction("Rescan library", lambda: self.start_scan())
         file.addAction("Analyse now", self.start_analysis)
+        file.addAction(icon("playlist"), "Import playlist…", self.import_playlist)
         file.addSeparator()
         act = file.addAction(icon("settings"), "Settings…", self.open_settings)
         act.setShortcut(QKeySequence.StandardKey.Preferences)
@@ -365,7 +367,7 @@ class MainWindow(QMainWindow):
 
     def select_view(self, name: str) -> None:
         if name.startswith("playlist"):
-            key = name if ":" in name else "playlist:mixes"
+            key = name if ":" in name else "playlist:discover"
             self._show_playlist(key)
             self._select_nav(key)
             return
@@ -404,20 +406,79 @@ class MainWindow(QMainWindow):
             self.select_view(str(item.data(_SECTION)))
 
     def _show_playlist(self, key: str) -> None:
-        names = {
-            "playlist:mixes": "Your mixes",
-            "playlist:discover": "Discover",
-            "playlist:forgotten": "Forgotten favourites",
-        }
-        self.playlist_page.setText(
-            f"{names.get(key, 'Playlist')}\n\nSegue builds this playlist from your listening. "
-            "Keep playing music, and it appears here."
-        )
+        self.playlist_page.open(key.removeprefix("playlist:"))
         self.stack.setCurrentWidget(self.playlist_page)
         self.top_bar.hide()
         self.upnext.show()
         self.nowbar.show()
         self.current_view = key
+
+    def refresh_user_playlists(self) -> None:
+        from player.ui.playlists_view import saved_names
+
+        path = self.db_path
+        self.pool.run_task(lambda: saved_names(path), self._show_user_playlists)
+
+    def _show_user_playlists(self, names: list[str]) -> None:
+        for key in [k for k in self._nav_items if k.startswith("playlist:user:")]:
+            item = self._nav_items.pop(key)
+            self.nav.takeItem(self.nav.row(item))
+        for offset, name in enumerate(names):
+            item = QListWidgetItem(icon("playlist"), name)
+            key = f"playlist:user:{name}"
+            item.setData(_SECTION, key)
+            item.setData(_ICON, "playlist")
+            self.nav.insertItem(self._user_anchor + offset, item)
+            self._nav_items[key] = item
+        self.user_playlists = names
+        if getattr(self, "current_view", "").startswith("playlist:"):
+            self._select_nav(self.current_view)
+
+    def add_to_playlist(self, ids: list[int], name: str | None = None) -> None:
+        """Add tracks to a user playlist (a new one when ``name`` is None: asks for it)."""
+        from PySide6.QtWidgets import QInputDialog
+
+        from player.ui.playlists_view import save_tracks
+
+        append = name is not None
+        if name is None:
+            name, ok = QInputDialog.getText(self, "New playlist", "Name:")
+            if not ok or not name.strip():
+                return
+            name = name.strip()
+        path = self.db_path
+
+        def done(_result: object) -> None:
+            self.playlist_page.built_at = 0.0
+            self.refresh_user_playlists()
+            self.message.setText(f"Added {len(ids)} to '{name}'")
+
+        self.pool.run_task(lambda: save_tracks(path, name, ids, append=append), done)
+
+    def import_playlist(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from player.ui.playlists_view import import_file
+
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import a playlist", "", "Playlists (*.m3u *.m3u8 *.xspf)"
+        )
+        if not path:
+            return
+        db_path = self.db_path
+
+        def done(result, error) -> None:
+            if error is not None:
+                self.message.setText(str(error))
+                return
+            name, matched, total = result
+            self.message.setText(f"Imported '{name}': {matched} of {total} entries matched")
+            self.playlist_page.built_at = 0.0
+            self.refresh_user_playlists()
+
+        from player.ui.tasks import with_error
+
+        self.pool.run_task(lambda: import_file(db_path, path), with_error(done))
 
     def focus_search(self) -> None:
         if self.current_view not in ("songs", "albums", "artists"):
@@ -467,6 +528,7 @@ class MainWindow(QMainWindow):
         if not self._loaded:
             self._loaded = True
             self.loaded.emit()
+            QTimer.singleShot(300, self.refresh_user_playlists)
 
     def _update_empty_text(self) -> None:
         if self.songs_model.text or self.chip.isVisible():
@@ -502,6 +564,12 @@ class MainWindow(QMainWindow):
         menu.addAction(icon("play"), "Play", lambda: self.session.play_track(track_id))
         menu.addAction("Play next", lambda: self.session.play_next(track_id))
         menu.addAction("Add to queue", lambda: self.session.enqueue(track_id))
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        ids = [self.songs_model.track_id(r) for r in rows] or [track_id]
+        add = menu.addMenu(icon("playlist"), "Add to playlist")
+        add.addAction("New playlist…", lambda: self.add_to_playlist(ids))
+        for name in self.user_playlists:
+            add.addAction(name, lambda n=name: self.add_to_playlist(ids, n))
         menu.addSeparator()
         menu.addAction(
             icon("more-like"), "More like this", lambda: self.session.more_like_this(track_id)
