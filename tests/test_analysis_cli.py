@@ -112,3 +112,46 @@ def test_interrupted_run_keeps_its_work_and_the_next_run_resumes(tmp_path: Path)
     resumed = json.loads(segue("analyze", "--json", "--background", db=db).stdout)
     assert (resumed["analysed"], resumed["failed"], resumed["pending"]) == (1, 0, 0)
     assert resumed["workers"] == 1
+
+
+def test_a_paused_run_does_not_time_out_its_files(tmp_path: Path) -> None:
+    """The app pauses analysis while music plays by stopping its process group (SIGSTOP).
+    Time spent stopped must not count against the per-file timeout."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_cli import ROOT
+
+    music = tmp_path / "music"
+    for i in range(16):
+        write_audio(music / f"song{i:02}.flac", seconds=8.0, freq=110.0 * (1 + i % 7))
+    db = tmp_path / "lib.db"
+    assert segue("scan", str(music), db=db).returncode == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "player", "--db", str(db), "analyze", "--json",
+         "--workers", "2", "--timeout", "2"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 90
+        done = 0
+        while time.time() < deadline and done == 0:
+            time.sleep(0.05)
+            with sqlite3.connect(db) as conn:
+                done = conn.execute("SELECT COUNT(*) FROM track_features").fetchone()[0]
+        assert done, "the run never started analysing"
+        os.killpg(proc.pid, signal.SIGSTOP)  # workers are mid-file now
+        time.sleep(7.0)
+        os.killpg(proc.pid, signal.SIGCONT)
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["failures"] == {}
+    assert summary["analysed"] == 16  # every file, none timed out
