@@ -286,6 +286,10 @@ def build_map(
     ids = np.asarray(ids, dtype=np.int64)
     n = ids.size
     vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[1] < 2:
+        # Nothing (or one number) known about the tracks: a degenerate but valid map.
+        width = vectors.shape[1] if vectors.ndim == 2 else 0
+        vectors = np.hstack([vectors.reshape(n, width), np.zeros((n, 2 - width), np.float32)])
     rng = np.random.default_rng(cfg.seed)
     pca_xy, _, _ = _pca2(vectors) if n else (np.zeros((0, 2), np.float32), None, None)
     if n < 4:

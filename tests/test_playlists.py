@@ -204,3 +204,25 @@ def test_cf_block_puts_tracks_played_together_close(method: str) -> None:
     same = sims[:10, :10][~np.eye(10, dtype=bool)].mean()
     other = sims[:10, 10:].mean()
     assert same > other + 0.3
+
+
+def test_a_tiny_library_with_no_tags_or_history_still_gets_playlists_and_a_map() -> None:
+    from recommender.tastemap import build_map
+
+    state = LibraryState(
+        n_items=3,
+        artist_ids=np.array([0, 0, -1]),
+        album_ids=np.full(3, -1),
+        genres=[None, None, None],
+        log=make_log([]),
+        now=NOW,
+        describe=labels_from_arrays(["a", "b", "c"]),
+    )
+    engine = PlaylistEngine(state)
+    built = engine.build_all()
+    assert {p.key for p in built} >= {"discover", "forgotten", "calm", "energetic"}
+    assert all(len(p) == 0 for p in built)  # nothing is known: nothing to claim
+    radio = engine.radio([2], "c", "radio:track:2")
+    assert radio.items[0] == 2 and set(radio.items.tolist()) <= {0, 1, 2}
+    taste_map = build_map(np.array([10, 11, 12]), engine.embedding.vectors, state.genres)
+    assert taste_map.xy.shape == (3, 2) and np.isfinite(taste_map.xy).all()

@@ -120,3 +120,10 @@ def test_smart_prints_exactly_the_matching_tracks(lib) -> None:
     assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
     unknown = segue("playlist", "show", "No Such List", db=db)
     assert unknown.returncode == 1 and "no playlist named 'No Such List'" in unknown.stderr
+
+
+def test_an_empty_library_says_what_to_do(tmp_path: Path) -> None:
+    for args in (("playlist", "list"), ("radio", "anything"), ("playlist", "show", "Discover")):
+        result = segue(*args, db=tmp_path / "empty.db")
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert "run 'segue scan DIR' first" in result.stderr

@@ -64,6 +64,7 @@ def load_engine(db: Database, *, save: bool = True) -> tuple[PlaylistEngine, Lib
     import numpy as np
     from threadpoolctl import threadpool_limits
 
+    from player.errors import SegueError
     from player.library.playlists import load_arrays, sidecar_path
     from recommender.audio import N_FEATURES
     from recommender.metadata import split_artists
@@ -73,6 +74,8 @@ def load_engine(db: Database, *, save: bool = True) -> tuple[PlaylistEngine, Lib
 
     arrays = load_arrays(db, N_FEATURES)
     n = arrays.track_ids.size
+    if n == 0:
+        raise SegueError("the library is empty: run 'segue scan DIR' first")
     artist_code: dict[str, int] = {}
     artist_ids = np.array(
         [

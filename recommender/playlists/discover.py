@@ -68,7 +68,7 @@ def discover_scores(
         if by_artist.size and by_artist.max() > 0:
             share = np.zeros(n, dtype=np.float32)
             share[known] = by_artist[artist_ids[known]] / by_artist.max()
-            peak = float(scores.max()) or 1.0
+            peak = float(scores.max(initial=0.0)) or 1.0
             scores[candidates] += np.float32(cfg.artist_share * peak) * share[candidates]
     scores[~candidates] = 0.0
     return scores, nearest, favourites

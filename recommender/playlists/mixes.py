@@ -240,7 +240,7 @@ def mix_playlists(
 ) -> list[Playlist]:
     """One playlist per cluster: its most typical tracks, the listener's favourites first."""
     cfg = config or MixConfig()
-    liking = affinity / (float(affinity.max()) or 1.0)
+    liking = affinity / (float(affinity.max(initial=0.0)) or 1.0)
     out = []
     for c in range(clustering.k):
         inside = (clustering.labels == c) & allowed

@@ -139,7 +139,7 @@ def mood_playlists(
     cfg = config or MoodConfig()
     known = np.isfinite(energy) & allowed
     value = np.nan_to_num(energy, nan=0.5)
-    liking = affinity / (float(affinity.max()) or 1.0)
+    liking = affinity / (float(affinity.max(initial=0.0)) or 1.0)
     out = []
     for key, name, inside, extremity in (
         ("calm", "Calm", known & (value <= cfg.calm_below), 1.0 - value),
