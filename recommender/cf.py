@@ -540,8 +540,12 @@ class SessionCF:
         return blended
 
     def neighbours(self, item: int, k: int = 10) -> tuple[IntArray, FloatArray]:
-        """The ``k`` items most often played after (and, less, before) ``item``."""
-        s = self.item_scores(api.Context(current=item))
+        """The ``k`` items most often played around ``item`` (before or after it, alike)."""
+        shrink = self.config.shrinkage / self._deflation(None)
+        s = np.zeros(self.n_items, dtype=np.float64)
+        for transposed in (False, True):
+            idx, val = self.items.normalised_row(item, shrink, transposed)
+            np.add.at(s, idx, val)
         s[item] = -np.inf  # a track is not its own neighbour
         positive = np.flatnonzero(s > 0)
         if positive.size > k:

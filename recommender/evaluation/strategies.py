@@ -218,7 +218,7 @@ class ImplicitFactors:
     plays; a session is folded in as the mean of its tracks' factors."""
 
     def __init__(
-        self, name: str, catalogue: Catalogue, refit_every: int = 2000, factors: int = 64
+        self, name: str, catalogue: Catalogue, refit_every: int = 5000, factors: int = 32
     ) -> None:
         self.name = name
         self.n_items = catalogue.n_items
@@ -263,15 +263,11 @@ class ImplicitFactors:
                 shape=(len(self.session_index), self.n_items),
             )
             matrix.sum_duplicates()
-            from threadpoolctl import threadpool_limits
-
-            # implicit's own threads do the work; a threaded BLAS underneath it goes wrong
-            # (NaN factors with OpenBLAS), as implicit itself warns.
             # A fresh model each time: implicit keeps old factors if refitted, whose shapes no
-            # longer match once sessions were added.
+            # longer match once sessions were added. (The replay holds BLAS to one thread, as
+            # implicit asks.)
             model = self._new_model()
-            with threadpool_limits(1, "blas"):
-                model.fit(matrix, show_progress=False)
+            model.fit(matrix, show_progress=False)
             factors = model.item_factors
             self.item_factors = np.asarray(
                 factors.to_numpy() if hasattr(factors, "to_numpy") else factors, dtype=np.float32

@@ -1,0 +1,199 @@
+"""``segue eval``: the prequential replay protocol, its metrics, its JSON, its errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from player.cli import main
+from recommender import api
+from recommender.evaluation import LogFormatError, evaluate, parse_log
+from recommender.evaluation.replay import default_factories
+from recommender.evaluation.strategies import Catalogue
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDS = ROOT.parent / "shared" / "data" / "listening"
+
+# user session track artist timestamp. User 3 has no session ids: a 30-minute gap splits.
+TINY = """user\tsession\ttrack\tartist\ttimestamp
+1\t1\t100\t1\t0
+3\t\t300\t3\t0
+2\t2\t200\t2\t30
+1\t1\t100\t1\t60
+2\t2\t201\t2\t90
+3\t\t300\t3\t100
+1\t1\t101\t1\t120
+2\t2\t201\t2\t150
+3\t\t300\t3\t5000
+3\t\t301\t3\t5100
+"""
+
+
+class Repeat:
+    """Predicts that the track playing now plays again."""
+
+    name = "repeat"
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.n = catalogue.n_items
+
+    def scores(self, session: list[int], key: int, now: float) -> api.FloatArray:
+        out = np.zeros(self.n, dtype=np.float32)
+        out[session[-1]] = 1.0
+        return out
+
+    def learn(self, item: int, session: int, ts: float) -> None:
+        pass
+
+
+class LastLearned(Repeat):
+    """Predicts the last play the model learned, whoever played it."""
+
+    name = "last_learned"
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        super().__init__(catalogue)
+        self.last: int | None = None
+
+    def scores(self, session: list[int], key: int, now: float) -> api.FloatArray:
+        out = np.zeros(self.n, dtype=np.float32)
+        if self.last is not None:
+            out[self.last] = 1.0
+        return out
+
+    def learn(self, item: int, session: int, ts: float) -> None:
+        self.last = item
+
+
+def test_replay_predicts_each_play_after_the_first_of_its_session_in_time_order() -> None:
+    log = parse_log(TINY.splitlines(keepends=True))
+    assert log.n_items == 6 and len(log) == 10
+    stream = evaluate(log, "stream", [("repeat", Repeat), ("last_learned", LastLearned)], k=1)
+    # Sessions: user 1 (100 100 101), user 2 (200 201 201), user 3 (300 300 | gap | 300 301).
+    # Predicted: 100 101 | 201 201 | 300 | 301 = 6 plays; a repeat is right for 100, 201, 300.
+    assert stream.predictions == 6
+    assert stream.strategies["repeat"] == {
+        "hr@1": pytest.approx(3 / 6),
+        "mrr@1": pytest.approx(3 / 6),
+        "coverage": pytest.approx(4 / 6),  # it showed 100, 200, 201 and 300
+    }
+    # In time order, the last learned play is always another listener's: never right.
+    assert stream.strategies["last_learned"]["hr@1"] == 0.0
+    # Per user, each listener has a model of their own: the last learned play is their own.
+    per_user = evaluate(log, "per-user", [("last_learned", LastLearned)], k=1)
+    assert per_user.predictions == 6
+    assert per_user.strategies["last_learned"]["hr@1"] == pytest.approx(3 / 6)
+
+
+def test_reciprocal_rank_counts_the_position_of_the_hit() -> None:
+    class SecondGuess(Repeat):
+        name = "second"
+
+        def scores(self, session: list[int], key: int, now: float) -> api.FloatArray:
+            out = np.zeros(self.n, dtype=np.float32)
+            out[session[-1]] = 0.5  # the repeat, ranked second behind a fixed decoy
+            out[decoy] = 1.0
+            return out
+
+    log = parse_log(TINY.splitlines(keepends=True))
+    decoy = int(log.item[log.ts == 5100][0])  # track 301: only ever the last play
+    result = evaluate(log, "stream", [("second", SecondGuess)], k=2)
+    # The three repeats are found at rank 2; 301 at rank 1 once (after 300, at 5100).
+    assert result.strategies["second"]["hr@2"] == pytest.approx(4 / 6)
+    assert result.strategies["second"]["mrr@2"] == pytest.approx((3 * 0.5 + 1.0) / 6)
+
+
+def test_artist_popularity_ranks_the_artists_most_played_tracks() -> None:
+    rows = ["user\tsession\ttrack\tartist\ttimestamp"]
+    t = 0
+    # Twelve tracks by artist 4, each a session of its own: no predictions, but every one is
+    # more popular than an unheard track, so no unheard track ever makes the top 10.
+    for track in range(10, 22):
+        rows.append(f"6\t{track}\t{track}\t4\t{t}")
+        t += 60
+    # Artist 9's eight tracks, heard twice; then a session 1 -> 2 -> 1 by artist 5.
+    for session in (1, 2):
+        for track in range(30, 38):
+            rows.append(f"7\t{session}\t{track}\t9\t{t}")
+            t += 60
+    for track in (1, 2, 1):
+        rows.append(f"8\t50\t{track}\t5\t{t}")
+        t += 60
+    log = parse_log(rows)
+    factories = [(n, f) for n, f in default_factories("stream")[0] if n == "artist_popularity"]
+    result = evaluate(log, "stream", factories)
+    # Session 1: 7 predictions of unheard tracks: misses. Session 2: 7 predictions of the
+    # artist's played tracks (all 8 fit in the top 10): hits. Session 50: 2 is unheard (miss),
+    # then 1 is the artist's most played (hit).
+    assert result.predictions == 7 + 7 + 2
+    assert result.strategies["artist_popularity"]["hr@10"] == pytest.approx(8 / 16)
+
+
+def test_cli_json_has_the_documented_shape(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "log.tsv"
+    path.write_text(TINY)
+    assert main(["eval", "--events", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["file"] == str(path) and out["mode"] == "stream" and out["predictions"] == 6
+    names = set(out["strategies"])
+    assert {"segue", "popularity", "artist_popularity", "item_knn", "session_knn"} <= names
+    if not {"als", "bpr"} <= names:
+        assert any("skipped" in note for note in out["notes"])
+    for metrics in out["strategies"].values():
+        assert set(metrics) == {"hr@10", "mrr@10", "coverage"}
+        assert all(0.0 <= v <= 1.0 for v in metrics.values())
+    assert main(["eval", "--events", str(path), "--mode", "per-user", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["mode"] == "per-user"
+
+
+def test_cli_table_lists_every_strategy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "log.tsv"
+    path.write_text(TINY)
+    assert main(["eval", "--events", str(path)]) == 0
+    out = capsys.readouterr().out
+    for name in ("segue", "popularity", "artist_popularity", "item_knn", "session_knn"):
+        assert f"\n{name} " in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such events file"),
+        ("", "empty"),
+        ("track\tuser\n1\t2\n", "header"),
+        ("user\tsession\ttrack\tartist\ttimestamp\n1\t1\tabc\t2\t3\n", "line 2"),
+        ("user\tsession\ttrack\tartist\ttimestamp\n1\t1\t2\n", "line 2"),
+        ("user\tsession\ttrack\tartist\ttimestamp\n", "no plays"),
+    ],
+)
+def test_a_bad_or_missing_file_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
+    path = tmp_path / "log.tsv"
+    if content is not None:
+        path.write_text(content)
+    assert main(["eval", "--events", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("segue: error:") and message in err
+    assert "Traceback" not in err
+
+
+def test_parse_errors_name_the_line() -> None:
+    with pytest.raises(LogFormatError, match="line 3"):
+        parse_log(["user\tsession\ttrack\tartist\ttimestamp", "1\t1\t2\t3\t4", "x\t1\t2\t3\t4"])
+
+
+def test_segue_beats_the_best_baseline_on_a_slice_of_real_sessions() -> None:
+    with open(FOLDS / "30music_fold1.tsv", encoding="utf-8") as fh:
+        lines = fh.readlines()[:2001]
+    log = parse_log(lines)
+    factories = [(n, f) for n, f in default_factories("stream")[0] if n not in ("als", "bpr")]
+    result = evaluate(log, "stream", factories)
+    hr = {name: m["hr@10"] for name, m in result.strategies.items()}
+    best = max(v for name, v in hr.items() if name != "segue")
+    assert hr["segue"] >= 1.25 * best
