@@ -123,13 +123,25 @@ def test_mixes_follow_the_genres_and_keep_their_names_across_rebuilds() -> None:
         dominant = np.bincount(genre_of[mix.items]).argmax()
         assert np.mean(genre_of[mix.items] == dominant) > 0.9
         assert GENRES[dominant].split()[-1] in mix.name.lower()
-    # A rebuild on a changed library (other noise, other cluster numbering) keeps names
-    # of clusters that kept their members, even when they would be named otherwise now.
-    previous = (engine.clustering.labels, [f"Old {n}" for n in engine.mix_names])
-    rebuilt = PlaylistEngine(
-        library(plays(0, 3, NOW - DAY), per_genre=40, seed=0), previous_mixes=previous
-    )
-    assert sorted(rebuilt.mix_names) == sorted(previous[1])
+    # A rebuild after the library changed (12 new tracks, more listening) keeps the names
+    # of clusters that kept their members, even where a fresh name would differ.
+    grown = library(plays(0, 3, NOW - DAY) + plays(45, 4, NOW), per_genre=40)
+    rng = np.random.default_rng(7)
+    new_vectors = grown.content_vectors[rng.choice(160, 12)] + rng.normal(size=(12, 20))
+    grown.n_items = 172
+    grown.content_items = np.arange(172)
+    grown.content_vectors = np.vstack([grown.content_vectors, new_vectors]).astype(np.float32)
+    grown.artist_ids = np.concatenate([grown.artist_ids, np.full(12, 99)])
+    grown.album_ids = np.concatenate([grown.album_ids, np.full(12, -1)])
+    grown.genres = [*grown.genres, *["jazz"] * 12]
+    grown.years = np.concatenate([grown.years, np.full(12, 2001.0, np.float32)])
+    old_names = [f"Old {n}" for n in engine.mix_names]
+    aligned = np.concatenate([engine.clustering.labels, np.full(12, -1)])
+    rebuilt = PlaylistEngine(grown, previous_mixes=(aligned, old_names))
+    assert sorted(rebuilt.mix_names) == sorted(old_names)
+    for c, name in enumerate(rebuilt.mix_names):
+        before = engine.clustering.labels == old_names.index(name)
+        assert np.mean(rebuilt.clustering.labels[:160][before] == c) > 0.9
 
 
 def test_a_new_cluster_does_not_steal_a_kept_name() -> None:

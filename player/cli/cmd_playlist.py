@@ -215,10 +215,11 @@ def resolve(db: Database, name: str) -> tuple[str, str, str, list[int], list[str
         return found.name, "user", how, ids, ["in your playlist"] * len(ids)
     engine, arrays = load_engine(db)
     wanted = name.casefold()
-    for playlist in engine.build_all():
+    automatic = engine.build_all()
+    for playlist in automatic:
         if wanted in (playlist.name.casefold(), playlist.key.casefold()):
             return _as_tracks(playlist, arrays)
-    known = [p.name for p in engine.build_all()] + [p.name for p in playlists.saved(db)]
+    known = [p.name for p in automatic] + [p.name for p in playlists.saved(db)]
     raise SegueError(f"no playlist named '{name}' (known: {', '.join(known) or 'none'})")
 
 

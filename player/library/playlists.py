@@ -342,11 +342,11 @@ def load_arrays(db: Database, feature_dims: int | None = None) -> LibraryArrays:
     n = ids.size
 
     def row_of(track_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        pos = np.searchsorted(ids, track_ids)
-        pos[pos >= n] = 0
-        found: npt.NDArray[np.int64] = np.where(
-            (n > 0) & (ids[pos] == track_ids) if n else False, pos, -1
-        )
+        """Each id's row (``ids`` is sorted), -1 for ids not in the tracks table."""
+        if n == 0:
+            return np.full(track_ids.size, -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(ids, track_ids), n - 1)
+        found: npt.NDArray[np.int64] = np.where(ids[pos] == track_ids, pos, -1)
         return found
 
     events = db.query(
