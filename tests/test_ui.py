@@ -647,3 +647,14 @@ def test_user_playlists_create_reorder_play_export_import(
     assert playlists_view.user_tracks(window.db_path, "Copy") == page.ids()
     window.select_view("playlist:discover")
     qtbot.waitUntil(lambda: page.title.text() == "Discover" and page.built_at > 0, timeout=20000)
+
+
+def test_clicking_the_seek_bar_seeks(qtbot: Any, app: App) -> None:
+    bar = app.window.nowbar
+    _double_click(qtbot, app, "Red Signal")
+    qtbot.waitUntil(lambda: bar.seek.maximum() > 0)
+    qtbot.mouseClick(bar.seek, Qt.MouseButton.LeftButton, pos=bar.seek.rect().center())
+    app.session.wait_idle()
+    position = app.session.snapshot().position
+    assert 0.3 < position < 0.7  # the middle of a one-second song
+    qtbot.waitUntil(lambda: bar.elapsed.text() == "0:00" and bar.seek.value() > 0)

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QSizePolicy,
     QSlider,
+    QStyle,
+    QStyleOptionSlider,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -46,6 +48,29 @@ def rounded_cover(pm: QPixmap | None, size: int) -> QPixmap:
         p.drawPixmap(QRectF(size / 4, size / 4, size / 2, size / 2), note, QRectF(note.rect()))
     p.end()
     return out
+
+
+class SeekSlider(QSlider):
+    """A slider that jumps to where it is clicked (then drags as usual)."""
+
+    jumped = Signal(int)
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.maximum() > 0:
+            opt = QStyleOptionSlider()
+            self.initStyleOption(opt)
+            handle = self.style().subControlRect(
+                QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self
+            )
+            if not handle.contains(event.position().toPoint()):
+                span = max(1, self.width() - handle.width())
+                x = int(event.position().x() - handle.width() / 2)
+                value = QStyle.sliderValueFromPosition(
+                    self.minimum(), self.maximum(), max(0, x), span
+                )
+                self.setValue(value)
+                self.jumped.emit(value)
+        super().mousePressEvent(event)
 
 
 class ElidedLabel(QLabel):
@@ -159,7 +184,7 @@ class NowPlayingBar(QFrame):
             label.setObjectName("Time")
             label.setMinimumWidth(40)
         self.elapsed.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.seek = QSlider(Qt.Orientation.Horizontal)
+        self.seek = SeekSlider(Qt.Orientation.Horizontal)
         self.seek.setObjectName("Seek")
         self.seek.setRange(0, 0)
         self.seek.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -221,6 +246,8 @@ class NowPlayingBar(QFrame):
         self.discover.valueChanged.connect(self._discover_moved)
         self.seek.sliderPressed.connect(lambda: setattr(self, "_seeking", True))
         self.seek.sliderReleased.connect(self._seek_released)
+        self.seek.jumped.connect(lambda v: s.seek(v / 10.0))
+        self.seek.sliderMoved.connect(lambda v: self.elapsed.setText(fmt_time(v / 10.0)))
         self._discover_timer = QTimer(self, singleShot=True, interval=150)
         self._discover_timer.timeout.connect(lambda: s.set_discover(self.discover.value() / 100.0))
         bridge.changed.connect(self.show_state)

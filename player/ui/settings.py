@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QMessageBox,
     QPushButton,
@@ -105,6 +106,9 @@ class SettingsDialog(QDialog):
         form.addRow("Skip threshold", self.skip)
         form.addRow("Repeat window", self.repeat)
         form.addRow("Artist spacing", self.spacing)
+        note = QLabel("These rules apply from the next start of Segue.")
+        note.setObjectName("Small")
+        form.addRow(note)
 
         analysis = QGroupBox("Audio analysis")
         aform = QFormLayout(analysis)
