@@ -205,3 +205,18 @@ def test_shipped_defaults_beat_the_usual_recipe_on_real_genre_labels() -> None:
     assert shipped[5] >= 0.67
     assert shipped[5] >= reference + 0.05
     assert shipped[1] >= 0.74
+
+
+def test_similar_agrees_with_the_full_distance_row_on_a_bigger_library() -> None:
+    # similar() prunes before the mutual-proximity step; it must stay exact.
+    rng = np.random.default_rng(3)
+    X = rng.lognormal(0.0, 1.0, (3000, 12)).astype(np.float32)
+    index = ContentIndex.fit(X, {"timbre": slice(0, 8), "spectral": slice(8, 12)})
+    for item in (0, 17, 2999):
+        for k in (1, 10, 200):
+            ids, dist = index.similar(item, k)
+            row = index.distances(item)
+            row[item] = np.inf
+            expected = np.sort(row)[:k]
+            np.testing.assert_allclose(dist, expected, atol=1e-6)
+            np.testing.assert_allclose(row[ids], dist, atol=1e-6)
