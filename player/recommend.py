@@ -60,7 +60,7 @@ def _session_code(text: str | None) -> int:
 
 
 class EngineHost:
-    """Builds the engine from the DB and answers the session's requests."""
+    """Builds the engine from the DB and answers the listening session."""
 
     def __init__(self, db: Database, *, now: float | None = None) -> None:
         self.db = db

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from player import __version__
 from tests.audiogen import tag, write_audio
 
@@ -122,11 +124,14 @@ def test_db_path_from_environment(tmp_path: Path) -> None:
     assert target.exists()
 
 
-def test_plain_segue_says_what_to_do_until_the_gui_exists(tmp_path: Path) -> None:
-    result = segue(db=tmp_path / "x.db")
-    if (ROOT / "player" / "cli" / "cmd_gui.py").exists():
-        return  # the desktop app exists: plain `segue` starts it (tested with the UI)
-    assert_one_line_error(result, "segue scan")
+def test_plain_segue_starts_the_desktop_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    import player.cli
+    import player.cli.cmd_gui as gui
+
+    started: list[object] = []
+    monkeypatch.setattr(gui, "run", lambda args: started.append(args) or 0)
+    assert player.cli.main([]) == 0
+    assert len(started) == 1
 
 
 # A scan whose file reads are slowed down, so the test can kill it mid-way for certain.

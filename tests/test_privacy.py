@@ -49,8 +49,9 @@ def test_cli_workflow_opens_no_connection(tmp_path: Path) -> None:
 
 def test_source_has_no_network_client_code() -> None:
     pattern = re.compile(
-        r"\b(urllib\.request|http\.client|requests|httpx|aiohttp|urlopen|"
-        r"socket\.create_connection|QNetworkAccessManager|QtNetwork)\b"
+        r"^\s*(import|from)\s+(requests|httpx|aiohttp|urllib\.request|http\.client|"
+        r"socket|PySide6\.QtNetwork)\b|\burlopen\(|socket\.create_connection|"
+        r"QNetworkAccessManager"
     )
     hits = []
     for package in ("player", "recommender"):
