@@ -86,14 +86,23 @@ class _Cooc:
         self.in_deg = np.concatenate([self.in_deg, np.zeros(n - self.n)])
         self.n = n
 
-    def add(self, rows: IntArray, cols: IntArray, vals: npt.NDArray[np.float64]) -> None:
+    def add(
+        self,
+        rows: npt.NDArray[np.integer],
+        cols: npt.NDArray[np.integer],
+        vals: npt.NDArray[np.float64],
+    ) -> None:
         """Add entries; only positive weights count in the degrees used to normalise."""
         m = rows.size
         if m == 0:
             return
         pos = np.maximum(vals, 0.0)
-        np.add.at(self.out_deg, rows, pos)
-        np.add.at(self.in_deg, cols, pos)
+        if m > 1024:
+            self.out_deg += np.bincount(rows, weights=pos, minlength=self.n)
+            self.in_deg += np.bincount(cols, weights=pos, minlength=self.n)
+        else:
+            np.add.at(self.out_deg, rows, pos)
+            np.add.at(self.in_deg, cols, pos)
         if m > self._rows.size // 4:
             self._merge(rows, cols, vals)
             return
@@ -330,9 +339,11 @@ class SessionCF:
         model = cls(n_items, n_artists, n_albums, config, signals)
         if len(log) == 0:
             return model
-        order = np.argsort(log.ts, kind="stable")
-        item, ts = log.item[order], log.ts[order]
-        artist, album = log.artist[order], log.album[order]
+        in_order = bool(np.all(log.ts[1:] >= log.ts[:-1]))
+        order = np.arange(len(log)) if in_order else np.argsort(log.ts, kind="stable")
+        sorted_log = log if in_order else _take(log, order)  # no copies of a sorted log
+        item, ts = sorted_log.item, sorted_log.ts
+        artist, album = sorted_log.artist, sorted_log.album
         model.grow(
             int(item.max()) + 1, int(artist.max(initial=-1)) + 1, int(album.max(initial=-1)) + 1
         )
@@ -342,7 +353,7 @@ class SessionCF:
         model.item_album[item[known]] = album[known]
         model._groups_version += 1
 
-        signal, weight = weigh_log(_take(log, order), model.signals)
+        signal, weight = weigh_log(sorted_log, model.signals)
         codes = SIGNAL_CODES
         cfg = model.config
         model.t_ref = float(ts[0])
@@ -361,19 +372,32 @@ class SessionCF:
             np.add.at(model.plays, item[is_play], (weight * infl)[is_play])
 
         rows_l = np.flatnonzero(listen)
-        sess = session_ids(ts[rows_l], explicit=log.session[order][rows_l], gap_s=cfg.session_gap_s)
+        sess = session_ids(ts[rows_l], explicit=sorted_log.session[rows_l], gap_s=cfg.session_gap_s)
         play_mask = is_play[rows_l]
         plays = rows_l[play_mask]
         play_sess = sess[play_mask]
-        pair_rows, pair_cols, pair_w = [], [], []
+        item32 = item.astype(np.int32)  # halves the pair arrays of a big log
+
+        def add_pairs(earlier: IntArray, later: IntArray, w: npt.NDArray[np.float64]) -> None:
+            # One chunk (a session distance, or the skips) at a time keeps peak memory low.
+            rows, cols = item32[earlier], item32[later]
+            model.items.add(rows, cols, w)
+            for cooc, group in (
+                (model.artists, model.item_artist),
+                (model.albums, model.item_album),
+            ):
+                if cooc.n == 0:
+                    continue
+                gi, gj = group[rows], group[cols]
+                ok = (gi >= 0) & (gj >= 0)
+                cooc.add(gi[ok], gj[ok], w[ok])
+
         for d in range(1, cfg.window + 1):
             if plays.size <= d:
                 break
             same = play_sess[d:] == play_sess[:-d]
             later, earlier = plays[d:][same], plays[:-d][same]
-            pair_rows.append(item[earlier])
-            pair_cols.append(item[later])
-            pair_w.append(weight[later] * infl[later] * cfg.distance_decay ** (d - 1))
+            add_pairs(earlier, later, weight[later] * infl[later] * cfg.distance_decay ** (d - 1))
         # A skip counts against the play right before it in its session.
         skips = rows_l[~play_mask]
         if skips.size:
@@ -381,25 +405,15 @@ class SessionCF:
             prev = last_play[~play_mask]
             ok = prev >= 0
             ok[ok] &= sess[prev[ok]] == sess[~play_mask][ok]
-            pair_rows.append(item[rows_l[prev[ok]]])
-            pair_cols.append(item[skips[ok]])
-            pair_w.append(weight[skips[ok]] * infl[skips[ok]] * cfg.skip_penalty)
-        if pair_rows:
-            rows, cols, w = (np.concatenate(x) for x in (pair_rows, pair_cols, pair_w))
-            model.items.add(rows, cols, w)
-            for cooc, group in (
-                (model.artists, model.item_artist),
-                (model.albums, model.item_album),
-            ):
-                gi, gj = group[rows], group[cols]
-                ok2 = (gi >= 0) & (gj >= 0)
-                cooc.add(gi[ok2], gj[ok2], w[ok2])
+            add_pairs(
+                rows_l[prev[ok]], skips[ok], weight[skips[ok]] * infl[skips[ok]] * cfg.skip_penalty
+            )
         # Leave the online state where observing would have: ready for the next event.
         last = rows_l[-1] if rows_l.size else None
         if last is not None:
             model._sessions.current = int(sess[-1])
             model._sessions._last_ts = float(ts[last])
-            s = int(log.session[order][last])
+            s = int(sorted_log.session[last])
             model._sessions._last_explicit = None if s < 0 else _explicit_of(events, order, last)
             model._session_key = int(sess[-1])
             tail = plays[play_sess == sess[-1]][-cfg.window :]
