@@ -70,6 +70,33 @@ def build_db(path: Path, count: int) -> None:
         )
 
 
+def bench_queries(db: Path) -> None:
+    """What scrolling and typing cost: a page of rows by id, a search, the album list."""
+    import random
+
+    from player.library import browse
+    from player.library.db import Database
+    from tests.benchmarks.common import timed
+
+    with Database(db) as conn:
+        ids = browse.song_ids(conn)
+        rng = random.Random(1)
+        pages = [ids[i : i + 256] for i in (rng.randrange(0, len(ids) - 256) for _ in range(20))]
+        page_s = timed(lambda: browse.songs(conn, pages[rng.randrange(len(pages))]), repeat=20)
+        all_ids_s = timed(lambda: browse.song_ids(conn), repeat=5)
+        search_s = timed(lambda: browse.song_ids(conn, "song 4242"), repeat=5)
+        albums_s = timed(lambda: browse.albums(conn), repeat=3)
+    report(
+        "gui_library_queries",
+        tracks=N_TRACKS,
+        page_of_256_rows_ms=round(median(page_s) * 1000, 2),
+        all_ids_ordered_ms=round(median(all_ids_s) * 1000, 1),
+        search_ms=round(median(search_s) * 1000, 1),
+        album_list_ms=round(median(albums_s) * 1000, 1),
+        note="page fetches run on the GUI thread (one frame is 16 ms); the rest on workers",
+    )
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="segue-bench-gui-"))
     db = work / "library.db"
@@ -113,6 +140,7 @@ def main() -> None:
         target_rss_mb=200,
         ok=median(times) <= 1.5 and median(rss) <= 200 and info["total"] == N_TRACKS,
     )
+    bench_queries(db)
 
 
 if __name__ == "__main__":
