@@ -1,0 +1,68 @@
+"""The player's bridge to the engine: ids, history from tags, bans and unplayable files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mutagen
+
+from player.library import events
+from player.library.db import Database
+from player.recommend import EngineHost
+from tests.audiogen import tag, write_audio
+from tests.scanhelp import scan
+
+
+def _library(db: Database, tmp_path: Path) -> dict[str, int]:
+    music = tmp_path / "music"
+    for i in range(6):
+        path = write_audio(music / f"{i}.flac", seconds=0.5, sr=8000, freq=200.0 + 30 * i)
+        tag(path, title=f"T{i}", artist=f"A{i % 3}", genre="Jazz" if i < 3 else "Rock")
+    rated = mutagen.File(str(music / "0.flac"))
+    rated["FMPS_RATING"] = ["1.0"]
+    rated["FMPS_PLAYCOUNT"] = ["12"]
+    rated.save()
+    scan(db, music)
+    return {r["title"]: r["id"] for r in db.query("SELECT id, title FROM tracks")}
+
+
+def test_play_counts_and_ratings_from_tags_seed_the_taste(
+    library: Database, tmp_path: Path
+) -> None:
+    ids = _library(library, tmp_path)
+    host = EngineHost(library)
+    taste = host.engine.upnext.taste
+    item = host.mapping.item(ids["T0"])
+    assert item is not None
+    assert taste.liked[item]
+    assert taste.plays[item] == 5  # counted, but capped: a tag is weaker than a real listen
+    others = [host.mapping.item(ids[t]) for t in ("T1", "T2", "T3")]
+    assert not any(taste.liked[i] for i in others if i is not None)
+
+
+def test_missing_and_silent_tracks_are_never_picked(library: Database, tmp_path: Path) -> None:
+    ids = _library(library, tmp_path)
+    with library.transaction() as conn:
+        conn.execute("UPDATE tracks SET missing = 1 WHERE id = ?", (ids["T1"],))
+        conn.execute("UPDATE tracks SET has_audio = 0 WHERE id = ?", (ids["T2"],))
+    picks = EngineHost(library).recommend(ids["T0"], count=10)
+    picked = {track for track, _ in picks}
+    assert ids["T1"] not in picked and ids["T2"] not in picked
+    assert picked == {ids["T3"], ids["T4"], ids["T5"]}
+    assert all(reason for _, reason in picks)
+
+
+def test_an_undone_dislike_is_not_replayed_and_lifts_the_ban(
+    library: Database, tmp_path: Path
+) -> None:
+    ids = _library(library, tmp_path)
+    dislike = events.NewEvent(track_id=ids["T4"], kind="dislike", ts=1.0)
+    events.append(library, dislike)
+    host = EngineHost(library)
+    assert ids["T4"] not in {t for t, _ in host.recommend(ids["T3"], count=10)}
+    undo = events.NewEvent(track_id=ids["T4"], kind="undislike", ts=2.0)
+    events.append(library, undo)
+    host.observe(undo)
+    assert ids["T4"] in {t for t, _ in host.recommend(ids["T3"], count=10)}
+    rebuilt = EngineHost(library)
+    assert ids["T4"] in {t for t, _ in rebuilt.recommend(ids["T3"], count=10)}
