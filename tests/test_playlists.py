@@ -238,3 +238,18 @@ def test_a_tiny_library_with_no_tags_or_history_still_gets_playlists_and_a_map()
     assert radio.items[0] == 2 and set(radio.items.tolist()) <= {0, 1, 2}
     taste_map = build_map(np.array([10, 11, 12]), engine.embedding.vectors, state.genres)
     assert taste_map.xy.shape == (3, 2) and np.isfinite(taste_map.xy).all()
+
+
+def test_a_mood_filter_keeps_one_end_of_the_scale_in_order() -> None:
+    engine = PlaylistEngine(library(plays(0, 3, NOW - DAY), content=False))
+    genre_of = np.repeat(np.arange(len(GENRES)), 30)
+    radio = engine.radio(np.flatnonzero(genre_of == 1)[:3], "metal", "radio:x", length=120)
+    calm = engine.filter_mood(radio, "calm")
+    energetic = engine.filter_mood(radio, "energetic")
+    assert set(genre_of[calm.items].tolist()) <= {GENRES.index("ambient"), GENRES.index("jazz")}
+    assert set(genre_of[energetic.items].tolist()) == {GENRES.index("heavy metal")}
+    order = radio.items.tolist()
+    positions = [order.index(i) for i in energetic.items.tolist()]
+    assert positions == sorted(positions)  # the playlist's own order is kept
+    with pytest.raises(ValueError):
+        engine.filter_mood(radio, "sleepy")

@@ -92,6 +92,9 @@ def test_playlist_show_json_tracks_carry_reasons(lib) -> None:
     calm = json.loads(segue("playlist", "show", "Calm", "-n", "3", "--json", db=db).stdout)
     assert len(calm["tracks"]) == 3
     assert all(t["title"].startswith("Ambient") for t in calm["tracks"])
+    assert segue("smart", "genre:ambient", "--save", "Only ambient", db=db).returncode == 0
+    energetic = segue("playlist", "show", "Only ambient", "--mood", "energetic", "--json", db=db)
+    assert json.loads(energetic.stdout)["tracks"] == []  # ambient is calm by its genre
     discover = json.loads(segue("playlist", "show", "Discover", "--json", db=db).stdout)
     found = {t["id"] for t in discover["tracks"]}
     assert ids["Heavy Metal 2"] not in found and ids["Jazz 0"] not in found
@@ -106,6 +109,10 @@ def test_radio_from_a_track_and_an_artist(lib) -> None:
     assert ids["Heavy Metal 2"] not in [t["id"] for t in radio["tracks"]]
     by_artist = json.loads(segue("radio", "Ambient Band 1", "-n", "4", "--json", db=db).stdout)
     assert any(t["artist"] == "Ambient Band 1" for t in by_artist["tracks"])
+    calm = json.loads(segue("radio", str(ids["Jazz 3"]), "--mood", "calm", "--json", db=db).stdout)
+    assert calm["tracks"] and all(
+        t["title"].split()[0] in ("Jazz", "Ambient") for t in calm["tracks"]
+    )
     missing = segue("radio", "Nobody At All", db=db)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert "no track, artist or album 'Nobody At All'" in missing.stderr

@@ -31,6 +31,9 @@ def register(subparsers: Any) -> None:
     show = actions.add_parser("show", help="a playlist's tracks, each with its reason")
     show.add_argument("name", metavar="NAME")
     show.add_argument("-n", type=int, default=None, metavar="K", help="at most K tracks")
+    show.add_argument(
+        "--mood", choices=("calm", "energetic"), help="only the calm or the energetic tracks"
+    )
     show.add_argument("--json", action="store_true", help="one JSON object")
     show.set_defaults(func=run_show)
     export = actions.add_parser("export", help="write a playlist as M3U8 or XSPF to stdout")
@@ -56,9 +59,19 @@ def register(subparsers: Any) -> None:
 # -- building ----------------------------------------------------------------------------
 
 
+_BUILT: dict[Path, tuple[PlaylistEngine, LibraryArrays]] = {}
+
+
 def load_engine(db: Database, *, save: bool = True) -> tuple[PlaylistEngine, LibraryArrays]:
     """The playlist engine over the whole library; keeps mix names and the taste map
-    (files beside the DB) up to date when ``save``."""
+    (files beside the DB) up to date when ``save``. Built once per command."""
+    built = _BUILT.get(db.path)
+    if built is None:
+        built = _BUILT[db.path] = _build_engine(db, save=save)
+    return built
+
+
+def _build_engine(db: Database, *, save: bool) -> tuple[PlaylistEngine, LibraryArrays]:
     import time
 
     import numpy as np
@@ -198,8 +211,13 @@ def update_map(db: Database, engine: PlaylistEngine, arrays: LibraryArrays) -> A
 # -- finding a playlist ------------------------------------------------------------------
 
 
-def resolve(db: Database, name: str) -> tuple[str, str, str, list[int], list[str]]:
-    """(name, kind, how, track ids, reasons) of a saved or automatic playlist."""
+def resolve(
+    db: Database, name: str, mood: str | None = None
+) -> tuple[str, str, str, list[int], list[str]]:
+    """(name, kind, how, track ids, reasons) of a saved or automatic playlist, with only
+    its calm or energetic tracks when ``mood`` is given."""
+    if mood is not None:
+        return _with_mood(db, resolve(db, name), mood)
     from player.errors import SegueError
     from player.library import playlists
     from player.smartquery import parse
@@ -221,6 +239,22 @@ def resolve(db: Database, name: str) -> tuple[str, str, str, list[int], list[str
             return _as_tracks(playlist, arrays)
     known = [p.name for p in automatic] + [p.name for p in playlists.saved(db)]
     raise SegueError(f"no playlist named '{name}' (known: {', '.join(known) or 'none'})")
+
+
+def _with_mood(
+    db: Database, found: tuple[str, str, str, list[int], list[str]], mood: str
+) -> tuple[str, str, str, list[int], list[str]]:
+    import numpy as np
+
+    from recommender.playlists import Playlist
+
+    name, kind, how, ids, reasons = found
+    engine, arrays = load_engine(db, save=False)
+    row_of = {int(t): i for i, t in enumerate(arrays.track_ids.tolist())}
+    rows = np.array([row_of[t] for t in ids if t in row_of], dtype=np.int64)
+    kept_reasons = [r for t, r in zip(ids, reasons, strict=True) if t in row_of]
+    filtered = engine.filter_mood(Playlist(name, name, kind, how, rows, kept_reasons), mood)
+    return _as_tracks(filtered, arrays)
 
 
 def _as_tracks(
@@ -300,7 +334,7 @@ def run_show(args: argparse.Namespace) -> int:
     if args.n is not None and args.n < 1:
         raise SegueError("-n must be at least 1")
     with open_db(args) as db:
-        name, kind, how, ids, reasons = resolve(db, args.name)
+        name, kind, how, ids, reasons = resolve(db, args.name, args.mood)
         if args.n is not None:
             ids, reasons = ids[: args.n], reasons[: args.n]
         tracks = track_dicts(db, ids, reasons)

@@ -19,6 +19,9 @@ def register(subparsers: Any) -> None:
     kind = parser.add_mutually_exclusive_group()
     kind.add_argument("--artist", action="store_true", help="SEED is an artist's name")
     kind.add_argument("--album", action="store_true", help="SEED is an album's title")
+    parser.add_argument(
+        "--mood", choices=("calm", "energetic"), help="only the calm or the energetic tracks"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object")
     parser.set_defaults(func=run)
 
@@ -65,7 +68,13 @@ def run(args: argparse.Namespace) -> int:
         if arrays.track_ids.size == 0:
             raise SegueError("the library is empty: run 'segue scan DIR' first")
         rows, label, key = _seed_rows(arrays, db, args)
-        playlist = engine.radio(rows, label, key, length=args.n)
+        if args.mood:
+            # Filter a longer radio, then cut: the mood keeps only part of it.
+            wide = engine.radio(rows, label, key, length=args.n * 4)
+            playlist = engine.filter_mood(wide, args.mood)
+            playlist.items, playlist.reasons = playlist.items[: args.n], playlist.reasons[: args.n]
+        else:
+            playlist = engine.radio(rows, label, key, length=args.n)
         ids = [int(arrays.track_ids[i]) for i in playlist.items.tolist()]
         tracks = track_dicts(db, ids, playlist.reasons)
     if args.json:

@@ -229,6 +229,30 @@ class PlaylistEngine:
             return self._ordered(found, first=seed)
         return self._ordered(found)
 
+    def filter_mood(self, playlist: Playlist, mood: str) -> Playlist:
+        """Keep the tracks of one end of the calm <-> energetic scale ("calm": the lower
+        ``filter_band``, "energetic": the upper), in the playlist's order; tracks whose
+        energy is unknown (no analysis, no telling genre) are left out."""
+        band = self.config.mood.filter_band
+        energy = self.energy[playlist.items]
+        if mood == "calm":
+            keep = energy <= band
+        elif mood == "energetic":
+            keep = energy >= 1.0 - band
+        else:
+            raise ValueError(f"unknown mood {mood!r} (calm or energetic)")
+        keep &= np.isfinite(energy)
+        rows = np.flatnonzero(keep)
+        return Playlist(
+            key=f"{playlist.key}+{mood}",
+            name=f"{playlist.name} ({mood})",
+            kind=playlist.kind,
+            how=f"{playlist.how}, {mood} tracks only",
+            items=playlist.items[rows],
+            reasons=[playlist.reasons[i] for i in rows.tolist()],
+            scores=playlist.scores[rows] if playlist.scores.size else playlist.scores,
+        )
+
     def build_all(self) -> list[Playlist]:
         """Discover, Forgotten favourites, the mixes, Calm and Energetic."""
         return [self.discover(), self.forgotten(), *self.mixes(), *self.moods()]

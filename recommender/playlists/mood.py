@@ -125,6 +125,7 @@ class MoodConfig:
     length: int = 50
     calm_below: float = 0.3
     energetic_above: float = 0.7
+    filter_band: float = 0.4  # a mood filter keeps this end of the 0..1 scale
 
 
 def mood_playlists(
