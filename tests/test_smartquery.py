@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from player.errors import SegueError
 from player.library import Database, events, playlists
@@ -156,3 +158,26 @@ def test_saved_smart_playlist_follows_the_library(lib) -> None:
     events.append(db, events.NewEvent(ids["Naima"], "unlike", ts=NOW))
     after = playlists.select_smart(db, parse(saved.query or ""), now=NOW)
     assert after == [ids["So What"]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list('genrplays:=<>!-."|.. 0123456789dwmy_ÉéX')), max_size=40)
+)
+def test_any_text_parses_or_fails_with_a_smart_query_error(text: str) -> None:
+    """Whatever the user types, the answer is a query or one clear line, never a crash."""
+    try:
+        query = parse(text)
+    except SmartQueryError as exc:
+        assert "\n" not in str(exc) and str(exc)
+    else:
+        assert query.conditions
+
+
+def test_like_wildcards_in_values_are_literal(lib) -> None:
+    db, ids = lib
+    # Unescaped, "%" and "_" would match every title.
+    assert titles(db, ids, "title:%") == set() and titles(db, ids, "title:_") == set()
+    assert titles(db, ids, "title:Ça") == {"Ça plane pour moi"}
+    for text in ("year:..1960", "plays:3..", "added>1h", "last_played=2d", "duration<4:05"):
+        playlists.select_smart(db, parse(text), now=NOW)  # each form is valid SQL
