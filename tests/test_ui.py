@@ -658,3 +658,26 @@ def test_clicking_the_seek_bar_seeks(qtbot: Any, app: App) -> None:
     position = app.session.snapshot().position
     assert 0.3 < position < 0.7  # the middle of a one-second song
     qtbot.waitUntil(lambda: bar.elapsed.text() == "0:00" and bar.seek.value() > 0)
+
+
+def test_tray_controls_and_track_change_notification(
+    qtbot: Any, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from player.ui import settings as prefs
+    from player.ui.app import Tray
+
+    tray = Tray(app.window)
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        tray.icon, "showMessage", lambda title, text, *a: shown.append((title, text))
+    )
+    prefs.put("desktop/notifications", True)
+    _double_click(qtbot, app, "Slow Tide")
+    qtbot.waitUntil(lambda: tray.title.text() == "Slow Tide — Ada Lin")
+    assert shown == [("Slow Tide", "Ada Lin")]
+    actions = {a.text(): a for a in tray.menu.actions()}
+    actions["Play / Pause"].trigger()
+    qtbot.waitUntil(lambda: app.state().play_state == "paused")
+    actions["Next"].trigger()
+    qtbot.waitUntil(lambda: app.state().now_playing.title != "Slow Tide")
+    assert len(shown) == 2  # one notification per track change

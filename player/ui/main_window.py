@@ -37,6 +37,7 @@ from player.ui.models import (
     TRACK_ID_ROLE,
     AlbumDelegate,
     AlbumModel,
+    ArtistDelegate,
     ArtistModel,
     TrackTableModel,
 )
@@ -288,7 +289,8 @@ class MainWindow(QMainWindow):
         self.artists = QListView()
         self.artists.setObjectName("Artists")
         self.artists.setModel(self.artists_model)
-        self.artists.setSpacing(4)
+        self.artists.setItemDelegate(ArtistDelegate(self.artists))
+        self.artists.setSpacing(1)
         self.artists.setUniformItemSizes(True)
         self.artists.activated.connect(self._artist_activated)
 

@@ -19,7 +19,15 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter, QPainterPath, QPalette
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QGuiApplication,
+    QPainter,
+    QPainterPath,
+    QPalette,
+)
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 from player.library import browse
@@ -354,5 +362,65 @@ class AlbumDelegate(QStyledItemDelegate):
             text_rect.translated(0, fm.height() + 2),
             Qt.AlignmentFlag.AlignLeft,
             fm.elidedText(sub, Qt.TextElideMode.ElideRight, self.COVER),
+        )
+        painter.restore()
+
+
+_AVATAR_COLOURS = ("#e0457b", "#ff7a59", "#f2b134", "#4cb782", "#2fa4d9", "#6a6fe0", "#a259d9")
+
+
+class ArtistDelegate(QStyledItemDelegate):
+    """An artist row: a round badge with the initials, the name, and the counts."""
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(200, 2 * option.fontMetrics.height() + 18)
+
+    def paint(self, painter, option, index) -> None:
+        artist = index.data(ROW_ROLE)
+        if artist is None:
+            return
+        pal = option.palette
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = option.rect
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(pal.color(QPalette.ColorRole.Highlight))
+            painter.drawRoundedRect(QRectF(r.adjusted(4, 1, -4, -1)), 6, 6)
+            text, dim = (pal.color(QPalette.ColorRole.HighlightedText),) * 2
+        else:
+            text, dim = pal.color(QPalette.ColorRole.Text), muted_text(pal)
+        side = r.height() - 12
+        badge = QRect(r.left() + 14, r.top() + 6, side, side)
+        colour = QColor(_AVATAR_COLOURS[sum(map(ord, artist.artist)) % len(_AVATAR_COLOURS)])
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawEllipse(badge)
+        initials = "".join(w[0] for w in artist.artist.split()[:2] if w[:1].isalnum()).upper()
+        bold = QFont(option.font)
+        bold.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(bold)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, initials or "?")
+        fm = option.fontMetrics
+        x = badge.right() + 12
+        width = r.right() - x - 8
+        painter.setPen(text)
+        top = r.top() + (r.height() - 2 * fm.height()) // 2
+        painter.drawText(
+            QRect(x, top, width, fm.height()),
+            Qt.AlignmentFlag.AlignLeft,
+            QFontMetrics(bold).elidedText(artist.artist, Qt.TextElideMode.ElideRight, width),
+        )
+        painter.setFont(option.font)
+        painter.setPen(dim)
+        albums = (
+            f"{artist.albums} album{'s' if artist.albums != 1 else ''} · " if artist.albums else ""
+        )
+        tracks = f"{artist.tracks} song{'s' if artist.tracks != 1 else ''}"
+        painter.drawText(
+            QRect(x, top + fm.height(), width, fm.height()),
+            Qt.AlignmentFlag.AlignLeft,
+            albums + tracks,
         )
         painter.restore()
