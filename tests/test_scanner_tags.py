@@ -150,6 +150,18 @@ def test_number_pairs(raw: str, pair: tuple[int | None, int | None]) -> None:
 def test_title_from_filename_keeps_names_that_are_only_numbers() -> None:
     assert title_from_filename("/m/1999.mp3") == "1999"
     assert title_from_filename("/m/07. Song Name.flac") == "Song Name"
+    assert title_from_filename("/m/147793__setuniman__sweet-waltz.ogg") == (
+        "147793 setuniman sweet-waltz"
+    )
+
+
+def test_untagged_artist_and_title_from_an_artist_dash_title_name(tmp_path: Path) -> None:
+    path = write_audio(tmp_path / "admiralbob77_-_Choice_-_Drum-bass.wav", seconds=0.5)
+    record = read_track(str(path), path.stat().st_size, path.stat().st_mtime)
+    assert (record.tags["artist"], record.tags["title"]) == ("admiralbob77", "Choice - Drum-bass")
+    numbered = write_audio(tmp_path / "01 - Intro.wav", seconds=0.5)
+    record = read_track(str(numbered), numbered.stat().st_size, numbered.stat().st_mtime)
+    assert (record.tags["artist"], record.tags["title"]) == (None, "Intro")
 
 
 def test_real_tagged_files_are_read_correctly(library: Database, shared_data: Path) -> None:

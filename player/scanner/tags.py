@@ -532,11 +532,21 @@ def _rating(out: dict[str, list[str]]) -> float | None:
     return None
 
 
-def title_from_filename(path: str) -> str:
+def names_from_filename(path: str) -> tuple[str | None, str]:
+    """(artist, title) guessed from an untagged file's name: "03 - Morning_Light" gives
+    (None, "Morning Light"), "Artist - Title" gives both."""
     stem = os.path.splitext(os.path.basename(path))[0]
-    stem = os.fsencode(stem).decode("utf-8", errors="replace").replace("_", " ").strip()
-    without_number = _LEADING_TRACK_NO.sub("", stem)
-    return without_number or stem or os.path.basename(path)
+    stem = os.fsencode(stem).decode("utf-8", errors="replace").replace("_", " ")
+    stem = " ".join(stem.split())
+    without_number = _LEADING_TRACK_NO.sub("", stem) or stem or os.path.basename(path)
+    artist, sep, title = without_number.partition(" - ")
+    if sep and artist.strip() and title.strip() and not artist.strip().isdigit():
+        return artist.strip(), title.strip()
+    return None, without_number
+
+
+def title_from_filename(path: str) -> str:
+    return names_from_filename(path)[1]
 
 
 def tag_columns(path: str, out: dict[str, list[str]], has_cover: bool) -> dict[str, Any]:
@@ -566,9 +576,10 @@ def tag_columns(path: str, out: dict[str, list[str]], has_cover: bool) -> dict[s
         rg_album_gain = None if r128 is None else r128 / 256.0 + 5.0
 
     title_values = out.get("title", [])
+    guessed_artist, guessed_title = names_from_filename(path)
     return {
-        "title": title_values[0] if title_values else title_from_filename(path),
-        "artist": joined("artist"),
+        "title": title_values[0] if title_values else guessed_title,
+        "artist": joined("artist") or (None if title_values else guessed_artist),
         "album": first("album"),
         "albumartist": joined("albumartist"),
         "genre": "; ".join(genres) if genres else None,
