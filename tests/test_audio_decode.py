@@ -3,12 +3,15 @@ windows the features need, with bounded memory."""
 
 from __future__ import annotations
 
+import itertools
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import given
+from hypothesis import strategies as st
 
 from recommender.audio import WINDOW_COUNT, WINDOW_SECONDS
 from recommender.audio.decode import SR, DecodeError, load_excerpt, plan_windows
@@ -145,3 +148,26 @@ def test_undecodable_inputs_raise_a_reason(tmp_path: Path) -> None:
     with pytest.raises(DecodeError) as err:
         load_excerpt(str(tmp_path / "gone.flac"), 3, 10.0)
     assert err.value.kind == "missing"
+
+
+@given(
+    count=st.integers(min_value=1, max_value=5),
+    length=st.floats(min_value=1.0, max_value=30.0),
+    # The track's length as a multiple of what the windows need: around 1 is where they
+    # only just fit and overlaps would hide; up to 400 covers two-hour files.
+    ratio=st.one_of(
+        st.floats(min_value=0.01, max_value=2.0), st.floats(min_value=0.01, max_value=400.0)
+    ),
+)
+def test_windows_always_lie_inside_the_track(count: int, length: float, ratio: float) -> None:
+    duration = ratio * count * length
+    windows = plan_windows(duration, count, length)
+    assert 1 <= len(windows) <= count
+    assert sum(size for _, size in windows) <= count * length + 1e-9
+    for start, size in windows:
+        assert start >= 0.0 and start + size <= duration + 1e-6
+    starts = [start for start, _ in windows]
+    assert starts == sorted(starts)
+    # Windows never overlap: no second of audio is analysed twice.
+    for (a, la), (b, _) in itertools.pairwise(windows):
+        assert a + la <= b + 1e-6

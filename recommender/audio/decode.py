@@ -69,7 +69,8 @@ def plan_windows(duration: float, count: int, length: float) -> list[tuple[float
     """``count`` windows of ``length`` s spread across the track, skipping intro and outro.
 
     Short tracks are taken whole. Window centres sit at equal spacing inside the middle
-    80 % of the track, where the music is rather than the fade-in and fade-out.
+    80 % of the track, where the music is rather than the fade-in and fade-out; windows
+    never overlap.
     """
     total = count * length
     if not math.isfinite(duration) or duration <= 0:
@@ -77,9 +78,14 @@ def plan_windows(duration: float, count: int, length: float) -> list[tuple[float
     if duration <= total:
         return [(0.0, duration)]
     lo, hi = 0.1 * duration, 0.9 * duration
+    if (hi - lo) / count < length:
+        # The middle 80 % cannot hold them apart: spread them over the whole track.
+        if count == 1:
+            return [((duration - length) / 2, length)]
+        step = (duration - length) / (count - 1)
+        return [(i * step, length) for i in range(count)]
     centres = [lo + (hi - lo) * (i + 0.5) / count for i in range(count)]
-    starts = [min(max(0.0, c - length / 2), duration - length) for c in centres]
-    return [(s, length) for s in starts]
+    return [(c - length / 2, length) for c in centres]
 
 
 def _mono(block: npt.NDArray[Any]) -> Audio:
