@@ -43,11 +43,27 @@ class DistanceIndex(Protocol):
 
 
 def cosine_distance_to_similarity(distances: FloatArray) -> FloatArray:
-    """A distance where 0 is "the same" and 1 or more "unrelated" (cosine distance, or the
-    content index's mutual-proximity distance in [0, 1]) to a [0, 1] similarity; items
-    without a vector (distance 1, NaN or infinite) get 0."""
+    """Cosine distance (0 same, 1 unrelated, 2 opposite) to a [0, 1] similarity; items
+    without a vector (NaN or infinite distance) get 0. For indexes of plain vectors."""
     sim: FloatArray = np.subtract(np.float32(1.0), distances, dtype=np.float32)
     np.fmax(sim, np.float32(0.0), out=sim)  # fmax turns NaN (and 1 - inf) into 0
+    np.minimum(sim, np.float32(1.0), out=sim)
+    return sim
+
+
+# Mutual proximity of a random pair: each track ranks the other closer than a random
+# track with probability 1/2, so 1 - distance averages 1/4 over random pairs.
+_RANDOM_PAIR_PROXIMITY = 0.25
+
+
+def proximity_to_similarity(distances: FloatArray) -> FloatArray:
+    """The content index's mutual-proximity distance (0 nearest, 1 farthest or no vector)
+    to a [0, 1] similarity in which a random pair scores 0, not 1/4: otherwise every
+    unrelated track would get a quarter of the content score and claim the reason."""
+    baseline = np.float32(1.0 - _RANDOM_PAIR_PROXIMITY)
+    sim: FloatArray = np.subtract(baseline, distances, dtype=np.float32)
+    sim *= np.float32(1.0 / baseline)
+    np.fmax(sim, np.float32(0.0), out=sim)  # fmax turns NaN into 0
     np.minimum(sim, np.float32(1.0), out=sim)
     return sim
 
@@ -60,7 +76,7 @@ class ContentRows:
         self,
         index: DistanceIndex,
         n_items: int,
-        to_similarity: Callable[[FloatArray], FloatArray] = cosine_distance_to_similarity,
+        to_similarity: Callable[[FloatArray], FloatArray] = proximity_to_similarity,
         cache_rows: int = 64,
     ) -> None:
         self.index = index
@@ -214,7 +230,7 @@ class ContentSource(AnchoredSource):
         index: DistanceIndex,
         n_items: int,
         policy: AnchorPolicy | None = None,
-        to_similarity: Callable[[FloatArray], FloatArray] = cosine_distance_to_similarity,
+        to_similarity: Callable[[FloatArray], FloatArray] = proximity_to_similarity,
     ) -> None:
         super().__init__(
             "content", ContentRows(index, n_items, to_similarity), n_items, policy or AnchorPolicy()

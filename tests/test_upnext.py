@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import csv
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +19,8 @@ from hypothesis import strategies as st
 from recommender import api
 from recommender.api import Context, FloatArray
 from recommender.cf import SessionCF
+from recommender.content import ContentIndex
+from recommender.content_gtzan import load_gtzan
 from recommender.feedback import AdaptiveWeights, cold_start_prior
 from recommender.hybrid import CFSource, HybridScorer
 from recommender.metadata import MetadataIndex
@@ -68,21 +69,6 @@ def library() -> Library:
     )
 
 
-class VectorIndex:
-    """A content index over per-genre clustered vectors (cosine distance)."""
-
-    def __init__(self, vectors: FloatArray) -> None:
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        self.unit = vectors / np.where(norms > 0, norms, np.nan)
-
-    def distances(self, item: int) -> FloatArray:
-        result: FloatArray = (1.0 - self.unit @ self.unit[item]).astype(np.float32)
-        return result
-
-    def explain(self, a: int, b: int) -> str:
-        return "similar tempo and timbre"
-
-
 def audio_vectors() -> FloatArray:
     rng = np.random.default_rng(7)
     centres = np.eye(4, 8, dtype=np.float32) * 3
@@ -111,7 +97,7 @@ def engine(
     metadata = MetadataIndex(
         artists=lib.artists, albums=lib.albums, genres=lib.genres, years=lib.years
     )
-    content = ContentSource(VectorIndex(audio_vectors()), N)
+    content = ContentSource(ContentIndex(audio_vectors()), N)
     taste = TasteSource(
         N,
         artist_ids=metadata.artist_ids,
@@ -176,7 +162,7 @@ def test_every_automatic_pick_has_a_reason_from_a_contributing_source() -> None:
         assert pick.reason.strip()
         assert pick.source in e.scorer.weights
     reasons = {p.reason for p in picks}
-    assert "sounds like Song 0: similar tempo and timbre" in reasons
+    assert "sounds like Song 0: similar timbre" in reasons  # the index's one group
     assert "from the same album as Song 0" in reasons
     assert "you liked this" in reasons
     assert "you liked this album" in reasons
@@ -469,13 +455,9 @@ def test_on_real_gtzan_features_each_rung_of_the_ladder_keeps_the_genre(
 ) -> None:
     """1,000 real clips, half with genre tags (spelled variously), 70 % analysed: an
     untagged clip's picks come from its sound, an unanalysed one's from its tags."""
-    with open(shared_data / "gtzan_features_30_sec.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    labels = np.array([r["label"] for r in rows])
-    columns = [c for c in rows[0] if c not in ("filename", "length", "label")]
-    features = np.array([[float(r[c]) for c in columns] for r in rows])
-    vectors = ((features - features.mean(0)) / features.std(0)).astype(np.float32)
-    n = len(rows)
+    features, groups, labels = load_gtzan(shared_data / "gtzan_features_30_sec.csv")
+    vectors = features.copy()
+    n = len(labels)
     rng = np.random.default_rng(0)
     tagged = rng.random(n) < 0.5
     analysed = rng.random(n) < 0.7
@@ -488,14 +470,16 @@ def test_on_real_gtzan_features_each_rung_of_the_ladder_keeps_the_genre(
         for i, label in enumerate(labels)
     ]
     metadata = MetadataIndex(artists=[None] * n, genres=genres)
-    content = ContentSource(VectorIndex(vectors), n)
+    content = ContentSource(ContentIndex(vectors, groups), n)
     tags = MetadataSource(metadata)
     taste = TasteSource(n)
     upnext = UpNext(
         HybridScorer(n, sources=[content, tags, taste]),
         taste,
-        describe=labels_from_arrays([r["filename"] for r in rows]),
-        similarity=MixedSimilarity([(metadata, 0.5), (VectorSimilarity(vectors), 0.5)]),
+        describe=labels_from_arrays([f"{label} clip {i}" for i, label in enumerate(labels)]),
+        similarity=MixedSimilarity(
+            [(metadata, 0.5), (VectorSimilarity(content.index.embedding), 0.5)]  # type: ignore[attr-defined]
+        ),
         explainers=[content, tags, taste],
     )
 

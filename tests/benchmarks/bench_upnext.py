@@ -28,6 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from recommender import api
 from recommender.cf import SessionCF
+from recommender.content import ContentIndex
 from recommender.feedback import AdaptiveWeights, cold_start_prior
 from recommender.hybrid import CFSource, HybridScorer
 from recommender.metadata import MetadataIndex
@@ -78,21 +79,6 @@ GENRE_SPELLINGS = [
 ]
 
 
-class VectorIndex:
-    """Cosine distances over unit vectors: the part of the content index up-next uses
-    (``distances``, ``explain``), for when ``recommender.content`` is not there yet."""
-
-    def __init__(self, vectors: np.ndarray) -> None:
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        self.unit = (vectors / norms).astype(np.float32)
-
-    def distances(self, item: int) -> np.ndarray:
-        return 1.0 - self.unit @ self.unit[item]
-
-    def explain(self, a: int, b: int) -> str:
-        return "similar tempo and timbre"
-
-
 def make_library(rng: np.random.Generator) -> tuple[MetadataIndex, np.ndarray, list[str]]:
     artist = np.arange(N_ITEMS) // TRACKS_PER_ARTIST
     genre = artist % N_GENRES
@@ -139,20 +125,11 @@ def make_log(rng: np.random.Generator) -> EventLog:
     )
 
 
-def content_index(vectors: np.ndarray) -> tuple[object, str]:
-    try:
-        from recommender.content import ContentIndex  # type: ignore[attr-defined]
-    except ImportError:
-        return VectorIndex(vectors), "stand-in cosine index (recommender.content missing)"
-    return ContentIndex(vectors), "recommender.content.ContentIndex"
-
-
 @dataclass
 class Engine:
     upnext: UpNext
     current: int
     now: float
-    index_kind: str
     setup_s: float
 
 
@@ -167,8 +144,7 @@ def build_engine() -> Engine:
         n_artists=int(metadata.artist_ids.max()) + 1,
         n_albums=N_ITEMS // TRACKS_PER_ALBUM + 1,
     )
-    index, index_kind = content_index(vectors)
-    content = ContentSource(index, N_ITEMS)  # type: ignore[arg-type]
+    content = ContentSource(ContentIndex(vectors), N_ITEMS)
     meta_source = MetadataSource(metadata)
     taste = TasteSource(
         N_ITEMS,
@@ -198,7 +174,6 @@ def build_engine() -> Engine:
         upnext,
         current=int(log.item[-1]),
         now=float(log.ts.max()) + 3600.0,
-        index_kind=index_kind,
         setup_s=time.perf_counter() - started,
     )
 
@@ -282,7 +257,6 @@ def main() -> None:
         default_blas_threads_median_ms=round(default_med, 3),
         default_blas_threads_p99_ms=round(default_p99, 3),
         picks_without_reason=empty_reasons,
-        content_index=engine.index_kind,
         setup_s=round(engine.setup_s, 1),
         peak_rss_mb=round(peak_rss_mb(), 1),
         note="shared 2-core machine under load from other jobs: pessimistic",
