@@ -20,6 +20,12 @@ The recipe, each step chosen by measurement on the GTZAN table (see
    [0, 1]: 0 means "b is closer to a than anything else, and vice versa".
 
 Rows that are entirely NaN/inf have no vector: they sit at distance 1 from everything.
+
+Measured on GTZAN (1,000 clips, leave-one-out genre P@5; bench_content_quality.py): the
+usual recipe (z-score, cosine) 0.611; rank-Gaussian instead of z-score (or median/IQR,
+0.593) 0.628; + tuned group weights ~0.64; + partial whitening ~0.65; + mutual proximity
+0.674 in-sample, 0.675 with the group weights 5-fold cross-validated. Per-column weights
+(CV) and graph re-ranking gained nothing beyond that on this table.
 """
 
 from __future__ import annotations
@@ -147,7 +153,11 @@ class ContentIndex:
         groups: GroupLayout | None = None,
         weights: Mapping[str, float] | None = None,
     ) -> ContentIndex:
-        """Fit the scaling and whitening on the library ``X`` (tracks x features)."""
+        """Fit the scaling and whitening on the library ``X`` (tracks x features).
+
+        ``groups`` maps group names to column slices or index arrays (columns in no group
+        are ignored; None = one "timbre" group of all columns). ``weights`` overrides
+        ``DEFAULT_GROUP_WEIGHTS`` per group; groups it doesn't know weigh 1."""
         return cls(X, groups, weights)
 
     # ---- fitting -------------------------------------------------------------------
