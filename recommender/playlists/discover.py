@@ -36,9 +36,9 @@ def discover_scores(
     artist_ids: IntArray,
     allowed: npt.NDArray[np.bool_],
     config: DiscoverConfig | None = None,
-) -> tuple[FloatArray, IntArray, IntArray]:
-    """Scores over all items (0 where not a candidate), each item's closest favourite
-    (-1: none) and the favourites used."""
+) -> tuple[FloatArray, IntArray, FloatArray]:
+    """Scores over all items (0 where not a candidate), the favourites used and their
+    weights."""
     cfg = config or DiscoverConfig()
     n = profile.n_items
     affinity = profile.affinity.astype(np.float32)
@@ -48,18 +48,19 @@ def discover_scores(
     favourites = np.sort(loved).astype(np.int64)
     candidates = allowed & ~profile.banned & ~profile.liked & (profile.completed <= cfg.max_plays)
     scores = np.zeros(n, dtype=np.float32)
-    nearest = np.full(n, -1, dtype=np.int64)
     if favourites.size == 0:
-        return scores, nearest, favourites
-    weights = affinity[favourites] / affinity[favourites].sum()
+        return scores, favourites, np.zeros(0, dtype=np.float32)
+    weights = (affinity[favourites] / affinity[favourites].sum()).astype(np.float32)
     fav_vectors = vectors[favourites].T
     ids = np.flatnonzero(candidates)
     for start in range(0, ids.size, cfg.chunk):
         rows = ids[start : start + cfg.chunk]
-        sims = np.maximum(vectors[rows] @ fav_vectors, 0.0) ** cfg.sharpness
-        contrib = sims * weights
-        scores[rows] = contrib.sum(axis=1)
-        nearest[rows] = favourites[np.argmax(contrib, axis=1)]
+        # One matrix product, then the sharpening in place and a matrix-vector product:
+        # no temporary per (track, favourite) beyond the similarity block itself.
+        sims = vectors[rows] @ fav_vectors
+        np.maximum(sims, 0.0, out=sims)
+        np.power(sims, np.float32(cfg.sharpness), out=sims)
+        scores[rows] = sims @ weights
     if cfg.artist_share > 0:
         known = artist_ids >= 0
         by_artist = np.bincount(
@@ -71,7 +72,19 @@ def discover_scores(
             peak = float(scores.max(initial=0.0)) or 1.0
             scores[candidates] += np.float32(cfg.artist_share * peak) * share[candidates]
     scores[~candidates] = 0.0
-    return scores, nearest, favourites
+    return scores, favourites, weights
+
+
+def nearest_favourite(
+    items: IntArray, vectors: FloatArray, favourites: IntArray, weights: FloatArray
+) -> IntArray:
+    """The favourite that contributed most to each item's score (-1: none)."""
+    if favourites.size == 0 or items.size == 0:
+        return np.full(items.size, -1, dtype=np.int64)
+    contrib = np.maximum(vectors[items] @ vectors[favourites].T, 0.0) * weights
+    best = favourites[np.argmax(contrib, axis=1)]
+    result: IntArray = np.where(contrib.max(axis=1) > 0, best, -1).astype(np.int64)
+    return result
 
 
 def discover(
@@ -83,12 +96,13 @@ def discover(
     config: DiscoverConfig | None = None,
 ) -> Playlist:
     cfg = config or DiscoverConfig()
-    scores, nearest, _ = discover_scores(profile, vectors, artist_ids, allowed, cfg)
+    scores, favourites, weights = discover_scores(profile, vectors, artist_ids, allowed, cfg)
     items = top(scores, np.ones(scores.size, dtype=bool), cfg.length)
+    nearest = nearest_favourite(items, vectors, favourites, weights)
     reasons = []
-    for item in items.tolist():
+    for row, item in enumerate(items.tolist()):
         heard = "new to you" if profile.plays[item] == 0 else "rarely played"
-        anchor = int(nearest[item])
+        anchor = int(nearest[row])
         if anchor >= 0:
             reasons.append(f"{heard}, close to {label_text(describe(anchor))}, a favourite")
         else:
