@@ -8,7 +8,9 @@ Three blocks, each L2-normalised per item and weighted, then concatenated:
   0.34 over plain standardisation (``tests/benchmarks/bench_playlists.py``).
 - **cf**: a truncated SVD of the session co-occurrence matrix. Raw counts or their positive
   PMI (the closed form that item2vec / skip-gram training approximates) are both offered;
-  :data:`DEFAULT_CF_METHOD` is the one that measured better on the 30Music folds.
+  :data:`DEFAULT_CF_METHOD` is the one that measured better on the 30Music folds (Discover
+  finds 32.5% / 32.7% of the next tracks with PPMI, 32.2% / 31.5% with raw counts; few
+  of those tracks had been played before by anyone, so the CF block matters little there).
 - **meta**: a truncated SVD of genre TF-IDF, which every tagged track has long before it has
   an audio vector or a play: the fallback that keeps a fresh library mappable.
 
