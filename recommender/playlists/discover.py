@@ -24,7 +24,7 @@ from recommender.reasons import Describe
 class DiscoverConfig:
     length: int = 50
     max_plays: int = 1  # at most this many completed plays: "never or rarely played"
-    favourites: int = 200  # the strongest favourites the profile is made of
+    favourites: int = 100  # the strongest favourites the profile is made of
     sharpness: float = 3.0
     # Weight of "an artist you play" against closeness, on the best closeness's scale.
     # On the 30Music folds 1.0 finds 32.7% / 33.6% of the tracks users go on to play
