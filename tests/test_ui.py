@@ -681,3 +681,37 @@ def test_tray_controls_and_track_change_notification(
     actions["Next"].trigger()
     qtbot.waitUntil(lambda: app.state().now_playing.title != "Slow Tide")
     assert len(shown) == 2  # one notification per track change
+
+
+def test_history_export_and_wipe_from_settings(
+    qtbot: Any, app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    from player.library import events
+    from player.library.db import Database
+    from player.ui.settings import SettingsDialog
+
+    with Database(app.window.db_path) as db:
+        for r in range(3):
+            events.append(db, events.NewEvent(track_id=app.model.track_id(r), kind="play"))
+    target = tmp_path / "history.jsonl"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    dialog = SettingsDialog(app.window)
+    dialog._export()
+    assert len(target.read_text().splitlines()) == 3
+    assert json.loads(target.read_text().splitlines()[0])["kind"] == "play"
+    dialog._wipe()
+    with Database(app.window.db_path) as db:
+        assert events.count(db) == 0
+    assert "wiped" in app.window.message.text()
+
+
+def test_icons_are_sharp_on_high_dpi_screens(qapp: Any) -> None:
+    from player.ui.icons import app_icon, pixmap
+
+    sharp = pixmap("play", 24, "#000000", ratio=2.0)
+    assert (sharp.width(), sharp.height()) == (48, 48)
+    assert sharp.devicePixelRatio() == 2.0
+    assert app_icon().availableSizes()[-1].width() == 512

@@ -191,8 +191,11 @@ class SettingsDialog(QDialog):
             self, "Export listening history", "segue-history.jsonl", "JSON lines (*.jsonl)"
         )
         if target:
-            count = export_history(self.window_.db_path, target)
-            QMessageBox.information(self, "Export", f"{count} events written to {target}.")
+            path = self.window_.db_path
+            self.window_.pool.run_task(
+                lambda: export_history(path, target),
+                lambda n: self.window_.message.setText(f"{n} listening events written to {target}"),
+            )
 
     def _wipe(self) -> None:
         answer = QMessageBox.question(
@@ -202,8 +205,11 @@ class SettingsDialog(QDialog):
             "library stay. This cannot be undone.",
         )
         if answer == QMessageBox.StandardButton.Yes:
-            count = wipe_history(self.window_.db_path)
-            QMessageBox.information(self, "Wipe", f"{count} events deleted.")
+            path = self.window_.db_path
+            self.window_.pool.run_task(
+                lambda: wipe_history(path),
+                lambda n: self.window_.message.setText(f"Listening history wiped ({n} events)"),
+            )
 
 
 def export_history(db_path: str, target: str) -> int:
