@@ -23,7 +23,14 @@ from recommender.hybrid import CFSource, HybridScorer
 from recommender.metadata import MetadataIndex
 from recommender.reasons import labels_from_arrays
 from recommender.signals import EventLog
-from recommender.sources import ContentSource, MetadataSource, TasteSource
+from recommender.sources import (
+    ContentSource,
+    MetadataSource,
+    MixedSimilarity,
+    PairwiseSimilarity,
+    TasteSource,
+    VectorSimilarity,
+)
 from recommender.upnext import UpNext, UpNextConfig
 
 # A cosine distance no real neighbour reaches: "no audio information" for the content
@@ -75,6 +82,13 @@ class SubsetContentIndex:
         row = int(self.row_of[item]) if 0 <= item < self.n_items else -1
         if row >= 0:
             out[self.items] = self.index.distances(row)
+        return out
+
+    def embedding_by_item(self) -> npt.NDArray[np.float32]:
+        """The index's scaled, weighted vectors by engine item (NaN rows: not analysed)."""
+        embedding = np.asarray(self.index.embedding, dtype=np.float32)
+        out = np.full((self.n_items, embedding.shape[1]), np.nan, dtype=np.float32)
+        out[self.items] = embedding
         return out
 
     def explain(self, a: int, b: int) -> str:
@@ -129,12 +143,17 @@ class Engine:
         sources: list[api.ScoreSource] = [CFSource(cf), meta_source, taste]
         explainers: list[object] = [meta_source, taste]
         coverage = 0.0
+        # A skip pushes down what shares its tags, and (once analysed) what sounds like it.
+        similarity: PairwiseSimilarity = metadata
         if vectors is not None and vector_items is not None and len(vector_items) >= 2:
             index = SubsetContentIndex(n, vector_items, vectors, groups)
             content = ContentSource(index, n)
             sources.insert(1, content)
             explainers.insert(0, content)
             coverage = len(vector_items) / max(n, 1)
+            similarity = MixedSimilarity(
+                [(metadata, 0.5), (VectorSimilarity(index.embedding_by_item()), 0.5)]
+            )
         prior = cold_start_prior(int(np.count_nonzero(log.kind == 0)), audio_coverage=coverage)
         scorer = HybridScorer(n, sources=sources, weights=prior)
         scorer.last_played[:] = taste.last_played
@@ -143,7 +162,7 @@ class Engine:
             scorer,
             taste,
             describe=labels_from_arrays(catalog.titles, catalog.artists, catalog.albums),
-            similarity=metadata,
+            similarity=similarity,
             artist_ids=metadata.artist_ids,
             explainers=explainers,  # type: ignore[arg-type]
             neighbours=[metadata.similar],
@@ -209,6 +228,9 @@ class Engine:
                 now=context.now,
             )
         picks = self.upnext.build(context, pinned=pinned or {}, length=length)
+        # Warm the likely next track's similarity rows now, while nothing waits on us:
+        # the re-rank after the next event then skips its one full-library pass.
+        self.upnext.prefetch(picks)
         return [p for p in picks if p.source != "user"]
 
 
