@@ -182,6 +182,10 @@ def entry_path(location: str, base: Path) -> str | None:
         return os.path.normpath(local)
     if "://" in location:
         return None
+    if os.sep == "/" and "\\" in location and not os.path.exists(os.path.join(base, location)):
+        # A playlist written on Windows ("Music\\a.mp3"): its separators, unless a file
+        # really has a backslash in its name.
+        location = location.replace("\\", "/")
     if location.startswith(("/", "\\")) or os.path.isabs(location):
         return os.path.normpath(location)
     # A relative entry: relative to the playlist's folder. XSPF relative locations are

@@ -153,6 +153,7 @@ def test_file_uris_decode_percent_encoded_bytes(tmp_path: Path) -> None:
     assert entry_path("file:///music/%C3%87a%20plane.flac", tmp_path) == "/music/Ça plane.flac"
     assert entry_path("a%20b/c.mp3", tmp_path) == str(tmp_path / "a b" / "c.mp3")
     assert entry_path("https://example.org/x.mp3", tmp_path) is None
+    assert entry_path("sub\\dir\\x.mp3", tmp_path) == str(tmp_path / "sub" / "dir" / "x.mp3")
 
 
 def _vlc_entries(playlist: Path) -> list[str]:
