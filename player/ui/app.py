@@ -254,6 +254,13 @@ def run(
             QTimer.singleShot(0, loaded)
         else:
             window.loaded.connect(loaded)
+    # Ctrl+C in the terminal quits cleanly: Python sees the signal between Qt events.
+    import signal
+
+    signal.signal(signal.SIGINT, lambda *_: window.quit())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     code = app.exec()
     window.shutdown()
     pool.wait(5000)
