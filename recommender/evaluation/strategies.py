@@ -218,7 +218,7 @@ class ImplicitFactors:
     plays; a session is folded in as the mean of its tracks' factors."""
 
     def __init__(
-        self, name: str, catalogue: Catalogue, refit_every: int = 5000, factors: int = 32
+        self, name: str, catalogue: Catalogue, refit_every: int = 1000, factors: int = 64
     ) -> None:
         self.name = name
         self.n_items = catalogue.n_items
