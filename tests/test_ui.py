@@ -715,3 +715,30 @@ def test_icons_are_sharp_on_high_dpi_screens(qapp: Any) -> None:
     assert (sharp.width(), sharp.height()) == (48, 48)
     assert sharp.devicePixelRatio() == 2.0
     assert app_icon().availableSizes()[-1].width() == 512
+
+
+def test_taste_map_draws_the_saved_map_and_a_click_starts_a_radio(qtbot: Any, app: App) -> None:
+    import numpy as np
+
+    from player.ui.charts import tastemap_path
+
+    ids = [app.model.track_id(r) for r in range(len(SONGS))]
+    xy = np.array([[(i % 3) - 1.0, (i // 3) - 1.0] for i in range(len(ids))], dtype=np.float32)
+    np.savez(
+        tastemap_path(app.window.db_path),
+        ids=np.array(ids, dtype=np.int64),
+        xy=xy,
+        region=np.zeros(len(ids), dtype=np.int64),
+        region_xy=np.array([[0.0, 0.0]], dtype=np.float32),
+        region_labels=np.array(["Jazz & Folk"]),
+    )
+    window = app.window
+    window.select_view("taste")
+    taste_map = window.taste.map
+    qtbot.waitUntil(lambda: len(taste_map.points) == len(SONGS))
+    assert taste_map.regions[0][0] == "Jazz & Folk"
+    assert {p.genre for p in taste_map.points} == {"Jazz", "Rock", "Folk"}
+    corner = taste_map._pos(0)  # the first track sits in a corner of the map
+    qtbot.mouseClick(taste_map, Qt.MouseButton.LeftButton, pos=corner.toPoint())
+    qtbot.waitUntil(lambda: app.state().now_playing is not None)
+    assert app.state().now_playing.id == taste_map.points[0].track_id

@@ -331,8 +331,8 @@ class TasteMap(QWidget):
         r = QRectF(self.rect()).adjusted(30, 30, -170, -30)
         return QPointF(r.center().x() + x * r.width() / 2, r.center().y() - y * r.height() / 2)
 
-    def _nearest(self, point: QPointF) -> int | None:
-        best, best_d = None, 40.0**2
+    def _nearest(self, point: QPointF, reach: float = 40.0) -> int | None:
+        best, best_d = None, reach**2
         for i in range(len(self.points)):
             q = self._pos(i)
             d = (q.x() - point.x()) ** 2 + (q.y() - point.y()) ** 2
@@ -353,7 +353,8 @@ class TasteMap(QWidget):
             self.update()
 
     def mousePressEvent(self, event) -> None:
-        i = self._nearest(event.position())
+        # Anywhere on the map: the radio starts from the track closest to the click.
+        i = self._nearest(event.position(), reach=float("inf"))
         if i is not None:
             self.radio.emit(self.points[i].track_id)
 
