@@ -78,6 +78,10 @@ def test_playlist_list_names_every_playlist_with_size_and_how(lib) -> None:
     # The taste map the GUI loads was written beside the DB.
     data = np.load(db.with_name("library.tastemap.npz"))
     assert data["xy"].shape == (24, 2)
+    rebuilt = json.loads(segue("playlist", "map", "--json", db=db).stdout)
+    assert rebuilt["tracks"] == 24 and rebuilt["regions"]
+    kept = rebuilt["neighbours_kept"]
+    assert rebuilt["method"] == max(kept, key=kept.get)  # the layout that keeps more
 
 
 def test_playlist_show_json_tracks_carry_reasons(lib) -> None:

@@ -18,9 +18,6 @@ if TYPE_CHECKING:
     from player.library.playlists import LibraryArrays
     from recommender.playlists import Playlist, PlaylistEngine
 
-MIXES_FILE = "mixes.npz"
-MAP_FILE = "tastemap.npz"
-
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("playlist", help="list, show, export or import playlists")
@@ -78,7 +75,7 @@ def _build_engine(db: Database, *, save: bool) -> tuple[PlaylistEngine, LibraryA
     from threadpoolctl import threadpool_limits
 
     from player.errors import SegueError
-    from player.library.playlists import load_arrays, sidecar_path
+    from player.library.playlists import MIXES_FILE, load_arrays, sidecar_path
     from recommender.audio import N_FEATURES
     from recommender.metadata import split_artists
     from recommender.playlists import LibraryState, PlaylistEngine
@@ -189,10 +186,10 @@ def _save_mixes(path: Path, track_ids: Any, engine: PlaylistEngine) -> None:
 
 def update_map(db: Database, engine: PlaylistEngine, arrays: LibraryArrays) -> Any:
     """Place new tracks on the stored map (nothing else moves), or build it."""
-    from player.library.playlists import sidecar_path
+    from player.library.playlists import taste_map_path
     from recommender.tastemap import TasteMap, build_map
 
-    path = sidecar_path(db, MAP_FILE)
+    path = taste_map_path(db)
     vectors = engine.embedding.vectors
     previous = None
     if path.exists():
@@ -406,14 +403,14 @@ def run_map(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
     from player.cli.common import open_db, print_json
-    from player.library.playlists import sidecar_path
+    from player.library.playlists import taste_map_path
 
     with open_db(args) as db:
-        sidecar_path(db, MAP_FILE).unlink(missing_ok=True)  # a full rebuild
+        taste_map_path(db).unlink(missing_ok=True)  # a full rebuild
         engine, arrays = load_engine(db, save=False)
         with threadpool_limits(limits=1):
             taste_map = update_map(db, engine, arrays)
-        path = sidecar_path(db, MAP_FILE)
+        path = taste_map_path(db)
     summary = {
         "path": str(path),
         "tracks": len(taste_map),
