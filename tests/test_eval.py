@@ -197,3 +197,19 @@ def test_segue_beats_the_best_baseline_on_a_slice_of_real_sessions() -> None:
     hr = {name: m["hr@10"] for name, m in result.strategies.items()}
     best = max(v for name, v in hr.items() if name != "segue")
     assert hr["segue"] >= 1.25 * best
+
+
+def test_without_implicit_als_and_bpr_are_skipped_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recommender.evaluation.replay as replay
+
+    monkeypatch.setattr(replay, "implicit_available", lambda: False)
+    path = tmp_path / "log.tsv"
+    path.write_text(TINY)
+    assert main(["eval", "--events", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "als" not in out["strategies"] and "bpr" not in out["strategies"]
+    assert any("als and bpr skipped" in note for note in out["notes"])
+    assert main(["eval", "--events", str(path)]) == 0
+    assert "note: als and bpr skipped" in capsys.readouterr().out
