@@ -301,6 +301,8 @@ def build_map(
     refined = _place(vectors, vectors[marks], refined_marks, scale, cfg)
     refined[marks] = refined_marks
     rest = np.setdiff1d(np.arange(n), marks)
+    if rest.size <= k + 1:
+        rest = marks  # a small library is all landmarks: judge the layout on them
     held = rest if rest.size <= cfg.eval_sample else rng.choice(rest, cfg.eval_sample, False)
     if held.size > k + 1:
         kept = {
