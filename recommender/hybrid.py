@@ -103,7 +103,6 @@ class HybridScorer:
         self.signals = signals or SignalConfig()
         self.last_played = np.full(n_items, -np.inf, dtype=np.float64)
         self.banned = np.zeros(n_items, dtype=bool)
-        self._recent: dict[int, float] = {}  # item -> last heard, for tracks heard lately
         given = dict(weights or {})
         for source in sources:
             self.add_source(source, given.get(source.name, 1.0))
@@ -131,8 +130,6 @@ class HybridScorer:
         signal = weigh(event, self.signals).signal
         if signal in (Signal.PLAY, Signal.SKIP):
             self.last_played[event.item] = event.ts
-            self._recent.pop(event.item, None)  # keep the dict in time order
-            self._recent[event.item] = event.ts
         elif signal is Signal.BAN:
             self.banned[event.item] = True
         elif signal is Signal.LIKE:
@@ -146,15 +143,12 @@ class HybridScorer:
     def recency_penalty(self, context: api.Context) -> FloatArray:
         """exp(-age / half-life) for tracks heard within the window, else 0."""
         cfg = self.recency
-        # Only the few tracks heard within the window are touched, not the whole library.
-        stale = [it for it, ts in self._recent.items() if context.now - ts >= cfg.window_s]
-        for it in stale:
-            del self._recent[it]
+        # ``last_played`` is public: the player may restore it from its history at start-up.
+        recent = np.flatnonzero(self.last_played > context.now - cfg.window_s)
         penalty = np.zeros(self.n_items, dtype=np.float32)
-        if self._recent:
-            items = np.fromiter(self._recent.keys(), np.int64, len(self._recent))
-            age = context.now - np.fromiter(self._recent.values(), np.float64, len(self._recent))
-            penalty[items] = np.exp(-np.maximum(age, 0.0) / cfg.half_life_s)
+        if recent.size:
+            age = np.maximum(context.now - self.last_played[recent], 0.0)
+            penalty[recent] = np.exp(-age / cfg.half_life_s)
         if cfg.spare_current and context.current is not None and context.current < self.n_items:
             penalty[context.current] = 0.0
         return penalty

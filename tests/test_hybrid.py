@@ -87,3 +87,10 @@ def test_a_source_that_has_not_grown_scores_new_tracks_zero() -> None:
     scorer.grow(4)
     total = scorer.score(api.Context(current=None)).total
     assert total.shape == (4,) and total[2] == 0 and total[3] == 0
+
+
+def test_recency_restored_from_history_counts_at_once() -> None:
+    scorer = HybridScorer(3, [Fixed("cf", [1.0, 1.0, 1.0])])
+    scorer.last_played[:] = [-np.inf, 5000.0, -np.inf]  # what the player's history says
+    total = scorer.score(api.Context(current=None, now=6000.0)).total
+    assert total[1] < total[0] == total[2]
