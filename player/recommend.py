@@ -294,3 +294,16 @@ class EngineHost:
 
     def set_discover(self, value: float) -> None:
         self.engine.discover = value
+
+    def configure(
+        self,
+        *,
+        skip_threshold_s: float | None = None,
+        repeat_window_s: float | None = None,
+        artist_spacing: int | None = None,
+    ) -> None:
+        self.engine.configure(
+            skip_seconds=skip_threshold_s,
+            repeat_window_s=repeat_window_s,
+            artist_spacing=artist_spacing,
+        )

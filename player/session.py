@@ -53,6 +53,14 @@ class SessionRecommender(Protocol):
 
     def set_discover(self, value: float) -> None: ...
 
+    def configure(
+        self,
+        *,
+        skip_threshold_s: float | None = None,
+        repeat_window_s: float | None = None,
+        artist_spacing: int | None = None,
+    ) -> None: ...
+
 
 @dataclass(frozen=True)
 class TrackView:
@@ -104,6 +112,8 @@ class SessionUpdate:
 @dataclass
 class SessionSettings:
     skip_threshold_s: float = 30.0
+    repeat_window_s: float = 4 * 3600.0
+    artist_spacing: int = 1
     replaygain: ReplayGainMode = ReplayGainMode.TRACK
     upnext_length: int = 10
 
@@ -242,6 +252,7 @@ class ListeningSession:
         if self._make_recommender is not None:
             self._recommender = self._make_recommender(self._db)
             self._recommender.set_discover(self._state.discover)
+            self._apply_settings()
         self._queue.add_listener(self._queue_changed)
 
     def close(self) -> None:
@@ -346,6 +357,40 @@ class ListeningSession:
             self._rerank()
 
         self._post(task)
+
+    def configure(
+        self,
+        *,
+        skip_threshold: float | None = None,
+        repeat_window_minutes: float | None = None,
+        artist_spacing: int | None = None,
+        replaygain: str | None = None,
+    ) -> None:
+        """The listening settings: seconds before a stop counts as a skip, minutes before
+        a track may repeat, picks before an artist may play again, ReplayGain mode."""
+
+        def task() -> None:
+            settings = self._settings
+            if skip_threshold is not None:
+                settings.skip_threshold_s = max(0.0, float(skip_threshold))
+            if repeat_window_minutes is not None:
+                settings.repeat_window_s = max(0.0, float(repeat_window_minutes) * 60.0)
+            if artist_spacing is not None:
+                settings.artist_spacing = max(0, int(artist_spacing))
+            if replaygain is not None:
+                settings.replaygain = ReplayGainMode(replaygain)
+            self._apply_settings()
+            self._rerank()
+
+        self._post(task)
+
+    def _apply_settings(self) -> None:
+        if self._recommender is not None:
+            self._recommender.configure(
+                skip_threshold_s=self._settings.skip_threshold_s,
+                repeat_window_s=self._settings.repeat_window_s,
+                artist_spacing=self._settings.artist_spacing,
+            )
 
     def set_autofill(self, on: bool) -> None:
         self._then_publish(lambda: self._queue.set_auto_fill(on), autofill=on)

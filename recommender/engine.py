@@ -10,7 +10,7 @@ throughout; the caller owns the mapping to tracks.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -200,6 +200,30 @@ class Engine:
     def steer(self, item: int, strength: float) -> None:
         """ "More like this" (> 0) or "less like this" (< 0) for the rest of the session."""
         self.upnext._steer(item, strength)
+
+    def configure(
+        self,
+        *,
+        skip_seconds: float | None = None,
+        repeat_window_s: float | None = None,
+        artist_spacing: int | None = None,
+    ) -> None:
+        """The user's listening settings: what counts as a skip, how long before a track
+        may repeat, how many picks before an artist may play again."""
+        upnext = self.upnext
+        if repeat_window_s is not None or artist_spacing is not None:
+            changes: dict[str, float | int] = {}
+            if repeat_window_s is not None:
+                changes["repeat_window_s"] = max(0.0, float(repeat_window_s))
+            if artist_spacing is not None:
+                changes["artist_spacing"] = max(0, int(artist_spacing))
+            upnext.config = replace(upnext.config, **changes)  # type: ignore[arg-type]
+        if skip_seconds is not None:
+            signals = replace(upnext.taste.signal_config, skip_seconds=max(0.0, skip_seconds))
+            upnext.taste.signal_config = signals
+            self.cf.signals = signals
+            if hasattr(upnext.scorer, "signals"):
+                upnext.scorer.signals = signals
 
     @property
     def discover(self) -> float:

@@ -224,3 +224,19 @@ def test_killed_mid_track_keeps_every_finished_event(library_path: Path) -> None
         ).fetchall()
     assert len(plays) >= finished
     assert all(pos == dur == 4000 for pos, dur in plays)
+
+
+def test_listening_settings_reach_the_recommender(
+    session: tuple[ListeningSession, NullBackend], library_path: Path
+) -> None:
+    s, _ = session
+    ids = ids_by_title(library_path)
+    s.configure(artist_spacing=0, repeat_window_minutes=30, skip_threshold=10)
+    s.play_track(ids["Jazz 0.0"])
+    s.wait_idle()
+    artists = [s.snapshot().now_playing.artist] + [e.track.artist for e in s.snapshot().upnext]
+    # Without spacing, the same artist may follow itself (the album-mates rank first).
+    assert any(a == b for a, b in itertools.pairwise(artists))
+    engine = s.call(lambda: s._recommender.engine)  # type: ignore[union-attr]
+    assert engine.upnext.config.repeat_window_s == 1800.0
+    assert engine.upnext.taste.signal_config.skip_seconds == 10.0
