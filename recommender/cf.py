@@ -45,6 +45,8 @@ FloatArray = api.FloatArray
 IntArray = api.IntArray
 _MAX_EXPONENT = 30.0  # rescale stored weights before exp(...) leaves float32's comfort zone
 _MIN_BUFFER = 1 << 15
+# Scoring scans the buffer once per row it reads: cap it so that stays well under a millisecond.
+_MAX_BUFFER = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ class _Cooc:
             self._fill = 0
             self._merge(self._rows[:f], self._cols[:f], self._vals[:f].astype(np.float64))
         # Grow the buffer with the matrix so that merges stay amortised O(1) per entry.
-        capacity = max(_MIN_BUFFER, self.base.nnz // 8)
+        capacity = min(max(_MIN_BUFFER, self.base.nnz // 8), _MAX_BUFFER)
         if capacity > self._rows.size:
             self._rows = np.zeros(capacity, dtype=np.int32)
             self._cols = np.zeros(capacity, dtype=np.int32)
