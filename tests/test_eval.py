@@ -213,3 +213,10 @@ def test_without_implicit_als_and_bpr_are_skipped_with_a_note(
     assert any("als and bpr skipped" in note for note in out["notes"])
     assert main(["eval", "--events", str(path)]) == 0
     assert "note: als and bpr skipped" in capsys.readouterr().out
+
+
+def test_a_log_saved_with_a_bom_and_windows_line_ends_reads_the_same() -> None:
+    plain = parse_log(TINY.splitlines(keepends=True))
+    windows = parse_log(("\ufeff" + TINY.replace("\n", "\r\n")).splitlines(keepends=True))
+    assert np.array_equal(plain.item, windows.item) and np.array_equal(plain.ts, windows.ts)
+    assert np.array_equal(plain.session, windows.session)

@@ -58,7 +58,8 @@ def parse_log(lines: Iterable[str], gap_s: float = DEFAULT_SESSION_GAP_S) -> Lis
         raise LogFormatError(
             "the file is empty (expected the header 'user session track artist timestamp')"
         )
-    if tuple(f.strip().lower() for f in header.rstrip("\r\n").split("\t")) != HEADER:
+    fields = header.lstrip("\ufeff").rstrip("\r\n").split("\t")  # tolerate a BOM and CRLF
+    if tuple(f.strip().lower() for f in fields) != HEADER:
         raise LogFormatError(
             "line 1: expected the tab-separated header 'user session track artist timestamp'"
         )
