@@ -56,6 +56,7 @@ class LazyRecommender:
         self.db = db
         self.engine: Any = None
         self.discover: float | None = None
+        self.options: dict[str, Any] = {}
 
     def _get(self) -> Any:
         if self.engine is None:
@@ -64,6 +65,8 @@ class LazyRecommender:
             self.engine = EngineHost(self.db)
             if self.discover is not None:
                 self.engine.set_discover(self.discover)
+            if self.options:
+                self.engine.configure(**self.options)
         return self.engine
 
     def fill(self, request: Any) -> Any:
@@ -82,6 +85,12 @@ class LazyRecommender:
         self.discover = value
         if self.engine is not None:
             self.engine.set_discover(value)
+
+    def configure(self, **options: Any) -> None:
+        # Kept for the engine built later, passed on at once to one that exists.
+        self.options.update(options)
+        if self.engine is not None:
+            self.engine.configure(**options)
 
 
 def make_session(db_path: str, *, audio: bool = True, backend: Any = None) -> Any:
