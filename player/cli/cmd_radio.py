@@ -57,9 +57,10 @@ def _seed_rows(arrays: Any, db: Any, args: argparse.Namespace) -> tuple[list[int
 
 
 def run(args: argparse.Namespace) -> int:
-    from player.cli.cmd_playlist import load_engine, print_tracks, track_dicts
+    from player.cli.cmd_playlist import print_tracks
     from player.cli.common import open_db, print_json
     from player.errors import SegueError
+    from player.playlists import load_engine, track_dicts
 
     if args.n < 1:
         raise SegueError("-n must be at least 1")

@@ -27,10 +27,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from player.cli.cmd_playlist import print_tracks, track_dicts
+    from player.cli.cmd_playlist import print_tracks
     from player.cli.common import open_db, print_json
     from player.errors import SegueError
     from player.library import playlists
+    from player.playlists import track_dicts
     from player.smartquery import parse
 
     if args.n is not None and args.n < 1:

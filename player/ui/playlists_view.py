@@ -33,9 +33,9 @@ TITLES = {"discover": "Discover", "forgotten": "Forgotten favourites", "mixes": 
 
 def build_playlists(db_path: str) -> list[dict[str, Any]]:
     """Runs on a worker thread: every automatic and saved playlist, with its tracks."""
-    from player.cli.cmd_playlist import _as_tracks, load_engine, resolve
     from player.library import playlists
     from player.library.browse import songs
+    from player.playlists import as_tracks, load_engine, resolve
 
     db = thread_db(db_path)
     out: list[dict[str, Any]] = []
@@ -43,7 +43,7 @@ def build_playlists(db_path: str) -> list[dict[str, Any]]:
     found: list[tuple[str, str, str, list[int], list[str]]] = []
     keys: list[str] = []
     for playlist in engine.build_all():
-        found.append(_as_tracks(playlist, arrays))
+        found.append(as_tracks(playlist, arrays))
         keys.append(playlist.key)
     for saved in playlists.saved(db):
         found.append(resolve(db, saved.name))

@@ -1,0 +1,245 @@
+"""Automatic and user playlists as the app and the CLI use them.
+
+Automatic playlists (Discover, Forgotten Favourites, the mixes, Calm, Energetic) are built
+from the library by ``recommender.playlists``; user playlists (imported or saved) and smart
+playlists (saved queries) come from the library DB. Building also refreshes the taste map
+file beside the DB that the desktop app draws.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from player.library.db import Database
+    from player.library.playlists import LibraryArrays
+    from recommender.playlists import Playlist, PlaylistEngine
+
+
+# -- building ----------------------------------------------------------------------------
+
+
+_BUILT: dict[Path, tuple[PlaylistEngine, LibraryArrays]] = {}
+
+
+def load_engine(db: Database, *, save: bool = True) -> tuple[PlaylistEngine, LibraryArrays]:
+    """The playlist engine over the whole library; keeps mix names and the taste map
+    (files beside the DB) up to date when ``save``. Built once per command."""
+    built = _BUILT.get(db.path)
+    if built is None:
+        built = _BUILT[db.path] = _build_engine(db, save=save)
+    return built
+
+
+def _build_engine(db: Database, *, save: bool) -> tuple[PlaylistEngine, LibraryArrays]:
+    import time
+
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from player.errors import SegueError
+    from player.library.playlists import MIXES_FILE, load_arrays, sidecar_path
+    from recommender.audio import N_FEATURES
+    from recommender.metadata import split_artists
+    from recommender.playlists import LibraryState, PlaylistEngine
+    from recommender.reasons import labels_from_arrays
+    from recommender.signals import KIND_CODES, EventLog
+
+    arrays = load_arrays(db, N_FEATURES)
+    n = arrays.track_ids.size
+    if n == 0:
+        raise SegueError("the library is empty: run 'segue scan DIR' first")
+    artist_code: dict[str, int] = {}
+    artist_ids = np.array(
+        [
+            artist_code.setdefault(names[0], len(artist_code)) if names else -1
+            for names in (split_artists(a or "") for a in arrays.artists)
+        ],
+        dtype=np.int64,
+    )
+    album_code: dict[tuple[str, int], int] = {}
+    album_ids = np.array(
+        [
+            album_code.setdefault((album.strip().casefold(), int(artist)), len(album_code))
+            if album and album.strip()
+            else -1
+            for album, artist in zip(arrays.albums, artist_ids.tolist(), strict=True)
+        ],
+        dtype=np.int64,
+    )
+    session_code: dict[str, int] = {}
+    m = arrays.event_rows.size
+    log = EventLog(
+        item=arrays.event_rows,
+        ts=arrays.event_ts,
+        kind=np.array([KIND_CODES[k] for k in arrays.event_kind], dtype=np.int8),
+        session=np.array(
+            [
+                -1 if s is None else session_code.setdefault(s, len(session_code))
+                for s in arrays.event_session
+            ],
+            dtype=np.int64,
+        ),
+        position_s=arrays.event_position_s,
+        duration_s=arrays.event_duration_s,
+        artist=artist_ids[arrays.event_rows] if m else np.zeros(0, np.int64),
+        album=album_ids[arrays.event_rows] if m else np.zeros(0, np.int64),
+    )
+    state = LibraryState(
+        n_items=n,
+        artist_ids=artist_ids,
+        album_ids=album_ids,
+        genres=arrays.genres,
+        log=log,
+        now=time.time(),
+        describe=labels_from_arrays(arrays.titles, arrays.artists, arrays.albums),
+        years=arrays.years,
+        content_items=arrays.feature_rows if arrays.feature_rows.size else None,
+        content_vectors=arrays.feature_vectors if arrays.feature_rows.size else None,
+        bpm=arrays.bpm,
+        energy=arrays.energy,
+        acousticness=arrays.acousticness,
+        available=arrays.available,
+    )
+    previous = _previous_mixes(sidecar_path(db, MIXES_FILE), arrays.track_ids)
+    # One BLAS thread, as the player runs the engine: on a busy machine, threaded BLAS
+    # over these small products was 4x slower (tests/benchmarks/bench_playlists.py).
+    with threadpool_limits(limits=1):
+        engine = PlaylistEngine(state, previous_mixes=previous)
+        if save:
+            _save_mixes(sidecar_path(db, MIXES_FILE), arrays.track_ids, engine)
+            update_map(db, engine, arrays)
+    return engine, arrays
+
+
+def _previous_mixes(path: Path, track_ids: Any) -> tuple[Any, list[str]] | None:
+    import numpy as np
+
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            old_ids, old_labels = data["track_ids"], data["labels"]
+            names = [str(s) for s in data["names"]]
+    except (OSError, ValueError, KeyError):
+        return None  # an unreadable file only costs the names' continuity
+    order = np.argsort(old_ids)
+    pos = np.searchsorted(old_ids[order], track_ids)
+    pos[pos >= old_ids.size] = 0
+    hit = old_ids.size > 0
+    aligned = np.full(len(track_ids), -1, dtype=np.int64)
+    if hit:
+        found = old_ids[order][pos] == track_ids
+        aligned[found] = old_labels[order][pos][found]
+    return aligned, names
+
+
+def _save_mixes(path: Path, track_ids: Any, engine: PlaylistEngine) -> None:
+    import numpy as np
+
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(
+        tmp,
+        track_ids=track_ids,
+        labels=engine.clustering.labels,
+        names=np.asarray(engine.mix_names or [""], dtype=np.str_)[: len(engine.mix_names)],
+    )
+    tmp.replace(path)
+
+
+def update_map(db: Database, engine: PlaylistEngine, arrays: LibraryArrays) -> Any:
+    """Place new tracks on the stored map (nothing else moves), or build it."""
+    from player.library.playlists import taste_map_path
+    from recommender.tastemap import TasteMap, build_map
+
+    path = taste_map_path(db)
+    vectors = engine.embedding.vectors
+    previous = None
+    if path.exists():
+        try:
+            previous = TasteMap.load(path)
+        except (OSError, ValueError, KeyError):
+            previous = None
+    if previous is not None:
+        taste_map = previous.update(arrays.track_ids, vectors, arrays.genres)
+    else:
+        taste_map = build_map(arrays.track_ids, vectors, arrays.genres)
+    taste_map.save(path)
+    return taste_map
+
+
+# -- finding a playlist ------------------------------------------------------------------
+
+
+def resolve(
+    db: Database, name: str, mood: str | None = None
+) -> tuple[str, str, str, list[int], list[str]]:
+    """(name, kind, how, track ids, reasons) of a saved or automatic playlist, with only
+    its calm or energetic tracks when ``mood`` is given."""
+    if mood is not None:
+        return _with_mood(db, resolve(db, name), mood)
+    from player.errors import SegueError
+    from player.library import playlists
+    from player.smartquery import parse
+
+    found = playlists.find(db, name)
+    if found is not None:
+        if found.kind == "smart":
+            ids = playlists.select_smart(db, parse(found.query or ""))
+            reason = f"matches {found.query}"
+            return found.name, "smart", f"smart query: {found.query}", ids, [reason] * len(ids)
+        ids = playlists.entries(db, found.id)
+        how = f"imported from {found.source}" if found.source else "made by you"
+        return found.name, "user", how, ids, ["in your playlist"] * len(ids)
+    engine, arrays = load_engine(db)
+    wanted = name.casefold()
+    automatic = engine.build_all()
+    for playlist in automatic:
+        if wanted in (playlist.name.casefold(), playlist.key.casefold()):
+            return as_tracks(playlist, arrays)
+    known = [p.name for p in automatic] + [p.name for p in playlists.saved(db)]
+    raise SegueError(f"no playlist named '{name}' (known: {', '.join(known) or 'none'})")
+
+
+def _with_mood(
+    db: Database, found: tuple[str, str, str, list[int], list[str]], mood: str
+) -> tuple[str, str, str, list[int], list[str]]:
+    import numpy as np
+
+    from recommender.playlists import Playlist
+
+    name, kind, how, ids, reasons = found
+    engine, arrays = load_engine(db, save=False)
+    row_of = {int(t): i for i, t in enumerate(arrays.track_ids.tolist())}
+    rows = np.array([row_of[t] for t in ids if t in row_of], dtype=np.int64)
+    kept_reasons = [r for t, r in zip(ids, reasons, strict=True) if t in row_of]
+    filtered = engine.filter_mood(Playlist(name, name, kind, how, rows, kept_reasons), mood)
+    return as_tracks(filtered, arrays)
+
+
+def as_tracks(
+    playlist: Playlist, arrays: LibraryArrays
+) -> tuple[str, str, str, list[int], list[str]]:
+    ids = [int(arrays.track_ids[i]) for i in playlist.items.tolist()]
+    return playlist.name, playlist.kind, playlist.how, ids, list(playlist.reasons)
+
+
+def track_dicts(db: Database, ids: list[int], reasons: list[str]) -> list[dict[str, Any]]:
+    from player.library.paths import display
+    from player.library.playlists import track_rows
+
+    rows = track_rows(db, ids)
+    out = []
+    for track_id, reason in zip(ids, reasons, strict=True):
+        row = rows.get(track_id)
+        out.append(
+            {
+                "id": track_id,
+                "path": display(row.path) if row else "",
+                "title": row.title if row else None,
+                "artist": row.artist if row else None,
+                "reason": reason,
+            }
+        )
+    return out
