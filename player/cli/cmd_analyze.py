@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from player.cli.common import open_db, print_json
+from player.cli.common import ProgressBar, open_db, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -43,8 +42,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from player.analysis import FILE_TIMEOUT_S, Analyzer
     from player.errors import SegueError
     from player.library.features import FeatureStore
@@ -55,15 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout is not None and args.timeout <= 0:
         raise SegueError("--timeout must be a positive number of seconds")
     db = open_db(args)
-    bar: Any = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="track", desc="Analysing", dynamic_ncols=True)
-        bar.update(done - bar.n)
-
-    interactive = sys.stderr.isatty() and not args.json
+    bar = ProgressBar("track", "Analysing", enabled=not args.json)
     try:
         if args.failures:
             failures = FeatureStore(db).failures()
@@ -81,12 +70,11 @@ def run(args: argparse.Namespace) -> int:
             workers=1 if args.background else args.workers,
             timeout=args.timeout or FILE_TIMEOUT_S,
             low_priority=args.background,
-            progress=progress if interactive else None,
+            progress=bar.callback,
         )
-        summary = analyzer.run()
+        with bar:
+            summary = analyzer.run()
     finally:
-        if bar is not None:
-            bar.close()
         db.close()
     if args.json:
         print_json(summary.as_dict())

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from player.cli.common import open_db, print_json
+from player.cli.common import ProgressBar, open_db, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -25,32 +24,21 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from player.errors import SegueError
     from player.scanner import Scanner
 
     if args.workers is not None and args.workers < 1:
         raise SegueError("--workers must be at least 1")
     db = open_db(args)
-    bar: Any = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="file", desc="Scanning", dynamic_ncols=True)
-        bar.update(done - bar.n)
-
-    interactive = sys.stderr.isatty() and not args.json
-    scanner = Scanner(db, workers=args.workers, progress=progress if interactive else None)
+    bar = ProgressBar("file", "Scanning", enabled=not args.json)
+    scanner = Scanner(db, workers=args.workers, progress=bar.callback)
     try:
         only = scanner.add_roots(args.folders) if args.folders else None
         if only is None and not scanner.store.roots():
             raise SegueError("no music folders yet: run 'segue scan DIR' to add one")
-        summary = scanner.scan(only)
+        with bar:
+            summary = scanner.scan(only)
     finally:
-        if bar is not None:
-            bar.close()
         db.close()
     if args.json:
         print_json(summary.as_dict())
