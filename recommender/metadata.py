@@ -72,6 +72,18 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 _WORD = re.compile(r"[a-z]{3,}")  # tag/comment/lyrics words; drops ids, hex and numbers
 _FEATURING = re.compile(r"\s+(?:feat\.?|ft\.?|featuring)\s+", re.IGNORECASE)
 _STOP_WORDS = frozenset(ENGLISH_STOP_WORDS)
+# What rippers, encoders and download sites leave in comments: it says nothing about the
+# music, and would make "tagged like X: processed, sox" reasons.
+_URL = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+\.\S+", re.IGNORECASE)
+_TAGGING_NOISE = frozenset(
+    (
+        "processed sox encoded encoder encoding lavf lavc lame ffmpeg itunes itunnorm ripped "
+        "rip eac exact copy flac mp3 ogg kbps vbr cbr url http https www com org net "
+        "comments comment curator copyright creative commons attribution license licence "
+        "licensed rights reserved free download downloaded visit website site archive "
+        "freemusicarchive jamendo bandcamp soundcloud track tracks album version"
+    ).split()
+)
 
 
 def _fold(text: str) -> str:
@@ -115,8 +127,10 @@ def genre_tokens(raw: str) -> list[str]:
 
 
 def text_words(raw: str) -> list[str]:
-    """Content words of free text (tags, comments, lyrics), without stop words."""
-    return [w for w in _WORD.findall(_fold(raw).lower()) if w not in _STOP_WORDS]
+    """Content words of free text (tags, comments, lyrics), without stop words, links
+    and the boilerplate taggers and download sites leave behind."""
+    text = _URL.sub(" ", _fold(raw)).lower()
+    return [w for w in _WORD.findall(text) if w not in _STOP_WORDS and w not in _TAGGING_NOISE]
 
 
 def split_artists(raw: str) -> list[str]:

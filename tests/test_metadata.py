@@ -126,3 +126,13 @@ def test_lyrics_words_link_tracks_and_comment_noise_does_not() -> None:
     ids, _ = idx.similar(0, k=3)
     assert list(ids) == [2]  # the shared lyrics, not the shared hex blob
     assert idx.explain(0, 2) == "shared tags: keeper, lighthouse"
+
+
+def test_encoder_notes_links_and_licences_are_not_tags() -> None:
+    from recommender.metadata import text_words
+
+    words = text_words(
+        "Processed by SoX. URL: http://freemusicarchive.org/music/Kevin_MacLeod "
+        "Copyright: Creative Commons Attribution — smoky late-night saxophone"
+    )
+    assert words == ["smoky", "late", "night", "saxophone"]
