@@ -39,5 +39,13 @@ bench: system-deps
 	@$(PY) -m pip install -q -e '.[dev,bench]'
 	QT_QPA_PLATFORM=offscreen $(PY) tests/benchmarks/run.py
 
+package: system-deps
+	@$(MAKE) --no-print-directory $(STAMP) EXTRAS=dev,package
+	@$(PY) -m pip install -q -e '.[dev,package]'
+	@sh packaging/install-system-deps.sh --package
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist \
+		--workpath build/pyinstaller packaging/segue-linux.spec
+	@du -sh dist/segue
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache

@@ -3,9 +3,14 @@
 # offscreen/xcb platforms load) through apt-get, only when something is missing.
 # On other systems it prints what to install and carries on: Segue still runs
 # with its null playback backend when libVLC is absent.
+# With --package it adds what `make package` uses: binutils (PyInstaller reads
+# libraries with objdump), appstream and desktop-file-utils (to check the desktop files).
 set -eu
 
 PKGS="libvlc5 vlc-plugin-base libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3"
+if [ "${1:-}" = "--package" ]; then
+    PKGS="$PKGS binutils appstream desktop-file-utils"
+fi
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     echo "install-system-deps: not a Debian/Ubuntu system; install VLC yourself (see README)." >&2

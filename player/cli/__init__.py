@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -58,9 +59,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def route_files(argv: Sequence[str]) -> list[str]:
+    """``segue FILE...`` ("Open with Segue") means ``segue gui FILE...``: when the first
+    argument that is not an option is an existing file rather than a command."""
+    args = list(argv)
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] == "--db" else 1
+    if i < len(args) and args[i] not in COMMAND_MODULES and os.path.isfile(args[i]):
+        args.insert(i, "gui")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(route_files(sys.argv[1:] if argv is None else argv))
     try:
         if args.command is None:
             return _start_gui(args)

@@ -29,6 +29,7 @@ def register(subparsers: Any) -> None:
         "--play", type=int, metavar="TRACK_ID", help="start playing this track (see segue library)"
     )
     parser.add_argument("--no-audio", action="store_true", help="start without sound output")
+    parser.add_argument("files", nargs="*", metavar="FILE", help="audio files to play")
     parser.set_defaults(func=run)
 
 
@@ -48,9 +49,13 @@ def run(args: argparse.Namespace) -> int:
         size = (w, h)
     try:
         from player.ui.app import run as run_app
+        from player.ui.single_instance import start
     except ImportError as exc:
         raise SegueError(f"the desktop app cannot start: {exc}") from None
     db_path = str(args.db) if getattr(args, "db", None) else str(default_db_path())
+    launch = start(db_path, getattr(args, "files", None) or [], single=screenshot is None)
+    if launch is None:
+        return 0  # the files went to the Segue already running
     return run_app(
         db_path,
         screenshot=screenshot,
@@ -58,4 +63,5 @@ def run(args: argparse.Namespace) -> int:
         audio=not getattr(args, "no_audio", False),
         size=size,
         play=getattr(args, "play", None),
+        on_loaded=launch.attach,
     )

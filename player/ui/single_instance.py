@@ -110,7 +110,6 @@ class SingleInstance(QObject):
         self.server = QLocalServer(self)
         self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self.server.newConnection.connect(self._accept)
-        self._buffers: dict[QLocalSocket, bytes] = {}
 
     def listen(self) -> bool:
         """Listen, replacing a socket file that nothing answers on (left by a crash)."""
@@ -131,34 +130,24 @@ class SingleInstance(QObject):
             conn = self.server.nextPendingConnection()
             if conn is None:
                 return
+            conn.disconnected.connect(conn.deleteLater)
             if not peer_allowed(int(conn.socketDescriptor())):
                 self.refused += 1
                 conn.abort()
-                conn.deleteLater()
                 continue
-            self._buffers[conn] = b""
-            conn.readyRead.connect(lambda c=conn: self._read(c))
-            conn.disconnected.connect(lambda c=conn: self._drop(c))
+            conn.readyRead.connect(self._read)
             if conn.bytesAvailable():
                 self._read(conn)
 
-    def _drop(self, conn: QLocalSocket) -> None:
-        self._buffers.pop(conn, None)
-        conn.deleteLater()
-
-    def _read(self, conn: QLocalSocket) -> None:
-        if conn not in self._buffers:
+    def _read(self, conn: QLocalSocket | None = None) -> None:
+        conn = conn or self.sender()
+        if not isinstance(conn, QLocalSocket):
             return
-        data = self._buffers[conn] + bytes(conn.readAll().data())
-        if len(data) > MAX_MESSAGE:
-            self._buffers.pop(conn, None)
-            conn.abort()
+        if not conn.canReadLine():
+            if conn.bytesAvailable() > MAX_MESSAGE:
+                conn.abort()
             return
-        if b"\n" not in data:
-            self._buffers[conn] = data
-            return
-        self._buffers.pop(conn, None)
-        line = data.split(b"\n", 1)[0]
+        line = bytes(conn.readLine(MAX_MESSAGE).data())
         try:
             message = json.loads(line)
             files = message.get("files")

@@ -1,0 +1,35 @@
+"""Entry point of the frozen (PyInstaller) Segue: the ``segue`` executable of the bundle.
+
+Outside a bundle ``segue`` is the console script of ``player.cli:main``; a bundle has no
+Python interpreter, so this script stands in for the two ways Segue starts processes:
+
+- multiprocessing workers (the scanner's pool, the analysis workers), started as
+  ``segue --multiprocessing-...`` by :func:`multiprocessing.freeze_support`;
+- ``python -m player.ui.analysis_runner``, which the desktop app runs with QProcess
+  (``sys.executable -m MODULE``): the bundle runs the module itself.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import runpy
+import sys
+
+# Modules the app starts as ``sys.executable -m MODULE``; nothing else may be run so.
+RUNNABLE_MODULES = frozenset({"player.ui.analysis_runner"})
+
+
+def main() -> int:
+    multiprocessing.freeze_support()  # a worker process runs its job here and exits
+    argv = sys.argv
+    if len(argv) >= 3 and argv[1] == "-m" and argv[2] in RUNNABLE_MODULES:
+        sys.argv = [argv[0], *argv[3:]]
+        runpy.run_module(argv[2], run_name="__main__", alter_sys=True)
+        return 0
+    from player.cli import main as cli_main
+
+    return cli_main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
