@@ -12,15 +12,30 @@ Python interpreter, so this script stands in for the two ways Segue starts proce
 from __future__ import annotations
 
 import multiprocessing
+import os
 import runpy
 import sys
+from pathlib import Path
 
 # Modules the app starts as ``sys.executable -m MODULE``; nothing else may be run so.
 RUNNABLE_MODULES = frozenset({"player.ui.analysis_runner"})
 
 
+def _use_bundled_vlc() -> None:
+    """Point python-vlc at a libVLC shipped inside the bundle (the Windows and macOS
+    builds bundle VLC; the Linux build uses the system's, so this does nothing there)."""
+    base = Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent))
+    for lib in (base / "libvlc.dll", base / "lib" / "libvlc.dylib"):
+        if lib.is_file():
+            os.environ.setdefault("PYTHON_VLC_LIB_PATH", str(lib))
+            os.environ.setdefault("PYTHON_VLC_MODULE_PATH", str(base / "plugins"))
+            os.environ.setdefault("VLC_PLUGIN_PATH", str(base / "plugins"))
+            return
+
+
 def main() -> int:
     multiprocessing.freeze_support()  # a worker process runs its job here and exits
+    _use_bundled_vlc()
     argv = sys.argv
     if len(argv) >= 3 and argv[1] == "-m" and argv[2] in RUNNABLE_MODULES:
         sys.argv = [argv[0], *argv[3:]]
