@@ -53,7 +53,7 @@ QT_PLUGINS: dict[str, tuple[str, ...] | None] = {
     "imageformats": ("qsvg", "qjpeg", "qgif", "qico", "qwebp"),  # covers, icons
     "iconengines": None,  # SVG icons
     "xcbglintegrations": None,
-    "wayland-shell-integration": None,
+    "wayland-shell-integration": ("xdg-shell",),  # what desktop compositors speak
     "wayland-decoration-client": None,
     "wayland-graphics-integration-client": None,
     "styles": None,  # macOS style
