@@ -238,6 +238,12 @@ class MetadataIndex:
             format="csr",
             dtype=np.float32,
         )
+        if text.shape[1] == 0:
+            # No genre, tag or comment anywhere (an untagged library): one empty column
+            # keeps every product well-formed; artists, albums and years still count.
+            text = sp.csr_matrix((n, 1), dtype=np.float32)
+            self._terms = np.array([""], dtype=object)
+            self._idf = np.zeros(1)
         self._text = sp.csr_matrix(normalize(text, norm="l2"), dtype=np.float32)
         self._text_by_term = sp.csr_matrix(self._text.T, dtype=np.float32)
 

@@ -136,3 +136,14 @@ def test_encoder_notes_links_and_licences_are_not_tags() -> None:
         "Copyright: Creative Commons Attribution — smoky late-night saxophone"
     )
     assert words == ["smoky", "late", "night", "saxophone"]
+
+
+def test_an_untagged_library_still_builds_and_ranks_by_artist() -> None:
+    from recommender.metadata import MetadataIndex
+
+    for genres in (None, [None, None, None]):
+        index = MetadataIndex(artists=["A", "A", None], genres=genres, comments=[None] * 3)
+        ids, _ = index.similar(0, 2)
+        assert ids[0] == 1  # the same artist, with no tags anywhere
+    lone = MetadataIndex(artists=[None])
+    assert lone.n_items == 1

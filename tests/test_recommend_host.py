@@ -66,3 +66,14 @@ def test_an_undone_dislike_is_not_replayed_and_lifts_the_ban(
     assert ids["T4"] in {t for t, _ in host.recommend(ids["T3"], count=10)}
     rebuilt = EngineHost(library)
     assert ids["T4"] in {t for t, _ in rebuilt.recommend(ids["T3"], count=10)}
+
+
+def test_a_library_without_any_tags_still_gets_up_next(library: Database, tmp_path: Path) -> None:
+    music = tmp_path / "untagged"
+    for name in ("one.wav", "two.wav", "three.wav"):
+        write_audio(music / name, seconds=0.5, sr=8000)
+    scan(library, music)
+    ids = [r["id"] for r in library.query("SELECT id FROM tracks ORDER BY id")]
+    picks = EngineHost(library).recommend(ids[0], count=5)
+    assert {track for track, _ in picks} == set(ids[1:])
+    assert all(reason for _, reason in picks)
