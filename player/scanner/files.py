@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from player.library.db import Database
 from player.library.scanstore import ScanError, ScanStore
-from player.scanner.scan import _values, parse_one
+from player.scanner.scan import parse_one, track_values
 
 
 @dataclass
@@ -59,7 +59,7 @@ def add_files(db: Database, paths: Sequence[str]) -> OpenedFiles:
             store.write_batch(errors=[parsed])
             result.problems.append(f"{path}: {parsed.message}")
             continue
-        values = _values(parsed, 0)
+        values = track_values(parsed, 0)
         values["root_id"] = _root_of(path, roots)
         clear = [path] if parsed.warning is None else []
         if track is not None:

@@ -341,7 +341,7 @@ class Scanner:
                         lost.append(job.known.id)
                         summary.missing += 1
                 else:
-                    values = _values(result, job.root_id)
+                    values = track_values(result, job.root_id)
                     if result.warning is None:
                         clear.append(job.path)
                     else:
@@ -380,7 +380,7 @@ def _take(index: dict[str, list[int]], fp: str) -> int | None:
     return None
 
 
-def _values(record: TrackRecord, root_id: int) -> dict[str, Any]:
+def track_values(record: TrackRecord, root_id: int) -> dict[str, Any]:
     values: dict[str, Any] = dict(record.tags)
     values.update(
         root_id=root_id,
