@@ -8,6 +8,9 @@
 set -eu
 
 PKGS="libvlc5 vlc-plugin-base libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3"
+# Qt's xcb platform (a real X11 desktop): Qt 6.5+ needs xcb-cursor, which desktops often lack.
+PKGS="$PKGS libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0"
+PKGS="$PKGS libxcb-render-util0 libxcb-shape0 libxkbcommon-x11-0"
 if [ "${1:-}" = "--package" ]; then
     PKGS="$PKGS binutils appstream desktop-file-utils"
 fi
