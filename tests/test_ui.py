@@ -191,6 +191,37 @@ def test_like_and_skip_reach_the_session_and_up_next_shows_reasons(qtbot: Any, a
     assert "skip" in kinds
 
 
+def test_dislike_skips_and_a_banned_song_played_on_purpose_can_be_forgiven(
+    qtbot: Any, app: App
+) -> None:
+    from player.library import events
+    from player.library.db import Database
+
+    track_id = _double_click(qtbot, app, "Willow Song")
+    qtbot.waitUntil(lambda: app.window.nowbar.dislike.isEnabled())
+    qtbot.mouseClick(app.window.nowbar.dislike, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: app.state().now_playing is None or app.state().now_playing.id != track_id
+    )
+    with Database(app.window.db_path) as db:
+        assert track_id in events.verdicts(db)["dislike"]
+
+    _double_click(qtbot, app, "Willow Song")  # the user insists: it plays, marked banned
+    qtbot.waitUntil(
+        lambda: (
+            app.state().now_playing is not None
+            and app.state().now_playing.id == track_id
+            and app.state().disliked
+        )
+    )
+    assert app.window.nowbar.dislike.isChecked()
+    qtbot.mouseClick(app.window.nowbar.dislike, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not app.state().disliked)
+    assert app.state().now_playing.id == track_id  # lifting a ban does not skip
+    with Database(app.window.db_path) as db:
+        assert track_id not in events.verdicts(db)["dislike"]
+
+
 def test_up_next_remove_and_reorder_go_through_the_session(qtbot: Any, app: App) -> None:
     ids = [app.model.track_id(r) for r in range(3)]
     app.session.set_autofill(False)

@@ -145,7 +145,9 @@ class NowPlayingBar(QFrame):
         self.artist = ElidedLabel("Pick a song, and good music keeps coming")
         self.artist.setObjectName("NowArtist")
         self.like = _button("like", "Like (Ctrl+L)", 18, checkable=True)
-        self.dislike = _button("dislike", "Dislike: never pick this again, and skip it", 18)
+        self.dislike = _button(
+            "dislike", "Dislike: never pick this again, and skip it", 18, checkable=True
+        )
         self.note = QLabel()
         self.note.setObjectName("PlaybackNote")
         self.note.setWordWrap(True)
@@ -238,7 +240,7 @@ class NowPlayingBar(QFrame):
         self.next.clicked.connect(s.next)
         self.previous.clicked.connect(s.previous)
         self.like.clicked.connect(self._like_clicked)
-        self.dislike.clicked.connect(lambda: s.dislike(self._track_id()))
+        self.dislike.clicked.connect(self._dislike_clicked)
         self.shuffle.toggled.connect(lambda on: s.set_shuffle(bool(on)))
         self.repeat.clicked.connect(self._cycle_repeat)
         self.mute.toggled.connect(lambda on: s.set_muted(bool(on)))
@@ -269,6 +271,16 @@ class NowPlayingBar(QFrame):
         else:
             self.bridge.session.like(track_id)
         self.like.setChecked(liked)
+
+    def _dislike_clicked(self) -> None:
+        # Playing a banned song on purpose shows the ban; a click here lifts it.
+        disliked = bool(getattr(self.bridge.state, "disliked", False))
+        track_id = self._track_id()
+        if disliked:
+            self.bridge.session.undislike(track_id)
+        else:
+            self.bridge.session.dislike(track_id)
+        self.dislike.setChecked(disliked)
 
     def _discover_moved(self, _value: int) -> None:
         if not self._updating:
@@ -330,6 +342,13 @@ class NowPlayingBar(QFrame):
         liked = bool(getattr(state, "liked", False)) and np is not None
         self.like.setChecked(liked)
         self.like.setIcon(icon("liked", LIKED) if liked else icon("like"))
+        disliked = bool(getattr(state, "disliked", False)) and np is not None
+        self.dislike.setChecked(disliked)
+        self.dislike.setToolTip(
+            "Banned from automatic picks: click to lift the ban"
+            if disliked
+            else "Dislike: never pick this again, and skip it"
+        )
         for w in (self.like, self.dislike):
             w.setEnabled(np is not None)
         duration = getattr(state, "duration", None) or getattr(np, "duration", None) or 0.0
