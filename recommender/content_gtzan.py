@@ -17,29 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from recommender.api import IntArray
+from recommender.audio.features import GTZAN_COLUMNS  # the table's 57 columns, in order
 from recommender.content import DEFAULT_GROUP_WEIGHTS, ContentIndex, GroupLayout
-
-
-def _gtzan_columns() -> tuple[str, ...]:
-    names: list[str] = []
-    for base in (
-        "chroma_stft",
-        "rms",
-        "spectral_centroid",
-        "spectral_bandwidth",
-        "rolloff",
-        "zero_crossing_rate",
-        "harmony",
-        "perceptr",
-    ):
-        names += [f"{base}_mean", f"{base}_var"]
-    names.append("tempo")
-    for i in range(1, 21):
-        names += [f"mfcc{i}_mean", f"mfcc{i}_var"]
-    return tuple(names)
-
-
-GTZAN_COLUMNS: tuple[str, ...] = _gtzan_columns()
 
 
 def _group_of(column: str) -> str:
