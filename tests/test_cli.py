@@ -211,3 +211,40 @@ def test_ctrl_c_stops_the_scan_cleanly_and_keeps_what_was_done(tmp_path: Path) -
     assert 0 < kept < total
     summary = json.loads(segue("scan", "--json", db=db).stdout)
     assert summary["added"] + summary["unchanged"] == total
+
+
+def test_the_app_without_a_display_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "player", "--db", str(tmp_path / "lib.db"), "gui"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert_one_line_error(result, "no display")
+    shot = tmp_path / "shot.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "player",
+            "--db",
+            str(tmp_path / "lib.db"),
+            "gui",
+            "--screenshot",
+            str(shot),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert shot.stat().st_size > 1000  # a screenshot needs no screen

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from typing import Any
 
 from player.errors import SegueError
@@ -33,6 +35,22 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def _has_display() -> bool:
+    if not sys.platform.startswith("linux"):
+        return True  # macOS and Windows always have their window system
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _require_a_display() -> None:
+    """Qt aborts the process when it has no screen; say so in one line instead."""
+    if os.environ.get("QT_QPA_PLATFORM") or _has_display():
+        return
+    raise SegueError(
+        "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset): "
+        "start Segue from your desktop, or use 'segue play' in a terminal"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from player.config import default_db_path
 
@@ -47,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
         except ValueError:
             raise SegueError("--size must look like 1280x800") from None
         size = (w, h)
+    if screenshot is None:
+        _require_a_display()
+    elif not os.environ.get("QT_QPA_PLATFORM") and not _has_display():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     try:
         from player.ui.app import run as run_app
         from player.ui.single_instance import start
