@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -94,6 +95,7 @@ class EngineHost:
         # BLAS makes each re-rank 5-50x slower (measured in bench_upnext).
         threadpool_limits(limits=1, user_api="blas")
         self.db = db
+        self._content_index: Any = None  # fitted by _load_vectors, cached beside the DB
         self.mapping, catalog, durations = self._load_catalog()
         self.durations = durations
         log = self._load_log(now if now is not None else time.time())
@@ -107,6 +109,7 @@ class EngineHost:
             groups=groups,
             bpm=bpm,
             energy=energy,
+            content_index=self._content_index,
         )
         self._unplayable = np.flatnonzero(~self.mapping.playable)
         _release_freed_memory()
@@ -255,6 +258,12 @@ class EngineHost:
         items = np.array([item for _, item in keep if item is not None], dtype=np.int64)
         vectors = serving.vectors[rows]
         groups = FEATURE_GROUPS if vectors.shape[1] == len(FEATURE_NAMES) else None
+        if groups is not None and rows.size >= 2:
+            from player.content_cache import fitted_index
+
+            self._content_index = fitted_index(
+                self.db.path, serving.track_ids[rows], serving.versions[rows], vectors, groups
+            )
         n = self.mapping.track_ids.size
         bpm = np.full(n, np.nan, dtype=np.float32)
         energy = np.full(n, np.nan, dtype=np.float32)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -67,6 +68,7 @@ class SubsetContentIndex:
         items: IntArray,
         vectors: npt.NDArray[np.float32],
         groups: Mapping[str, slice | IntArray] | None = None,
+        fitted: Any = None,
     ) -> None:
         from recommender.content import ContentIndex
 
@@ -75,7 +77,8 @@ class SubsetContentIndex:
         self.row_of = np.full(n_items, -1, dtype=np.int64)
         self.row_of[self.items] = np.arange(self.items.size)
         layout = dict(groups) if groups else {"timbre": slice(0, vectors.shape[1])}
-        self.index = ContentIndex.fit(vectors, layout)
+        # ``fitted``: an index the caller already fitted on ``vectors`` (e.g. cached).
+        self.index = fitted if fitted is not None else ContentIndex.fit(vectors, layout)
 
     def distances(self, item: int) -> FloatArray:
         out = np.full(self.n_items, _NO_AUDIO_DISTANCE, dtype=np.float32)
@@ -118,6 +121,7 @@ class Engine:
         bpm: FloatArray | None = None,
         energy: FloatArray | None = None,
         config: UpNextConfig | None = None,
+        content_index: Any = None,
     ) -> Engine:
         n = len(catalog)
         metadata = MetadataIndex(
@@ -146,7 +150,7 @@ class Engine:
         # A skip pushes down what shares its tags, and (once analysed) what sounds like it.
         similarity: PairwiseSimilarity = metadata
         if vectors is not None and vector_items is not None and len(vector_items) >= 2:
-            index = SubsetContentIndex(n, vector_items, vectors, groups)
+            index = SubsetContentIndex(n, vector_items, vectors, groups, content_index)
             content = ContentSource(index, n)
             sources.insert(1, content)
             explainers.insert(0, content)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from typing import Any
@@ -57,11 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise SegueError("-n must be at least 1")
-    try:
-        # Imported by name: the content index is its own module of the engine.
-        content: Any = importlib.import_module("recommender.content")
-    except ModuleNotFoundError:
-        raise SegueError("the similarity index is not part of this build yet") from None
+    from player.content_cache import fitted_index
+
     db = open_db(args)
     try:
         store = FeatureStore(db)
@@ -78,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
             raise SegueError(not_ready[missing[0][0]])
         index: Any = None
         if len(serving.track_ids) > 1:
-            index = content.ContentIndex.fit(serving.vectors, dict(FEATURE_GROUPS))
+            index = fitted_index(
+                db.path, serving.track_ids, serving.versions, serving.vectors, FEATURE_GROUPS
+            )
         paths = store.paths([int(t) for t in serving.track_ids])
     finally:
         db.close()

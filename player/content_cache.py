@@ -1,0 +1,65 @@
+"""The fitted content index, kept beside the library DB so it is fitted once, not on every
+``segue similar`` or app start (fitting takes seconds on a large library).
+
+The cache is keyed by a hash of exactly what the index is fitted on (track ids, feature
+versions and the vectors themselves), so any new, changed or removed analysis refits it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+
+def cache_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.stem + ".content.npz")
+
+
+def _key(
+    track_ids: npt.NDArray[np.int64],
+    versions: npt.NDArray[np.int64],
+    vectors: npt.NDArray[np.float32],
+    groups: Mapping[str, Any],
+) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (track_ids, versions, vectors):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    for name in sorted(groups):
+        digest.update(name.encode())
+        digest.update(np.asarray(groups[name]).tobytes())
+    return digest.hexdigest()
+
+
+def fitted_index(
+    db_path: Path | None,
+    track_ids: npt.NDArray[np.int64],
+    versions: npt.NDArray[np.int64],
+    vectors: npt.NDArray[np.float32],
+    groups: Mapping[str, Any],
+) -> Any:
+    """A ContentIndex over ``vectors`` (rows in ``track_ids`` order): loaded from the cache
+    when it was fitted on exactly these, else fitted and saved."""
+    from recommender.content import ContentIndex
+
+    if db_path is None or str(db_path) == ":memory:":
+        return ContentIndex.fit(vectors, dict(groups))
+    path = cache_path(db_path)
+    key_file = path.with_name(path.name + ".key")
+    key = _key(track_ids, versions, vectors, groups)
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        if key_file.read_text().strip() == key:
+            return ContentIndex.load(path)
+    index = ContentIndex.fit(vectors, dict(groups))
+    with contextlib.suppress(OSError):  # a read-only data folder only costs the speed-up
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        index.save(tmp)
+        os.replace(tmp, path)
+        key_file.write_text(key + "\n")
+    return index
