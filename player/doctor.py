@@ -31,7 +31,9 @@ def check_playback() -> Check:
 def check_database(path: Path) -> list[Check]:
     from player.errors import SegueError
     from player.library.db import Database
+    from player.library.events import count as count_events
     from player.library.migrations import LATEST_VERSION
+    from player.library.stats import overview
 
     if not path.exists():
         return [Check("library DB", True, f"{path} (not created yet: run 'segue scan DIR')")]
@@ -62,16 +64,15 @@ def check_database(path: Path) -> list[Check]:
         )
         if version < LATEST_VERSION:
             return checks
-        tracks = int(db.scalar("SELECT COUNT(*) FROM tracks"))
-        missing = int(db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 1"))
-        offline = [r["path"] for r in db.query("SELECT path FROM library_roots WHERE online = 0")]
-        detail = f"{tracks} tracks, {missing} missing files"
+        library = overview(db, errors=0)
+        missing = library.missing
+        offline = [path for path, online in library.roots if not online]
+        detail = f"{library.tracks + missing} tracks, {missing} missing files"
         if offline:
             detail += f"; offline folders: {', '.join(offline)}"
         checks.append(Check("files", missing == 0 and not offline, detail))
         checks.append(_analysis(db))
-        events = int(db.scalar("SELECT COUNT(*) FROM events"))
-        checks.append(Check("listening log", True, f"{events} events"))
+        checks.append(Check("listening log", True, f"{count_events(db)} events"))
         return checks
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from player.library import engine_data
 from player.library import events as events_repo
 from player.library.db import Database
 from player.queue import AutoItem, FillRequest
@@ -117,10 +118,7 @@ class EngineHost:
     # -- loading -----------------------------------------------------------------------
 
     def _load_catalog(self) -> tuple[Mapping, Catalog, npt.NDArray[np.float64]]:
-        rows = self.db.query(
-            "SELECT id, title, artist, albumartist, album, genre, year, comment, lyrics, "
-            "duration, missing, has_audio FROM tracks ORDER BY id"
-        )
+        rows = engine_data.catalog_rows(self.db)
         ids = np.array([r["id"] for r in rows], dtype=np.int64)
         playable = np.array([not r["missing"] and r["has_audio"] for r in rows], dtype=bool)
         catalog = Catalog(
@@ -153,13 +151,7 @@ class EngineHost:
         like_code, dislike_code = kind_code["like"], kind_code["dislike"]
         sessions: dict[str | None, int] = {None: -1, "": -1}
         chunks: list[tuple[npt.NDArray[np.generic], ...]] = [self._tag_history()]
-        cursor = self.db.conn.cursor()
-        cursor.row_factory = None  # plain tuples: a million sqlite3.Row objects cost seconds
-        cursor.execute(
-            "SELECT track_id, ts, kind, position_ms, duration_ms, session_id FROM events "
-            "WHERE track_id IS NOT NULL ORDER BY ts, id"
-        )
-        while rows := cursor.fetchmany(65536):
+        for rows in engine_data.event_chunks(self.db):
             track_id, when, kind, position, duration, session = zip(*rows, strict=True)
             tracks = np.asarray(track_id, dtype=np.int64)
             codes = np.fromiter((kind_code.get(k, -1) for k in kind), np.int8, len(rows))
@@ -206,10 +198,8 @@ class EngineHost:
         ts: list[float] = []
         kinds: list[int] = []
         lengths: list[float] = []
-        for track_id, count, rating, added, duration in self.db.conn.execute(
-            "SELECT id, tag_playcount, tag_rating, added_at, duration FROM tracks "
-            "WHERE tag_playcount > 0 OR tag_rating >= ?",
-            (_TAG_LIKE_RATING,),
+        for track_id, count, rating, added, duration in engine_data.tag_history(
+            self.db, _TAG_LIKE_RATING
         ):
             item = self.mapping.item(track_id)
             if item is None:
@@ -245,7 +235,7 @@ class EngineHost:
         npt.NDArray[np.float32] | None,
         npt.NDArray[np.float32] | None,
     ]:
-        if not self.db.db["track_features"].exists():
+        if not engine_data.has_features(self.db):
             return None, None, None, None, None
         from player.library.features import FeatureStore
         from recommender.audio.features import FEATURE_GROUPS, FEATURE_NAMES
@@ -267,9 +257,7 @@ class EngineHost:
         n = self.mapping.track_ids.size
         bpm = np.full(n, np.nan, dtype=np.float32)
         energy = np.full(n, np.nan, dtype=np.float32)
-        for track_id, tempo, level in self.db.conn.execute(
-            "SELECT track_id, bpm, energy FROM track_features"
-        ):
+        for track_id, tempo, level in engine_data.tempo_and_energy(self.db):
             item = self.mapping.item(track_id)
             if item is not None:
                 bpm[item] = tempo if tempo is not None else np.nan

@@ -25,9 +25,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from player.library import events
+from player.library import events, tracks
 from player.library.db import Database
-from player.library.paths import from_db
 from player.playback.backend import PlaybackBackend, State
 from player.playback.replaygain import ReplayGainMode, ReplayGainTags, gain_factor
 from player.queue import AutoItem, Entry, FillRequest, Origin, PlayQueue, Repeat
@@ -426,22 +425,18 @@ class ListeningSession:
         if cached is not None:
             return cached
         assert self._db is not None
-        rows = self._db.query(
-            "SELECT id, path, title, artist, album, duration, has_cover FROM tracks WHERE id = ?",
-            (track_id,),
-        )
-        if not rows:
+        info = tracks.by_id(self._db, track_id)
+        if info is None:
             view = TrackView(track_id, "", f"track {track_id}", "", "", None)
         else:
-            r = rows[0]
             view = TrackView(
-                r["id"],
-                from_db(r["path"]),
-                r["title"] or "",
-                r["artist"] or "",
-                r["album"] or "",
-                r["duration"],
-                bool(r["has_cover"]),
+                info.id,
+                info.path,
+                info.title or "",
+                info.artist or "",
+                info.album or "",
+                info.duration,
+                info.has_cover,
             )
         if len(self._tracks) > 5000:
             self._tracks.clear()
@@ -450,14 +445,10 @@ class ListeningSession:
 
     def _gain(self, track_id: int) -> float:
         assert self._db is not None
-        rows = self._db.query(
-            "SELECT rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak "
-            "FROM tracks WHERE id = ?",
-            (track_id,),
-        )
-        if not rows:
+        row = tracks.replaygain(self._db, track_id)
+        if row is None:
             return 1.0
-        return gain_factor(ReplayGainTags.from_row(dict(rows[0])), self._settings.replaygain)
+        return gain_factor(ReplayGainTags.from_row(row), self._settings.replaygain)
 
     def _new_session_if_idle(self) -> None:
         # A listening session splits after 30 minutes without playback.

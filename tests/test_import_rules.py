@@ -81,3 +81,19 @@ def test_no_source_file_breaks_the_layers() -> None:
             if name.startswith("player.ui") or name.split(".")[0] == "PySide6":
                 problems.append(f"{rel} imports {name}")
     assert not problems, "\n".join(problems)
+
+
+def test_all_sql_lives_in_the_library_package() -> None:
+    import re
+
+    statement = re.compile(r"[\"'](SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|PRAGMA) ")
+    problems = []
+    for package in ("player", "recommender"):
+        for path in (ROOT / package).rglob("*.py"):
+            rel = path.relative_to(ROOT)
+            if rel.parts[:2] == ("player", "library"):
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if statement.search(line):
+                    problems.append(f"{rel}:{number}: {line.strip()}")
+    assert not problems, "\n".join(problems)

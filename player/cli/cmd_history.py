@@ -69,7 +69,6 @@ def run_import(args: argparse.Namespace) -> int:
     source, listens = read_listens(Path(args.file))
     with open_db(args) as db:
         matcher = tracks.TrackMatcher.load(db)
-        durations = {r["id"]: r["duration"] for r in db.query("SELECT id, duration FROM tracks")}
         matched: list[events.NewEvent] = []
         unmatched: dict[str, int] = {}
         for listen in listens:
@@ -78,7 +77,7 @@ def run_import(args: argparse.Namespace) -> int:
                 label = f"{listen.artist or '?'} – {listen.title or '?'}"
                 unmatched[label] = unmatched.get(label, 0) + 1
                 continue
-            duration = durations.get(track_id)
+            duration = matcher.durations.get(track_id)
             ms = int(duration * 1000) if duration else None
             matched.append(
                 events.NewEvent(

@@ -53,15 +53,10 @@ def _start_track(db: Any, args: argparse.Namespace) -> int:
             if not args.radio:
                 raise
         # A radio seed that is not a track: an artist's most played (or first) track.
-        rows = db.query(
-            "SELECT t.id FROM tracks t LEFT JOIN events e ON e.track_id = t.id "
-            "WHERE t.missing = 0 AND t.has_audio = 1 AND t.artist LIKE ? "
-            "GROUP BY t.id ORDER BY COUNT(e.id) DESC, t.id LIMIT 1",
-            (f"%{ref}%",),
-        )
-        if not rows:
+        found = tracks.most_played_by_artist(db, ref)
+        if found is None:
             raise SegueError(f"no track or artist matches {ref!r}")
-        return int(rows[0]["id"])
+        return found
     picks = EngineHost(db).recommend(None, count=1)
     if not picks:
         raise SegueError("the library is empty: run 'segue scan DIR' first")

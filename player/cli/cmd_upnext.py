@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise SegueError("-n must be at least 1")
     with open_db(args) as db:
-        if not db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 0"):
+        if not tracks.count_present(db):
             raise SegueError("the library is empty: run 'segue scan DIR' first")
         seed = tracks.resolve(db, args.seed) if args.seed else _last_played(db)
         host = EngineHost(db)
@@ -67,10 +67,7 @@ def _label(artist: str | None, title: str | None) -> str:
 
 
 def _last_played(db: Any) -> Any:
-    from player.library import tracks
+    from player.library import events, tracks
 
-    row = db.query(
-        "SELECT track_id FROM events WHERE kind IN ('play', 'skip', 'stop') "
-        "ORDER BY ts DESC, id DESC LIMIT 1"
-    )
-    return tracks.by_id(db, row[0]["track_id"]) if row else None
+    track_id = events.last_listened_track(db)
+    return None if track_id is None else tracks.by_id(db, track_id)

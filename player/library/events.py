@@ -9,6 +9,7 @@ track that was playing.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -32,25 +33,29 @@ class NewEvent:
     source: str | None = None
 
 
-def append(db: Database, event: NewEvent) -> int:
-    """Record one event and commit it. Returns its id."""
+def _insert(conn: sqlite3.Connection, event: NewEvent) -> int:
     if event.kind not in KINDS:
         raise SegueError(f"unknown event kind {event.kind!r}")
+    cur = conn.execute(
+        "INSERT INTO events (ts, track_id, kind, position_ms, duration_ms, session_id, source)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.ts if event.ts is not None else time.time(),
+            event.track_id,
+            event.kind,
+            event.position_ms,
+            event.duration_ms,
+            event.session_id,
+            event.source,
+        ),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def append(db: Database, event: NewEvent) -> int:
+    """Record one event and commit it. Returns its id."""
     with db.transaction() as conn:
-        cur = conn.execute(
-            "INSERT INTO events (ts, track_id, kind, position_ms, duration_ms, session_id, source)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                event.ts if event.ts is not None else time.time(),
-                event.track_id,
-                event.kind,
-                event.position_ms,
-                event.duration_ms,
-                event.session_id,
-                event.source,
-            ),
-        )
-        return int(cur.lastrowid or 0)
+        return _insert(conn, event)
 
 
 def append_many(db: Database, events: Iterable[NewEvent], *, skip_duplicates: bool) -> int:
@@ -69,19 +74,7 @@ def append_many(db: Database, events: Iterable[NewEvent], *, skip_duplicates: bo
                 ).fetchone()
             ):
                 continue
-            conn.execute(
-                "INSERT INTO events (ts, track_id, kind, position_ms, duration_ms, session_id,"
-                " source) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event.ts,
-                    event.track_id,
-                    event.kind,
-                    event.position_ms,
-                    event.duration_ms,
-                    event.session_id,
-                    event.source,
-                ),
-            )
+            _insert(conn, event)
             added += 1
     return added
 
@@ -108,6 +101,15 @@ def forget_last_listen(db: Database, track_id: int) -> bool:
 def wipe(db: Database) -> int:
     with db.transaction() as conn:
         return conn.execute("DELETE FROM events").rowcount
+
+
+def last_listened_track(db: Database) -> int | None:
+    """The track of the latest listen (played, skipped or stopped), if any."""
+    value = db.scalar(
+        "SELECT track_id FROM events WHERE kind IN ('play', 'skip', 'stop') "
+        "ORDER BY ts DESC, id DESC LIMIT 1"
+    )
+    return None if value is None else int(value)
 
 
 def count(db: Database) -> int:

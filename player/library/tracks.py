@@ -21,9 +21,10 @@ class TrackInfo:
     album: str | None
     duration: float | None
     missing: bool
+    has_cover: bool = False
 
 
-_COLUMNS = "id, path, title, artist, album, duration, missing"
+_COLUMNS = "id, path, title, artist, album, duration, missing, has_cover"
 
 
 def _info(row: object) -> TrackInfo:
@@ -36,6 +37,7 @@ def _info(row: object) -> TrackInfo:
         album=r["album"],  # type: ignore[index]
         duration=r["duration"],  # type: ignore[index]
         missing=bool(r["missing"]),  # type: ignore[index]
+        has_cover=bool(r["has_cover"]),  # type: ignore[index]
     )
 
 
@@ -47,6 +49,31 @@ def by_id(db: Database, track_id: int) -> TrackInfo | None:
 def by_path(db: Database, path: str) -> TrackInfo | None:
     rows = db.query(f"SELECT {_COLUMNS} FROM tracks WHERE path = ?", (to_db(path),))
     return _info(rows[0]) if rows else None
+
+
+def replaygain(db: Database, track_id: int) -> dict[str, float | None] | None:
+    """The track's ReplayGain columns (rg_track_gain, rg_track_peak, rg_album_...)."""
+    rows = db.query(
+        "SELECT rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak FROM tracks "
+        "WHERE id = ?",
+        (track_id,),
+    )
+    return dict(rows[0]) if rows else None
+
+
+def count_present(db: Database) -> int:
+    return int(db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 0"))
+
+
+def most_played_by_artist(db: Database, name: str) -> int | None:
+    """The playable track most listened to among those whose artist contains ``name``."""
+    rows = db.query(
+        "SELECT t.id FROM tracks t LEFT JOIN events e ON e.track_id = t.id "
+        "WHERE t.missing = 0 AND t.has_audio = 1 AND t.artist LIKE ? "
+        "GROUP BY t.id ORDER BY COUNT(e.id) DESC, t.id LIMIT 1",
+        (f"%{name}%",),
+    )
+    return int(rows[0]["id"]) if rows else None
 
 
 def resolve(db: Database, ref: str) -> TrackInfo:
@@ -101,21 +128,24 @@ class TrackMatcher:
 
     by_mbid: dict[str, int]
     by_key: dict[str, int]
+    durations: dict[int, float | None]
 
     @classmethod
     def load(cls, db: Database) -> TrackMatcher:
         by_mbid: dict[str, int] = {}
         by_key: dict[str, int] = {}
+        durations: dict[int, float | None] = {}
         # Present files first, so a missing duplicate never wins over a playable one.
         for row in db.query(
-            "SELECT id, mb_track_id, artist, title FROM tracks ORDER BY missing, id"
+            "SELECT id, mb_track_id, artist, title, duration FROM tracks ORDER BY missing, id"
         ):
+            durations[row["id"]] = row["duration"]
             if row["mb_track_id"]:
                 by_mbid.setdefault(row["mb_track_id"].strip().lower(), row["id"])
             key = match_key(row["artist"], row["title"])
             if key:
                 by_key.setdefault(key, row["id"])
-        return cls(by_mbid, by_key)
+        return cls(by_mbid, by_key, durations)
 
     def match(self, mbid: str | None, artist: str | None, title: str | None) -> int | None:
         if mbid:

@@ -1,0 +1,51 @@
+"""The bulk reads the recommender is built from (player.recommend.EngineHost)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from player.library.db import Database
+
+
+def catalog_rows(db: Database) -> list[sqlite3.Row]:
+    """Every track's tags and state, by id."""
+    return db.query(
+        "SELECT id, title, artist, albumartist, album, genre, year, comment, lyrics, "
+        "duration, missing, has_audio FROM tracks ORDER BY id"
+    )
+
+
+def event_chunks(db: Database, size: int = 65536) -> Iterator[list[tuple[Any, ...]]]:
+    """The listening log in time order, in chunks of plain tuples (track_id, ts, kind,
+    position_ms, duration_ms, session_id): a million sqlite3.Row objects cost seconds."""
+    cursor = db.conn.cursor()
+    cursor.row_factory = None
+    cursor.execute(
+        "SELECT track_id, ts, kind, position_ms, duration_ms, session_id FROM events "
+        "WHERE track_id IS NOT NULL ORDER BY ts, id"
+    )
+    while rows := cursor.fetchmany(size):
+        yield rows
+
+
+def tag_history(db: Database, like_rating: float) -> Iterator[tuple[int, int, float, float, float]]:
+    """(track id, tag play count, tag rating, added_at, duration) of the tracks whose tags
+    carry a play count or a rating of at least ``like_rating``."""
+    yield from db.conn.execute(
+        "SELECT id, tag_playcount, tag_rating, added_at, duration FROM tracks "
+        "WHERE tag_playcount > 0 OR tag_rating >= ?",
+        (like_rating,),
+    )
+
+
+def has_features(db: Database) -> bool:
+    return bool(
+        db.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'track_features'")
+    )
+
+
+def tempo_and_energy(db: Database) -> Iterator[tuple[int, float | None, float | None]]:
+    """(track id, bpm, energy) of every analysed track."""
+    yield from db.conn.execute("SELECT track_id, bpm, energy FROM track_features")
