@@ -112,7 +112,7 @@ class EngineHost:
             energy=energy,
             content_index=self._content_index,
         )
-        self._unplayable = np.flatnonzero(~self.mapping.playable)
+        self.engine.set_unavailable(np.flatnonzero(~self.mapping.playable))
         _release_freed_memory()
 
     # -- loading -----------------------------------------------------------------------
@@ -288,8 +288,7 @@ class EngineHost:
     ) -> list[tuple[int, str]]:
         """The next ``count`` tracks after ``current``, as (track id, reason)."""
         context = self._context(current, history, queued, now if now is not None else time.time())
-        blocked = [*self.mapping.items(exclude), *self._unplayable.tolist()]
-        picks = self.engine.recommend(context, count, exclude=blocked)
+        picks = self.engine.recommend(context, count, exclude=self.mapping.items(exclude))
         return [(int(self.mapping.track_ids[p.item]), p.reason) for p in picks]
 
     def fill(self, request: FillRequest) -> list[AutoItem]:

@@ -194,6 +194,11 @@ class Engine:
             )
         self.upnext.observe(event)
 
+    def set_unavailable(self, items: IntArray) -> None:
+        """Tracks that cannot be played (missing, or no audio): never picked."""
+        self.upnext.unavailable[:] = False
+        self.upnext.unavailable[np.asarray(items, dtype=np.int64)] = True
+
     def lift_ban(self, item: int) -> None:
         """The user took a dislike back: the track may be picked again."""
         self.upnext.taste.banned[item] = False

@@ -124,6 +124,8 @@ class UpNext:
         # Which source chose each recent automatic pick, to credit it with the outcome.
         self._picked_by: OrderedDict[int, str] = OrderedDict()
         self.followed_by = followed_by
+        # Tracks that cannot be played (missing files, no audio): never picked.
+        self.unavailable = np.zeros(self.n_items, dtype=bool)
         if feedback is not None:
             # Sources the prior does not name adapt around the weight the scorer gave them.
             feedback.set_prior(
@@ -255,7 +257,9 @@ class UpNext:
 
     def _blocked(self, context: Context, pinned: Iterable[int]) -> npt.NDArray[np.bool_]:
         window_start = context.now - self.config.repeat_window_s
-        blocked: npt.NDArray[np.bool_] = self.taste.banned | (self.taste.last_played > window_start)
+        blocked: npt.NDArray[np.bool_] = (
+            self.taste.banned | self.unavailable | (self.taste.last_played > window_start)
+        )
         # Session items the engine never saw played (no time known) count as just played.
         unseen = [i for i in context.session if not np.isfinite(self.taste.last_played[i])]
         others = [*unseen, *context.queue, *pinned]
