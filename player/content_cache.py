@@ -43,9 +43,12 @@ def fitted_index(
     versions: npt.NDArray[np.int64],
     vectors: npt.NDArray[np.float32],
     groups: Mapping[str, Any],
+    *,
+    with_graph: bool = False,
 ) -> Any:
     """A ContentIndex over ``vectors`` (rows in ``track_ids`` order): loaded from the cache
-    when it was fitted on exactly these, else fitted and saved."""
+    when it was fitted on exactly these, else fitted and saved. ``with_graph``: also its
+    neighbour graph (what ``similar`` re-ranks with; O(n^2), so built once and cached)."""
     from recommender.content import ContentIndex
 
     if db_path is None or str(db_path) == ":memory:":
@@ -53,10 +56,16 @@ def fitted_index(
     path = cache_path(db_path)
     key_file = path.with_name(path.name + ".key")
     key = _key(track_ids, versions, vectors, groups)
+    index: Any = None
     with contextlib.suppress(OSError, ValueError, KeyError):
         if key_file.read_text().strip() == key:
-            return ContentIndex.load(path)
-    index = ContentIndex.fit(vectors, dict(groups))
+            index = ContentIndex.load(path)
+    if index is not None and (not with_graph or index.graph is not None or not index.reranks):
+        return index
+    if index is None:
+        index = ContentIndex.fit(vectors, dict(groups))
+    if with_graph:
+        index.neighbour_graph()
     with contextlib.suppress(OSError):  # a read-only data folder only costs the speed-up
         tmp = path.with_name(path.stem + ".tmp.npz")
         index.save(tmp)

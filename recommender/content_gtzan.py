@@ -62,13 +62,23 @@ def leave_one_out_precision(
     ks: Sequence[int] = (1, 5),
     queries: npt.ArrayLike | None = None,
     batch: int = 512,
+    *,
+    rerank: bool = True,
 ) -> dict[int, float]:
     """Mean fraction of each query's k nearest neighbours (itself excluded) that share
-    its label, for each k in ``ks``. Queries default to every item."""
+    its label, for each k in ``ks``: the neighbours ``index.similar`` returns (re-ranked
+    when the index re-ranks and ``rerank``), else the nearest by ``distance_rows``.
+    Queries default to every item."""
     _, y = np.unique(np.asarray(labels), return_inverse=True)
     q_all = np.arange(index.n_items) if queries is None else np.asarray(queries, np.int64)
     k_max = max(ks)
     hits = {k: 0.0 for k in ks}
+    if rerank and index.reranks:
+        for q in q_all.tolist():
+            top = index.similar(q, k_max)[0]
+            for k in ks:
+                hits[k] += float((y[top[:k]] == y[q]).mean())
+        return {k: hits[k] / q_all.size for k in ks}
     for start in range(0, q_all.size, batch):
         q = q_all[start : start + batch]
         rows = index.distance_rows(q)

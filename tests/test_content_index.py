@@ -73,19 +73,24 @@ def test_far_apart_tracks_are_not_called_similar() -> None:
     assert "timbre" not in index.explain(0, farthest)
 
 
-def test_similar_is_nearest_first_never_itself_and_matches_distances() -> None:
+@pytest.mark.parametrize("rerank", [False, True])
+def test_similar_is_nearest_first_never_itself_and_matches_distances(rerank: bool) -> None:
     X, _ = clustered("timbre")
     index = ContentIndex.fit(X, GROUPS)
+    assert index.reranks  # 300 tracks: big enough to have neighbourhoods
     row = index.distances(5)
     assert row.shape == (X.shape[0],) and row.dtype == np.float32
     assert row[5] == 0.0 and ((row >= 0) & (row <= 1)).all()
-    ids, dist = index.similar(5, 10)
+    ids, dist = index.similar(5, 10, rerank=rerank)
     assert ids.dtype == np.int64 and dist.dtype == np.float32
     assert 5 not in ids and np.all(np.diff(dist) >= 0)
-    np.testing.assert_array_equal(dist, row[ids])
-    others = np.delete(row, np.r_[5, ids])
-    assert dist.max() <= others.min()
-    assert index.similar(5, 10_000)[0].size == X.shape[0] - 1
+    assert ((dist >= 0) & (dist <= 1)).all()
+    if not rerank:  # plain neighbours are exactly the nearest of the dense row
+        np.testing.assert_array_equal(dist, row[ids])
+        others = np.delete(row, np.r_[5, ids])
+        assert dist.max() <= others.min()
+    everyone = index.similar(5, 10_000, rerank=rerank)[0]
+    assert everyone.size == X.shape[0] - 1 and np.unique(everyone).size == everyone.size
 
 
 def test_exclude_removes_ids_and_keeps_the_rest_in_order() -> None:
@@ -108,7 +113,7 @@ def test_add_places_a_twin_next_to_its_original_without_moving_existing_results(
     X, _ = clustered("timbre")
     index = ContentIndex.fit(X[:-1], GROUPS)
     before = np.stack([index.distances(i) for i in (0, 100, 250)])
-    before_top = index.similar(0, 5)
+    before_top = index.similar(0, 5, rerank=False)
     twin_of = 42
     new = index.add(np.stack([X[twin_of], X[-1]]))
     np.testing.assert_array_equal(new, [X.shape[0] - 1, X.shape[0]])
@@ -116,7 +121,9 @@ def test_add_places_a_twin_next_to_its_original_without_moving_existing_results(
     assert int(ids[0]) == twin_of
     after = np.stack([index.distances(i) for i in (0, 100, 250)])
     np.testing.assert_allclose(after[:, : X.shape[0] - 1], before, atol=1e-6)
-    assert index.similar(0, 5, exclude=new)[0].tolist() == before_top[0].tolist()
+    assert index.similar(0, 5, exclude=new, rerank=False)[0].tolist() == before_top[0].tolist()
+    # Re-ranked lists see the new tracks too: the graph is rebuilt for them.
+    assert int(index.similar(twin_of, 1)[0][0]) == int(new[0])
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
@@ -201,10 +208,12 @@ def test_shipped_defaults_beat_the_usual_recipe_on_real_genre_labels() -> None:
     reference = float((labels[top5] == labels[:, None]).mean())
     assert reference == pytest.approx(0.61, abs=0.01)  # the figure the data's README gives
 
-    # Measured: P@5 0.674, P@1 0.753 (reference 0.611 / 0.711). Issue 3 asks 0.70 on real
-    # clips: this table's 57 columns don't get there with generic means (see the benchmark).
-    assert shipped[5] >= 0.67
-    assert shipped[5] >= reference + 0.05
+    # Measured: P@5 0.710, P@1 0.750 re-ranked; 0.674 / 0.748 plain mutual proximity
+    # (reference 0.611 / 0.711). Issue 3 asks P@5 >= 0.70.
+    plain = leave_one_out_precision(ContentIndex.fit(X, groups), labels, rerank=False)
+    assert shipped[5] >= 0.70
+    assert shipped[5] >= plain[5] + 0.02  # the re-ranking earns its keep
+    assert plain[5] >= reference + 0.05
     assert shipped[1] >= 0.74
 
 
@@ -215,7 +224,7 @@ def test_similar_agrees_with_the_full_distance_row_on_a_bigger_library() -> None
     index = ContentIndex.fit(X, {"timbre": slice(0, 8), "spectral": slice(8, 12)})
     for item in (0, 17, 2999):
         for k in (1, 10, 200):
-            ids, dist = index.similar(item, k)
+            ids, dist = index.similar(item, k, rerank=False)
             row = index.distances(item)
             row[item] = np.inf
             expected = np.sort(row)[:k]

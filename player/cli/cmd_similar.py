@@ -75,7 +75,12 @@ def run(args: argparse.Namespace) -> int:
         index: Any = None
         if len(serving.track_ids) > 1:
             index = fitted_index(
-                db.path, serving.track_ids, serving.versions, serving.vectors, FEATURE_GROUPS
+                db.path,
+                serving.track_ids,
+                serving.versions,
+                serving.vectors,
+                FEATURE_GROUPS,
+                with_graph=True,
             )
         paths = store.paths([int(t) for t in serving.track_ids])
     finally:
