@@ -33,9 +33,15 @@ format: install
 test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
 
+# A second genre-labelled feature table for bench_content_quality (see paa_table.py).
+BENCH_DATA := .cache/bench-data
+PAA_SDIST  := $(BENCH_DATA)/pyAudioAnalysis-0.3.14.tar.gz
+
 bench: system-deps
 	@$(MAKE) --no-print-directory $(STAMP) EXTRAS=dev,bench
 	@$(PY) -m pip install -q -e '.[dev,bench]'
+	@test -f $(PAA_SDIST) || $(PY) -m pip download -q --no-deps --no-binary :all: \
+		-d $(BENCH_DATA) pyAudioAnalysis==0.3.14
 	QT_QPA_PLATFORM=offscreen $(PY) tests/benchmarks/run.py
 
 package: system-deps
