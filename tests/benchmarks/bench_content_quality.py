@@ -190,12 +190,36 @@ def transfer() -> None:
     )
 
 
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _rss_mb() -> float:
+    return _status_mb("VmRSS")
+
+
+def _peak_rss_mb() -> float:
+    return _status_mb("VmHWM")
+
+
+def _reset_peak_rss() -> None:
+    with open("/proc/self/clear_refs", "w") as f:  # "5": reset the peak (Linux)
+        f.write("5")
+
+
 def latency() -> None:
     rng = np.random.default_rng(0)
     X = rng.lognormal(0.0, 1.0, (N_LIBRARY, N_FEATURES)).astype(np.float32)
     fit_s = timed(lambda: ContentIndex.fit(X, FEATURE_GROUPS), repeat=1)
     index = ContentIndex.fit(X, FEATURE_GROUPS)
+    rss_before = _rss_mb()
+    _reset_peak_rss()
     graph_s = timed(index.neighbour_graph, repeat=1)
+    graph_peak_mb = _peak_rss_mb() - rss_before
     graph = index.neighbour_graph()
     assert graph is not None
     V = graph.vectors
@@ -219,6 +243,7 @@ def latency() -> None:
         fit_s=round(fit_s[0], 2),
         neighbour_graph_build_s=round(graph_s[0], 2),
         neighbour_graph_mb=round(graph_mb, 1),
+        neighbour_graph_build_peak_extra_rss_mb=round(graph_peak_mb),
         neighbourhood_entries_per_track=round(V.nnz / N_LIBRARY, 1),
         similar_ms_median=round(median(similar_ms), 2),
         similar_without_reranking_ms_median=round(median(plain_ms), 2),
