@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +45,12 @@ def fitted_index(
     groups: Mapping[str, Any],
     *,
     with_graph: bool = False,
+    notify: Callable[[str], None] | None = None,
 ) -> Any:
     """A ContentIndex over ``vectors`` (rows in ``track_ids`` order): loaded from the cache
     when it was fitted on exactly these, else fitted and saved. ``with_graph``: also its
-    neighbour graph (what ``similar`` re-ranks with; O(n^2), so built once and cached)."""
+    neighbour graph (what ``similar`` re-ranks with; O(n^2), so built once and cached).
+    ``notify`` hears about each slow step before it starts."""
     from recommender.content import ContentIndex
 
     if db_path is None or str(db_path) == ":memory:":
@@ -63,8 +65,12 @@ def fitted_index(
     if index is not None and (not with_graph or index.graph is not None or not index.reranks):
         return index
     if index is None:
+        if notify:
+            notify(f"fitting the sound index over {len(track_ids):,} tracks")
         index = ContentIndex.fit(vectors, dict(groups))
-    if with_graph:
+    if with_graph and index.reranks:
+        if notify:
+            notify(f"finding the neighbourhoods of {len(track_ids):,} tracks (once)")
         index.neighbour_graph()
     with contextlib.suppress(OSError):  # a read-only data folder only costs the speed-up
         tmp = path.with_name(path.stem + ".tmp.npz")

@@ -148,10 +148,12 @@ def test_the_cli_cache_builds_the_graph_once(
         return real_build(cls, *args, **kwargs)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(ReciprocalGraph, "build", classmethod(counting))
-    fitted_index(db, ids, versions, X, GROUPS)  # the app's way: no graph yet
-    assert builds == []
-    first = fitted_index(db, ids, versions, X, GROUPS, with_graph=True)
+    notes: list[str] = []
+    fitted_index(db, ids, versions, X, GROUPS, notify=notes.append)  # the app's way
+    assert builds == [] and notes == ["fitting the sound index over 300 tracks"]
+    first = fitted_index(db, ids, versions, X, GROUPS, with_graph=True, notify=notes.append)
     assert builds == [1] and first.graph is not None
-    again = fitted_index(db, ids, versions, X, GROUPS, with_graph=True)
-    assert builds == [1] and again.graph is not None
+    assert notes[1:] == ["finding the neighbourhoods of 300 tracks (once)"]
+    again = fitted_index(db, ids, versions, X, GROUPS, with_graph=True, notify=notes.append)
+    assert builds == [1] and again.graph is not None and len(notes) == 2
     np.testing.assert_array_equal(again.similar(3, 5)[0], first.similar(3, 5)[0])

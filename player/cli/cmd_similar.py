@@ -9,6 +9,13 @@ from typing import Any
 
 from player.cli.common import open_db, print_json
 
+# From this many analysed tracks, fitting or graph building takes seconds: say so.
+SLOW_LIBRARY = 10_000
+
+
+def _slow_step_note(step: str) -> None:
+    print(f"segue: {step}...", file=sys.stderr, flush=True)
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -81,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
                 serving.vectors,
                 FEATURE_GROUPS,
                 with_graph=True,
+                notify=_slow_step_note if len(serving.track_ids) >= SLOW_LIBRARY else None,
             )
         paths = store.paths([int(t) for t in serving.track_ids])
     finally:
