@@ -64,6 +64,9 @@ class CFConfig:
     session_gap_s: float = 30 * 60.0
 
 
+_EMPTY = sp.csr_matrix((0, 0), dtype=np.float32)  # a placeholder while a merge rebuilds
+
+
 class _Cooc:
     """Directed co-occurrence counts between ``n`` keys: CSR base plus an append buffer."""
 
@@ -92,7 +95,7 @@ class _Cooc:
         self,
         rows: npt.NDArray[np.integer],
         cols: npt.NDArray[np.integer],
-        vals: npt.NDArray[np.float64],
+        vals: npt.NDArray[np.floating],
     ) -> None:
         """Add entries; only positive weights count in the degrees used to normalise."""
         m = rows.size
@@ -132,14 +135,19 @@ class _Cooc:
         self,
         rows: npt.NDArray[np.integer],
         cols: npt.NDArray[np.integer],
-        vals: npt.NDArray[np.float64],
+        vals: npt.NDArray[np.floating],
     ) -> None:
         delta = sp.csr_matrix(
             (vals.astype(np.float32), (rows, cols)), shape=(self.n, self.n), dtype=np.float32
         )
-        self.base = (self.base + delta).tocsr()
-        self.base.sort_indices()
-        self.base_t = self.base.T.tocsr()
+        # Old matrices are dropped before their successors are built: at a million events
+        # each is tens of MB, and the rebuild's peak is set here.
+        merged = (self.base + delta).tocsr()
+        del delta
+        self.base = self.base_t = _EMPTY
+        merged.sort_indices()
+        self.base = merged
+        self.base_t = merged.T.tocsr()
         self.base_t.sort_indices()
 
     def scale(self, factor: float) -> None:
@@ -359,28 +367,41 @@ class SessionCF:
         codes = SIGNAL_CODES
         cfg = model.config
         model.t_ref = float(ts[0])
-        exponent = (ts - ts[0]) / model._tau
-        if exponent[-1] > _MAX_EXPONENT:
+        infl = (ts - ts[0]) / model._tau
+        if infl[-1] > _MAX_EXPONENT:
             model.t_ref = float(ts[-1])  # old entries simply fade towards zero
-            exponent = (ts - ts[-1]) / model._tau
-        infl = np.exp(exponent)
+            infl = (ts - ts[-1]) / model._tau
+        np.exp(infl, out=infl)
+        # Each event's weight, inflated to the reference time, from here on. Per-event
+        # temporaries are dropped or kept 32-bit as soon as possible: at a million events
+        # each costs 4-8 MB, and they are all alive while the pairs are merged.
+        infl *= weight
+        del weight
 
         fond = (signal == codes[Signal.LIKE]) | (signal == codes[Signal.UNLIKE])
-        listen = (signal == codes[Signal.PLAY]) | (signal == codes[Signal.SKIP])
         is_play = signal == codes[Signal.PLAY]
         if fond.any():
-            _replay_likes(model.plays, item, weight * infl, is_play | fond, fond)
+            _replay_likes(model.plays, item, infl, is_play | fond, fond)
         else:
-            np.add.at(model.plays, item[is_play], (weight * infl)[is_play])
+            np.add.at(model.plays, item[is_play], infl[is_play])
+        del fond
+        weight = infl.astype(np.float32)
+        del infl
 
-        rows_l = np.flatnonzero(listen)
+        rows_l = np.flatnonzero(is_play | (signal == codes[Signal.SKIP])).astype(np.int32)
         sess = session_ids(ts[rows_l], explicit=sorted_log.session[rows_l], gap_s=cfg.session_gap_s)
+        sess = sess.astype(np.int32)
         play_mask = is_play[rows_l]
+        del is_play
         plays = rows_l[play_mask]
         play_sess = sess[play_mask]
         item32 = item.astype(np.int32)  # halves the pair arrays of a big log
 
-        def add_pairs(earlier: IntArray, later: IntArray, w: npt.NDArray[np.float64]) -> None:
+        def add_pairs(
+            earlier: npt.NDArray[np.integer],
+            later: npt.NDArray[np.integer],
+            w: npt.NDArray[np.floating],
+        ) -> None:
             # One chunk (a session distance, or the skips) at a time keeps peak memory low.
             rows, cols = item32[earlier], item32[later]
             model.items.add(rows, cols, w)
@@ -399,7 +420,7 @@ class SessionCF:
                 break
             same = play_sess[d:] == play_sess[:-d]
             later, earlier = plays[d:][same], plays[:-d][same]
-            add_pairs(earlier, later, weight[later] * infl[later] * cfg.distance_decay ** (d - 1))
+            add_pairs(earlier, later, weight[later] * np.float32(cfg.distance_decay ** (d - 1)))
         # A skip counts against the play right before it in its session.
         skips = rows_l[~play_mask]
         if skips.size:
@@ -407,9 +428,7 @@ class SessionCF:
             prev = last_play[~play_mask]
             ok = prev >= 0
             ok[ok] &= sess[prev[ok]] == sess[~play_mask][ok]
-            add_pairs(
-                rows_l[prev[ok]], skips[ok], weight[skips[ok]] * infl[skips[ok]] * cfg.skip_penalty
-            )
+            add_pairs(rows_l[prev[ok]], skips[ok], weight[skips[ok]] * np.float32(cfg.skip_penalty))
         # Leave the online state where observing would have: ready for the next event.
         last = rows_l[-1] if rows_l.size else None
         if last is not None:
