@@ -12,7 +12,7 @@ import contextlib
 import ctypes
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,38 @@ class Mapping:
         return np.searchsorted(self.track_ids, track_ids).astype(np.int64)
 
 
+# glibc's mallopt parameters: the size from which an allocation gets its own mmap, and
+# how much free memory at the top of the heap is kept rather than handed back.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_BUILD_MMAP_THRESHOLD = 1 << 20
+_STEADY_MMAP_THRESHOLD = 32 << 20  # glibc's own ceiling for its moving thresholds
+_STEADY_TRIM_THRESHOLD = 64 << 20
+
+
+def _mallopt(param: int, value: int) -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl): nothing to do
+        ctypes.CDLL("libc.so.6").mallopt(param, value)
+
+
+@contextlib.contextmanager
+def _big_arrays_returned_at_once() -> Iterator[None]:
+    """While building, every allocation of 1 MiB or more (the log's per-event arrays)
+    gets its own mapping, so freeing it returns it to the system at once; glibc would
+    otherwise keep them in the heap. Measured at 100,000 tracks and 1M events: peak RSS
+    404 -> 391 MB, steady 328 -> 280 MB. Afterwards big arrays come from the heap again
+    and the heap keeps its free top (fixing one threshold freezes the other at 128 KB):
+    else every re-rank pays page faults for its rows, ~0.6 ms a ranking."""
+    _mallopt(_M_MMAP_THRESHOLD, _BUILD_MMAP_THRESHOLD)
+    try:
+        yield
+    finally:
+        _mallopt(_M_MMAP_THRESHOLD, _STEADY_MMAP_THRESHOLD)
+        _mallopt(_M_TRIM_THRESHOLD, _STEADY_TRIM_THRESHOLD)
+
+
 def _release_freed_memory() -> None:
     """Hand the heap the build freed (catalogue rows, log chunks) back to the system:
     glibc keeps it mapped otherwise, and the app would carry ~150 MB it no longer uses."""
@@ -97,9 +129,14 @@ class EngineHost:
         threadpool_limits(limits=1, user_api="blas")
         self.db = db
         self._content_index: Any = None  # fitted by _load_vectors, cached beside the DB
+        with _big_arrays_returned_at_once():
+            self._build(now if now is not None else time.time())
+        _release_freed_memory()
+
+    def _build(self, now: float) -> None:
         self.mapping, catalog, durations = self._load_catalog()
         self.durations = durations
-        log = self._load_log(now if now is not None else time.time())
+        log = self._load_log(now)
         vector_items, vectors, groups, bpm, energy = self._load_vectors()
         _release_freed_memory()  # before the build allocates: keeps the peak down
         self.engine = Engine.build(
@@ -113,7 +150,6 @@ class EngineHost:
             content_index=self._content_index,
         )
         self.engine.set_unavailable(np.flatnonzero(~self.mapping.playable))
-        _release_freed_memory()
 
     # -- loading -----------------------------------------------------------------------
 
