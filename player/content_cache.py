@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -59,9 +60,10 @@ def fitted_index(
     key_file = path.with_name(path.name + ".key")
     key = _key(track_ids, versions, vectors, groups)
     index: Any = None
-    with contextlib.suppress(OSError, ValueError, KeyError):
+    # A damaged cache (a crash mid-write, a full disk) is simply fitted again.
+    with contextlib.suppress(OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         if key_file.read_text().strip() == key:
-            index = ContentIndex.load(path)
+            index = ContentIndex.load(path, with_graph=with_graph)
     if index is not None and (not with_graph or index.graph is not None or not index.reranks):
         return index
     if index is None:
@@ -73,7 +75,8 @@ def fitted_index(
             notify(f"finding the neighbourhoods of {len(track_ids):,} tracks (once)")
         index.neighbour_graph()
     with contextlib.suppress(OSError):  # a read-only data folder only costs the speed-up
-        tmp = path.with_name(path.stem + ".tmp.npz")
+        # One temporary per process: the app and `segue similar` may both be saving.
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
         index.save(tmp)
         os.replace(tmp, path)
         key_file.write_text(key + "\n")

@@ -38,6 +38,7 @@ weights, shrinkage LDA and NCA (all cross-validated) lost to these five group we
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -83,6 +84,10 @@ N_PAIR_SAMPLES = 4096  # random pairs that define a "typical" per-group distance
 CLOSE_PERCENTILE = 0.2  # a group is "similar" when closer than 80% of random pairs
 MAX_ASPECTS = 3
 FORMAT_VERSION = 2  # 2: the k-reciprocal neighbour graph
+
+# Building a neighbour graph takes seconds to a minute: two threads asking at once wait
+# for one build rather than both doing it.
+_GRAPH_LOCK = threading.Lock()
 
 GroupLayout = Mapping[str, slice | npt.NDArray[np.integer] | Sequence[int]]
 
@@ -449,8 +454,17 @@ class ContentIndex:
         graph = self.neighbour_graph() if rerank else None
         if graph is None:
             return self._top_k(row, k, seeds, exclude)
-        n_near = min(max(int(k), content_rerank.CANDIDATES), row.size)
-        nearest = np.argpartition(row, n_near - 1)[:n_near]
+        # The nearest are picked among the tracks that may be returned, so that seeds,
+        # tracks without a vector and exclusions don't use up the candidates.
+        masked = row.copy()
+        masked[seeds] = np.inf
+        masked[self.missing] = np.inf
+        if exclude is not None:
+            masked[np.asarray(exclude, dtype=np.int64).ravel()] = np.inf
+        n_near = min(max(int(k), content_rerank.CANDIDATES), int(np.isfinite(masked).sum()))
+        if n_near <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        nearest = np.argpartition(masked, n_near - 1)[:n_near]
         cand, dist = graph.rerank(seeds, share, nearest, lambda ids: row[ids])
         return self._top_k_of(cand, dist, k, seeds, exclude)
 
@@ -481,9 +495,12 @@ class ContentIndex:
         tracks) and kept, also by ``save``. None when the library is too small."""
         if not self.reranks:
             return None
-        if self.graph is None or self.graph.n_items != self.n_items:
-            self.graph = ReciprocalGraph.build(self.n_items, self.missing, self)
-        return self.graph
+        with _GRAPH_LOCK:  # one build at a time, however many threads ask
+            graph = self.graph
+            if graph is None or graph.n_items != self.n_items:
+                graph = ReciprocalGraph.build(self.n_items, self.missing, self)
+                self.graph = graph
+        return graph
 
     def _top_k_of(
         self,
@@ -594,7 +611,9 @@ class ContentIndex:
         }
 
     @classmethod
-    def load(cls, path: str | Path) -> ContentIndex:
+    def load(cls, path: str | Path, *, with_graph: bool = True) -> ContentIndex:
+        """Read an index written by ``save``; its neighbour graph too unless
+        ``with_graph`` is False (a caller that never asks for neighbour lists)."""
         with np.load(path, allow_pickle=False) as data:
             if int(data["format_version"]) != FORMAT_VERSION:
                 raise ValueError(f"{path}: unsupported content index format")
@@ -611,7 +630,7 @@ class ContentIndex:
             self.n_fitted = int(data["n_fitted"])
             weights = dict(zip(self.group_names, data["group_weights"].tolist(), strict=True))
             graph = None
-            if "graph_neighbours" in data:
+            if with_graph and "graph_neighbours" in data:
                 n = int(self.embedding.shape[0])
                 V = sp.csr_matrix(
                     (data["graph_data"], data["graph_indices"], data["graph_indptr"]),

@@ -103,6 +103,18 @@ def test_small_libraries_and_tracks_without_vectors_fall_back_cleanly() -> None:
     assert not {0, 5, 10, 20, 30} & set(ids.tolist()) and np.all(np.diff(dist) >= 0)
 
 
+def test_exclusions_never_leave_a_list_short() -> None:
+    X, _ = library(600, seed=3)
+    index = ContentIndex.fit(X, GROUPS)
+    nearest, _ = index.similar(0, content_rerank.CANDIDATES, rerank=False)
+    one, one_dist = index.similar(0, 50, exclude=nearest)
+    many, many_dist = index.similar_to([0], 50, exclude=nearest)
+    assert one.size == many.size == 50
+    assert not set(one.tolist()) & set(nearest.tolist())
+    np.testing.assert_array_equal(many, one)  # one seed: the same question
+    np.testing.assert_allclose(many_dist, one_dist, atol=1e-5)
+
+
 def test_similar_to_follows_its_seeds_neighbourhood() -> None:
     X, labels = library(600, seed=2)
     index = ContentIndex.fit(X, GROUPS)
@@ -157,3 +169,18 @@ def test_the_cli_cache_builds_the_graph_once(
     again = fitted_index(db, ids, versions, X, GROUPS, with_graph=True, notify=notes.append)
     assert builds == [1] and again.graph is not None and len(notes) == 2
     np.testing.assert_array_equal(again.similar(3, 5)[0], first.similar(3, 5)[0])
+    # The app asks for no graph: it does not carry one it never uses.
+    assert fitted_index(db, ids, versions, X, GROUPS).graph is None
+
+
+def test_a_damaged_cache_is_fitted_again(tmp_path: Path) -> None:
+    X, _ = library(300)
+    ids = np.arange(300, dtype=np.int64) + 1
+    versions = np.ones(300, dtype=np.int64)
+    db = tmp_path / "library.db"
+    first = fitted_index(db, ids, versions, X, GROUPS, with_graph=True)
+    cache = tmp_path / "library.content.npz"
+    cache.write_bytes(cache.read_bytes()[: cache.stat().st_size // 2])  # killed mid-write
+    again = fitted_index(db, ids, versions, X, GROUPS, with_graph=True)
+    np.testing.assert_array_equal(again.similar(3, 5)[0], first.similar(3, 5)[0])
+    assert ContentIndex.load(cache).graph is not None  # and written back whole
