@@ -90,9 +90,14 @@ def _big_arrays_returned_at_once() -> Iterator[None]:
     """While building, every allocation of 1 MiB or more (the log's per-event arrays)
     gets its own mapping, so freeing it returns it to the system at once; glibc would
     otherwise keep them in the heap. Measured at 100,000 tracks and 1M events: peak RSS
-    404 -> 391 MB, steady 328 -> 280 MB. Afterwards big arrays come from the heap again
-    and the heap keeps its free top (fixing one threshold freezes the other at 128 KB):
-    else every re-rank pays page faults for its rows, ~0.6 ms a ranking."""
+    404 -> 391 MB, steady 328 -> 280 MB.
+
+    The setting is process-wide (other threads' big allocations are mapped too while
+    the build runs) and glibc's thresholds stay fixed from then on, no longer adaptive:
+    afterwards they are pinned at the ceilings glibc itself would reach (32 MiB mmap,
+    64 MiB kept free at the heap's top), so big arrays come from the heap again. Left
+    at 1 MiB, or with the trim threshold frozen at its 128 KB default, every re-rank
+    paid page faults for its rows: ~0.6 ms a ranking."""
     _mallopt(_M_MMAP_THRESHOLD, _BUILD_MMAP_THRESHOLD)
     try:
         yield
