@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from player.library.db import Database
     from player.library.playlists import LibraryArrays
+    from player.playlist_io import ExportEntry
     from recommender.playlists import Playlist, PlaylistEngine
 
 
@@ -226,10 +227,10 @@ def as_tracks(
 
 
 def track_dicts(db: Database, ids: list[int], reasons: list[str]) -> list[dict[str, Any]]:
+    from player.library import tracks
     from player.library.paths import display
-    from player.library.playlists import track_rows
 
-    rows = track_rows(db, ids)
+    rows = tracks.by_ids(db, ids)
     out = []
     for track_id, reason in zip(ids, reasons, strict=True):
         row = rows.get(track_id)
@@ -243,3 +244,16 @@ def track_dicts(db: Database, ids: list[int], reasons: list[str]) -> list[dict[s
             }
         )
     return out
+
+
+def export_entries(db: Database, ids: list[int]) -> list[ExportEntry]:
+    """What an exported playlist file lists for these tracks, in order (tracks no longer
+    in the library are left out)."""
+    from player.library import tracks
+    from player.playlist_io import ExportEntry
+
+    rows = tracks.by_ids(db, ids)
+    return [
+        ExportEntry(r.path, r.title, r.artist, r.album, r.duration)
+        for r in (rows[t] for t in ids if t in rows)
+    ]

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from player.playlists import load_engine, resolve, track_dicts, update_map
+from player.playlists import export_entries, load_engine, resolve, track_dicts, update_map
 
 
 def register(subparsers: Any) -> None:
@@ -113,16 +113,11 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     from player.cli.common import open_db
-    from player.library.playlists import track_rows
-    from player.playlist_io import ExportEntry, export
+    from player.playlist_io import export
 
     with open_db(args) as db:
         name, _, _, ids, _ = resolve(db, args.name)
-        rows = track_rows(db, ids)
-    entries = [
-        ExportEntry(r.path, r.title, r.artist, r.album, r.duration)
-        for r in (rows[t] for t in ids if t in rows)
-    ]
+        entries = export_entries(db, ids)
     relative = Path(args.relative_to) if args.relative_to else None
     text = export(args.format, name, entries, relative)
     # surrogateescape: a file name that is not valid UTF-8 is written as its own bytes.

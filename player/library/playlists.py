@@ -122,33 +122,7 @@ def entries(db: Database, playlist_id: int) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-# -- tracks, for showing and exporting ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrackRow:
-    id: int
-    path: str
-    title: str | None
-    artist: str | None
-    album: str | None
-    duration: float | None
-
-
-def track_rows(db: Database, track_ids: Sequence[int]) -> dict[int, TrackRow]:
-    out: dict[int, TrackRow] = {}
-    ids = sorted(set(int(t) for t in track_ids))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        for r in db.query(
-            f"SELECT id, path, title, artist, album, duration FROM tracks WHERE id IN ({marks})",
-            chunk,
-        ):
-            out[int(r["id"])] = TrackRow(
-                int(r["id"]), from_db(r["path"]), r["title"], r["artist"], r["album"], r["duration"]
-            )
-    return out
+# -- tracks, for importing ---------------------------------------------------------------
 
 
 def track_paths(db: Database) -> dict[str, int]:

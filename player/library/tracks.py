@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from player.errors import SegueError
@@ -44,6 +45,18 @@ def _info(row: object) -> TrackInfo:
 def by_id(db: Database, track_id: int) -> TrackInfo | None:
     rows = db.query(f"SELECT {_COLUMNS} FROM tracks WHERE id = ?", (track_id,))
     return _info(rows[0]) if rows else None
+
+
+def by_ids(db: Database, track_ids: Sequence[int]) -> dict[int, TrackInfo]:
+    """The tracks with these ids, by id (ids not in the library are left out)."""
+    out: dict[int, TrackInfo] = {}
+    ids = sorted({int(t) for t in track_ids})
+    for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for r in db.query(f"SELECT {_COLUMNS} FROM tracks WHERE id IN ({marks})", chunk):
+            out[int(r["id"])] = _info(r)
+    return out
 
 
 def by_path(db: Database, path: str) -> TrackInfo | None:

@@ -127,14 +127,10 @@ def import_file(db_path: str, path: str, name: str | None = None) -> tuple[str, 
 
 
 def export_file(db_path: str, name: str, ids: list[int], target: str) -> int:
-    from player.library.playlists import track_rows
-    from player.playlist_io import ExportEntry, export
+    from player.playlist_io import export
+    from player.playlists import export_entries
 
-    rows = track_rows(thread_db(db_path), ids)
-    entries = [
-        ExportEntry(r.path, r.title, r.artist, r.album, r.duration)
-        for r in (rows[t] for t in ids if t in rows)
-    ]
+    entries = export_entries(thread_db(db_path), ids)
     fmt = "xspf" if target.lower().endswith(".xspf") else "m3u8"
     with open(target, "wb") as fh:
         fh.write(export(fmt, name, entries).encode("utf-8", errors="surrogateescape"))
