@@ -344,8 +344,8 @@ class ContentIndex:
     def _mutual_proximity(self, ids: IntArray, cols: IntArray | slice, sq: FloatArray) -> None:
         """Turn squared distances ``sq`` (ids x cols) into mutual-proximity distances, in
         place: 1 - P(query's distance to a random track > d) * P(item's ... > d)."""
-        beyond_item = self.mp_mean[None, cols] - sq
-        beyond_item /= self.mp_std[None, cols]
+        beyond_item = self.mp_mean[cols] - sq  # cols: a slice, or ids per column or cell
+        beyond_item /= self.mp_std[cols]
         ndtr(beyond_item, out=beyond_item)
         np.subtract(self.mp_mean[ids, None], sq, out=sq)
         sq /= self.mp_std[ids, None]
@@ -456,11 +456,7 @@ class ContentIndex:
             return self._top_k(row, k, seeds, exclude)
         # The nearest are picked among the tracks that may be returned, so that seeds,
         # tracks without a vector and exclusions don't use up the candidates.
-        masked = row.copy()
-        masked[seeds] = np.inf
-        masked[self.missing] = np.inf
-        if exclude is not None:
-            masked[np.asarray(exclude, dtype=np.int64).ravel()] = np.inf
+        masked = self._returnable(row, seeds, exclude)
         n_near = min(max(int(k), content_rerank.CANDIDATES), int(np.isfinite(masked).sum()))
         if n_near <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -479,9 +475,8 @@ class ContentIndex:
         return out
 
     def final_distance(self, ids: IntArray, cand: IntArray, sq: FloatArray) -> FloatArray:
-        beyond_item = ndtr((self.mp_mean[cand] - sq) / self.mp_std[cand])
-        beyond_query = ndtr((self.mp_mean[ids, None] - sq) / self.mp_std[ids, None])
-        out: FloatArray = (1.0 - beyond_item * beyond_query).astype(np.float32)
+        out = np.array(sq, dtype=np.float32)  # a copy: the caller keeps its distances
+        self._mutual_proximity(ids, cand, out)
         return out
 
     @property
@@ -518,6 +513,18 @@ class ContentIndex:
         order = np.argsort(dist, kind="stable")[: max(int(k), 0)]
         return cand[order].astype(np.int64), dist[order].astype(np.float32)
 
+    def _returnable(
+        self, row: FloatArray, seeds: Sequence[int] | IntArray, exclude: npt.ArrayLike | None
+    ) -> FloatArray:
+        """A copy of ``row`` with what may never be returned (the seeds, tracks without a
+        vector, ``exclude``) at infinity."""
+        masked = row.copy()
+        masked[np.asarray(seeds, dtype=np.int64)] = np.inf
+        masked[self.missing] = np.inf
+        if exclude is not None:
+            masked[np.asarray(exclude, dtype=np.int64).ravel()] = np.inf
+        return masked
+
     def _top_k(
         self,
         row: FloatArray,
@@ -525,11 +532,7 @@ class ContentIndex:
         seeds: Sequence[int] | IntArray,
         exclude: npt.ArrayLike | None,
     ) -> tuple[IntArray, FloatArray]:
-        masked = row.copy()
-        masked[np.asarray(seeds, dtype=np.int64)] = np.inf
-        masked[self.missing] = np.inf
-        if exclude is not None:
-            masked[np.asarray(exclude, dtype=np.int64).ravel()] = np.inf
+        masked = self._returnable(row, seeds, exclude)
         available = int(np.isfinite(masked).sum())
         k = min(int(k), available)
         if k <= 0:
