@@ -33,7 +33,14 @@ import numpy as np
 from recommender.audio.features import FEATURE_GROUPS, N_FEATURES
 from recommender.content import DEFAULT_GROUP_WEIGHTS, ContentIndex
 from recommender.content_gtzan import leave_one_out_precision, load_gtzan, tune_group_weights
-from tests.benchmarks.common import median, report, timed
+from tests.benchmarks.common import (
+    median,
+    report,
+    reset_peak_rss,
+    rss_mb,
+    since_reset_peak_rss_mb,
+    timed,
+)
 from tests.benchmarks.paa_table import CACHE, SDIST, load_paa_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,36 +197,15 @@ def transfer() -> None:
     )
 
 
-def _status_mb(field: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _rss_mb() -> float:
-    return _status_mb("VmRSS")
-
-
-def _peak_rss_mb() -> float:
-    return _status_mb("VmHWM")
-
-
-def _reset_peak_rss() -> None:
-    with open("/proc/self/clear_refs", "w") as f:  # "5": reset the peak (Linux)
-        f.write("5")
-
-
 def latency() -> None:
     rng = np.random.default_rng(0)
     X = rng.lognormal(0.0, 1.0, (N_LIBRARY, N_FEATURES)).astype(np.float32)
     fit_s = timed(lambda: ContentIndex.fit(X, FEATURE_GROUPS), repeat=1)
     index = ContentIndex.fit(X, FEATURE_GROUPS)
-    rss_before = _rss_mb()
-    _reset_peak_rss()
+    rss_before = rss_mb()
+    reset_peak_rss()
     graph_s = timed(index.neighbour_graph, repeat=1)
-    graph_peak_mb = _peak_rss_mb() - rss_before
+    graph_peak_mb = since_reset_peak_rss_mb() - rss_before
     graph = index.neighbour_graph()
     assert graph is not None
     V = graph.vectors

@@ -16,6 +16,33 @@ def peak_rss_mb(children: bool = False) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0  # Linux reports KiB
 
 
+def proc_kb(path: str, field: str) -> float:
+    """A ``Field: N kB`` value of a /proc file (0 when it can't be read)."""
+    try:
+        with open(path) as fh:
+            for line in fh:
+                if line.startswith(field):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return 0.0
+
+
+def rss_mb() -> float:
+    """This process's resident memory now."""
+    return proc_kb("/proc/self/status", "VmRSS:") / 1024
+
+
+def reset_peak_rss() -> None:
+    """Start this process's peak RSS (``since_reset_peak_rss_mb``) afresh (Linux)."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+
+
+def since_reset_peak_rss_mb() -> float:
+    return proc_kb("/proc/self/status", "VmHWM:") / 1024
+
+
 def timed(fn: Callable[[], Any], repeat: int = 5) -> list[float]:
     samples = []
     for _ in range(repeat):
@@ -75,17 +102,6 @@ class TreeMemorySampler:
                 continue
         return found
 
-    @staticmethod
-    def _kb(path: str, field: str) -> float:
-        try:
-            with open(path) as fh:
-                for line in fh:
-                    if line.startswith(field):
-                        return float(line.split()[1])
-        except OSError:
-            pass
-        return 0.0
-
     def _run(self) -> None:
         while not self._stop.is_set():
             tree, stack = [], [self.pid]
@@ -93,8 +109,8 @@ class TreeMemorySampler:
                 pid = stack.pop()
                 tree.append(pid)
                 stack += self._children(pid)
-            rss = [self._kb(f"/proc/{p}/status", "VmRSS:") for p in tree]
-            pss = [self._kb(f"/proc/{p}/smaps_rollup", "Pss:") for p in tree]
+            rss = [proc_kb(f"/proc/{p}/status", "VmRSS:") for p in tree]
+            pss = [proc_kb(f"/proc/{p}/smaps_rollup", "Pss:") for p in tree]
             self.peak_root_rss_mb = max(self.peak_root_rss_mb, rss[0] / 1024)
             self.peak_tree_rss_mb = max(self.peak_tree_rss_mb, sum(rss) / 1024)
             self.peak_tree_pss_mb = max(self.peak_tree_pss_mb, sum(pss) / 1024)
