@@ -717,17 +717,18 @@ def test_tray_controls_and_track_change_notification(
 def test_history_export_and_wipe_from_settings(
     qtbot: Any, app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from PySide6.QtWidgets import QFileDialog, QMessageBox
+    from PySide6.QtWidgets import QMessageBox
 
     from player.library import events
     from player.library.db import Database
+    from player.ui import filedialogs
     from player.ui.settings import SettingsDialog
 
     with Database(app.window.db_path) as db:
         for r in range(3):
             events.append(db, events.NewEvent(track_id=app.model.track_id(r), kind="play"))
     target = tmp_path / "history.jsonl"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    monkeypatch.setattr(filedialogs, "save_file", lambda *a, **k: str(target))
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     dialog = SettingsDialog(app.window)
     dialog._export()

@@ -28,9 +28,11 @@ def register(subparsers: Any) -> None:
 def run_export(args: argparse.Namespace) -> int:
     import json
 
-    from player.cli.common import open_db
+    from player.cli.common import open_db, refuse_own_file
     from player.library import events
 
+    if args.output:
+        refuse_own_file(args, args.output)
     with open_db(args) as db:
         logged = list(events.export(db))
     text = json.dumps({"segue_history_version": 1, "events": logged}, ensure_ascii=False, indent=1)
@@ -62,10 +64,11 @@ def run_wipe(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from player.cli.common import open_db, print_json
+    from player.cli.common import open_db, print_json, refuse_own_file
     from player.history_import import read_listens
     from player.library import events, tracks
 
+    refuse_own_file(args, args.file)
     source, listens = read_listens(Path(args.file))
     with open_db(args) as db:
         matcher = tracks.TrackMatcher.load(db)

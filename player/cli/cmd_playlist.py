@@ -127,11 +127,12 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from player.cli.common import open_db, print_json
+    from player.cli.common import open_db, print_json, refuse_own_file
     from player.errors import SegueError
     from player.library import playlists, tracks
     from player.playlist_io import match_entries, read_playlist
 
+    refuse_own_file(args, args.file)
     path = Path(args.file)
     parsed = read_playlist(path)
     with open_db(args) as db:

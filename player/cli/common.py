@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from player.library import Database, open_library
@@ -13,6 +14,13 @@ from player.library import Database, open_library
 
 def open_db(args: argparse.Namespace) -> Database:
     return open_library(args.db)
+
+
+def refuse_own_file(args: argparse.Namespace, path: str | Path) -> None:
+    """A file named on the command line must not be the library DB (or its -wal/-shm)."""
+    from player.config import default_db_path, refuse_library_file
+
+    refuse_library_file(path, args.db if args.db is not None else default_db_path())
 
 
 def print_json(obj: Any) -> None:

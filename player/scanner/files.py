@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from player.config import is_library_file
 from player.library.db import Database
 from player.library.scanstore import ScanError, ScanStore
 from player.scanner.scan import parse_one, track_values
@@ -47,6 +48,9 @@ def add_files(db: Database, paths: Sequence[str]) -> OpenedFiles:
             continue
         if not os.path.isfile(path):
             result.problems.append(f"{path}: not a file")
+            continue
+        if is_library_file(path, db.path):  # reading it would drop the DB's locks
+            result.problems.append(f"{path}: Segue's own library database, not music")
             continue
         track = known.get(path)
         if track is not None and track.size == st.st_size and track.mtime == st.st_mtime:

@@ -25,6 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from player.config import OwnFiles
 from player.errors import SegueError
 from player.library.db import Database
 from player.library.scanstore import KnownTrack, Root, ScanError, ScanStore
@@ -232,10 +233,14 @@ class Scanner:
         seen: set[str] = set()
         walk_errors: list[ScanError] = []
         restore: list[int] = []
+        own_files = OwnFiles(self.db.path)
         for root in roots:
             for item in walk(root.path, counts):
                 if isinstance(item, WalkProblem):
                     walk_errors.append(ScanError(item.path, item.kind, item.message))
+                    continue
+                if own_files.contains(item.path):  # never opened: see player/config.py
+                    counts.ignored += 1
                     continue
                 seen.add(item.path)
                 if self._unchanged(item, known, known_errors, summary, restore):

@@ -458,13 +458,10 @@ class MainWindow(QMainWindow):
         self.pool.run_task(lambda: save_tracks(path, name, ids, append=append), done)
 
     def import_playlist(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
+        from player.ui.filedialogs import open_file
         from player.ui.playlists_view import import_file
 
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import a playlist", "", "Playlists (*.m3u *.m3u8 *.xspf)"
-        )
+        path = open_file(self, "Import a playlist", self.db_path, "Playlists (*.m3u *.m3u8 *.xspf)")
         if not path:
             return
         db_path = self.db_path
@@ -615,9 +612,9 @@ class MainWindow(QMainWindow):
         self.select_view("songs")
 
     def _add_folder(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
+        from player.ui.filedialogs import choose_folder
 
-        folder = QFileDialog.getExistingDirectory(self, "Add a music folder")
+        folder = choose_folder(self, "Add a music folder", self.db_path)
         if folder:
             self.start_scan([folder])
 

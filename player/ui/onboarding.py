@@ -6,7 +6,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -92,7 +91,10 @@ class OnboardingPage(QWidget):
         self._update()
 
     def _choose(self) -> None:
-        self.add_folder(QFileDialog.getExistingDirectory(self, "Choose a music folder"))
+        from player.ui.filedialogs import choose_folder
+
+        # No library folders yet: the dialog opens in the home folder.
+        self.add_folder(choose_folder(self, "Choose a music folder", None))
 
     def chosen(self) -> list[str]:
         return [

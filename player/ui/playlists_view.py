@@ -109,10 +109,12 @@ def import_file(db_path: str, path: str, name: str | None = None) -> tuple[str, 
     """Import an M3U/M3U8/XSPF file; (name, matched, entries)."""
     from pathlib import Path
 
+    from player.config import refuse_library_file
     from player.errors import SegueError
     from player.library import playlists, tracks
     from player.playlist_io import match_entries, read_playlist
 
+    refuse_library_file(path, db_path)
     db = thread_db(db_path)
     file = Path(path)
     parsed = read_playlist(file)
@@ -127,9 +129,11 @@ def import_file(db_path: str, path: str, name: str | None = None) -> tuple[str, 
 
 
 def export_file(db_path: str, name: str, ids: list[int], target: str) -> int:
+    from player.config import refuse_library_file
     from player.playlist_io import export
     from player.playlists import export_entries
 
+    refuse_library_file(target, db_path)
     entries = export_entries(thread_db(db_path), ids)
     fmt = "xspf" if target.lower().endswith(".xspf") else "m3u8"
     with open(target, "wb") as fh:
@@ -296,13 +300,17 @@ class PlaylistView(QWidget):
         return None
 
     def _export(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
+        from player.ui.filedialogs import save_file
 
         if not self.shown:
             return
         name, ids = self.shown["name"], self.ids()
-        target, _ = QFileDialog.getSaveFileName(
-            self, "Export playlist", f"{name}.m3u8", "Playlists (*.m3u8 *.m3u *.xspf)"
+        target = save_file(
+            self,
+            "Export playlist",
+            self.db_path,
+            f"{name}.m3u8",
+            "Playlists (*.m3u8 *.m3u *.xspf)",
         )
         if target:
             self.pool.run_task(lambda: export_file(self.db_path, name, ids, target), None)

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -170,7 +169,9 @@ class SettingsDialog(QDialog):
         super().accept()
 
     def _add(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a music folder")
+        from player.ui.filedialogs import choose_folder
+
+        folder = choose_folder(self, "Add a music folder", self.window_.db_path)
         if folder:
             self.window_.start_scan([folder])
             self.folders.addItem(folder)
@@ -187,8 +188,14 @@ class SettingsDialog(QDialog):
         self.window_.library_changed()
 
     def _export(self) -> None:
-        target, _ = QFileDialog.getSaveFileName(
-            self, "Export listening history", "segue-history.jsonl", "JSON lines (*.jsonl)"
+        from player.ui.filedialogs import save_file
+
+        target = save_file(
+            self,
+            "Export listening history",
+            self.window_.db_path,
+            "segue-history.jsonl",
+            "JSON lines (*.jsonl)",
         )
         if target:
             path = self.window_.db_path
@@ -213,8 +220,10 @@ class SettingsDialog(QDialog):
 
 
 def export_history(db_path: str, target: str) -> int:
+    from player.config import refuse_library_file
     from player.library import events
 
+    refuse_library_file(target, db_path)
     n = 0
     with open(target, "w", encoding="utf-8") as fh:
         for item in events.export(thread_db(db_path)):
