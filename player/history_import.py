@@ -1,8 +1,12 @@
-"""Read listening history exported by other services, so Segue starts out knowing you.
+"""Read listening history: Segue's own export, or what other services exported.
 
-Formats: a ListenBrainz export (a JSON array of listens, or JSON Lines, as the site's
-"export listens" gives) and a Last.fm scrobble CSV (with or without a header row, the
-shape of the common Last.fm export tools: artist, album, title, date).
+Formats: Segue's ``history export`` (one JSON object ``{"segue_history_version": 1,
+"events": [...]}``, or the app's JSON Lines export, one event per line), which restores
+every kind of event (plays, skips, likes...) with its positions and session; a
+ListenBrainz export (a JSON array of listens, or JSON Lines, as the site's "export
+listens" gives); and a Last.fm scrobble CSV (with or without a header row, the shape of
+the common Last.fm export tools: artist, album, title, date). Anything else is refused
+with one line naming the file and these formats.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ from typing import Any
 
 from player.errors import SegueError
 
+EXPECTED = (
+    "expected Segue's history export (JSON), a ListenBrainz export (JSON) or a Last.fm scrobble CSV"
+)
+SEGUE_KINDS = frozenset({"play", "skip", "stop", "fail", "like", "unlike", "dislike", "undislike"})
+
 
 @dataclass(frozen=True)
 class Listen:
@@ -26,44 +35,120 @@ class Listen:
     title: str | None
     album: str | None
     mbid: str | None  # MusicBrainz recording id
+    # Segue's own export carries the whole event; other services' listens are plays.
+    kind: str = "play"
+    path: str | None = None
+    position_ms: int | None = None
+    duration_ms: int | None = None
+    session_id: str | None = None
+    source: str | None = None
+
+
+def _refuse(path: Path, why: str = "") -> SegueError:
+    return SegueError(f"{path} is not a listening history{why}: {EXPECTED}")
 
 
 def read_listens(path: Path) -> tuple[str, list[Listen]]:
-    """Return (source name, listens) for a ListenBrainz JSON or Last.fm CSV file."""
+    """Return (source name, listens) for a Segue, ListenBrainz or Last.fm history file."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise SegueError(f"no such file: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SegueError(f"cannot read {path}: {exc}") from None
+    except IsADirectoryError:
+        raise SegueError(f"{path} is a folder: {EXPECTED}") from None
+    except UnicodeDecodeError:
+        raise _refuse(path, " (it is not text)") from None
+    except OSError as exc:
+        raise SegueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if "\x00" in text:
+        raise _refuse(path, " (it is not text)")
     stripped = text.lstrip()
+    if not stripped:
+        raise _refuse(path, " (it is empty)")
     if stripped.startswith(("[", "{")):
-        return "listenbrainz", list(_listenbrainz(stripped, path))
-    return "lastfm", list(_lastfm(text, path))
+        items = _json_items(stripped, path)
+        segue = [_segue_event(item) for item in items]
+        if items and all(event is not None for event in segue):
+            return "segue", [e for e in segue if e is not None]
+        listens = [listen for listen in map(_listenbrainz, items) if listen is not None]
+        if items and not listens:
+            raise _refuse(path, " (no listen or event in it)")
+        return "listenbrainz", listens
+    try:
+        return "lastfm", list(_lastfm(text, path))
+    except csv.Error:
+        raise _refuse(path) from None
 
 
-def _listenbrainz(text: str, path: Path) -> Iterator[Listen]:
+def _json_items(text: str, path: Path) -> list[Any]:
     try:
         data: Any = json.loads(text)
-        items = data if isinstance(data, list) else data.get("payload", {}).get("listens", [data])
     except json.JSONDecodeError:
         try:  # JSON Lines
-            items = [json.loads(line) for line in text.splitlines() if line.strip()]
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
-            raise SegueError(f"{path} is not a ListenBrainz export: {exc.msg}") from None
-    for item in items:
-        if not isinstance(item, dict) or "listened_at" not in item:
-            continue
-        meta = item.get("track_metadata") or {}
-        info = meta.get("additional_info") or {}
-        mapping = meta.get("mbid_mapping") or {}
-        yield Listen(
-            ts=float(item["listened_at"]),
-            artist=meta.get("artist_name"),
-            title=meta.get("track_name"),
-            album=meta.get("release_name"),
-            mbid=info.get("recording_mbid") or mapping.get("recording_mbid"),
-        )
+            raise _refuse(path, f" (bad JSON: {exc.msg})") from None
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict) and "segue_history_version" in data:
+        events = data.get("events")
+        if not isinstance(events, list):
+            raise _refuse(path, " (no events list)")
+        return events
+    if isinstance(data, dict) and isinstance(data.get("payload"), dict):
+        return list(data["payload"].get("listens", []))
+    return [data]
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _segue_event(item: Any) -> Listen | None:
+    """One event of Segue's own export, or None when ``item`` is not one."""
+    if not isinstance(item, dict) or item.get("kind") not in SEGUE_KINDS:
+        return None
+    ts = item.get("ts")
+    if not isinstance(ts, int | float) or isinstance(ts, bool):
+        return None
+    if not any(_text_or_none(item.get(k)) for k in ("path", "title", "mb_track_id")):
+        return None
+    return Listen(
+        ts=float(ts),
+        artist=_text_or_none(item.get("artist")),
+        title=_text_or_none(item.get("title")),
+        album=_text_or_none(item.get("album")),
+        mbid=_text_or_none(item.get("mb_track_id")),
+        kind=str(item["kind"]),
+        path=_text_or_none(item.get("path")),
+        position_ms=_int_or_none(item.get("position_ms")),
+        duration_ms=_int_or_none(item.get("duration_ms")),
+        session_id=_text_or_none(item.get("session_id")),
+        source=_text_or_none(item.get("source")),
+    )
+
+
+def _listenbrainz(item: Any) -> Listen | None:
+    if not isinstance(item, dict) or "listened_at" not in item:
+        return None
+    try:
+        ts = float(item["listened_at"])
+    except (TypeError, ValueError):
+        return None
+    meta = item.get("track_metadata") or {}
+    info = meta.get("additional_info") or {}
+    mapping = meta.get("mbid_mapping") or {}
+    return Listen(
+        ts=ts,
+        artist=meta.get("artist_name"),
+        title=meta.get("track_name"),
+        album=meta.get("release_name"),
+        mbid=info.get("recording_mbid") or mapping.get("recording_mbid"),
+    )
 
 
 _DATE_FORMATS = ("%d %b %Y %H:%M", "%d %b %Y, %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")

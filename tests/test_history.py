@@ -205,3 +205,87 @@ def test_verdicts_latest_wins(library: Database) -> None:
     for ts, kind, track in ((1, "like", 1), (2, "dislike", 2), (3, "unlike", 1), (4, "like", 2)):
         events.append(library, events.NewEvent(track_id=track, kind=kind, ts=float(ts)))
     assert events.verdicts(library) == {"like": {2}, "dislike": set()}
+
+
+def test_segue_export_restores_every_event_once(
+    scanned: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    """Issue 14: importing Segue's own export imported 0 listens. Now it restores the
+    events as they were (kind, time, position, source), and a second import adds nothing."""
+    db, files = scanned
+    segue(db, "log", "play", str(files["blue"]), "--at", "2026-01-02T03:04:05+00:00")
+    segue(db, "log", "skip", str(files["let"]), "--position", "0.5")
+    segue(db, "log", "like", str(files["jolene"]))
+    with open_library(db) as lib:  # an event from the app, with its session
+        track = lib.scalar("SELECT id FROM tracks ORDER BY id LIMIT 1")
+        events.append(lib, events.NewEvent(track, "stop", 1.5e9, 700, 2000, "s-1", "app"))
+    before = _events(db)
+    export = tmp_path / "history.json"
+    assert segue(db, "history", "export", "-o", str(export)).returncode == 0
+    assert segue(db, "history", "wipe", "--yes").returncode == 0
+
+    restored = segue(db, "history", "import", str(export))
+    assert restored.returncode == 0, restored.stderr
+    assert "4 new" in restored.stdout
+    after = _events(db)
+    keys = ("ts", "kind", "track_id", "position_ms", "duration_ms", "session_id", "source")
+    assert [[e[k] for k in keys] for e in after] == [[e[k] for k in keys] for e in before]
+
+    again = segue(db, "history", "import", str(export))
+    assert again.returncode == 0 and "0 new, 4 already imported" in again.stdout
+    assert len(_events(db)) == 4
+
+
+def test_the_apps_json_lines_export_restores_too(
+    scanned: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    db, files = scanned
+    segue(db, "log", "like", str(files["blue"]))
+    lines = tmp_path / "segue-history.jsonl"
+    with open_library(db) as lib:
+        lines.write_text("".join(json.dumps(e) + "\n" for e in events.export(lib)))
+    segue(db, "history", "wipe", "--yes")
+    assert segue(db, "history", "import", str(lines)).returncode == 0
+    assert [e["kind"] for e in _events(db)] == ["like"]
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("junk.json", b'{"foo": 1}'),
+        ("list.json", b'[{"foo": 1}, 2]'),
+        ("empty.json", b""),
+        ("song.wav", None),
+        ("silence.wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(64)),
+    ],
+    ids=["junk-json", "list-of-junk", "empty", "wav", "silent-wav-header"],
+)
+def test_a_file_that_is_no_history_is_refused_in_one_line(
+    tmp_path: Path, name: str, content: bytes | None
+) -> None:
+    path = tmp_path / name
+    if content is None:
+        write_audio(path, seconds=0.5)
+    else:
+        path.write_bytes(content)
+    result = segue(tmp_path / "lib.db", "history", "import", str(path))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert str(path) in lines[0]
+    assert "expected Segue's history export (JSON), a ListenBrainz export" in lines[0]
+
+
+def test_log_refuses_the_future_and_a_position_past_the_end(
+    scanned: tuple[Path, dict[str, Path]],
+) -> None:
+    db, files = scanned
+    for args, fragment in (
+        (("--at", "2999-01-01T00:00:00+00:00"), "in the future"),
+        (("--position", "99"), "past the end of the track (2.0 s long)"),
+    ):
+        result = segue(db, "log", "play", str(files["blue"]), *args)
+        assert result.returncode == 1
+        assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr
+    assert segue(db, "log", "play", str(files["blue"]), "--position", "2.0").returncode == 0
+    assert len(_events(db)) == 1

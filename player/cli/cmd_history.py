@@ -18,7 +18,9 @@ def register(subparsers: Any) -> None:
     wipe.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     wipe.set_defaults(func=run_wipe)
     imp = actions.add_parser(
-        "import", help="import a ListenBrainz JSON export or a Last.fm scrobble CSV"
+        "import",
+        help="restore Segue's own export, or import a ListenBrainz JSON export or a "
+        "Last.fm scrobble CSV",
     )
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--json", action="store_true", help="print one JSON summary object")
@@ -75,10 +77,26 @@ def run_import(args: argparse.Namespace) -> int:
         matched: list[events.NewEvent] = []
         unmatched: dict[str, int] = {}
         for listen in listens:
-            track_id = matcher.match(listen.mbid, listen.artist, listen.title)
+            known = tracks.by_path(db, listen.path) if listen.path else None
+            track_id = (
+                known.id if known else matcher.match(listen.mbid, listen.artist, listen.title)
+            )
             if track_id is None:
-                label = f"{listen.artist or '?'} – {listen.title or '?'}"
+                label = f"{listen.artist or '?'} – {listen.title or listen.path or '?'}"
                 unmatched[label] = unmatched.get(label, 0) + 1
+                continue
+            if source == "segue":  # our own export: the event as it was logged
+                matched.append(
+                    events.NewEvent(
+                        track_id=track_id,
+                        kind=listen.kind,
+                        ts=listen.ts,
+                        position_ms=listen.position_ms,
+                        duration_ms=listen.duration_ms,
+                        session_id=listen.session_id,
+                        source=listen.source,
+                    )
+                )
                 continue
             duration = matcher.durations.get(track_id)
             ms = int(duration * 1000) if duration else None
@@ -107,8 +125,9 @@ def run_import(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
         return 0
+    what = "events" if source == "segue" else "listens"
     print(
-        f"{len(listens)} listens from {source}: {len(matched)} matched to library tracks "
+        f"{len(listens)} {what} from {source}: {len(matched)} matched to library tracks "
         f"({added} new, {len(matched) - added} already imported), "
         f"{summary['unmatched']} not in the library"
     )

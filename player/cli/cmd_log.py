@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import datetime
 from typing import Any
+
+FUTURE_SLACK_S = 60.0  # clocks of the machines a script reports from may differ a little
+END_SLACK_S = 0.5  # durations in tags are rounded
 
 
 def register(subparsers: Any) -> None:
@@ -32,7 +36,10 @@ def _timestamp(value: str | None) -> float | None:
         when = datetime.fromisoformat(value)
     except ValueError:
         raise SegueError(f"--at {value!r} is not an ISO time like 2026-11-28T09:30") from None
-    return when.timestamp() if when.tzinfo else when.astimezone().timestamp()
+    ts = when.timestamp() if when.tzinfo else when.astimezone().timestamp()
+    if ts > time.time() + FUTURE_SLACK_S:
+        raise SegueError(f"--at {value} is in the future; a listen can only be logged once heard")
+    return ts
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +52,15 @@ def run(args: argparse.Namespace) -> int:
         raise SegueError("--position must be zero or more seconds")
     with open_db(args) as db:
         track = tracks.resolve(db, args.track)
+        if (
+            args.position is not None
+            and track.duration
+            and args.position > track.duration + END_SLACK_S
+        ):
+            raise SegueError(
+                f"--position {args.position:g} s is past the end of the track "
+                f"({track.duration:.1f} s long)"
+            )
         duration_ms = int(track.duration * 1000) if track.duration else None
         position_ms = None
         if args.kind in ("play", "skip"):
