@@ -153,8 +153,9 @@ def _double_click(qtbot: Any, app: App, title: str) -> int:
 
 def test_double_click_plays_the_track(qtbot: Any, app: App) -> None:
     track_id = _double_click(qtbot, app, "Willow Song")
-    qtbot.waitUntil(
-        lambda: app.state().now_playing is not None and app.state().now_playing.id == track_id
+    qtbot.waitUntil(  # the first play builds the recommender: slow on a loaded machine
+        lambda: app.state().now_playing is not None and app.state().now_playing.id == track_id,
+        timeout=20000,
     )
     qtbot.waitUntil(lambda: app.window.nowbar.title.text() == "Willow Song")
     assert app.backend.current_path().endswith("Willow Song.flac")

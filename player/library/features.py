@@ -128,6 +128,21 @@ class FeatureStore:
             for r in rows
         ]
 
+    def pending_count(self, version: int) -> int:
+        """How many tracks :meth:`pending` would return, counted without reading them (the
+        app asks this every half-minute to know whether analysis should run)."""
+        return int(
+            self.db.scalar(
+                """SELECT COUNT(*) FROM tracks t
+                   LEFT JOIN track_features f ON f.track_id = t.id
+                   LEFT JOIN analysis_failures a ON a.track_id = t.id
+                   WHERE t.missing = 0
+                     AND NOT COALESCE(f.version = :v AND f.fingerprint = t.fingerprint, 0)
+                     AND NOT COALESCE(a.version = :v AND a.fingerprint = t.fingerprint, 0)""",
+                {"v": version},
+            )
+        )
+
     # -- writes ---------------------------------------------------------------------
 
     def save(
@@ -263,7 +278,7 @@ class FeatureStore:
         ):
             kinds[r["kind"]] = int(r["n"])
         status.failed = dict(kinds)
-        status.pending = len(self.pending(version))
+        status.pending = self.pending_count(version)
         return status
 
     # -- tracks, for the commands that name them --------------------------------------

@@ -225,6 +225,8 @@ def run(
 
         mpris = Mpris.register(window)
     window.show()
+    if screenshot is None:
+        window.start_background_analysis()
     if play is not None:
         session.play_track(play)
     if view and view != "welcome":

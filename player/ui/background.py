@@ -96,6 +96,7 @@ class AnalysisJob(QObject):
                 "--workers",
                 str(workers),
                 "--background",
+                "--follow-playing",
             ]
         )
         self.proc.readyReadStandardOutput.connect(self._read)
@@ -103,6 +104,7 @@ class AnalysisJob(QObject):
         self._summary: dict | None = None
         self._error: str | None = None
         self._paused = False
+        self._playing = False
         self._buffer = b""
 
     def start(self) -> None:
@@ -122,6 +124,12 @@ class AnalysisJob(QObject):
             return
         self._paused = paused
         self._group(signal.SIGSTOP if paused else signal.SIGCONT)
+
+    def set_playing(self, playing: bool) -> None:
+        """Tell the analysis that music plays (one low-priority worker) or not (all)."""
+        if playing != self._playing and self.running():
+            self._playing = playing
+            self.proc.write(b"playing\n" if playing else b"idle\n")
 
     def cancel(self) -> None:
         if not self.running():

@@ -88,6 +88,11 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.db_path = str(db_path)
+        # The app (``app.run``) keeps analysis going whenever tracks lack current features
+        # (start_background_analysis); a window built for a screenshot or a test does not.
+        self.background_analysis = False
+        self._analysis_held = False  # Cancel pressed: no more analysis until the next launch
+        self._closing_down = False
         self.bridge = bridge
         self.session = bridge.session
         self.pool = pool
@@ -327,7 +332,7 @@ class MainWindow(QMainWindow):
         file = bar.addMenu("&File")
         file.addAction(icon("folder"), "Add music folder…", self._add_folder)
         file.addAction("Rescan library", lambda: self.start_scan())
-        file.addAction("Analyse now", self.start_analysis)
+        file.addAction("Analyse now", self.analyse_now)
         file.addAction(icon("playlist"), "Import playlist…", self.import_playlist)
         file.addSeparator()
         act = file.addAction(icon("settings"), "Settings…", self.open_settings)
@@ -597,8 +602,14 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(f"{title} — Segue" if title else "Segue")
         playing = getattr(state, "play_state", "") == "playing"
         self.act_play.setIcon(icon("pause" if playing else "play"))
+        self._tell_analysis(playing)
+
+    def _tell_analysis(self, playing: bool) -> None:
+        """While music plays, analysis runs one low-priority worker (or, if the user asked
+        for it in Settings, pauses)."""
         if self.analysis_job is not None:
             self.analysis_job.pause(playing and prefs.get("analysis/pause_while_playing"))
+            self.analysis_job.set_playing(playing)
 
     def _history_toggled(self, paused: bool) -> None:
         prefs.put("history/paused", paused)
@@ -661,6 +672,8 @@ class MainWindow(QMainWindow):
         if self._pending_rescan:
             self._pending_rescan = False
             self.start_scan()
+        elif self.background_analysis:
+            self.keep_analysing()
         elif error is None and getattr(self, "_analyse_after_scan", False):
             self.start_analysis()
 
@@ -668,6 +681,46 @@ class MainWindow(QMainWindow):
         if self.scan_job is not None:
             self.scan_job.cancel()
             self.scan_status.label.setText("Cancelling…")
+
+    # Analysis resumes by itself: at launch, after any scan (the app's or `segue scan`'s,
+    # seen by the poll), after `segue FILE`, after a feature-version upgrade. Only Cancel
+    # (for this run) or a run that made no progress stops it.
+    ANALYSIS_POLL_MS = 30_000
+
+    def start_background_analysis(self) -> None:
+        """Called once the window is up (``app.run``): check now, then every half-minute."""
+        self.background_analysis = True
+        self.analysis_timer = QTimer(self)
+        self.analysis_timer.setInterval(self.ANALYSIS_POLL_MS)
+        self.analysis_timer.timeout.connect(self.keep_analysing)
+        self.analysis_timer.start()
+        self.keep_analysing()
+
+    def keep_analysing(self) -> None:
+        """Start analysis in the background if tracks lack current features."""
+        if not self._may_analyse():
+            return
+        from player.analysis.backlog import backlog
+
+        path = self.db_path
+
+        def counted(waiting: int) -> None:
+            if waiting > 0 and self._may_analyse():
+                self.start_analysis()
+
+        self.pool.run_task(lambda: backlog(thread_db(path)), counted)
+
+    def _may_analyse(self) -> bool:
+        return (
+            self.background_analysis
+            and not self._analysis_held
+            and self.scan_job is None
+            and not (self.analysis_job is not None and self.analysis_job.running())
+        )
+
+    def analyse_now(self) -> None:
+        self._analysis_held = False
+        self.start_analysis()
 
     def start_analysis(self) -> None:
         if self.analysis_job is not None and self.analysis_job.running():
@@ -680,14 +733,22 @@ class MainWindow(QMainWindow):
         self.analysis_job = job
         self.analysis_status.show_progress("Analysing…", 0, 0)
         job.start()
+        self._tell_analysis(getattr(self.bridge.state, "play_state", "") == "playing")
 
     def _analysis_finished(self, summary: Any, error: str | None) -> None:
         self.analysis_status.hide()
         if error == "cancelled":
-            self.message.setText("Analysis paused; it resumes next time.")
+            if not self._closing_down:
+                self._analysis_held = True
+            self.message.setText(
+                "Analysis paused until Segue starts again (File ▸ Analyse now resumes it)."
+            )
         elif error:
+            self._analysis_held = True  # not again and again: the next launch tries anew
             self.message.setText(error)
         elif summary:
+            if not summary.get("analysed") and not summary.get("failed"):
+                self._analysis_held = True  # no progress: do not loop
             self.message.setText(f"Analysis finished: {summary.get('analysed', 0)} songs analysed")
         if self.current_view == "taste":
             self.taste.refresh()
@@ -749,6 +810,7 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def shutdown(self) -> None:
+        self._closing_down = True
         self.save_state()
         if self.scan_job is not None:
             self.scan_job.cancel()

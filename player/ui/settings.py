@@ -30,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "listening/repeat_window": 60,  # minutes before a track may come back
     "listening/artist_spacing": 3,  # tracks between two songs by the same artist
     "analysis/workers": 1,
-    "analysis/pause_while_playing": True,
+    "analysis/pause_while_playing": False,  # off: one low-priority worker while playing
     "history/paused": False,
     "desktop/notifications": False,
     "desktop/tray": True,

@@ -215,6 +215,7 @@ def open_files(window: Any, paths: Sequence[str]) -> None:
                 session.play_next(track_id)
         if result.added:
             window.library_changed()
+            window.keep_analysing()  # the new files are analysed in the background
         if result.problems:
             extra = f" (and {len(result.problems) - 1} more)" if len(result.problems) > 1 else ""
             window.message.setText(f"Cannot play {result.problems[0]}{extra}")
