@@ -4,6 +4,12 @@ Automatic playlists (Discover, Forgotten Favourites, the mixes, Calm, Energetic)
 from the library by ``recommender.playlists``; user playlists (imported or saved) and smart
 playlists (saved queries) come from the library DB. Building also refreshes the taste map
 file beside the DB that the desktop app draws.
+
+Names, one rule: a playlist you save (create, import, rename, ``smart --save``) never takes
+the name of an automatic playlist, so a name always reaches one playlist. A file imported
+without ``--name`` whose own name is taken by an automatic playlist is saved as
+"NAME (imported)"; and a mix that a later rebuild happens to name like one of yours is
+shown as "NAME (automatic)". A saved name is replaced only when asked (``--replace``).
 """
 
 from __future__ import annotations
@@ -114,6 +120,18 @@ def _build_engine(db: Database, *, save: bool) -> tuple[PlaylistEngine, LibraryA
     return engine, arrays
 
 
+def _previous_mix_names(path: Path) -> list[str]:
+    import numpy as np
+
+    if not path.exists():
+        return []
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return [str(s) for s in data["names"]]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
 def _previous_mixes(path: Path, track_ids: Any) -> tuple[Any, list[str]] | None:
     import numpy as np
 
@@ -170,6 +188,94 @@ def update_map(db: Database, engine: PlaylistEngine, arrays: LibraryArrays) -> A
     return taste_map
 
 
+# -- names -------------------------------------------------------------------------------
+
+FIXED_AUTOMATIC = ("Discover", "Forgotten Favourites", "Calm", "Energetic")
+FIXED_KEYS = ("discover", "forgotten", "calm", "energetic")
+
+
+def automatic_names(db: Database) -> set[str]:
+    """The automatic playlists' names and keys (casefolded): the fixed ones and the mixes
+    as last built (their names are kept beside the DB), without building anything."""
+    from player.library.playlists import MIXES_FILE, sidecar_path
+
+    names = {n.casefold() for n in (*FIXED_AUTOMATIC, *FIXED_KEYS)}
+    mixes = _previous_mix_names(sidecar_path(db, MIXES_FILE))
+    return names | {m.casefold() for m in mixes}
+
+
+def check_new_name(db: Database, name: str) -> str:
+    """``name`` stripped, or a one-line SegueError when an automatic playlist has it."""
+    from player.errors import SegueError
+
+    name = name.strip()
+    if name.casefold() in automatic_names(db):
+        raise SegueError(f"'{name}' is the name of an automatic playlist; give yours another name")
+    return name
+
+
+def imported_name(db: Database, wanted: str | None, from_file: str) -> str:
+    """The name an imported playlist gets: ``wanted`` if given, else the file's own name,
+    kept apart from an automatic playlist's (``Mellow Mix`` → ``Mellow Mix (imported)``)."""
+    if wanted is not None:
+        return check_new_name(db, wanted)
+    if from_file.strip().casefold() in automatic_names(db):
+        return f"{from_file.strip()} (imported)"
+    return from_file.strip()
+
+
+def save_user(
+    db: Database,
+    name: str,
+    track_ids: list[int],
+    *,
+    source: str | None = None,
+    replace: bool = False,
+) -> int:
+    from player.library import playlists
+
+    return playlists.save_user(
+        db, check_new_name(db, name), track_ids, source=source, replace=replace
+    )
+
+
+def save_smart(db: Database, name: str, query: str, *, replace: bool = False) -> int:
+    from player.library import playlists
+
+    return playlists.save_smart(db, check_new_name(db, name), query, replace=replace)
+
+
+def rename_user(db: Database, old: str, new: str) -> None:
+    """Rename a user playlist; the new name follows the same rule as a new playlist's."""
+    from player.errors import SegueError
+    from player.library import playlists
+
+    found = playlists.find(db, old)
+    if found is None or found.kind != "user":
+        raise SegueError(f"no playlist of yours named '{old}'")
+    new = check_new_name(db, new)
+    other = playlists.find(db, new)
+    if other is not None and other.id != found.id:
+        raise SegueError(f"a playlist named '{new}' exists already (choose another name)")
+    ids = playlists.entries(db, found.id)
+    with db.transaction():
+        playlists.delete(db, found.name)
+        playlists.save_user(db, new, ids, source=found.source)
+
+
+def automatic(db: Database, engine: PlaylistEngine) -> list[Playlist]:
+    """Every automatic playlist, none under the name of one of the user's."""
+    from dataclasses import replace
+
+    from player.library import playlists
+
+    taken = {p.name.casefold() for p in playlists.saved(db)}
+    return [
+        replace(p, name=f"{p.name} (automatic)") if p.name.casefold() in taken else p
+        for p in engine.build_all()
+    ]
+
+
 # -- finding a playlist ------------------------------------------------------------------
 
 
@@ -195,11 +301,11 @@ def resolve(
         return found.name, "user", how, ids, ["in your playlist"] * len(ids)
     engine, arrays = load_engine(db)
     wanted = name.casefold()
-    automatic = engine.build_all()
-    for playlist in automatic:
+    built = automatic(db, engine)
+    for playlist in built:
         if wanted in (playlist.name.casefold(), playlist.key.casefold()):
             return as_tracks(playlist, arrays)
-    known = [p.name for p in automatic] + [p.name for p in playlists.saved(db)]
+    known = [p.name for p in built] + [p.name for p in playlists.saved(db)]
     raise SegueError(f"no playlist named '{name}' (known: {', '.join(known) or 'none'})")
 
 

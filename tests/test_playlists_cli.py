@@ -96,7 +96,8 @@ def test_playlist_show_json_tracks_carry_reasons(lib) -> None:
     calm = json.loads(segue("playlist", "show", "Calm", "-n", "3", "--json", db=db).stdout)
     assert len(calm["tracks"]) == 3
     assert all(t["title"].startswith("Ambient") for t in calm["tracks"])
-    assert segue("smart", "genre:ambient", "--save", "Only ambient", db=db).returncode == 0
+    saved = segue("smart", "genre:ambient", "--save", "Only ambient", "--replace", db=db)
+    assert saved.returncode == 0, saved.stderr
     energetic = segue("playlist", "show", "Only ambient", "--mood", "energetic", "--json", db=db)
     assert json.loads(energetic.stdout)["tracks"] == []  # ambient is calm by its genre
     discover = json.loads(segue("playlist", "show", "Discover", "--json", db=db).stdout)
@@ -138,3 +139,100 @@ def test_an_empty_library_says_what_to_do(tmp_path: Path) -> None:
         result = segue(*args, db=tmp_path / "empty.db")
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert "run 'segue scan DIR' first" in result.stderr
+
+
+def _mix_name(db: Path) -> str:
+    listed = json.loads(segue("playlist", "list", "--json", db=db).stdout)["playlists"]
+    fixed = {"Discover", "Forgotten Favourites", "Calm", "Energetic"}
+    return next(p["name"] for p in listed if p["kind"] == "auto" and p["name"] not in fixed)
+
+
+def test_a_saved_playlist_never_takes_an_automatic_playlists_name(lib, tmp_path: Path) -> None:
+    """Issue 14: importing the M3U8 of an automatic mix made a second playlist of that name,
+    which then hid the mix from `show` and `export`."""
+    db, _ = lib
+    mix = _mix_name(db)
+    for fmt in ("m3u8", "xspf"):
+        out = segue("playlist", "export", mix, "--format", fmt, db=db)
+        assert out.returncode == 0, out.stderr
+        (tmp_path / f"mix.{fmt}").write_text(out.stdout)
+
+    imported = segue("playlist", "import", str(tmp_path / "mix.m3u8"), db=db)
+    assert imported.returncode == 0, imported.stderr
+    assert f"imported '{mix} (imported)'" in imported.stdout
+    again = segue("playlist", "import", str(tmp_path / "mix.xspf"), db=db)  # same rule
+    assert again.returncode == 1 and "exists already" in again.stderr
+    assert (
+        segue("playlist", "import", str(tmp_path / "mix.xspf"), "--replace", db=db).returncode == 0
+    )
+
+    shown = json.loads(segue("playlist", "show", mix, "--json", db=db).stdout)
+    assert shown["name"] == mix and shown["kind"] == "auto"
+    copy = json.loads(segue("playlist", "show", f"{mix} (imported)", "--json", db=db).stdout)
+    assert copy["kind"] == "user" and [t["id"] for t in copy["tracks"]] == [
+        t["id"] for t in shown["tracks"]
+    ]
+
+    for args in (
+        ("playlist", "import", str(tmp_path / "mix.m3u8"), "--name", "discover"),
+        ("playlist", "import", str(tmp_path / "mix.m3u8"), "--name", mix),
+        ("smart", "genre:jazz", "--save", "Calm"),
+        ("smart", "genre:jazz", "--save", mix, "--replace"),
+    ):
+        refused = segue(*args, db=db)
+        assert refused.returncode == 1, args
+        assert refused.stderr.strip().endswith(
+            "is the name of an automatic playlist; give yours another name"
+        )
+    names = [
+        p["name"]
+        for p in json.loads(segue("playlist", "list", "--json", db=db).stdout)["playlists"]
+    ]
+    assert len(names) == len(set(names))
+
+
+def test_the_app_neither_overwrites_nor_renames_onto_a_taken_name(lib) -> None:
+    from player.errors import SegueError
+    from player.ui import playlists_view
+
+    db, ids = lib
+    mix = _mix_name(db)
+    playlists_view.save_tracks(str(db), "Road trip", [ids["Jazz 1"]], append=False)
+    with pytest.raises(SegueError, match="exists already"):  # "New playlist…" twice
+        playlists_view.save_tracks(str(db), "road trip", [ids["Jazz 2"]], append=False)
+    assert playlists_view.user_tracks(str(db), "Road trip") == [ids["Jazz 1"]]
+    for taken in ("Energetic", mix):
+        with pytest.raises(SegueError, match="automatic playlist"):
+            playlists_view.save_tracks(str(db), taken, [ids["Jazz 2"]], append=False)
+        with pytest.raises(SegueError, match="automatic playlist"):
+            playlists_view.rename(str(db), "Road trip", taken)
+    playlists_view.rename(str(db), "Road trip", "Road Trip 2")
+    assert playlists_view.user_tracks(str(db), "Road Trip 2") == [ids["Jazz 1"]]
+
+
+def test_a_mix_named_like_an_older_saved_playlist_is_kept_apart(lib) -> None:
+    """A DB from before the rule (or a mix renamed by a rebuild) may hold a saved playlist
+    under a mix's name: both stay reachable, the mix as "NAME (automatic)"."""
+    from player.library import playlists
+
+    db, ids = lib
+    mix = _mix_name(db)
+    with Database(db) as lib_db:
+        playlists.save_user(lib_db, mix, [ids["Ambient 1"]])  # below the rule, as old DBs did
+    listed = json.loads(segue("playlist", "list", "--json", db=db).stdout)["playlists"]
+    kinds = {p["name"]: p["kind"] for p in listed}
+    assert kinds[mix] == "user" and kinds[f"{mix} (automatic)"] == "auto"
+    auto = json.loads(segue("playlist", "show", f"{mix} (automatic)", "--json", db=db).stdout)
+    assert auto["kind"] == "auto"
+
+
+def test_smart_save_does_not_overwrite_without_replace(lib) -> None:
+    db, _ = lib
+    assert segue("smart", "genre:jazz", "--save", "Mine", db=db).returncode == 0
+    refused = segue("smart", "genre:ambient", "--save", "Mine", db=db)
+    assert refused.returncode == 1 and "exists already" in refused.stderr
+    kept = json.loads(segue("playlist", "show", "Mine", "--json", db=db).stdout)
+    assert all(t["title"].startswith("Jazz") for t in kept["tracks"])
+    assert segue("smart", "genre:ambient", "--save", "Mine", "--replace", db=db).returncode == 0
+    replaced = json.loads(segue("playlist", "show", "Mine", "--json", db=db).stdout)
+    assert replaced["tracks"] and all(t["title"].startswith("Ambient") for t in replaced["tracks"])

@@ -13,7 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from player.playlists import export_entries, load_engine, resolve, track_dicts, update_map
+from player.playlists import (
+    automatic,
+    export_entries,
+    load_engine,
+    resolve,
+    track_dicts,
+    update_map,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -68,7 +75,7 @@ def run_list(args: argparse.Namespace) -> int:
         engine, _ = load_engine(db)
         rows: list[dict[str, Any]] = [
             {"name": p.name, "kind": p.kind, "size": len(p), "how": p.how}
-            for p in engine.build_all()
+            for p in automatic(db, engine)
         ]
         for saved in playlists.saved(db):
             if saved.kind == "smart":
@@ -131,6 +138,7 @@ def run_import(args: argparse.Namespace) -> int:
     from player.errors import SegueError
     from player.library import playlists, tracks
     from player.playlist_io import match_entries, read_playlist
+    from player.playlists import imported_name, save_user
 
     refuse_own_file(args, args.file)
     path = Path(args.file)
@@ -139,13 +147,13 @@ def run_import(args: argparse.Namespace) -> int:
         outcome = match_entries(
             parsed, path.parent, playlists.track_paths(db), tracks.TrackMatcher.load(db)
         )
-        name = args.name or outcome.name
         if not outcome.matched:
             raise SegueError(
                 f"none of the {len(parsed.entries)} entries of {path.name} is in the library; "
                 "nothing imported"
             )
-        playlists.save_user(db, name, outcome.matched, source=str(path.name), replace=args.replace)
+        name = imported_name(db, args.name, outcome.name)
+        save_user(db, name, outcome.matched, source=str(path.name), replace=args.replace)
     summary = {
         "name": name,
         "entries": len(parsed.entries),

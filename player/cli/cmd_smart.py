@@ -21,6 +21,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("query", metavar="QUERY")
     parser.add_argument("--save", metavar="NAME", help="save the query as a smart playlist")
+    parser.add_argument(
+        "--replace", action="store_true", help="with --save: replace a playlist of that name"
+    )
     parser.add_argument("-n", type=int, default=None, metavar="K", help="show at most K tracks")
     parser.add_argument("--json", action="store_true", help="one JSON object")
     parser.set_defaults(func=run)
@@ -31,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from player.cli.common import open_db, print_json
     from player.errors import SegueError
     from player.library import playlists
-    from player.playlists import track_dicts
+    from player.playlists import save_smart, track_dicts
     from player.smartquery import parse
 
     if args.n is not None and args.n < 1:
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     with open_db(args) as db:
         ids = playlists.select_smart(db, query)
         if args.save:
-            playlists.save_smart(db, args.save, args.query)
+            save_smart(db, args.save, args.query, replace=args.replace)
         shown = ids if args.n is None else ids[: args.n]
         tracks = track_dicts(db, shown, [f"matches {args.query}"] * len(shown))
     name = args.save or "Smart query"

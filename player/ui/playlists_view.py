@@ -35,14 +35,14 @@ def build_playlists(db_path: str) -> list[dict[str, Any]]:
     """Runs on a worker thread: every automatic and saved playlist, with its tracks."""
     from player.library import playlists
     from player.library.browse import songs
-    from player.playlists import as_tracks, load_engine, resolve
+    from player.playlists import as_tracks, automatic, load_engine, resolve
 
     db = thread_db(db_path)
     out: list[dict[str, Any]] = []
     engine, arrays = load_engine(db, save=False)
     found: list[tuple[str, str, str, list[int], list[str]]] = []
     keys: list[str] = []
-    for playlist in engine.build_all():
+    for playlist in automatic(db, engine):
         found.append(as_tracks(playlist, arrays))
         keys.append(playlist.key)
     for saved in playlists.saved(db):
@@ -77,26 +77,21 @@ def user_tracks(db_path: str, name: str) -> list[int]:
 
 
 def save_tracks(db_path: str, name: str, ids: list[int], *, append: bool) -> None:
+    """Append to a user playlist, or make a new one (never over an existing playlist)."""
     from player.library import playlists
+    from player.playlists import save_user
 
     db = thread_db(db_path)
     existing = user_tracks(db_path, name) if append else []
     found = playlists.find(db, name)
     source = found.source if found is not None else None
-    playlists.save_user(db, name, existing + ids, source=source, replace=True)
+    save_user(db, name, existing + ids, source=source, replace=append)
 
 
 def rename(db_path: str, old: str, new: str) -> None:
-    from player.errors import SegueError
-    from player.library import playlists
+    from player.playlists import rename_user
 
-    db = thread_db(db_path)
-    if playlists.find(db, new) is not None:
-        raise SegueError(f"a playlist named '{new}' exists already")
-    ids = user_tracks(db_path, old)
-    with db.transaction():
-        playlists.save_user(db, new, ids)
-        playlists.delete(db, old)
+    rename_user(thread_db(db_path), old, new)
 
 
 def delete(db_path: str, name: str) -> None:
@@ -113,6 +108,7 @@ def import_file(db_path: str, path: str, name: str | None = None) -> tuple[str, 
     from player.errors import SegueError
     from player.library import playlists, tracks
     from player.playlist_io import match_entries, read_playlist
+    from player.playlists import imported_name, save_user
 
     refuse_library_file(path, db_path)
     db = thread_db(db_path)
@@ -123,8 +119,8 @@ def import_file(db_path: str, path: str, name: str | None = None) -> tuple[str, 
     )
     if not outcome.matched:
         raise SegueError(f"none of the entries of {file.name} is in the library")
-    final = name or outcome.name
-    playlists.save_user(db, final, outcome.matched, source=file.name, replace=True)
+    final = imported_name(db, name, outcome.name)
+    save_user(db, final, outcome.matched, source=file.name)
     return final, len(outcome.matched), len(parsed.entries)
 
 
