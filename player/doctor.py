@@ -33,7 +33,8 @@ def check_database(path: Path) -> list[Check]:
     from player.library.db import Database
     from player.library.events import count as count_events
     from player.library.migrations import LATEST_VERSION
-    from player.library.stats import overview
+    from player.library.stats import counts_text, overview
+    from player.scanner.walk import DENIED, OFFLINE, ONLINE, folder_state
 
     if not path.exists():
         return [Check("library DB", True, f"{path} (not created yet: run 'segue scan DIR')")]
@@ -65,12 +66,14 @@ def check_database(path: Path) -> list[Check]:
         if version < LATEST_VERSION:
             return checks
         library = overview(db, errors=0)
-        missing = library.missing
-        offline = [path for path, online in library.roots if not online]
-        detail = f"{library.tracks + missing} tracks, {missing} missing files"
-        if offline:
-            detail += f"; offline folders: {', '.join(offline)}"
-        checks.append(Check("files", missing == 0 and not offline, detail))
+        states = [(path, folder_state(path)) for path, _ in library.roots]
+        unreachable = [(path, state) for path, state in states if state != ONLINE]
+        detail = counts_text(library.tracks, library.missing)
+        for state in (OFFLINE, DENIED):
+            folders = [path for path, s in unreachable if s == state]
+            if folders:
+                detail += f"; {state}: {', '.join(folders)}"
+        checks.append(Check("files", library.missing == 0 and not unreachable, detail))
         checks.append(_analysis(db))
         checks.append(Check("listening log", True, f"{count_events(db)} events"))
         return checks

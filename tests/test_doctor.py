@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from player.library.db import open_library
 from tests.audiogen import write_audio
@@ -38,7 +46,7 @@ def test_doctor_reports_vlc_db_analysis_and_missing_files(tmp_path: Path) -> Non
     code, checks = doctor(db_path)
     assert checks["libVLC"]["ok"] and "libVLC" in str(checks["libVLC"]["detail"])
     assert checks["library DB"]["ok"] and "integrity ok" in str(checks["library DB"]["detail"])
-    assert not checks["files"]["ok"] and "1 missing files" in str(checks["files"]["detail"])
+    assert not checks["files"]["ok"] and "2 tracks (1 missing)" in str(checks["files"]["detail"])
     assert "0 of 2 tracks analysed" in str(checks["audio analysis"]["detail"])
     assert code == 1
 
@@ -50,3 +58,130 @@ def test_doctor_on_a_damaged_db(tmp_path: Path) -> None:
     assert code == 1
     assert not checks["library DB"]["ok"]
     assert "damaged" in str(checks["library DB"]["detail"])
+
+
+def _segue_text(db: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "player", "--db", str(db), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return result.stdout
+
+
+def test_library_and_doctor_count_tracks_the_same_way(tmp_path: Path) -> None:
+    """Issue 14: `segue library` said "4 tracks (1 missing)", `segue doctor` "5 tracks, 1
+    missing". One definition now: tracks are the files found, missing ones are apart."""
+    music = tmp_path / "music"
+    paths = [write_audio(music / f"{i}.wav", seconds=0.5) for i in range(5)]
+    db_path = tmp_path / "lib.db"
+    with open_library(db_path) as db:
+        scan(db, music)
+    paths[0].unlink()
+    with open_library(db_path) as db:
+        scan(db)
+    library_line = _segue_text(db_path, "library").splitlines()[0]
+    assert library_line.startswith("4 tracks (1 missing), ")
+    _, checks = doctor(db_path)
+    assert str(checks["files"]["detail"]) == "4 tracks (1 missing)"
+
+
+def _unprivileged(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``work`` as a user that file modes apply to. As root (CI, this machine) chmod
+    000 does not stop reads, so a forked child drops to 'nobody' (no exec: the interpreter
+    may sit where 'nobody' cannot read) and sends its findings back through a pipe."""
+    if os.geteuid() != 0:
+        return work()
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("running as root and there is no 'nobody' user to drop privileges to")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 1
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            payload = json.dumps(work()).encode()
+            code = 0
+        except BaseException as exc:  # reported to the parent as the failure
+            payload = json.dumps({"error": repr(exc)}).encode()
+        with os.fdopen(write_end, "wb") as out:
+            out.write(payload)
+        os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    result: dict[str, Any] = json.loads(data)
+    assert "error" not in result, result["error"]
+    return result
+
+
+def test_an_unreadable_music_folder_is_permission_denied_not_offline(
+    tmp_path: Path,
+) -> None:
+    import contextlib
+    import io
+
+    from player.cli import main
+    from player.scanner import Scanner
+    from player.scanner.walk import folder_state
+
+    # A folder 'nobody' may traverse (pytest's own tmp folder is root's alone).
+    base = Path(tempfile.mkdtemp(prefix="segue-denied-"))
+    try:
+        base.chmod(0o755)
+        music = base / "music"
+        for i in range(2):
+            write_audio(music / f"{i}.wav", seconds=0.5)
+        db_path = base / "lib.db"
+        with open_library(db_path) as db:
+            scan(db, music)
+        gone = base / "unplugged"
+        gone.mkdir()
+        with open_library(db_path) as db:
+            scan(db, gone)
+        gone.rmdir()
+
+        def run_cli(*args: str) -> str:
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                main(["--db", str(db_path), *args])
+            return out.getvalue()
+
+        run_cli("library")  # imports every module before any privilege is dropped
+        run_cli("doctor")
+        for path in [base, *base.rglob("*")]:
+            os.chown(path, pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else -1, -1)
+        music.chmod(0)
+
+        def look() -> dict[str, Any]:
+            with open_library(db_path) as db:
+                summary = Scanner(db, workers=1).scan()
+            return {
+                "state": folder_state(str(music)),
+                "denied": summary.denied,
+                "offline": summary.offline,
+                "missing": summary.missing,
+                "library": run_cli("library"),
+                "doctor": run_cli("doctor"),
+            }
+
+        seen = _unprivileged(look)
+    finally:
+        if (base / "music").exists():
+            (base / "music").chmod(0o755)
+        shutil.rmtree(base, ignore_errors=True)
+    assert seen["state"] == "permission denied"
+    assert seen["denied"] == [str(music)] and seen["offline"] == [str(gone)]
+    assert seen["missing"] == 0  # its tracks are kept, as for an unplugged drive
+    assert f"folder: {music}  (permission denied)" in seen["library"]
+    assert f"folder: {gone}  (offline)" in seen["library"]
+    assert f"permission denied: {music}" in seen["doctor"]
+    assert f"offline: {gone}" in seen["doctor"]

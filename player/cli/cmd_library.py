@@ -30,10 +30,12 @@ def _duration(seconds: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from player.library.paths import display
-    from player.library.stats import overview
+    from player.library.stats import counts_text, overview
+    from player.scanner.walk import ONLINE, folder_state
 
     with open_db(args) as db:
         info = overview(db, errors=max(0, args.errors))
+    states = [(path, folder_state(path)) for path, _ in info.roots]
     if args.json:
         print_json(
             {
@@ -41,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
                 "missing": info.missing,
                 "total_seconds": round(info.total_seconds, 1),
                 "by_format": info.by_format,
-                "roots": [{"path": display(p), "online": o} for p, o in info.roots],
+                "roots": [
+                    {"path": display(p), "online": s == ONLINE, "state": s} for p, s in states
+                ],
                 "errors": info.error_count,
                 "latest_errors": [
                     {"path": display(p), "kind": k, "message": m} for p, k, m in info.latest_errors
@@ -49,12 +53,11 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(f"{info.tracks} tracks, {_duration(info.total_seconds)}", end="")
-    print(f" ({info.missing} missing)" if info.missing else "")
+    print(f"{counts_text(info.tracks, info.missing)}, {_duration(info.total_seconds)}")
     for fmt, count in info.by_format.items():
         print(f"  {fmt:<10} {count}")
-    for path, is_online in info.roots:
-        print(f"folder: {display(path)}{'' if is_online else '  (offline)'}")
+    for path, state in states:
+        print(f"folder: {display(path)}{'' if state == ONLINE else f'  ({state})'}")
     if info.error_count:
         print(f"{info.error_count} files could not be indexed; latest:")
         for path, kind, message in info.latest_errors:

@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         )
         for root in summary.offline:
             print(f"offline: {root} (not reachable; its tracks were kept)")
+        for root in summary.denied:
+            print(f"permission denied: {root} (cannot be read; its tracks were kept)")
         if summary.errors:
             print("see 'segue library' for the files that could not be read")
     return 0

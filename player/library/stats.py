@@ -10,13 +10,19 @@ from player.library.paths import from_db
 
 @dataclass
 class LibraryOverview:
-    tracks: int
-    missing: int
+    tracks: int  # files in the library and found at the last scan: what can be played
+    missing: int  # known files not found (kept with their history, shown apart)
     total_seconds: float
     by_format: dict[str, int]
     roots: list[tuple[str, bool]]
     error_count: int
     latest_errors: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def counts_text(tracks: int, missing: int) -> str:
+    """The one way Segue states its track counts (``segue library``, ``segue doctor``)."""
+    text = f"{tracks} track{'s' if tracks != 1 else ''}"
+    return f"{text} ({missing} missing)" if missing else text
 
 
 def overview(db: Database, *, errors: int = 10) -> LibraryOverview:

@@ -30,7 +30,15 @@ from player.errors import SegueError
 from player.library.db import Database
 from player.library.scanstore import KnownTrack, Root, ScanError, ScanStore
 from player.scanner.tags import TrackRecord, UnreadableFile, read_track
-from player.scanner.walk import FileEntry, WalkCounts, WalkProblem, walk
+from player.scanner.walk import (
+    DENIED,
+    ONLINE,
+    FileEntry,
+    WalkCounts,
+    WalkProblem,
+    folder_state,
+    walk,
+)
 
 # Below this many files, starting worker processes costs more than it saves.
 INLINE_LIMIT = 64
@@ -51,6 +59,7 @@ class ScanSummary:
     errors: int = 0
     ignored: int = 0
     offline: list[str] = field(default_factory=list)
+    denied: list[str] = field(default_factory=list)  # there, but not readable by this user
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -212,11 +221,13 @@ class Scanner:
             roots = [r for r in roots if r.path in wanted]
         online: list[Root] = []
         for root in roots:
-            if os.path.isdir(root.path) and os.access(root.path, os.R_OK | os.X_OK):
+            state = folder_state(root.path)
+            if state == ONLINE:
                 online.append(root)
-            else:
-                summary.offline.append(root.path)
-                self.store.mark_root(root.id, online=False)
+                continue
+            # Either way its tracks are kept as they were (never marked missing).
+            (summary.denied if state == DENIED else summary.offline).append(root.path)
+            self.store.mark_root(root.id, online=False)
         online = _outermost(online)
         if online:
             self._scan_roots(online, summary)

@@ -18,6 +18,23 @@ COMPANION_EXTENSIONS = frozenset(
 VIDEO_EXTENSIONS = frozenset("mkv avi mov webm ogv wmv flv m4v mpg mpeg ts m2ts vob".split())
 
 
+ONLINE, OFFLINE, DENIED = "online", "offline", "permission denied"
+
+
+def folder_state(path: str) -> str:
+    """Whether a music folder can be read now: ``online``; ``offline`` (gone, unplugged,
+    not a folder); or ``permission denied`` (there, but this user may not list it). Asked
+    by listing it, as the scan would, so what it says is what a scan would meet."""
+    try:
+        with os.scandir(path) as entries:
+            next(entries, None)
+    except PermissionError:
+        return DENIED
+    except OSError:
+        return OFFLINE
+    return ONLINE
+
+
 @dataclass(frozen=True)
 class FileEntry:
     path: str

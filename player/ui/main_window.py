@@ -667,6 +667,8 @@ class MainWindow(QMainWindow):
             bits += [f"{summary.errors} unreadable"] if summary.errors else []
             if summary.offline:
                 bits.append(f"offline: {', '.join(summary.offline)}")
+            if summary.denied:
+                bits.append(f"permission denied: {', '.join(summary.denied)}")
             self.message.setText("Scan finished: " + (", ".join(bits) or "no changes"))
         self.library_changed()
         if self._pending_rescan:

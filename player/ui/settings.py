@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPushButton,
     QSpinBox,
@@ -147,8 +148,13 @@ class SettingsDialog(QDialog):
         from player.library.browse import root_folders
 
         self.folders.clear()
-        for path, online in root_folders(thread_db(self.window_.db_path)):
-            self.folders.addItem(path if online else f"{path}  (offline)")
+        from player.scanner.walk import ONLINE, folder_state
+
+        for path, _ in root_folders(thread_db(self.window_.db_path)):
+            state = folder_state(path)
+            item = QListWidgetItem(path if state == ONLINE else f"{path}  ({state})")
+            item.setData(Qt.ItemDataRole.UserRole, path)
+            self.folders.addItem(item)
         self.skip.setValue(get("listening/skip_threshold"))
         self.repeat.setValue(get("listening/repeat_window"))
         self.spacing.setValue(get("listening/artist_spacing"))
@@ -174,7 +180,9 @@ class SettingsDialog(QDialog):
         folder = choose_folder(self, "Add a music folder", self.window_.db_path)
         if folder:
             self.window_.start_scan([folder])
-            self.folders.addItem(folder)
+            item = QListWidgetItem(folder)
+            item.setData(Qt.ItemDataRole.UserRole, folder)
+            self.folders.addItem(item)
 
     def _remove(self) -> None:
         from player.library.browse import remove_root
@@ -182,7 +190,7 @@ class SettingsDialog(QDialog):
         item = self.folders.currentItem()
         if item is None:
             return
-        path = item.text().removesuffix("  (offline)")
+        path = item.data(Qt.ItemDataRole.UserRole)
         remove_root(thread_db(self.window_.db_path), path)
         self.load()
         self.window_.library_changed()
