@@ -188,6 +188,10 @@ def test_parse_errors_name_the_line() -> None:
         parse_log(["user\tsession\ttrack\tartist\ttimestamp", "1\t1\t2\t3\t4", "x\t1\t2\t3\t4"])
 
 
+@pytest.mark.skipif(
+    not (FOLDS / "30music_fold1.tsv").is_file(),
+    reason="the real listening sessions of ../shared/data are not present",
+)
 def test_segue_beats_the_best_baseline_on_a_slice_of_real_sessions() -> None:
     with open(FOLDS / "30music_fold1.tsv", encoding="utf-8") as fh:
         lines = fh.readlines()[:2001]
