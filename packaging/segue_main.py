@@ -5,8 +5,9 @@ Python interpreter, so this script stands in for the two ways Segue starts proce
 
 - multiprocessing workers (the scanner's pool, the analysis workers), started as
   ``segue --multiprocessing-...`` by :func:`multiprocessing.freeze_support`;
-- ``python -m player.ui.analysis_runner``, which the desktop app runs with QProcess
-  (``sys.executable -m MODULE``): the bundle runs the module itself.
+- ``python -m player.ui.analysis_runner``, which the desktop app runs with QProcess, and
+  ``python -m player.library.lockkeeper`` (``sys.executable -m MODULE``): the bundle runs
+  the module itself.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 
 # Modules the app starts as ``sys.executable -m MODULE``; nothing else may be run so.
-RUNNABLE_MODULES = frozenset({"player.ui.analysis_runner"})
+RUNNABLE_MODULES = frozenset({"player.ui.analysis_runner", "player.library.lockkeeper"})
 
 
 def _use_bundled_vlc() -> None:

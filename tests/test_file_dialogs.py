@@ -220,3 +220,54 @@ def test_no_other_path_opens_the_library_db_files(home: Path, segue_env: Path) -
         assert "own library database" in result.stderr.strip().splitlines()[-1]
     with Database(db_path) as db:
         assert db.integrity_ok()
+
+
+def _stray_close(db_path: Path) -> None:
+    """What Qt's icon lookup did: open each of the DB's files read-only and close it,
+    which drops every POSIX lock this process holds on them."""
+    for suffix in ("", "-wal", "-shm"):
+        os.close(os.open(f"{db_path}{suffix}", os.O_RDONLY))
+
+
+@pytest.mark.parametrize("keeper", [True, False], ids=["with-keeper", "without-keeper"])
+def test_the_lock_keeper_saves_the_wal_from_a_stray_close(
+    home: Path, segue_env: Path, keeper: bool
+) -> None:
+    """Defence in depth: should anything in the app's process still open and close the DB's
+    files, the keeper process's lock stops another process from deleting the WAL. Without
+    it (the control case) the same stray close costs the WAL, and what the app writes next
+    is invisible to every other process: the test bites."""
+    import json
+
+    from player.library import events
+    from player.library.db import Database
+    from player.library.lockkeeper import LockKeeper
+
+    db_path = home / "lib.db"
+    app = Database(db_path)
+    scan(app, home / "Music")
+    track = int(app.scalar("SELECT MIN(id) FROM tracks"))
+    events.append(app, events.NewEvent(track_id=track, kind="play"))
+    held = LockKeeper.start(db_path) if keeper else None
+    try:
+        assert (held is not None) == keeper
+        _stray_close(db_path)
+        result = _segue(db_path, "log", "like", str(track))  # writes, then closes
+        assert result.returncode == 0, result.stderr
+        wal_kept = Path(f"{db_path}-wal").exists()
+        events.append(app, events.NewEvent(track_id=track, kind="skip", position_ms=100))
+        exported = _segue(db_path, "history", "export")
+        seen_outside = [e["kind"] for e in json.loads(exported.stdout)["events"]]
+        assert _segue(db_path, "log", "dislike", str(track)).returncode == 0
+    finally:
+        app.close()
+        if held is not None:
+            held.stop()
+    if not keeper:
+        assert not wal_kept and "skip" not in seen_outside  # the app's write went astray
+        return
+    assert wal_kept and seen_outside == ["play", "like", "skip"]
+    assert held is not None and not held.running()
+    with Database(db_path) as fresh:
+        assert [e.kind for e in events.all_events(fresh)] == ["play", "like", "skip", "dislike"]
+        assert fresh.integrity_ok()

@@ -225,7 +225,13 @@ def run(
 
         mpris = Mpris.register(window)
     window.show()
+    keeper = None
     if screenshot is None:
+        from player.library.lockkeeper import LockKeeper
+
+        # A second process holds the DB's shared lock: no stray close in this process can
+        # let another one delete the WAL under the app (see player/library/lockkeeper.py).
+        keeper = LockKeeper.start(db_path)
         window.start_background_analysis()
     if play is not None:
         session.play_track(play)
@@ -276,6 +282,8 @@ def run(
     window.shutdown()
     pool.wait(5000)
     bridge.close()
+    if keeper is not None:
+        keeper.stop()
     del tray, mpris
     return int(code)
 
