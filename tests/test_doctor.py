@@ -34,15 +34,21 @@ def doctor(db: Path) -> tuple[int, dict[str, dict[str, object]]]:
     return result.returncode, {c["name"]: c for c in data["checks"]}
 
 
-def test_doctor_reports_vlc_db_analysis_and_missing_files(tmp_path: Path) -> None:
+def _scanned_with_one_missing(tmp_path: Path, files: int) -> Path:
+    """A library of ``files`` scanned tracks, one of them deleted and rescanned."""
     music = tmp_path / "music"
-    paths = [write_audio(music / f"{i}.wav", seconds=0.5) for i in range(3)]
+    paths = [write_audio(music / f"{i}.wav", seconds=0.5) for i in range(files)]
     db_path = tmp_path / "lib.db"
     with open_library(db_path) as db:
         scan(db, music)
     paths[0].unlink()
     with open_library(db_path) as db:
         scan(db)
+    return db_path
+
+
+def test_doctor_reports_vlc_db_analysis_and_missing_files(tmp_path: Path) -> None:
+    db_path = _scanned_with_one_missing(tmp_path, 3)
     code, checks = doctor(db_path)
     assert checks["libVLC"]["ok"] and "libVLC" in str(checks["libVLC"]["detail"])
     assert checks["library DB"]["ok"] and "integrity ok" in str(checks["library DB"]["detail"])
@@ -74,14 +80,7 @@ def _segue_text(db: Path, *args: str) -> str:
 def test_library_and_doctor_count_tracks_the_same_way(tmp_path: Path) -> None:
     """Issue 14: `segue library` said "4 tracks (1 missing)", `segue doctor` "5 tracks, 1
     missing". One definition now: tracks are the files found, missing ones are apart."""
-    music = tmp_path / "music"
-    paths = [write_audio(music / f"{i}.wav", seconds=0.5) for i in range(5)]
-    db_path = tmp_path / "lib.db"
-    with open_library(db_path) as db:
-        scan(db, music)
-    paths[0].unlink()
-    with open_library(db_path) as db:
-        scan(db)
+    db_path = _scanned_with_one_missing(tmp_path, 5)
     library_line = _segue_text(db_path, "library").splitlines()[0]
     assert library_line.startswith("4 tracks (1 missing), ")
     _, checks = doctor(db_path)

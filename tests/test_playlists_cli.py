@@ -197,13 +197,13 @@ def test_the_app_neither_overwrites_nor_renames_onto_a_taken_name(lib) -> None:
 
     db, ids = lib
     mix = _mix_name(db)
-    playlists_view.save_tracks(str(db), "Road trip", [ids["Jazz 1"]], append=False)
+    playlists_view.save_tracks(str(db), "Road trip", [ids["Jazz 1"]], how="new")
     with pytest.raises(SegueError, match="exists already"):  # "New playlist…" twice
-        playlists_view.save_tracks(str(db), "road trip", [ids["Jazz 2"]], append=False)
+        playlists_view.save_tracks(str(db), "road trip", [ids["Jazz 2"]], how="new")
     assert playlists_view.user_tracks(str(db), "Road trip") == [ids["Jazz 1"]]
     for taken in ("Energetic", mix):
         with pytest.raises(SegueError, match="automatic playlist"):
-            playlists_view.save_tracks(str(db), taken, [ids["Jazz 2"]], append=False)
+            playlists_view.save_tracks(str(db), taken, [ids["Jazz 2"]], how="new")
         with pytest.raises(SegueError, match="automatic playlist"):
             playlists_view.rename(str(db), "Road trip", taken)
     playlists_view.rename(str(db), "Road trip", "Road Trip 2")

@@ -446,8 +446,9 @@ class MainWindow(QMainWindow):
         from PySide6.QtWidgets import QInputDialog
 
         from player.ui.playlists_view import save_tracks
+        from player.ui.tasks import with_error
 
-        append = name is not None
+        how = "append" if name is not None else "new"
         if name is None:
             name, ok = QInputDialog.getText(self, "New playlist", "Name:")
             if not ok or not name.strip():
@@ -455,12 +456,15 @@ class MainWindow(QMainWindow):
             name = name.strip()
         path = self.db_path
 
-        def done(_result: object) -> None:
+        def done(_result: object, error: BaseException | None) -> None:
+            if error is not None:  # a taken name: say so, nothing was changed
+                self.message.setText(str(error))
+                return
             self.playlist_page.built_at = 0.0
             self.refresh_user_playlists()
             self.message.setText(f"Added {len(ids)} to '{name}'")
 
-        self.pool.run_task(lambda: save_tracks(path, name, ids, append=append), done)
+        self.pool.run_task(lambda: save_tracks(path, name, ids, how=how), with_error(done))
 
     def import_playlist(self) -> None:
         from player.ui.filedialogs import open_file

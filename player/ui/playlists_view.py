@@ -76,16 +76,17 @@ def user_tracks(db_path: str, name: str) -> list[int]:
     return playlists.entries(db, found.id) if found is not None else []
 
 
-def save_tracks(db_path: str, name: str, ids: list[int], *, append: bool) -> None:
-    """Append to a user playlist, or make a new one (never over an existing playlist)."""
+def save_tracks(db_path: str, name: str, ids: list[int], *, how: str) -> None:
+    """``how``: "new" makes a playlist (never over an existing one), "append" adds to the
+    end of one, "set" rewrites its tracks (reorder, remove)."""
     from player.library import playlists
     from player.playlists import save_user
 
     db = thread_db(db_path)
-    existing = user_tracks(db_path, name) if append else []
+    existing = user_tracks(db_path, name) if how == "append" else []
     found = playlists.find(db, name)
     source = found.source if found is not None else None
-    save_user(db, name, existing + ids, source=source, replace=append)
+    save_user(db, name, existing + ids, source=source, replace=how != "new")
 
 
 def rename(db_path: str, old: str, new: str) -> None:
@@ -343,7 +344,7 @@ class PlaylistView(QWidget):
         if name is None or not (0 <= row < len(ids)) or not (0 <= target < len(ids)):
             return
         ids.insert(target, ids.pop(row))
-        self.pool.run_task(lambda: save_tracks(self.db_path, name, ids, append=False), self._after)
+        self.pool.run_task(lambda: save_tracks(self.db_path, name, ids, how="set"), self._after)
 
     def remove_row(self, row: int) -> None:
         name = self._user_name()
@@ -351,7 +352,7 @@ class PlaylistView(QWidget):
         if name is None or not 0 <= row < len(ids):
             return
         del ids[row]
-        self.pool.run_task(lambda: save_tracks(self.db_path, name, ids, append=False), self._after)
+        self.pool.run_task(lambda: save_tracks(self.db_path, name, ids, how="set"), self._after)
 
     def _menu(self, pos) -> None:
         from PySide6.QtWidgets import QMenu
