@@ -253,3 +253,20 @@ def test_a_mood_filter_keeps_one_end_of_the_scale_in_order() -> None:
     assert positions == sorted(positions)  # the playlist's own order is kept
     with pytest.raises(ValueError):
         engine.filter_mood(radio, "sleepy")
+
+
+def test_a_library_with_few_genres_keeps_every_genre_apart() -> None:
+    # Three genres, 8 tracks each: each genre must stay its own direction, whatever the
+    # BLAS (a 2-d truncated SVD of three equal singular values dropped one genre whole,
+    # so that genre's tracks got no metadata vector and its radios came up short).
+    from recommender.playlists.embedding import GenreTransform
+
+    genres = ["Jazz"] * 8 + ["Ambient"] * 8 + ["Heavy Metal"] * 8
+    vectors = GenreTransform.fit(genres, dims=12, min_tracks=2).transform(genres)
+    norms = np.linalg.norm(vectors, axis=1)
+    assert (norms > 0).all()
+    unit = vectors / norms[:, None]
+    cosine = unit @ unit.T
+    same = np.repeat(np.arange(3), 8)
+    assert np.allclose(cosine[same[:, None] == same[None, :]], 1.0, atol=1e-5)
+    assert np.allclose(cosine[same[:, None] != same[None, :]], 0.0, atol=1e-5)

@@ -221,8 +221,14 @@ class GenreTransform:
         idf = np.array([np.log((1 + n) / (1 + counts[w])) + 1 for w in vocab], dtype=np.float32)
         empty = cls(vocab, idf, np.zeros((0, len(vocab)), np.float32))
         matrix = sp.diags(np.sqrt(counts_of).astype(np.float32)) @ empty._tfidf(words)
-        dims = min(dims, len(vocab) - 1, len(words) - 1)
-        if dims <= 0 or matrix.nnz == 0:
+        if matrix.nnz == 0:
+            return empty
+        if len(vocab) <= dims:
+            # Fewer genres than dimensions: keep every genre. A truncated SVD here would
+            # drop a whole genre (equal singular values), which one depending on the BLAS.
+            return cls(vocab, idf, np.eye(len(vocab), dtype=np.float32))
+        dims = min(dims, len(words) - 1)
+        if dims <= 0:
             return empty
         _, _, vt = randomized_svd(sp.csr_matrix(matrix), dims, random_state=0)
         return cls(vocab, idf, np.asarray(vt, dtype=np.float32))
