@@ -719,6 +719,7 @@ class MainWindow(QMainWindow):
     def _may_analyse(self) -> bool:
         return (
             self.background_analysis
+            and not self._closing_down
             and not self._analysis_held
             and self.scan_job is None
             and not (self.analysis_job is not None and self.analysis_job.running())
@@ -817,6 +818,8 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         self._closing_down = True
+        if hasattr(self, "analysis_timer"):
+            self.analysis_timer.stop()
         self.save_state()
         if self.scan_job is not None:
             self.scan_job.cancel()
