@@ -493,6 +493,8 @@ class ListeningSession:
         self._backend.set_next(track.path, self._gain(track.id))
 
     def _play_now(self, track_id: int) -> None:
+        if self._state.last_error is not None:  # the user moved on: old news
+            self._publish("error", last_error=None)
         self._finish_current("skip")
         self._start_entry(self._queue.play_now(track_id))
         self._rerank()

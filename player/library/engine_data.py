@@ -17,6 +17,16 @@ def catalog_rows(db: Database) -> list[sqlite3.Row]:
     )
 
 
+def catalog_signature(db: Database) -> tuple[int, ...]:
+    """What changes when tracks arrive, vanish or gain audio vectors: (tracks, highest
+    id, missing, analysed). Cheap enough to ask before every ranking."""
+    row = db.conn.execute(
+        "SELECT count(*), coalesce(max(id), 0), coalesce(sum(missing), 0) FROM tracks"
+    ).fetchone()
+    analysed = db.scalar("SELECT count(*) FROM track_features") if has_features(db) else 0
+    return (int(row[0]), int(row[1]), int(row[2]), int(analysed or 0))
+
+
 def event_chunks(db: Database, size: int = 65536) -> Iterator[list[tuple[Any, ...]]]:
     """The listening log in time order, in chunks of plain tuples (track_id, ts, kind,
     position_ms, duration_ms, session_id): a million sqlite3.Row objects cost seconds."""
