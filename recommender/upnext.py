@@ -47,6 +47,12 @@ _NO_ITEMS: IntArray = np.empty(0, dtype=np.int64)
 USER_SOURCE = "user"  # the source of entries the user queued
 USER_REASON = "queued by you"
 NO_SOURCE = "library"  # an automatic pick no source scored
+# How far the knob's tilt takes back a never-heard track the user half knows (by an
+# artist they heard, near a favourite): see ``UpNext.acquaintance``.
+_HALF_KNOWN = 0.8
+# Past these knob positions a pick's reason says which way the knob took it.
+_KNOB_DISCOVER = 0.6
+_KNOB_FAMILIAR = 0.4
 
 
 class Scorer(Protocol):
@@ -67,7 +73,7 @@ class UpNextConfig:
     artist_spacing: int = 1  # positions before the same artist may play again; 0 = off
     mmr_lambda: float = 0.75  # relevance vs. diversity (1 = relevance only)
     discover: float = 0.5  # 0 = familiar tracks, 1 = new to you, 0.5 = neutral
-    discover_strength: float = 0.5  # at the knob's ends: this x the best score, +/-
+    discover_strength: float = 0.8  # at the knob's ends: this x the best score, +/-
     skip_push: float = 0.8  # a skip lowers a candidate by this x its similarity
     like_pull: float = 0.5  # a like raises a candidate by this x its similarity
     steer_decay: float = 0.6  # each new steer weakens the older ones by this factor
@@ -252,8 +258,31 @@ class UpNext:
             return base.copy()
         peak = float(base.max()) if base.size else 0.0  # banned/queued are -inf, never +inf
         shift = np.float32(tilt * (peak if 0 < peak < np.inf else 1.0))
-        result: FloatArray = np.where(self.taste.known(), base - shift, base + shift)
+        # Heard tracks move down by ``shift`` and never-heard ones up (or the reverse);
+        # never-heard tracks the user half knows (by an artist they heard, near a
+        # favourite) move part of the way back. With a young history the few tracks
+        # heard are mostly still in the repeat window: those are what "familiar" offers.
+        known = self.taste.known()
+        unheard = np.where(known, np.float32(-1.0), np.float32(1.0) - self.acquaintance())
+        result: FloatArray = (base + shift * unheard).astype(np.float32, copy=False)
         return result
+
+    def acquaintance(self) -> FloatArray:
+        """How well the user half-knows each track, in [0, ``_HALF_KNOWN``]: what the
+        taste source scores (liked album or artist, near a favourite), or a track by an
+        artist they have heard."""
+        known = self.taste.known()
+        taste = np.asarray(self.taste.scores(Context(current=None)), dtype=np.float32)
+        top = float(taste.max()) if taste.size else 0.0
+        half = np.float32(_HALF_KNOWN)
+        near: FloatArray = (
+            half / np.float32(top) * taste if top > 0 else np.zeros(known.size, np.float32)
+        )
+        heard = np.unique(self.artist_ids[known])
+        heard = heard[heard >= 0]
+        if heard.size:
+            np.maximum(near, half * np.isin(self.artist_ids, heard), out=near)
+        return near
 
     def _blocked(self, context: Context, pinned: Iterable[int]) -> npt.NDArray[np.bool_]:
         window_start = context.now - self.config.repeat_window_s
@@ -395,12 +424,29 @@ class UpNext:
                 picks.append(Pick(item, float("nan"), USER_SOURCE, USER_REASON))
                 continue
             source = self._top_source(breakdown, item)
-            picks.append(Pick(item, score, source, self._reason(source, item, context)))
+            reason = self._knob_reason(item, self._reason(source, item, context))
+            picks.append(Pick(item, score, source, reason))
             self._picked_by[item] = source
             self._picked_by.move_to_end(item)
         while len(self._picked_by) > 512:
             self._picked_by.popitem(last=False)
         return picks
+
+    def _knob_reason(self, item: int, reason: str) -> str:
+        """With the knob towards Discover a never-heard pick says it is new to the user;
+        towards Familiar a liked or much-played one says it is a favourite."""
+        knob = self.config.discover
+        if knob >= _KNOB_DISCOVER and not self.taste.known()[item]:
+            if reason.startswith(NEW_REASON):
+                return reason
+            return f"{NEW_REASON}, {reason}" if reason else NEW_REASON
+        if knob <= _KNOB_FAMILIAR and (
+            self.taste.liked[item] or self.taste.net[item] >= self.taste.config.favourite_weight
+        ):
+            if "favourite" in reason or reason.startswith("you liked this"):
+                return reason
+            return f"a favourite: {reason}" if reason else "a favourite"
+        return reason
 
     @staticmethod
     def _top_source(breakdown: ScoreBreakdown, item: int) -> str:

@@ -167,3 +167,21 @@ class TrackMatcher:
                 return found
         key = match_key(artist, title)
         return self.by_key.get(key) if key else None
+
+
+def playable_ids(db: Database, track_ids: Sequence[int]) -> set[int]:
+    """Which of these tracks can still play (present, holding audio, in the library)."""
+    wanted = sorted({int(t) for t in track_ids})
+    found: set[int] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            row[0]
+            for row in db.query(
+                f"SELECT id FROM tracks WHERE id IN ({marks}) "
+                "AND missing = 0 AND has_audio = 1 AND removed = 0",
+                chunk,
+            )
+        )
+    return found
