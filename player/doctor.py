@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from player import __version__
+from player.text import plural
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def check_database(path: Path) -> list[Check]:
         library = overview(db, errors=0)
         missing = library.missing
         offline = [path for path, online in library.roots if not online]
-        detail = f"{library.tracks + missing} tracks, {missing} missing files"
+        detail = f"{plural(library.tracks + missing, 'track')}, {plural(missing, 'missing file')}"
         if offline:
             detail += f"; offline folders: {', '.join(offline)}"
         checks.append(Check("files", missing == 0 and not offline, detail))

@@ -198,7 +198,9 @@ class EngineHost:
     def _load_catalog(self) -> tuple[Mapping, Catalog, npt.NDArray[np.float64]]:
         rows = engine_data.catalog_rows(self.db)
         ids = np.array([r["id"] for r in rows], dtype=np.int64)
-        playable = np.array([not r["missing"] and r["has_audio"] for r in rows], dtype=bool)
+        playable = np.array(
+            [not r["missing"] and not r["removed"] and r["has_audio"] for r in rows], dtype=bool
+        )
         catalog = Catalog(
             titles=[r["title"] for r in rows],
             artists=[r["artist"] or r["albumartist"] for r in rows],

@@ -38,7 +38,7 @@ def test_doctor_reports_vlc_db_analysis_and_missing_files(tmp_path: Path) -> Non
     code, checks = doctor(db_path)
     assert checks["libVLC"]["ok"] and "libVLC" in str(checks["libVLC"]["detail"])
     assert checks["library DB"]["ok"] and "integrity ok" in str(checks["library DB"]["detail"])
-    assert not checks["files"]["ok"] and "1 missing files" in str(checks["files"]["detail"])
+    assert not checks["files"]["ok"] and "1 missing file" in str(checks["files"]["detail"])
     assert "0 of 2 tracks analysed" in str(checks["audio analysis"]["detail"])
     assert code == 1
 

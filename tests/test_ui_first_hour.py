@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
 pytest.importorskip("pytestqt")
 
@@ -76,3 +77,45 @@ def test_the_app_reopens_paused_where_it_was_with_its_queue(
         assert queued[0] == (by_title["Paper Moon"], True)
     finally:
         second.close()
+
+
+def test_untagged_tracks_show_under_unknown_album_and_artist(
+    qtbot: Any,
+    tmp_path: Path,
+    music: Path,  # noqa: F811
+) -> None:
+    import shutil
+
+    from player.library import open_library
+    from tests.audiogen import write_audio
+    from tests.scanhelp import scan
+
+    folder = tmp_path / "music"
+    shutil.copytree(music, folder)
+    for i in range(4):  # files with no tags at all
+        write_audio(folder / "untagged" / f"rip{i}.flac", seconds=1.0, freq=300 + 20 * i)
+    db_path = tmp_path / "library.db"
+    with open_library(db_path) as db:
+        scan(db, folder)
+    app = _open(qtbot, db_path)
+    try:
+        window = app.window
+        window.select_view("albums")
+        qtbot.waitUntil(lambda: len(window.albums_model.rows) == 4)
+        shown = [window.albums_model.index(r).data() for r in range(4)]
+        assert shown == ["Harbour", "Lanterns", "Steel", "Unknown album"]
+        tip = window.albums_model.index(3).data(Qt.ItemDataRole.ToolTipRole)
+        assert "Unknown artist" in tip and "4 tracks" in tip
+        window._album_activated(window.albums_model.index(3))
+        qtbot.waitUntil(lambda: app.model.total() == 4)
+        assert "Unknown album" in window.chip.text()
+        window.clear_filter()
+        window.select_view("artists")
+        qtbot.waitUntil(lambda: len(window.artists_model.rows) == 4)
+        last = window.artists_model.index(3).data()
+        assert last.startswith("Unknown artist\n") and last.endswith("4 tracks")
+        window._artist_activated(window.artists_model.index(3))
+        qtbot.waitUntil(lambda: app.model.total() == 4)
+    finally:
+        app.window.shutdown()
+        app.window.bridge.close()

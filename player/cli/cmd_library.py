@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from player.cli.common import open_db, print_json
+from player.text import plural
 
 
 def register(subparsers: Any) -> None:
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(f"{info.tracks} tracks, {_duration(info.total_seconds)}", end="")
+    print(f"{plural(info.tracks, 'track')}, {_duration(info.total_seconds)}", end="")
     print(f" ({info.missing} missing)" if info.missing else "")
     for fmt, count in info.by_format.items():
         print(f"  {fmt:<10} {count}")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from player.playlists import export_entries, load_engine, resolve, track_dicts, update_map
+from player.text import plural
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +52,7 @@ def register(subparsers: Any) -> None:
 
 
 def print_tracks(name: str, how: str, tracks: list[dict[str, Any]]) -> None:
-    print(f"{name}: {how} ({len(tracks)} tracks)")
+    print(f"{name}: {how} ({plural(len(tracks), 'track')})")
     for i, t in enumerate(tracks, 1):
         label = f"{t['artist']} – {t['title']}" if t["artist"] else (t["title"] or t["path"])
         print(f"{i:3}. {label}  [{t['reason']}]")

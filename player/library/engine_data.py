@@ -13,7 +13,7 @@ def catalog_rows(db: Database) -> list[sqlite3.Row]:
     """Every track's tags and state, by id."""
     return db.query(
         "SELECT id, title, artist, albumartist, album, genre, year, comment, lyrics, "
-        "duration, missing, has_audio FROM tracks ORDER BY id"
+        "duration, missing, has_audio, removed FROM tracks ORDER BY id"
     )
 
 

@@ -509,12 +509,12 @@ class MainWindow(QMainWindow):
     def _album_activated(self, index) -> None:
         album = index.data(ROW_ROLE)
         if album is not None:
-            self._filter_to(f"Album: {album.album}", album=album.album)
+            self._filter_to(f"Album: {album.title}", album=album.album)
 
     def _artist_activated(self, index) -> None:
         artist = index.data(ROW_ROLE)
         if artist is not None:
-            self._filter_to(f"Artist: {artist.artist}", artist=artist.artist)
+            self._filter_to(f"Artist: {artist.name}", artist=artist.artist)
 
     # -- songs ------------------------------------------------------------------------------
 
