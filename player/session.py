@@ -397,8 +397,34 @@ class ListeningSession:
             elif self._playing is not None:
                 self._backend.play()
                 self._resume_at = None
+            elif self._queue.current is not None:
+                self._start_entry(self._queue.current)  # after a stop: from the start
             else:
                 self._next()
+
+        self._post(task)
+
+    def stop(self) -> None:
+        """Stop: the track's listen is logged as stopped where it was; pressing play
+        starts it again from the beginning."""
+
+        def task() -> None:
+            if self._playing is None:
+                return
+            # The track stays current in the queue and on show; play starts it over.
+            self._finish_current("stop")
+            self._backend.stop()
+            self._resume_at = None
+            self._publish("state", play_state=State.STOPPED.value)
+
+        self._post(task)
+
+    def seek_by(self, seconds: float) -> None:
+        """Jump ``seconds`` forward (or back, when negative) in the playing track."""
+
+        def task() -> None:
+            if self._playing is not None:
+                self._backend.seek(max(0.0, self._backend.position() + seconds))
 
         self._post(task)
 
@@ -677,10 +703,14 @@ class ListeningSession:
         self._publish("state", play_state=state.value)
 
     def _verdict(self, kind: str, track_id: int | None) -> None:
-        if track_id is None:
-            if self._playing is None:
+        if track_id is None:  # the playing track (or the stopped one on show)
+            current = self._queue.current
+            if self._playing is not None:
+                track_id = self._playing.track.id
+            elif current is not None:
+                track_id = current.item
+            else:
                 return
-            track_id = self._playing.track.id
         assert self._db is not None
         event = events.NewEvent(track_id=track_id, kind=kind, ts=self._clock(), source="segue")
         events.append(self._db, event)

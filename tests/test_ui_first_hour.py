@@ -11,10 +11,18 @@ from PySide6.QtCore import Qt
 
 pytest.importorskip("pytestqt")
 
-from tests.test_ui import SONGS, App, _isolated, _open, library_db, music  # noqa: F401
+from tests.test_ui import (  # noqa: F401
+    SONGS,
+    App,
+    _isolated,
+    _open,
+    app,
+    library_db,
+    music,
+)
 
 
-def _engine_config(app: App) -> Any:
+def _engine_config(app: App) -> Any:  # noqa: F811
     session = app.session
 
     def read() -> Any:
@@ -29,7 +37,7 @@ def test_listening_settings_apply_at_once(qtbot: Any, library_db: Path) -> None:
 
     from player.ui.settings import SettingsDialog
 
-    app = _open(qtbot, library_db)
+    app = _open(qtbot, library_db)  # noqa: F811
     try:
         dialog = SettingsDialog(app.window)
         notes = " ".join(label.text() for label in dialog.findChildren(QLabel))
@@ -97,7 +105,7 @@ def test_untagged_tracks_show_under_unknown_album_and_artist(
     db_path = tmp_path / "library.db"
     with open_library(db_path) as db:
         scan(db, folder)
-    app = _open(qtbot, db_path)
+    app = _open(qtbot, db_path)  # noqa: F811
     try:
         window = app.window
         window.select_view("albums")
@@ -119,3 +127,140 @@ def test_untagged_tracks_show_under_unknown_album_and_artist(
     finally:
         app.window.shutdown()
         app.window.bridge.close()
+
+
+def _menu_of(window: Any, row: int = 0) -> Any:
+    rect = window.table.visualRect(window.songs_model.index(row, 1))
+    menu = window.song_menu(rect.center())
+    assert menu is not None
+    return menu
+
+
+def _action(menu: Any, text: str) -> Any:
+    for action in menu.actions():
+        if action.text() == text:
+            return action
+    raise AssertionError(f"no '{text}' in {[a.text() for a in menu.actions()]}")
+
+
+def test_track_menu_song_info_folder_album_artist_and_remove(
+    qtbot: Any,
+    app: App,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    music: Path,  # noqa: F811
+) -> None:
+    from PySide6.QtGui import QDesktopServices
+
+    from player.library import events, open_library
+    from player.recommend import EngineHost
+
+    window = app.window
+    track_id = app.model.track_id(0)  # Ada Lin – Blue Morning, Harbour
+    app.session.play_track(track_id)
+    app.session.wait_idle()
+    app.session.next()
+    app.session.wait_idle()
+    menu = _menu_of(window)
+
+    _action(menu, "Song info…").trigger()
+    info = window.song_info.values
+    assert info["Tags/Title"] == "Blue Morning" and info["Tags/Album"] == "Harbour"
+    assert info["File/Path"].endswith("01 Blue Morning.flac")
+    assert info["File/Format"].startswith("flac")
+    assert info["File/Bitrate"].endswith("kbit/s")
+    assert "ReplayGain/ReplayGain" in info or "ReplayGain/Track gain" in info
+    assert info["Listening/Play count"] == "0 plays" and info["Listening/Skips"] == "1 skip"
+    assert info["Listening/Last played"] != "never"
+    assert "How it sounds/Analysis" in info  # not analysed in this test
+    window.song_info.close()
+
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    _action(menu, "Show in folder").trigger()
+    assert [u.toLocalFile() for u in opened] == [str(music / "Ada Lin" / "Harbour")]
+
+    _action(menu, "Go to artist").trigger()
+    qtbot.waitUntil(lambda: app.model.total() == 3)
+    assert window.chip.text() == "Artist: Ada Lin"
+    window.clear_filter()
+    qtbot.waitUntil(lambda: app.model.total() == len(SONGS))
+    _action(menu, "Go to album").trigger()
+    qtbot.waitUntil(lambda: app.model.total() == 3)
+    assert window.chip.text() == "Album: Harbour"
+    window.clear_filter()
+    qtbot.waitUntil(lambda: app.model.total() == len(SONGS))
+
+    from player.ui import trackinfo
+
+    assert trackinfo.remove_from_library(window, [track_id], confirm=False) == 1
+    qtbot.waitUntil(lambda: app.model.total() == len(SONGS) - 1)
+    with open_library(window.db_path) as db:
+        assert len([e for e in events.all_events(db) if e.track_id == track_id]) >= 1
+        host = EngineHost(db)
+        picks = host.recommend(None, count=20)
+        assert track_id not in {t for t, _ in picks} and len(picks) == len(SONGS) - 1
+    assert (music / "Ada Lin" / "Harbour" / "01 Blue Morning.flac").exists()
+
+
+def test_playback_menu_has_every_control_with_a_shortcut(
+    qtbot: Any,
+    app: App,  # noqa: F811
+) -> None:
+    window = app.window
+    actions = window.playback_actions
+    wanted = {"stop", "dislike", "shuffle", "repeat", "forward", "back", "volume_up"}
+    assert wanted <= set(actions) and "volume_down" in actions and "mute" in actions
+    assert all(not a.shortcut().isEmpty() for a in actions.values())
+    app.session.play_track(app.model.track_id(0))
+    app.session.wait_idle()
+    app.session.set_volume(0.5)
+    app.backend.seek(0.4)
+    actions["back"].trigger()  # back 10 s from 0.4 s: the start
+    app.session.wait_idle()
+    assert app.backend.position() == 0.0
+    actions["forward"].trigger()  # forward 10 s in a 1 s song: its end, the next song
+    first = app.model.track_id(0)
+    qtbot.waitUntil(lambda: getattr(app.state().now_playing, "id", first) != first)
+    assert app.state().now_playing is not None
+    actions["volume_up"].trigger()
+    qtbot.waitUntil(lambda: app.state().volume == pytest.approx(0.55))
+    actions["shuffle"].trigger()
+    qtbot.waitUntil(lambda: app.state().shuffle)
+    actions["repeat"].trigger()
+    qtbot.waitUntil(lambda: app.state().repeat == "all")
+    assert actions["repeat"].text() == "Repeat: all"
+    actions["mute"].trigger()
+    qtbot.waitUntil(lambda: app.state().muted)
+    app.session.play_track(app.model.track_id(3))
+    app.session.wait_idle()
+    actions["stop"].trigger()
+    app.session.wait_idle()
+    assert app.backend.state().value != "playing"
+    assert app.session.snapshot().now_playing.id == app.model.track_id(3)  # still shown
+    app.session.toggle_pause()  # play again: from the start
+    app.session.wait_idle()
+    assert app.backend.state().value == "playing"
+    actions["dislike"].trigger()
+    app.session.wait_idle()
+    assert app.session.snapshot().now_playing.id != app.model.track_id(3)
+
+
+def test_help_lists_the_shortcuts_and_about_names_version_and_licences(
+    app: App,  # noqa: F811
+) -> None:
+    from player import __version__
+    from player.ui import menus
+
+    window = app.window
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    texts = [a.text() for a in help_menu.actions()]
+    assert texts == ["Keyboard shortcuts", "About Segue"]
+    help_menu.actions()[0].trigger()
+    table = window.help_dialog.findChild(object, "Shortcuts")
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    assert rows["Playback › Stop"] and rows["Playback › Forward 10 s"]
+    assert rows["Play / pause"] == "Space"
+    help_menu.actions()[1].trigger()
+    about = window.help_dialog.findChild(object, "About").text()
+    assert f"Segue {__version__}" in about and "LGPL-3.0" in about and "GPL-3.0" in about
+    assert len(menus.LICENCES) >= 10

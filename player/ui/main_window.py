@@ -32,6 +32,7 @@ from player.ui.background import AnalysisJob, ScanJob
 from player.ui.charts import StatsView, TasteView
 from player.ui.covers import CoverCache
 from player.ui.icons import app_icon, icon
+from player.ui.menus import add_help_menu, add_playback_actions
 from player.ui.models import (
     ROW_ROLE,
     TRACK_ID_ROLE,
@@ -45,6 +46,7 @@ from player.ui.nowplaying import NowPlayingBar, now_playing
 from player.ui.onboarding import OnboardingPage
 from player.ui.playlists_view import PlaylistView
 from player.ui.tasks import thread_db
+from player.ui.trackinfo import add_track_actions
 from player.ui.upnext import UpNextPanel
 
 VIEWS = ("songs", "albums", "artists", "playlists", "taste", "stats", "welcome")
@@ -343,6 +345,9 @@ class MainWindow(QMainWindow):
         self.act_next.setShortcut(QKeySequence("Ctrl+Right"))
         self.act_prev.setShortcut(QKeySequence("Ctrl+Left"))
         self.act_like.setShortcut(QKeySequence("Ctrl+L"))
+        self.act_play.setShortcut(QKeySequence(Qt.Key.Key_Space))
+        self.act_play.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)  # see _space
+        self.playback_actions = add_playback_actions(self, play)
         play.addSeparator()
         self.act_history = play.addAction("Pause listening history")
         self.act_history.setCheckable(True)
@@ -357,6 +362,7 @@ class MainWindow(QMainWindow):
             ("stats", "Listening stats"),
         ):
             view.addAction(label, lambda k=key: self.select_view(k))
+        add_help_menu(self, bar)
 
     def _build_shortcuts(self) -> None:
         space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
@@ -558,10 +564,16 @@ class MainWindow(QMainWindow):
             self.session.play_track(int(track_id))
 
     def _song_menu(self, pos) -> None:
+        menu = self.song_menu(pos)
+        if menu is not None:
+            menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    def song_menu(self, pos) -> QMenu | None:
+        """The context menu of the song at ``pos`` (None: no song there)."""
         index = self.table.indexAt(pos)
         track_id = self.songs_model.data(index, TRACK_ID_ROLE) if index.isValid() else None
         if track_id is None:
-            return
+            return None
         menu = QMenu(self)
         menu.addAction(icon("play"), "Play", lambda: self.session.play_track(track_id))
         menu.addAction("Play next", lambda: self.session.play_next(track_id))
@@ -576,7 +588,8 @@ class MainWindow(QMainWindow):
         menu.addAction(
             icon("more-like"), "More like this", lambda: self.session.more_like_this(track_id)
         )
-        menu.exec(self.table.viewport().mapToGlobal(pos))
+        add_track_actions(menu, self, track_id, ids)
+        return menu
 
     # -- session ----------------------------------------------------------------------------
 
