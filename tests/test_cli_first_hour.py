@@ -1,0 +1,101 @@
+"""The CLI in a first hour: finding tracks, empty results that explain themselves, and
+smart queries that say what is wrong with them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from player.library import open_library
+from player.smartquery import SmartQueryError, parse
+from tests.audiogen import tag, write_audio
+from tests.scanhelp import scan
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def segue(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "player", "--db", str(db), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli15")
+    music = root / "music"
+    for i, (title, artist, album, genre) in enumerate(
+        [
+            ("Blue Morning", "Ada Lin", "Harbour", "Jazz"),
+            ("Night Walk", "Ada Lin", "Harbour", "Jazz"),
+            ("Iron Bridge", "The Rivets", "Steel", "Ambient"),
+        ]
+    ):
+        path = write_audio(music / f"{i}.flac", seconds=1.0, freq=220 + 40 * i)
+        tag(path, title=title, artist=artist, album=album, genre=genre)
+    write_audio(music / "untagged.flac", seconds=1.0, freq=500)
+    db = root / "lib.db"
+    with open_library(db) as conn:
+        scan(conn, music)
+    return db
+
+
+def test_tracks_lists_and_finds_with_json(lib: Path) -> None:
+    out = segue("tracks", db=lib)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 4 and any("Ada Lin – Blue Morning  [Harbour]" in x for x in lines)
+    found = segue("tracks", "ada", "night", "--json", db=lib)
+    rows = [json.loads(line) for line in found.stdout.splitlines()]
+    assert len(rows) == 1
+    row = rows[0]
+    assert set(row) == {"id", "artist", "title", "album", "path"}
+    assert (row["artist"], row["title"], row["album"]) == ("Ada Lin", "Night Walk", "Harbour")
+    assert row["path"].endswith("1.flac") and isinstance(row["id"], int)
+    none = segue("tracks", "no-such-song", db=lib)
+    assert none.returncode == 0 and "no track matches 'no-such-song'" in none.stdout
+    limited = segue("tracks", "-n", "2", db=lib)
+    assert "4 tracks in all" in limited.stdout
+
+
+def test_a_mood_radio_with_no_tracks_says_why(lib: Path) -> None:
+    out = segue("radio", "Ada Lin", "--artist", "--mood", "energetic", "--json", db=lib)
+    assert out.returncode == 0, out.stderr
+    radio = json.loads(out.stdout)
+    assert radio["tracks"] == []
+    assert radio["how"].startswith("no energetic tracks among the")
+    assert "segue analyze" in radio["how"] or "not energetic enough" in radio["how"]
+    text = segue("radio", "Ada Lin", "--artist", "--mood", "energetic", db=lib).stdout
+    assert "no energetic tracks among" in text and "(0 tracks)" in text
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("(", "brackets"),
+        ("energy:0.5..0.2", "reversed"),
+        ("genre:jazz |", "needs a value on each side"),
+        ("-", "is not a term"),
+    ],
+)
+def test_smart_query_syntax_errors_are_errors(lib: Path, query: str, message: str) -> None:
+    with pytest.raises(SmartQueryError, match=message):
+        parse(query)
+    out = segue("smart", query, db=lib)
+    assert out.returncode == 1 and message in out.stderr and out.stdout == ""
+
+
+def test_spaces_around_a_bar_are_accepted(lib: Path) -> None:
+    assert parse("genre:jazz | ambient").conditions == parse("genre:jazz|ambient").conditions
+    out = segue("smart", "genre:jazz | ambient", "--json", db=lib)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["size"] == 3
+    assert parse('title:"Song (Live)"').conditions[0].values == ("Song (Live)",)
