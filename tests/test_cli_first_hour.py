@@ -99,3 +99,26 @@ def test_spaces_around_a_bar_are_accepted(lib: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["size"] == 3
     assert parse('title:"Song (Live)"').conditions[0].values == ("Song (Live)",)
+
+
+def test_install_user_puts_a_working_segue_on_the_path(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "BIN_DIR": str(bin_dir)}
+    venv = Path(sys.executable).parent.parent
+    out = subprocess.run(
+        ["sh", "packaging/install-user.sh", str(venv)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "is not on your PATH" in out.stdout  # and it says how to add it
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    version = subprocess.run(
+        ["segue", "--version"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert version.returncode == 0 and version.stdout.startswith("segue ")
+    makefile = (ROOT / "Makefile").read_text()
+    assert "install-user:" in makefile and "packaging/install-user.sh" in makefile
