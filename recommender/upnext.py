@@ -38,6 +38,7 @@ from recommender.reasons import (
     NEW_REASON,
     Describe,
     Explains,
+    artist_title,
     followed_reason,
 )
 from recommender.sources import Neighbours, PairwiseSimilarity, TasteSource
@@ -50,6 +51,9 @@ NO_SOURCE = "library"  # an automatic pick no source scored
 # How far the knob's tilt takes back a never-heard track the user half knows (by an
 # artist they heard, near a favourite): see ``UpNext.acquaintance``.
 _HALF_KNOWN = 0.8
+# How alike (the similarity's scale, 0..1) a pick must be to the track of a "more like
+# this" for its reason to say so.
+_ASKED_SIMILAR = 0.3
 # Past these knob positions a pick's reason says which way the knob took it.
 _KNOB_DISCOVER = 0.6
 _KNOB_FAMILIAR = 0.4
@@ -89,6 +93,7 @@ class _Steer:
     item: int
     strength: float  # negative: push similar down; positive: pull up
     neighbours: IntArray  # a liked track's neighbours, joined to the pool
+    asked: bool = False  # the user's "more/less like this" (not a like or a skip)
 
 
 class UpNext:
@@ -179,10 +184,11 @@ class UpNext:
 
     def steer(self, item: int, strength: float) -> None:
         """ "More like this" (> 0) or "less like this" (< 0) for the rest of the session:
-        candidates are raised or lowered by ``strength`` x their similarity to ``item``."""
-        self._steer(item, strength)
+        candidates are raised or lowered by ``strength`` x their similarity to ``item``;
+        the picks it brings say so."""
+        self._steer(item, strength, asked=True)
 
-    def _steer(self, item: int, strength: float) -> None:
+    def _steer(self, item: int, strength: float, asked: bool = False) -> None:
         cfg = self.config
         kept = [
             replace(s, strength=s.strength * cfg.steer_decay)
@@ -191,7 +197,7 @@ class UpNext:
         ]
         found = [find(item, cfg.like_neighbours)[0] for find in self.neighbours]
         neighbours = np.unique(np.concatenate(found)) if strength > 0 and found else _NO_ITEMS
-        self._steers = [*kept, _Steer(item, strength, neighbours)][-cfg.steer_memory :]
+        self._steers = [*kept, _Steer(item, strength, neighbours, asked)][-cfg.steer_memory :]
 
     def reset_session(self) -> None:
         """A new session: the previous one's steers no longer apply."""
@@ -419,18 +425,32 @@ class UpNext:
         pinned: Mapping[int, int],
     ) -> list[Pick]:
         picks: list[Pick] = []
+        asked = self._asked_likeness([item for item, _ in sequence])
         for position, (item, score) in enumerate(sequence):
             if position in pinned:
                 picks.append(Pick(item, float("nan"), USER_SOURCE, USER_REASON))
                 continue
             source = self._top_source(breakdown, item)
-            reason = self._knob_reason(item, self._reason(source, item, context))
+            reason = asked.get(item) or self._knob_reason(item, self._reason(source, item, context))
             picks.append(Pick(item, score, source, reason))
             self._picked_by[item] = source
             self._picked_by.move_to_end(item)
         while len(self._picked_by) > 512:
             self._picked_by.popitem(last=False)
         return picks
+
+    def _asked_likeness(self, items: list[int]) -> dict[int, str]:
+        """After "more like this": the picks close to that track, with the reason."""
+        asked = next((s for s in reversed(self._steers) if s.asked and s.strength > 0), None)
+        if asked is None or not items:
+            return {}
+        matrix = self.similarity.pairwise(np.asarray([asked.item, *items], dtype=np.int64))
+        label = artist_title(self.describe(asked.item))
+        return {
+            item: f"more like {label}, as you asked"
+            for item, similarity in zip(items, matrix[0, 1:].tolist(), strict=True)
+            if item != asked.item and similarity >= _ASKED_SIMILAR
+        }
 
     def _knob_reason(self, item: int, reason: str) -> str:
         """With the knob towards Discover a never-heard pick says it is new to the user;

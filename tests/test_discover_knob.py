@@ -65,3 +65,16 @@ def test_moving_the_slider_changes_a_third_of_the_picks_with_reasons() -> None:
     )
     assert all(p.reason.startswith("new to you") for p in picks[1.0]), picks[1.0]
     assert all("new to you" not in p.reason for p in picks[0.0]), picks[0.0]
+
+
+def test_after_more_like_this_the_picks_say_so() -> None:
+    engine = _engine()
+    context = Context(current=12, session=(0, 1, 2, 10, 11, 12), now=3600.0 * 6)
+    before = engine.recommend(context, 10)
+    assert not any(p.reason.startswith("more like") for p in before)
+    engine.steer(55, 1.0)  # "more like this" on song 55 (artist 5)
+    after = engine.recommend(context, 10)
+    said = [p for p in after if p.reason == "more like Artist 5 – song 55, as you asked"]
+    assert len(said) >= 3, [p.reason for p in after]
+    genre = (55 // PER_ARTIST) % len(GENRES)
+    assert all((p.item // PER_ARTIST) % len(GENRES) == genre for p in said)

@@ -98,3 +98,21 @@ def test_a_vanished_track_is_left_out_of_the_restored_queue(
         assert [e.track.id for e in state.upnext] == [ids["Folk 0.0"]]
     finally:
         again.close()
+
+
+def test_reasons_follow_the_track_that_plays_now(library_path: Path) -> None:  # noqa: F811
+    ids = ids_by_title(library_path)
+    session = ListeningSession(library_path, NullBackend(), recommender=EngineHost)
+    try:
+        session.play_track(ids["Jazz 0.0"])
+        session.wait_idle()
+        first = [e.reason for e in session.snapshot().upnext]
+        assert any("Jazz 0.0" in r for r in first), first
+        session.play_track(ids["Techno 1.1"])
+        session.wait_idle()
+        now = [e.reason for e in session.snapshot().upnext]
+        assert "Techno 1.1" in now[0] and now != first
+        # Most picks now follow the new track; a few may still cite what was just heard.
+        assert sum("Techno 1.1" in r for r in now) > sum("Jazz 0.0" in r for r in now)
+    finally:
+        session.close()

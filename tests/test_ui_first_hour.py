@@ -264,3 +264,35 @@ def test_help_lists_the_shortcuts_and_about_names_version_and_licences(
     about = window.help_dialog.findChild(object, "About").text()
     assert f"Segue {__version__}" in about and "LGPL-3.0" in about and "GPL-3.0" in about
     assert len(menus.LICENCES) >= 10
+
+
+def test_map_labels_have_no_dangling_dash_and_the_map_fills_the_view() -> None:
+    import numpy as np
+
+    from player.ui.charts import MapPoint, _spread, genre_regions, point_label
+
+    assert point_label(MapPoint(1, "Song", "", "Jazz", 0)) == "Song"
+    assert point_label(MapPoint(1, "", "Band", "Jazz", 0)) == "Band"
+    assert point_label(MapPoint(1, "Song", "Band", "Jazz", 0)) == "Song — Band"
+    assert point_label(MapPoint(1, "", "", "Jazz", 0)) == "Untitled"
+    rng = np.random.default_rng(1)
+    xy = np.vstack([rng.normal(size=(200, 2)) * 0.05, [[40.0, -30.0]]])  # one far outlier
+    spread, _, _ = _spread(xy)
+    inner = spread[:200]
+    assert inner[:, 0].max() - inner[:, 0].min() > 1.5  # the crowd fills the width
+    assert np.abs(spread).max() <= 1.05  # the outlier is clipped at the edge
+    genres = ["Jazz", "Rock", "Folk", "Unknown"]
+    points = [MapPoint(i, "t", "a", genres[i % 4], 0) for i in range(40)]
+    regions = genre_regions(points, rng.normal(size=(40, 2)))
+    assert [name for name, _ in regions] == ["Jazz", "Rock", "Folk"]
+
+
+def test_a_taste_map_of_a_small_library_has_several_regions() -> None:
+    import numpy as np
+
+    from recommender.tastemap import MapConfig, _regions
+
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(120, 2)).astype(np.float32)
+    _labels, centres, names = _regions(xy, ["jazz"] * 60 + ["rock"] * 60, MapConfig())
+    assert centres.shape[0] >= 4 and len(names) == centres.shape[0]

@@ -238,6 +238,25 @@ class MapPoint:
     plays: int
 
 
+def point_label(point: Any) -> str:
+    """ "Title — Artist", or whichever of the two is known (never a dangling dash)."""
+    parts = [text for text in (point.title, point.artist) if text]
+    return " — ".join(parts) or "Untitled"
+
+
+def _spread(xy: Any) -> Any:
+    """Positions scaled to fill [-1, 1] on each axis, by the 2nd-98th percentiles so a few
+    outlying tracks do not squeeze the rest into the middle (they are clipped)."""
+    import numpy as np
+
+    if not len(xy):
+        return xy, np.zeros(2), np.ones(2)
+    low, high = np.percentile(xy, [2, 98], axis=0)
+    centre = (low + high) / 2
+    span = np.maximum((high - low) / 2, 1e-9)
+    return np.clip((xy - centre) / span, -1.05, 1.05), centre, span
+
+
 def tastemap_path(db_path: str) -> Path:
     """The taste map the recommender saves beside the library (``library.tastemap.npz``)."""
     p = Path(db_path)
@@ -278,11 +297,11 @@ def taste_layout(db_path: str) -> dict[str, Any]:
                 )
                 for k in keep
             ]
-            centre = xy.mean(axis=0) if len(xy) else np.zeros(2)
-            span = np.abs(xy - centre).max(axis=0) + 1e-9 if len(xy) else np.ones(2)
-            norm = ((xy[keep] - centre) / span).tolist()
+            spread, centre, span = _spread(xy)
+            norm = spread[keep].tolist()
             regions = [
-                (labels[r], ((label_xy[r] - centre) / span).tolist()) for r in range(len(labels))
+                (labels[r], np.clip((label_xy[r] - centre) / span, -1, 1).tolist())
+                for r in range(len(labels))
             ]
             return {"points": points, "xy": norm, "regions": regions}
     from player.library.taste_points import taste_points
@@ -294,7 +313,24 @@ def taste_layout(db_path: str) -> dict[str, Any]:
     found = [p for p in found if len(p.vector) // 4 == dims]
     vectors = np.stack([np.frombuffer(p.vector, dtype=np.float32) for p in found])
     points = [MapPoint(p.track_id, p.title, p.artist, p.genre, p.plays) for p in found]
-    return {"points": points, "xy": project(vectors).tolist(), "regions": []}
+    xy, _, _ = _spread(project(vectors))
+    return {"points": points, "xy": xy.tolist(), "regions": genre_regions(points, xy)}
+
+
+def genre_regions(points: list[Any], xy: Any, most: int = 8) -> list[tuple[str, list[float]]]:
+    """Until the recommender has saved its map: label where each main genre sits."""
+    import numpy as np
+
+    by_genre: dict[str, list[int]] = {}
+    for i, point in enumerate(points):
+        if point.genre and point.genre != "Unknown":
+            by_genre.setdefault(point.genre, []).append(i)
+    ranked = sorted(by_genre, key=lambda g: -len(by_genre[g]))
+    return [
+        (genre, np.median(np.asarray(xy)[by_genre[genre]], axis=0).tolist())
+        for genre in ranked[:most]
+        if len(by_genre[genre]) >= 3
+    ]
 
 
 class TasteMap(QWidget):
@@ -345,7 +381,7 @@ class TasteMap(QWidget):
         if i != self.hover:
             self.hover = i
             self.setToolTip(
-                f"{self.points[i].title} — {self.points[i].artist}\n{self.points[i].genre}\n"
+                f"{point_label(self.points[i])}\n{self.points[i].genre}\n"
                 "Click to start a radio here"
                 if i is not None
                 else ""
@@ -391,7 +427,7 @@ class TasteMap(QWidget):
             q = self._pos(self.hover)
             pt = self.points[self.hover]
             p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-            p.drawText(QPointF(q.x() + 12, q.y() - 8), f"{pt.title} — {pt.artist}")
+            p.drawText(QPointF(q.x() + 12, q.y() - 8), point_label(pt))
         # legend
         x = self.width() - 150
         y = 30
