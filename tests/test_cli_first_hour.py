@@ -122,3 +122,66 @@ def test_install_user_puts_a_working_segue_on_the_path(tmp_path: Path) -> None:
     assert version.returncode == 0 and version.stdout.startswith("segue ")
     makefile = (ROOT / "Makefile").read_text()
     assert "install-user:" in makefile and "packaging/install-user.sh" in makefile
+
+
+def test_play_redraws_one_status_block_in_place() -> None:
+    import io
+
+    from player.cli.cmd_play import StatusBlock
+    from player.session import QueueEntry, SessionState, TrackView
+
+    song = TrackView(1, "/m/a.flac", "Blue Morning", "Ada Lin", "Harbour", 200.0)
+    other = TrackView(2, "/m/b.flac", "Night Walk", "Ada Lin", "Harbour", 180.0)
+    up = (QueueEntry(1, other, False, "from the same album as Blue Morning"),)
+    out = io.StringIO()
+    block = StatusBlock(out, live=True)
+    playing = SessionState(now_playing=song, play_state="playing", position=5.0, upnext=up)
+    block.show(playing, width=80)
+    first = out.getvalue()
+    assert first.startswith("\x1b[J▶ Ada Lin – Blue Morning  0:05 / 3:20")
+    assert "1. Ada Lin – Night Walk — from the same album as Blue Morning" in first
+    block.show(playing, width=80)  # nothing changed: nothing written
+    assert out.getvalue() == first
+    paused = SessionState(
+        now_playing=song, play_state="paused", position=6.0, upnext=up, liked=True
+    )
+    block.show(paused, width=80)
+    again = out.getvalue()[len(first) :]
+    assert again.startswith("\x1b[3F\x1b[J⏸ ")  # up over the 3 lines drawn, cleared
+    assert "0:06 / 3:20  paused  ♥ liked" in again
+    narrow = StatusBlock(io.StringIO(), live=True).lines(playing, 30)
+    assert all(len(line) < 30 for line in narrow)  # never wraps, so the redraw holds
+
+
+def test_no_audio_device_means_silence_without_alsa_noise_and_doctor_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from player import doctor
+    from player.playback import factory, outputs
+
+    monkeypatch.delenv("PULSE_SERVER", raising=False)
+    monkeypatch.delenv("PIPEWIRE_REMOTE", raising=False)
+    snd, runtime = tmp_path / "snd", tmp_path / "run"
+    snd.mkdir()
+    runtime.mkdir()
+    problem = outputs.audio_output_problem(snd, str(runtime))
+    assert problem is not None and "no audio output works" in problem
+    (snd / "pcmC0D0c").touch()  # a capture device only: still nothing to play on
+    assert outputs.audio_output_problem(snd, str(runtime)) is not None
+    (snd / "pcmC0D0p").touch()
+    assert outputs.audio_output_problem(snd, str(runtime)) is None
+    (snd / "pcmC0D0p").unlink()
+    (runtime / "pulse").mkdir()
+    (runtime / "pulse" / "native").touch()
+    assert outputs.audio_output_problem(snd, str(runtime)) is None
+
+    monkeypatch.setattr(outputs, "audio_output_problem", lambda: problem)
+    check = doctor.check_audio_output()
+    assert not check.ok and "no audio output works" in check.detail
+    choice = factory.create_backend()
+    try:
+        assert choice.unavailable_reason is not None
+        assert choice.unavailable_reason.startswith("Silent: no audio output works")
+        assert "--aout=dummy" in choice.backend.args  # type: ignore[attr-defined]
+    finally:
+        choice.backend.close()
