@@ -296,3 +296,44 @@ def test_a_taste_map_of_a_small_library_has_several_regions() -> None:
     xy = rng.normal(size=(120, 2)).astype(np.float32)
     _labels, centres, names = _regions(xy, ["jazz"] * 60 + ["rock"] * 60, MapConfig())
     assert centres.shape[0] >= 4 and len(names) == centres.shape[0]
+
+
+def test_a_narrow_window_clips_nothing(qtbot: Any, library_db: Path) -> None:  # noqa: F811
+    from player.ui.charts import play_axis
+
+    app = _open(qtbot, library_db, size=(800, 560))  # noqa: F811
+    try:
+        window = app.window
+        qtbot.waitUntil(lambda: window.width() == 800)
+        app.session.play_track(app.model.track_id(0))
+        qtbot.waitUntil(lambda: window.upnext.list.count() > 0)
+        # The sidebar never scrolls sideways; long names elide.
+        assert not window.nav.horizontalScrollBar().isVisible()
+        assert window.nav.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        # Up Next's scrollbar is a thin, styled one (not a stretched black block).
+        bar = window.upnext.list.verticalScrollBar()
+        assert bar.sizeHint().width() <= 12
+        # Every song column is on screen: title, artist, album and time fit the table.
+        hh = window.table.horizontalHeader()
+        shown = [c for c in range(hh.count()) if not window.table.isColumnHidden(c)]
+        assert window.table.isColumnHidden(4)  # genre makes room in a narrow window
+        right = max(hh.sectionViewportPosition(c) + hh.sectionSize(c) for c in shown)
+        assert right <= window.table.viewport().width() + 1
+        assert all(hh.sectionSize(c) >= 40 for c in shown)
+        # The player bar still shows the song's title, not three letters of it.
+        assert window.nowbar.title.width() >= 100
+        # Discover: long reasons wrap whole.
+        window.select_view("playlist:discover")
+        page = window.playlist_page
+        qtbot.waitUntil(lambda: page.table.rowCount() > 0, timeout=10000)
+        page._fit()
+        for row in range(page.table.rowCount()):
+            needed = page.table.sizeHintForRow(row)
+            assert page.table.rowHeight(row) >= needed
+        # Whole play counts on the stats axis.
+        for peak in (1, 3, 7, 13, 120):
+            top, ticks = play_axis(peak)
+            assert top >= peak and all(isinstance(t, int) for t in ticks) and len(ticks) <= 5
+    finally:
+        app.window.shutdown()
+        app.window.bridge.close()

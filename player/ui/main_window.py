@@ -82,6 +82,10 @@ class JobStatus(QWidget):
         self.show()
 
 
+# Below this window width the song list hides its genre column.
+NARROW_WIDTH = 1000
+
+
 class MainWindow(QMainWindow):
     loaded = Signal()
 
@@ -177,6 +181,10 @@ class MainWindow(QMainWindow):
         self.nav.setObjectName("SidebarList")
         self.nav.setIconSize(QSize(18, 18))
         self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Long names (user playlists) elide in a narrow window: never a sideways scroll.
+        self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.nav.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.nav.setWordWrap(False)
         self._nav_items: dict[str, QListWidgetItem] = {}
 
         def header(text: str) -> None:
@@ -257,8 +265,8 @@ class MainWindow(QMainWindow):
             [
                 (QHeaderView.ResizeMode.Fixed, 40),
                 (QHeaderView.ResizeMode.Stretch, 0),
-                (QHeaderView.ResizeMode.Interactive, 160),
-                (QHeaderView.ResizeMode.Interactive, 170),
+                (QHeaderView.ResizeMode.Interactive, 160),  # artist and album: see
+                (QHeaderView.ResizeMode.Interactive, 170),  # _fit_columns
                 (QHeaderView.ResizeMode.Interactive, 96),
                 (QHeaderView.ResizeMode.Fixed, 60),
             ]
@@ -266,6 +274,7 @@ class MainWindow(QMainWindow):
             hh.setSectionResizeMode(col, mode)
             if width:
                 hh.resizeSection(col, width)
+        self.table.installEventFilter(self)  # columns follow the table's width
         self.table.activated.connect(self._song_activated)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._song_menu)
@@ -775,6 +784,21 @@ class MainWindow(QMainWindow):
     def quit(self) -> None:
         self._quitting = True
         self.close()
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.table and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(watched, event)
+
+    def _fit_columns(self) -> None:
+        """A narrow window: the genre column gives its room to title, artist and album,
+        and artist and album take a share of the width (the title the rest); each
+        elides what does not fit."""
+        self.table.setColumnHidden(4, self.width() < NARROW_WIDTH)
+        width = self.table.width() - 16  # the vertical scrollbar
+        hh = self.table.horizontalHeader()
+        hh.resizeSection(2, max(70, min(200, int(width * 0.24))))
+        hh.resizeSection(3, max(70, min(220, int(width * 0.26))))
 
     def changeEvent(self, event) -> None:
         # Light and dark follow the system: when its palette changes, so do our colours.
