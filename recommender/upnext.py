@@ -55,8 +55,8 @@ _HALF_KNOWN = 0.8
 # this" for its reason to say so.
 _ASKED_SIMILAR = 0.3
 # Past these knob positions a pick's reason says which way the knob took it.
-_KNOB_DISCOVER = 0.6
-_KNOB_FAMILIAR = 0.4
+_KNOB_DISCOVER = 0.7
+_KNOB_FAMILIAR = 0.15
 
 
 class Scorer(Protocol):
