@@ -51,9 +51,10 @@ NO_SOURCE = "library"  # an automatic pick no source scored
 # How far the knob's tilt takes back a never-heard track the user half knows (by an
 # artist they heard, near a favourite): see ``UpNext.acquaintance``.
 _HALF_KNOWN = 0.8
-# How alike (the similarity's scale, 0..1) a pick must be to the track of a "more like
-# this" for its reason to say so.
-_ASKED_SIMILAR = 0.3
+# How alike a pick must be to the track of a "more like this" for its reason to say so:
+# at least this share of the closest pick's similarity, and above a floor.
+_ASKED_SHARE = 0.7
+_ASKED_SIMILAR = 0.05
 # Past these knob positions a pick's reason says which way the knob took it.
 _KNOB_DISCOVER = 0.7
 _KNOB_FAMILIAR = 0.15
@@ -445,12 +446,17 @@ class UpNext:
         if asked is None or not items:
             return {}
         matrix = self.similarity.pairwise(np.asarray([asked.item, *items], dtype=np.int64))
-        label = artist_title(self.describe(asked.item))
-        return {
-            item: f"more like {label}, as you asked"
+        likeness = [
+            (item, similarity)
             for item, similarity in zip(items, matrix[0, 1:].tolist(), strict=True)
-            if item != asked.item and similarity >= _ASKED_SIMILAR
-        }
+            if item != asked.item
+        ]
+        # The similarity's scale depends on what is known (tags, sound): the picks
+        # nearly as close as the closest one are those the request brought.
+        best = max((s for _, s in likeness), default=0.0)
+        floor = max(_ASKED_SIMILAR, _ASKED_SHARE * best)
+        label = artist_title(self.describe(asked.item))
+        return {item: f"more like {label}, as you asked" for item, s in likeness if s >= floor}
 
     def _knob_reason(self, item: int, reason: str) -> str:
         """With the knob towards Discover a never-heard pick says it is new to the user;

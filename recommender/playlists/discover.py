@@ -95,7 +95,7 @@ def nearest_favourite(
 
 FIRST_SAMPLE_HOW = (
     "a first sample from every corner of your library's sound; as you play, like and "
-    "skip, Discover turns to what sits near your favourites"
+    "skip, it turns to what sits near your favourites"
 )
 
 
