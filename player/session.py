@@ -468,10 +468,12 @@ class ListeningSession:
         value = min(max(value, 0.0), 1.0)
 
         def task() -> None:
+            changed = value != self._state.discover
             if self._recommender is not None:
                 self._recommender.set_discover(value)
             self._publish("settings", discover=value)
-            self._rerank()
+            if changed:
+                self._rerank()
 
         self._post(task)
 
@@ -488,6 +490,7 @@ class ListeningSession:
 
         def task() -> None:
             settings = self._settings
+            before = replace(settings)
             if skip_threshold is not None:
                 settings.skip_threshold_s = max(0.0, float(skip_threshold))
             if repeat_window_minutes is not None:
@@ -497,7 +500,8 @@ class ListeningSession:
             if replaygain is not None:
                 settings.replaygain = ReplayGainMode(replaygain)
             self._apply_settings()
-            self._rerank()
+            if settings != before:  # the same settings again (the app's start): no re-rank
+                self._rerank()
 
         self._post(task)
 

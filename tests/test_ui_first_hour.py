@@ -74,14 +74,18 @@ def test_the_app_reopens_paused_where_it_was_with_its_queue(
     queued = [(e.track.id, e.pinned) for e in first.snapshot().upnext]
     first.close()
 
+    from player.ui import settings as prefs
+
     second = make_session(str(library_db), backend=NullBackend(), remember=True)
     try:
         second.restore()
+        second.configure(**prefs.session_options())  # what the window does at start
+        second.set_discover(second.snapshot().discover)
         second.wait_idle()
         state = second.snapshot()
         assert state.now_playing.id == by_title["Night Walk"]
         assert state.play_state == "paused" and state.position == pytest.approx(0.5, abs=0.01)
-        assert [(e.track.id, e.pinned) for e in state.upnext] == queued
+        assert [(e.track.id, e.pinned) for e in state.upnext] == queued  # not re-ranked
         assert queued[0] == (by_title["Paper Moon"], True)
     finally:
         second.close()

@@ -115,7 +115,13 @@ def make_session(
         db_path,
         backend,
         recommender=recommender,
-        settings=SessionSettings(skip_threshold_s=float(prefs.get("listening/skip_threshold"))),
+        # The user's settings from the start, so applying them again re-ranks nothing
+        # (a restored queue stays as it was left).
+        settings=SessionSettings(
+            skip_threshold_s=float(prefs.get("listening/skip_threshold")),
+            repeat_window_s=60.0 * float(prefs.get("listening/repeat_window")),
+            artist_spacing=int(prefs.get("listening/artist_spacing")),
+        ),
         playback_note=note,
         remember=remember,
     )
