@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 EXTRAS ?= dev
 
-.PHONY: install system-deps run test lint format bench package clean
+.PHONY: install install-user system-deps run test lint format bench package clean
 
 install: system-deps $(STAMP)
 
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(VENV)/bin/segue
+
+# A `segue` command in ~/.local/bin (BIN_DIR=... elsewhere) that runs this checkout.
+install-user: install
+	@sh packaging/install-user.sh $(VENV)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -28,6 +28,15 @@ def check_playback() -> Check:
     return Check("libVLC", True, name)
 
 
+def check_audio_output() -> Check:
+    from player.playback.outputs import audio_output_problem
+
+    problem = audio_output_problem()
+    if problem:
+        return Check("audio output", False, problem)
+    return Check("audio output", True, "a sound card or a sound server is there")
+
+
 def check_database(path: Path) -> list[Check]:
     from player.errors import SegueError
     from player.library.db import Database
@@ -98,6 +107,7 @@ def _analysis(db: object) -> Check:
 def run_checks(db_path: Path) -> list[Check]:
     checks = [Check("segue", True, f"version {__version__}")]
     checks.append(check_playback())
+    checks.append(check_audio_output())
     checks.extend(check_database(db_path))
     data_dir = db_path.parent
     writable = os.access(data_dir, os.W_OK) if data_dir.exists() else True

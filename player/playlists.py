@@ -322,7 +322,34 @@ def _with_mood(
     rows = np.array([row_of[t] for t in ids if t in row_of], dtype=np.int64)
     kept_reasons = [r for t, r in zip(ids, reasons, strict=True) if t in row_of]
     filtered = engine.filter_mood(Playlist(name, name, kind, how, rows, kept_reasons), mood)
+    if filtered.items.size == 0:
+        filtered.how = mood_shortfall(engine, rows, mood, f"'{name}'")
     return as_tracks(filtered, arrays)
+
+
+def mood_shortfall(engine: Any, rows: Any, mood: str, what: str) -> str:
+    """Why a mood filter kept nothing: how many tracks had no known energy (not analysed,
+    and a genre that does not tell) and how many were of the other mood."""
+    import numpy as np
+
+    from player.text import plural
+
+    energy = engine.energy[np.asarray(rows, dtype=np.int64)]
+    unknown = int(np.count_nonzero(~np.isfinite(energy)))
+    other = int(energy.size - unknown)
+    if energy.size == 0:
+        return f"no {mood} tracks: {what} has no tracks"
+    parts = []
+    if other:
+        parts.append(f"{other} {'is' if other == 1 else 'are'} not {mood} enough")
+    if unknown:
+        parts.append(
+            f"{unknown} {'has' if unknown == 1 else 'have'} no known energy "
+            "(run 'segue analyze' so Segue hears how they sound)"
+        )
+    return f"no {mood} tracks among the {plural(energy.size, 'track')} of {what}: " + "; ".join(
+        parts
+    )
 
 
 def as_tracks(

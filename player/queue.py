@@ -301,6 +301,40 @@ class PlayQueue:
         self._settle()
         return entry
 
+    # -- saving and restoring ----------------------------------------------------------------
+
+    def saved(self) -> dict[str, object]:
+        """The queue as plain data (track ids, pins, reasons), for ``restore``."""
+        return {
+            "current": None if self._current is None else self._current.item,
+            "front": [e.item for e in self._pinned[: self._front]],
+            "added": [e.item for e in self._pinned[self._front :]],
+            "auto": [[e.item, e.reason] for e in self._auto],
+            "history": [e.item for e in self._history[-_HISTORY_FOR_FILL:]],
+        }
+
+    def restore(
+        self,
+        current: int | None,
+        front: Sequence[int] = (),
+        added: Sequence[int] = (),
+        auto: Sequence[AutoItem] = (),
+        history: Sequence[int] = (),
+    ) -> Entry | None:
+        """Put back a saved queue (``saved()``): the current entry (returned), the front
+        group and the added entries pinned as before, then the automatic tail with its
+        reasons. Replaces whatever the queue held."""
+        self._history = [self._entry(item, Origin.USER) for item in history]
+        self._cycle_start = len(self._history)
+        self._current = None if current is None else self._entry(current, Origin.USER)
+        self._pinned = [self._entry(item, Origin.USER) for item in (*front, *added)]
+        self._front = len(front)
+        self._rank.clear()
+        self._auto = []
+        self._append_auto(auto, limit=None)
+        self._settle()
+        return self._current
+
     # -- modes -------------------------------------------------------------------------------
 
     def set_repeat(self, mode: Repeat) -> None:

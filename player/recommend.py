@@ -37,6 +37,8 @@ _KIND = {
     "unlike": api.UNLIKE,
     "dislike": api.DISLIKE,
 }
+# A library that grows while the session runs is taken in at most this often.
+_REBUILD_EVERY_S = 20.0
 # Cold start from tags: a play count or a rating some other player left in the file.
 _TAG_PLAYS_CAP = 5
 _TAG_LIKE_RATING = 0.8
@@ -134,9 +136,44 @@ class EngineHost:
         threadpool_limits(limits=1, user_api="blas")
         self.db = db
         self._content_index: Any = None  # fitted by _load_vectors, cached beside the DB
+        # What the user set on this engine, applied again to a rebuilt one.
+        self._discover: float | None = None
+        self._options: dict[str, Any] = {}
+        self._steering: dict[int, float] = {}
+        self._rebuild(now)
+
+    def _rebuild(self, now: float | None = None) -> None:
+        started = time.monotonic()
+        self._signature = engine_data.catalog_signature(self.db)
         with _big_arrays_returned_at_once():
             self._build(now if now is not None else time.time())
         _release_freed_memory()
+        self._built_at = time.monotonic()
+        self._build_seconds = self._built_at - started
+        if self._discover is not None:
+            self.engine.discover = self._discover
+        if self._options:
+            self.configure(**self._options)
+        for track_id, strength in self._steering.items():
+            item = self.mapping.item(track_id)
+            if item is not None:
+                self.engine.steer(item, strength)
+
+    def refresh(self, wanted: Sequence[int] = ()) -> bool:
+        """Take in a library that changed since the build (a scan adding tracks while
+        music plays, an analysis adding audio vectors). Rebuilt at once when a track the
+        session asks about is unknown, otherwise at most every ``_REBUILD_EVERY_S`` (and
+        never more than a tenth of the time): a scan of thousands of files must not keep
+        the session busy rebuilding. True when it rebuilt."""
+        signature = engine_data.catalog_signature(self.db)
+        if signature == self._signature:
+            return False
+        unknown = any(self.mapping.item(t) is None for t in wanted)
+        waited = time.monotonic() - self._built_at
+        if not unknown and waited < max(_REBUILD_EVERY_S, 10 * self._build_seconds):
+            return False
+        self._rebuild()
+        return True
 
     def _build(self, now: float) -> None:
         self.mapping, catalog, durations = self._load_catalog()
@@ -161,7 +198,9 @@ class EngineHost:
     def _load_catalog(self) -> tuple[Mapping, Catalog, npt.NDArray[np.float64]]:
         rows = engine_data.catalog_rows(self.db)
         ids = np.array([r["id"] for r in rows], dtype=np.int64)
-        playable = np.array([not r["missing"] and r["has_audio"] for r in rows], dtype=bool)
+        playable = np.array(
+            [not r["missing"] and not r["removed"] and r["has_audio"] for r in rows], dtype=bool
+        )
         catalog = Catalog(
             titles=[r["title"] for r in rows],
             artists=[r["artist"] or r["albumartist"] for r in rows],
@@ -328,6 +367,7 @@ class EngineHost:
         now: float | None = None,
     ) -> list[tuple[int, str]]:
         """The next ``count`` tracks after ``current``, as (track id, reason)."""
+        self.refresh([t for t in (current, *history[-1:]) if t is not None])
         context = self._context(current, history, queued, now if now is not None else time.time())
         picks = self.engine.recommend(context, count, exclude=self.mapping.items(exclude))
         return [(int(self.mapping.track_ids[p.item]), p.reason) for p in picks]
@@ -361,11 +401,13 @@ class EngineHost:
         )
 
     def steer(self, track_id: int, strength: float) -> None:
+        self._steering[track_id] = self._steering.get(track_id, 0.0) + strength
         item = self.mapping.item(track_id)
         if item is not None:
             self.engine.steer(item, strength)
 
     def set_discover(self, value: float) -> None:
+        self._discover = value
         self.engine.discover = value
 
     def configure(
@@ -375,6 +417,12 @@ class EngineHost:
         repeat_window_s: float | None = None,
         artist_spacing: int | None = None,
     ) -> None:
+        given = {
+            "skip_threshold_s": skip_threshold_s,
+            "repeat_window_s": repeat_window_s,
+            "artist_spacing": artist_spacing,
+        }
+        self._options.update({k: v for k, v in given.items() if v is not None})
         self.engine.configure(
             skip_seconds=skip_threshold_s,
             repeat_window_s=repeat_window_s,

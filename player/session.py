@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from player.library import events, tracks
+from player.library import events, player_state, tracks
 from player.library.db import Database
 from player.playback.backend import PlaybackBackend, State
 from player.playback.replaygain import ReplayGainMode, ReplayGainTags, gain_factor
@@ -145,7 +145,11 @@ class ListeningSession:
         playback_note: str | None = None,
         clock: Callable[[], float] = time.time,
         autofill: bool = True,
+        remember: bool = False,
     ) -> None:
+        """``remember``: save what plays, where, and the queue as they change, so that
+        ``restore()`` at the next start puts them back (the app does; ``segue play``
+        leaves the app's saved state alone)."""
         self._db_path = Path(db_path)
         self._backend = backend
         self._make_recommender = recommender
@@ -165,6 +169,8 @@ class ListeningSession:
         self._verdicts: dict[str, set[int]] = {"like": set(), "dislike": set()}
         self._session_id = uuid.uuid4().hex[:12]
         self._last_activity = clock()
+        self._remember = remember
+        self._resume_at: float | None = None  # a restored track waits here, paused
         self._unsubscribe = [
             backend.add_start_listener(lambda p: self._post(lambda: self._on_start(p))),
             backend.add_end_listener(lambda p: self._post(lambda: self._on_end(p))),
@@ -224,10 +230,15 @@ class ListeningSession:
     def snapshot(self) -> SessionState:
         with self._state_lock:
             state = self._state
+        play_state = self._backend.state()
+        resume_at = self._resume_at
+        if resume_at is not None and play_state is not State.PLAYING:
+            # Restored at start: shown paused where it was left, until played.
+            return replace(state, position=resume_at, play_state=State.PAUSED.value)
         return replace(
             state,
             position=self._backend.position(),
-            play_state=self._backend.state().value,
+            play_state=play_state.value,
             duration=self._backend.duration() or state.duration,
         )
 
@@ -258,12 +269,91 @@ class ListeningSession:
         """Log how the playing track ended ("stop" at its position) and shut down."""
         if self._worker.thread is None or not self._worker.thread.is_alive():
             return
+        self._post(self._save_state)
         self._post(lambda: self._finish_current("stop"))
         self._post(self._backend.stop)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._worker.tasks.put(None)
         self._worker.thread.join(timeout=30)
+
+    # -- remembering --------------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Put back what the last remembering session left: the track (loaded, paused at
+        its position), the queue with its pins and reasons, repeat and shuffle."""
+        self._post(self._restore)
+
+    def _restore(self) -> None:
+        assert self._db is not None
+        saved = player_state.load(self._db)
+        if not saved or self._playing is not None:
+            return
+        playable = tracks.playable_ids(self._db, _saved_ids(saved))
+
+        def keep(items: object) -> list[int]:
+            return [int(i) for i in items if i in playable] if isinstance(items, list) else []
+
+        queue = saved.get("queue") or {}
+        current = queue.get("current")
+        current = current if current in playable else None
+        auto = [
+            (int(pair[0]), str(pair[1]))
+            for pair in queue.get("auto") or []
+            if isinstance(pair, list) and len(pair) == 2 and pair[0] in playable
+        ]
+        discover = saved.get("discover")
+        if isinstance(discover, int | float) and 0.0 <= discover <= 1.0:
+            if self._recommender is not None:
+                self._recommender.set_discover(float(discover))
+            self._publish("settings", discover=float(discover))
+        volume = saved.get("volume")
+        if isinstance(volume, int | float) and 0.0 <= volume <= 1.0:
+            self._backend.set_volume(float(volume))
+            self._publish("settings", volume=float(volume))
+        repeat = saved.get("repeat")
+        if repeat in {r.value for r in Repeat}:
+            self._queue.set_repeat(Repeat(repeat))
+            self._publish("settings", repeat=repeat)
+        if saved.get("shuffle") is True:
+            self._queue.set_shuffle(True)
+            self._publish("settings", shuffle=True)
+        entry = self._queue.restore(
+            current,
+            keep(queue.get("front")),
+            keep(queue.get("added")),
+            auto,
+            keep(queue.get("history")),
+        )
+        if entry is None:
+            return
+        track = self._track(entry.item)
+        self._playing = _Playing(entry, track, self._clock(), self._session_id)
+        self._backend.load(track.path, self._gain(track.id))
+        position = saved.get("position")
+        if isinstance(position, int | float) and position > 0:
+            self._backend.seek(float(position))
+            self._resume_at = float(position)
+        self._prepare_next()
+        self._announce_now_playing()
+
+    def _save_state(self) -> None:
+        if not self._remember or self._db is None:
+            return
+        position = self._resume_at
+        if position is None:
+            position = self._backend.position() if self._playing is not None else 0.0
+        player_state.save(
+            self._db,
+            {
+                "queue": self._queue.saved(),
+                "position": round(float(position or 0.0), 3),
+                "repeat": self._queue.repeat.value,
+                "shuffle": self._queue.shuffle,
+                "discover": self._state.discover,
+                "volume": self._state.volume,
+            },
+        )
 
     # -- commands (thread-safe, return at once) ----------------------------------------------
 
@@ -303,10 +393,38 @@ class ListeningSession:
             state = self._backend.state()
             if state is State.PLAYING:
                 self._backend.pause()
+                self._save_state()
             elif self._playing is not None:
                 self._backend.play()
+                self._resume_at = None
+            elif self._queue.current is not None:
+                self._start_entry(self._queue.current)  # after a stop: from the start
             else:
                 self._next()
+
+        self._post(task)
+
+    def stop(self) -> None:
+        """Stop: the track's listen is logged as stopped where it was; pressing play
+        starts it again from the beginning."""
+
+        def task() -> None:
+            if self._playing is None:
+                return
+            # The track stays current in the queue and on show; play starts it over.
+            self._finish_current("stop")
+            self._backend.stop()
+            self._resume_at = None
+            self._publish("state", play_state=State.STOPPED.value)
+
+        self._post(task)
+
+    def seek_by(self, seconds: float) -> None:
+        """Jump ``seconds`` forward (or back, when negative) in the playing track."""
+
+        def task() -> None:
+            if self._playing is not None:
+                self._backend.seek(max(0.0, self._backend.position() + seconds))
 
         self._post(task)
 
@@ -350,10 +468,12 @@ class ListeningSession:
         value = min(max(value, 0.0), 1.0)
 
         def task() -> None:
+            changed = value != self._state.discover
             if self._recommender is not None:
                 self._recommender.set_discover(value)
             self._publish("settings", discover=value)
-            self._rerank()
+            if changed:
+                self._rerank()
 
         self._post(task)
 
@@ -370,6 +490,7 @@ class ListeningSession:
 
         def task() -> None:
             settings = self._settings
+            before = replace(settings)
             if skip_threshold is not None:
                 settings.skip_threshold_s = max(0.0, float(skip_threshold))
             if repeat_window_minutes is not None:
@@ -379,7 +500,8 @@ class ListeningSession:
             if replaygain is not None:
                 settings.replaygain = ReplayGainMode(replaygain)
             self._apply_settings()
-            self._rerank()
+            if settings != before:  # the same settings again (the app's start): no re-rank
+                self._rerank()
 
         self._post(task)
 
@@ -461,6 +583,7 @@ class ListeningSession:
         """Make ``entry`` the playing track (load + play), or stop when it is None."""
         if entry is None:
             self._playing = None
+            self._resume_at = None
             self._backend.stop()
             self._publish(
                 "now_playing", now_playing=None, liked=False, disliked=False, duration=None
@@ -468,6 +591,7 @@ class ListeningSession:
             return
         track = self._track(entry.item)
         self._new_session_if_idle()
+        self._resume_at = None
         self._playing = _Playing(entry, track, self._clock(), self._session_id)
         self._backend.load(track.path, self._gain(track.id))
         self._backend.play()
@@ -493,6 +617,8 @@ class ListeningSession:
         self._backend.set_next(track.path, self._gain(track.id))
 
     def _play_now(self, track_id: int) -> None:
+        if self._state.last_error is not None:  # the user moved on: old news
+            self._publish("error", last_error=None)
         self._finish_current("skip")
         self._start_entry(self._queue.play_now(track_id))
         self._rerank()
@@ -581,10 +707,14 @@ class ListeningSession:
         self._publish("state", play_state=state.value)
 
     def _verdict(self, kind: str, track_id: int | None) -> None:
-        if track_id is None:
-            if self._playing is None:
+        if track_id is None:  # the playing track (or the stopped one on show)
+            current = self._queue.current
+            if self._playing is not None:
+                track_id = self._playing.track.id
+            elif current is not None:
+                track_id = current.item
+            else:
                 return
-            track_id = self._playing.track.id
         assert self._db is not None
         event = events.NewEvent(track_id=track_id, kind=kind, ts=self._clock(), source="segue")
         events.append(self._db, event)
@@ -642,3 +772,14 @@ class ListeningSession:
         if self._playing is not None:
             self._prepare_next()
         self._publish("queue", upnext=entries)
+        self._save_state()
+
+
+def _saved_ids(saved: dict[str, Any]) -> list[int]:
+    """Every track id a saved state names (to check which still play)."""
+    queue = saved.get("queue") or {}
+    ids: list[Any] = [queue.get("current")]
+    for key in ("front", "added", "history"):
+        ids.extend(queue.get(key) or [])
+    ids.extend(pair[0] for pair in queue.get("auto") or [] if isinstance(pair, list) and pair)
+    return [i for i in ids if isinstance(i, int)]

@@ -84,16 +84,27 @@ class SmartQuery:
 def parse(text: str) -> SmartQuery:
     if not text.strip():
         raise SmartQueryError("the smart query is empty (example: 'genre:jazz plays>5')")
+    # "a | b" and "genre:jazz| rock" read as "a|b": spaces around '|' do not split a term.
+    joined = re.sub(r"\s*\|\s*", "|", text.strip())
     try:
-        words = shlex.split(text, posix=True)
+        words = shlex.split(joined, posix=True)
     except ValueError as exc:
         raise SmartQueryError(f"bad smart query: {exc} (close the quotes)") from None
     return SmartQuery(text, tuple(_term(word) for word in words))
 
 
 def _term(word: str) -> Condition:
+    if word.startswith("|") or word.endswith("|") or "||" in word:
+        raise SmartQueryError(f"'{word}': '|' needs a value on each side (genre:jazz|blues)")
     match = _TERM.match(word)
     if match is None:
+        if any(c in word for c in "()[]{}"):
+            raise SmartQueryError(
+                f"'{word}': brackets are not part of the language; terms all have to match, "
+                "and 'a|b' matches either (genre:jazz|blues; quote a title with brackets)"
+            )
+        if not any(c.isalnum() for c in word):
+            raise SmartQueryError(f"'{word}' is not a term (example: genre:jazz plays>5)")
         if word.startswith("-") and len(word) > 1:
             return Condition("any", TEXT, ":", (word[1:],), negate=True)
         return Condition("any", TEXT, ":", (word,))
@@ -128,6 +139,8 @@ def _term(word: str) -> Condition:
         if not low and not high:
             raise SmartQueryError(f"'{word}': a range needs at least one end")
         bounds = (convert(low, word) if low else None, convert(high, word) if high else None)
+        if bounds[0] is not None and bounds[1] is not None and bounds[0] > bounds[1]:
+            raise SmartQueryError(f"'{word}': the range is reversed; write {field}:{high}..{low}")
         return Condition(field, kind, "range", bounds, negate)
     op = "=" if op == ":" else op
     return Condition(field, kind, op, tuple(convert(v, word) for v in value.split("|")), negate)

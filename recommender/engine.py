@@ -208,7 +208,7 @@ class Engine:
 
     def steer(self, item: int, strength: float) -> None:
         """ "More like this" (> 0) or "less like this" (< 0) for the rest of the session."""
-        self.upnext._steer(item, strength)
+        self.upnext.steer(item, strength)
 
     def configure(
         self,

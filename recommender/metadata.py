@@ -244,7 +244,7 @@ class MetadataIndex:
             text = sp.csr_matrix((n, 1), dtype=np.float32)
             self._terms = np.array([""], dtype=object)
             self._idf = np.zeros(1)
-        self._text = sp.csr_matrix(normalize(text, norm="l2"), dtype=np.float32)
+        self._text = _l2_rows(text)
         self._text_by_term = sp.csr_matrix(self._text.T, dtype=np.float32)
 
         # Artists: binary item x artist membership, rows normalised -> cosine overlap.
@@ -260,7 +260,7 @@ class MetadataIndex:
             (np.ones(len(rows), dtype=np.float32), (rows, cols)),
             shape=(n, max(len(vocab), 1)),
         )
-        self._artists = sp.csr_matrix(normalize(membership, norm="l2"), dtype=np.float32)
+        self._artists = _l2_rows(membership)
         self._artists_by_artist = sp.csr_matrix(self._artists.T, dtype=np.float32)
         # The primary artist as a dense id (-1 unknown), for callers' spacing rules.
         self.artist_ids: IntArray = np.array(
@@ -456,3 +456,11 @@ def top_k(scores: FloatArray, k: int) -> tuple[IntArray, FloatArray]:
     order = candidates[np.argsort(-scores[candidates], kind="stable")]
     order = order[scores[order] > 0]
     return order.astype(np.int64), scores[order].astype(np.float32)
+
+
+def _l2_rows(matrix: sp.spmatrix) -> sp.csr_matrix:
+    """Rows scaled to unit length (empty rows stay empty); an empty library has no rows,
+    which scikit-learn's ``normalize`` refuses."""
+    if matrix.shape[0] == 0:
+        return sp.csr_matrix(matrix.shape, dtype=np.float32)
+    return sp.csr_matrix(normalize(matrix, norm="l2"), dtype=np.float32)

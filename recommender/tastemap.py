@@ -368,7 +368,9 @@ def _regions(
     from recommender.playlists.mixes import name_clusters
 
     n = xy.shape[0]
-    r = int(min(cfg.regions_max, n // cfg.tracks_per_region))
+    # Several regions even on a small library (sqrt(n/4): 5 for 100 tracks, 16 from
+    # 1,024), never more than one per ``tracks_per_region`` on a large one.
+    r = int(min(cfg.regions_max, np.sqrt(n / 4), max(n // cfg.tracks_per_region, 8)))
     if r < 2:
         return (
             np.zeros(n, np.int64),

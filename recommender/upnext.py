@@ -38,6 +38,7 @@ from recommender.reasons import (
     NEW_REASON,
     Describe,
     Explains,
+    artist_title,
     followed_reason,
 )
 from recommender.sources import Neighbours, PairwiseSimilarity, TasteSource
@@ -47,6 +48,16 @@ _NO_ITEMS: IntArray = np.empty(0, dtype=np.int64)
 USER_SOURCE = "user"  # the source of entries the user queued
 USER_REASON = "queued by you"
 NO_SOURCE = "library"  # an automatic pick no source scored
+# How far the knob's tilt takes back a never-heard track the user half knows (by an
+# artist they heard, near a favourite): see ``UpNext.acquaintance``.
+_HALF_KNOWN = 0.8
+# How alike a pick must be to the track of a "more like this" for its reason to say so:
+# at least this share of the closest pick's similarity, and above a floor.
+_ASKED_SHARE = 0.7
+_ASKED_SIMILAR = 0.05
+# Past these knob positions a pick's reason says which way the knob took it.
+_KNOB_DISCOVER = 0.7
+_KNOB_FAMILIAR = 0.15
 
 
 class Scorer(Protocol):
@@ -67,7 +78,7 @@ class UpNextConfig:
     artist_spacing: int = 1  # positions before the same artist may play again; 0 = off
     mmr_lambda: float = 0.75  # relevance vs. diversity (1 = relevance only)
     discover: float = 0.5  # 0 = familiar tracks, 1 = new to you, 0.5 = neutral
-    discover_strength: float = 0.5  # at the knob's ends: this x the best score, +/-
+    discover_strength: float = 0.8  # at the knob's ends: this x the best score, +/-
     skip_push: float = 0.8  # a skip lowers a candidate by this x its similarity
     like_pull: float = 0.5  # a like raises a candidate by this x its similarity
     steer_decay: float = 0.6  # each new steer weakens the older ones by this factor
@@ -83,6 +94,7 @@ class _Steer:
     item: int
     strength: float  # negative: push similar down; positive: pull up
     neighbours: IntArray  # a liked track's neighbours, joined to the pool
+    asked: bool = False  # the user's "more/less like this" (not a like or a skip)
 
 
 class UpNext:
@@ -173,10 +185,11 @@ class UpNext:
 
     def steer(self, item: int, strength: float) -> None:
         """ "More like this" (> 0) or "less like this" (< 0) for the rest of the session:
-        candidates are raised or lowered by ``strength`` x their similarity to ``item``."""
-        self._steer(item, strength)
+        candidates are raised or lowered by ``strength`` x their similarity to ``item``;
+        the picks it brings say so."""
+        self._steer(item, strength, asked=True)
 
-    def _steer(self, item: int, strength: float) -> None:
+    def _steer(self, item: int, strength: float, asked: bool = False) -> None:
         cfg = self.config
         kept = [
             replace(s, strength=s.strength * cfg.steer_decay)
@@ -185,7 +198,7 @@ class UpNext:
         ]
         found = [find(item, cfg.like_neighbours)[0] for find in self.neighbours]
         neighbours = np.unique(np.concatenate(found)) if strength > 0 and found else _NO_ITEMS
-        self._steers = [*kept, _Steer(item, strength, neighbours)][-cfg.steer_memory :]
+        self._steers = [*kept, _Steer(item, strength, neighbours, asked)][-cfg.steer_memory :]
 
     def reset_session(self) -> None:
         """A new session: the previous one's steers no longer apply."""
@@ -252,8 +265,31 @@ class UpNext:
             return base.copy()
         peak = float(base.max()) if base.size else 0.0  # banned/queued are -inf, never +inf
         shift = np.float32(tilt * (peak if 0 < peak < np.inf else 1.0))
-        result: FloatArray = np.where(self.taste.known(), base - shift, base + shift)
+        # Heard tracks move down by ``shift`` and never-heard ones up (or the reverse);
+        # never-heard tracks the user half knows (by an artist they heard, near a
+        # favourite) move part of the way back. With a young history the few tracks
+        # heard are mostly still in the repeat window: those are what "familiar" offers.
+        known = self.taste.known()
+        unheard = np.where(known, np.float32(-1.0), np.float32(1.0) - self.acquaintance())
+        result: FloatArray = (base + shift * unheard).astype(np.float32, copy=False)
         return result
+
+    def acquaintance(self) -> FloatArray:
+        """How well the user half-knows each track, in [0, ``_HALF_KNOWN``]: what the
+        taste source scores (liked album or artist, near a favourite), or a track by an
+        artist they have heard."""
+        known = self.taste.known()
+        taste = np.asarray(self.taste.scores(Context(current=None)), dtype=np.float32)
+        top = float(taste.max()) if taste.size else 0.0
+        half = np.float32(_HALF_KNOWN)
+        near: FloatArray = (
+            half / np.float32(top) * taste if top > 0 else np.zeros(known.size, np.float32)
+        )
+        heard = np.unique(self.artist_ids[known])
+        heard = heard[heard >= 0]
+        if heard.size:
+            np.maximum(near, half * np.isin(self.artist_ids, heard), out=near)
+        return near
 
     def _blocked(self, context: Context, pinned: Iterable[int]) -> npt.NDArray[np.bool_]:
         window_start = context.now - self.config.repeat_window_s
@@ -390,17 +426,53 @@ class UpNext:
         pinned: Mapping[int, int],
     ) -> list[Pick]:
         picks: list[Pick] = []
+        asked = self._asked_likeness([item for item, _ in sequence])
         for position, (item, score) in enumerate(sequence):
             if position in pinned:
                 picks.append(Pick(item, float("nan"), USER_SOURCE, USER_REASON))
                 continue
             source = self._top_source(breakdown, item)
-            picks.append(Pick(item, score, source, self._reason(source, item, context)))
+            reason = asked.get(item) or self._knob_reason(item, self._reason(source, item, context))
+            picks.append(Pick(item, score, source, reason))
             self._picked_by[item] = source
             self._picked_by.move_to_end(item)
         while len(self._picked_by) > 512:
             self._picked_by.popitem(last=False)
         return picks
+
+    def _asked_likeness(self, items: list[int]) -> dict[int, str]:
+        """After "more like this": the picks close to that track, with the reason."""
+        asked = next((s for s in reversed(self._steers) if s.asked and s.strength > 0), None)
+        if asked is None or not items:
+            return {}
+        matrix = self.similarity.pairwise(np.asarray([asked.item, *items], dtype=np.int64))
+        likeness = [
+            (item, similarity)
+            for item, similarity in zip(items, matrix[0, 1:].tolist(), strict=True)
+            if item != asked.item
+        ]
+        # The similarity's scale depends on what is known (tags, sound): the picks
+        # nearly as close as the closest one are those the request brought.
+        best = max((s for _, s in likeness), default=0.0)
+        floor = max(_ASKED_SIMILAR, _ASKED_SHARE * best)
+        label = artist_title(self.describe(asked.item))
+        return {item: f"more like {label}, as you asked" for item, s in likeness if s >= floor}
+
+    def _knob_reason(self, item: int, reason: str) -> str:
+        """With the knob towards Discover a never-heard pick says it is new to the user;
+        towards Familiar a liked or much-played one says it is a favourite."""
+        knob = self.config.discover
+        if knob >= _KNOB_DISCOVER and not self.taste.known()[item]:
+            if reason.startswith(NEW_REASON):
+                return reason
+            return f"{NEW_REASON}, {reason}" if reason else NEW_REASON
+        if knob <= _KNOB_FAMILIAR and (
+            self.taste.liked[item] or self.taste.net[item] >= self.taste.config.favourite_weight
+        ):
+            if "favourite" in reason or reason.startswith("you liked this"):
+                return reason
+            return f"a favourite: {reason}" if reason else "a favourite"
+        return reason
 
     @staticmethod
     def _top_source(breakdown: ScoreBreakdown, item: int) -> str:

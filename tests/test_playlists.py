@@ -90,10 +90,23 @@ def test_discover_never_offers_disliked_liked_or_heavily_played_tracks() -> None
     assert all(i < 30 for i in sorted(found.items[np.argsort(-found.scores)][:10].tolist()))
     assert len(set(engine.state.artist_ids[top].tolist())) > 1
     assert all("favourite" in r or "whom you play" in r for r in found.reasons)
+    # Never "close to" itself (6, heard once, is a favourite too), never a dangling tail.
+    six = found.reasons[items.index(6)]
+    assert "song 6" not in six and not six.endswith(", a favourite")
 
 
-def test_discover_is_empty_without_any_taste() -> None:
-    assert len(PlaylistEngine(library([])).discover()) == 0
+def test_discover_without_any_listening_is_a_sample_across_the_sound_map() -> None:
+    state = library([], per_genre=30)
+    found = PlaylistEngine(state).discover()
+    items = found.items.tolist()
+    assert len(items) == 50 and len(set(items)) == 50
+    genre_of = np.repeat(np.arange(len(GENRES)), 30)
+    # Every part of the library is in the sample, in shares near its size.
+    counts = np.bincount(genre_of[found.items], minlength=len(GENRES))
+    assert counts.min() >= 50 // len(GENRES) - 5, counts
+    assert all(r.startswith("new to you: a taste of the ") for r in found.reasons)
+    assert "as you play, like and skip" in found.how
+    assert any(GENRES[g] in r for g in range(len(GENRES)) for r in found.reasons)
 
 
 def test_radio_starts_with_its_seed_is_deterministic_and_skips_bans() -> None:
@@ -233,7 +246,13 @@ def test_a_tiny_library_with_no_tags_or_history_still_gets_playlists_and_a_map()
     engine = PlaylistEngine(state)
     built = engine.build_all()
     assert {p.key for p in built} >= {"discover", "forgotten", "calm", "energetic"}
-    assert all(len(p) == 0 for p in built)  # nothing is known: nothing to claim
+    # Nothing is known: nothing to claim, but Discover offers the whole (tiny) library.
+    assert all(len(p) == 0 for p in built if p.key != "discover")
+    discover = next(p for p in built if p.key == "discover")
+    assert sorted(discover.items.tolist()) == [0, 1, 2]
+    assert all(
+        r == "new to you: a corner of your library you have not heard yet" for r in discover.reasons
+    )
     radio = engine.radio([2], "c", "radio:track:2")
     assert radio.items[0] == 2 and set(radio.items.tolist()) <= {0, 1, 2}
     taste_map = build_map(np.array([10, 11, 12]), engine.embedding.vectors, state.genres)
@@ -270,3 +289,18 @@ def test_a_library_with_few_genres_keeps_every_genre_apart() -> None:
     same = np.repeat(np.arange(3), 8)
     assert np.allclose(cosine[same[:, None] == same[None, :]], 1.0, atol=1e-5)
     assert np.allclose(cosine[same[:, None] != same[None, :]], 0.0, atol=1e-5)
+
+
+def test_mix_reasons_say_what_the_tracks_share() -> None:
+    engine = PlaylistEngine(library(plays(0, 4, NOW - DAY)))
+    for mix in engine.mixes():
+        assert mix.reasons
+        for reason in mix.reasons:
+            assert "typical of" not in reason and "Mix" not in reason
+            assert reason.startswith(("like the other ", "one of your favourites among the "))
+            assert reason.endswith(" tracks of this mix")
+    words = " ".join(r for m in engine.mixes() for r in m.reasons)
+    assert "jazz" in words and "heavy metal" in words
+    from recommender.playlists.mixes import mix_reason
+
+    assert mix_reason("", False) == "sounds like the other tracks of this mix"

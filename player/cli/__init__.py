@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gui",
     "scan",
     "library",
+    "tracks",
     "analyze",
     "similar",
     "log",

@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--size", metavar="WxH", help="window size for --screenshot, e.g. 1280x800")
     parser.add_argument(
-        "--play", type=int, metavar="TRACK_ID", help="start playing this track (see segue library)"
+        "--play", type=int, metavar="TRACK_ID", help="start playing this track (see segue tracks)"
     )
     parser.add_argument("--no-audio", action="store_true", help="start without sound output")
     parser.add_argument("files", nargs="*", metavar="FILE", help="audio files to play")

@@ -40,6 +40,74 @@ def _clock(seconds: float | None) -> str:
     return f"{minutes}:{secs:02}"
 
 
+class StatusBlock:
+    """The terminal's status: one block redrawn in place (cursor up, clear, draw) when
+    stdout is a terminal; on a pipe, a new block only when the track, the verdict, the
+    pause or Up Next changes, so scripts read whole blocks."""
+
+    def __init__(self, out: Any, live: bool) -> None:
+        self.out = out
+        self.live = live
+        self.drawn = 0  # lines of the block on screen
+        self.last: list[str] | None = None
+        self.last_key: tuple[Any, ...] | None = None
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def lines(state: Any, width: int) -> list[str]:
+        track = state.now_playing
+        if track is None:
+            return ["■ nothing playing"]
+        paused = state.play_state in ("paused", "loaded", "stopped")
+        mark = "⏸" if paused else "▶"
+        verdict = "  ♥ liked" if state.liked else ("  ✕ disliked" if state.disliked else "")
+        where = f"{_clock(state.position)} / {_clock(state.duration or track.duration)}"
+        status = "  paused" if paused else ""
+        out = [f"{mark} {_label(track)}  {where}{status}{verdict}", "  up next:"]
+        for number, entry in enumerate(state.upnext[:5], 1):
+            out.append(f"   {number}. {_label(entry.track)} — {entry.reason}")
+        # Never wider than the terminal: a wrapped line would break the redraw.
+        return [line if len(line) < width else line[: width - 2] + "…" for line in out]
+
+    def key(self, state: Any) -> tuple[Any, ...]:
+        return (
+            state.now_playing,
+            state.liked,
+            state.disliked,
+            state.play_state == "playing",
+            tuple((e.track.id, e.reason) for e in state.upnext[:5]),
+        )
+
+    def show(self, state: Any, width: int = 100) -> None:
+        with self.lock:
+            if not self.live:
+                key = self.key(state)
+                if state.now_playing is None or key == self.last_key:
+                    return
+                self.last_key = key
+                self.out.write("\n".join(self.lines(state, 10_000)) + "\n")
+                self.out.flush()
+                return
+            lines = self.lines(state, width)
+            if lines == self.last:
+                return
+            self.last = lines
+            up = f"\x1b[{self.drawn}F" if self.drawn else ""
+            self.out.write(up + "\x1b[J" + "\n".join(lines) + "\n")
+            self.out.flush()
+            self.drawn = len(lines)
+
+    def note(self, text: str) -> None:
+        """A message above the block (an error), which then is drawn again below it."""
+        with self.lock:
+            if self.live and self.drawn:
+                self.out.write(f"\x1b[{self.drawn}F\x1b[J")
+            self.out.write(text + "\n")
+            self.out.flush()
+            self.drawn = 0
+            self.last = None
+
+
 def _start_track(db: Any, args: argparse.Namespace) -> int:
     from player.errors import SegueError
     from player.library import tracks
@@ -116,29 +184,18 @@ def run(args: argparse.Namespace) -> int:
         recommender=EngineHost,
         playback_note=choice.unavailable_reason,
     )
-    shown: list[Any] = [None, None]
-    lock = threading.Lock()
+    block = StatusBlock(sys.stdout, live=sys.stdout.isatty())
+
+    def width() -> int:
+        import shutil
+
+        return shutil.get_terminal_size((100, 24)).columns
 
     def show(update: SessionUpdate) -> None:
         state = update.state
         if update.kind == "error" and state.last_error:
-            print(f"! {state.last_error}", flush=True)
-        view = (
-            state.now_playing,
-            state.liked,
-            state.disliked,
-            tuple((e.track.id, e.reason) for e in state.upnext[:5]),
-        )
-        with lock:
-            if view == shown[0] or state.now_playing is None:
-                return
-            shown[0] = view
-        track = state.now_playing
-        verdict = "  ♥ liked" if state.liked else ("  ✕ disliked" if state.disliked else "")
-        lines = [f"▶ {_label(track)}  ({_clock(track.duration)}){verdict}", "  up next:"]
-        for number, entry in enumerate(state.upnext[:5], 1):
-            lines.append(f"   {number}. {_label(entry.track)} — {entry.reason}")
-        print("\n".join(lines), flush=True)
+            block.note(f"! {state.last_error}")
+        block.show(state, width())
 
     session.add_listener(show)
     print(KEYS_HELP, flush=True)
@@ -154,6 +211,8 @@ def run(args: argparse.Namespace) -> int:
             while True:
                 key = next_key()
                 if key is None:
+                    if block.live:  # the elapsed time moves on
+                        block.show(session.snapshot(), width())
                     continue
                 if key in ("q", "Q", "\x04"):
                     break

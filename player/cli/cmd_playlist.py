@@ -21,6 +21,7 @@ from player.playlists import (
     track_dicts,
     update_map,
 )
+from player.text import plural
 
 
 def register(subparsers: Any) -> None:
@@ -58,7 +59,7 @@ def register(subparsers: Any) -> None:
 
 
 def print_tracks(name: str, how: str, tracks: list[dict[str, Any]]) -> None:
-    print(f"{name}: {how} ({len(tracks)} tracks)")
+    print(f"{name}: {how} ({plural(len(tracks), 'track')})")
     for i, t in enumerate(tracks, 1):
         label = f"{t['artist']} – {t['title']}" if t["artist"] else (t["title"] or t["path"])
         print(f"{i:3}. {label}  [{t['reason']}]")

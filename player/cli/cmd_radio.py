@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from player.cli.cmd_playlist import print_tracks
     from player.cli.common import open_db, print_json
     from player.errors import SegueError
-    from player.playlists import load_engine, track_dicts
+    from player.playlists import load_engine, mood_shortfall, track_dicts
 
     if args.n < 1:
         raise SegueError("-n must be at least 1")
@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
             wide = engine.radio(rows, label, key, length=args.n * 4)
             playlist = engine.filter_mood(wide, args.mood)
             playlist.items, playlist.reasons = playlist.items[: args.n], playlist.reasons[: args.n]
+            if playlist.items.size == 0:
+                playlist.how = mood_shortfall(engine, wide.items, args.mood, f"{label}'s radio")
         else:
             playlist = engine.radio(rows, label, key, length=args.n)
         ids = [int(arrays.track_ids[i]) for i in playlist.items.tolist()]

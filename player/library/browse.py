@@ -18,6 +18,11 @@ _ORDER = (
     "COALESCE(disc_number, 0), COALESCE(track_number, 0), title COLLATE NOCASE, id"
 )
 _SEARCHED = ("title", "artist", "album", "genre")
+# Untagged tracks: an album or artist filter of "" means "Unknown album/artist".
+UNKNOWN = ""
+UNKNOWN_ALBUM = "Unknown album"
+UNKNOWN_ARTIST = "Unknown artist"
+_WHO = "COALESCE(NULLIF(albumartist, ''), NULLIF(artist, ''), '')"
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,15 @@ class AlbumRow:
     cover_track_id: int
     cover_path: str
 
+    @property
+    def title(self) -> str:
+        """The album as shown ("Unknown album" for untagged tracks)."""
+        return self.album or UNKNOWN_ALBUM
+
+    @property
+    def by(self) -> str:
+        return self.artist or UNKNOWN_ARTIST
+
 
 @dataclass(frozen=True)
 class ArtistRow:
@@ -51,20 +65,29 @@ class ArtistRow:
     tracks: int
     albums: int
 
+    @property
+    def name(self) -> str:
+        """The artist as shown ("Unknown artist" for untagged tracks)."""
+        return self.artist or UNKNOWN_ARTIST
+
 
 def _where(
     text: str, artist: str | None, album: str | None, missing: bool
 ) -> tuple[str, list[object]]:
-    clauses: list[str] = [] if missing else ["missing = 0"]
+    clauses: list[str] = ["removed = 0"] if missing else ["missing = 0", "removed = 0"]
     params: list[object] = []
     for word in text.split():
         pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in _SEARCHED) + ")")
         params += [pattern] * len(_SEARCHED)
-    if artist is not None:
+    if artist == UNKNOWN:
+        clauses.append(f"{_WHO} = ''")
+    elif artist is not None:
         clauses.append("(artist = ? COLLATE NOCASE OR albumartist = ? COLLATE NOCASE)")
         params += [artist, artist]
-    if album is not None:
+    if album == UNKNOWN:
+        clauses.append("COALESCE(album, '') = ''")
+    elif album is not None:
         clauses.append("album = ? COLLATE NOCASE")
         params.append(album)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
@@ -115,15 +138,16 @@ def songs(db: Database, ids: list[int]) -> list[SongRow]:
 
 
 def albums(db: Database, text: str = "") -> list[AlbumRow]:
-    """Every album (grouped by title and album artist), sorted by artist then title."""
+    """Every album (grouped by title and album artist), sorted by artist then title.
+    Tracks without an album tag make one "Unknown album" (album ``UNKNOWN``), listed
+    last; an unknown artist is ``UNKNOWN`` too."""
     where, params = _where(text, None, None, False)
-    extra = " AND " if where else " WHERE "
     rows = db.conn.execute(
-        "SELECT album, COALESCE(albumartist, artist, '') AS who, MAX(year), COUNT(*), "
-        "MIN(id), MIN(path) FROM tracks"
-        f"{where}{extra}album IS NOT NULL AND album != '' "
-        "GROUP BY album COLLATE NOCASE, who COLLATE NOCASE "
-        "ORDER BY who COLLATE NOCASE, album COLLATE NOCASE",
+        "SELECT COALESCE(album, '') AS album_title, "
+        f"CASE WHEN COALESCE(album, '') = '' THEN '' ELSE {_WHO} END AS who, "
+        f"MAX(year), COUNT(*), MIN(id), MIN(path) FROM tracks{where} "
+        "GROUP BY album_title COLLATE NOCASE, who COLLATE NOCASE "
+        "ORDER BY album_title = '', who = '', who COLLATE NOCASE, album_title COLLATE NOCASE",
         params,
     )
     return [
@@ -140,20 +164,20 @@ def albums(db: Database, text: str = "") -> list[AlbumRow]:
 
 
 def artists(db: Database, text: str = "") -> list[ArtistRow]:
-    """Every artist with their track and album counts, sorted by name."""
+    """Every artist with their track and album counts, sorted by name; tracks without
+    an artist tag make one "Unknown artist" (artist ``UNKNOWN``), listed last."""
     where, params = _where(text, None, None, False)
-    extra = " AND " if where else " WHERE "
     rows = db.conn.execute(
-        "SELECT COALESCE(albumartist, artist) AS who, COUNT(*), COUNT(DISTINCT album) "
-        f"FROM tracks{where}{extra}COALESCE(albumartist, artist) IS NOT NULL "
-        "GROUP BY who COLLATE NOCASE ORDER BY who COLLATE NOCASE",
+        f"SELECT {_WHO} AS who, COUNT(*), COUNT(DISTINCT NULLIF(album, '')) "
+        f"FROM tracks{where} "
+        "GROUP BY who COLLATE NOCASE ORDER BY who = '', who COLLATE NOCASE",
         params,
     )
     return [ArtistRow(artist=r[0], tracks=r[1], albums=r[2]) for r in rows]
 
 
 def track_count(db: Database) -> int:
-    return int(db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 0") or 0)
+    return int(db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 0 AND removed = 0") or 0)
 
 
 def track_path(db: Database, track_id: int) -> str | None:

@@ -13,8 +13,18 @@ def catalog_rows(db: Database) -> list[sqlite3.Row]:
     """Every track's tags and state, by id."""
     return db.query(
         "SELECT id, title, artist, albumartist, album, genre, year, comment, lyrics, "
-        "duration, missing, has_audio FROM tracks ORDER BY id"
+        "duration, missing, has_audio, removed FROM tracks ORDER BY id"
     )
+
+
+def catalog_signature(db: Database) -> tuple[int, ...]:
+    """What changes when tracks arrive, vanish or gain audio vectors: (tracks, highest
+    id, missing, analysed). Cheap enough to ask before every ranking."""
+    row = db.conn.execute(
+        "SELECT count(*), coalesce(max(id), 0), coalesce(sum(missing), 0) FROM tracks"
+    ).fetchone()
+    analysed = db.scalar("SELECT count(*) FROM track_features") if has_features(db) else 0
+    return (int(row[0]), int(row[1]), int(row[2]), int(analysed or 0))
 
 
 def event_chunks(db: Database, size: int = 65536) -> Iterator[list[tuple[Any, ...]]]:

@@ -174,6 +174,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX playlist_entries_track ON playlist_entries(track_id)",
         ),
     ),
+    Migration(
+        6,
+        "the player's saved state; tracks removed from the library",
+        (
+            # What played, where, and the queue with its pins, as the app left them:
+            # one JSON document, restored at the next start.
+            """CREATE TABLE player_state (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                state TEXT NOT NULL,
+                saved_at REAL NOT NULL
+            )""",
+            # "Remove from library": the file and its listening history stay; the track
+            # no longer shows or plays (until the user adds that file again).
+            "ALTER TABLE tracks ADD COLUMN removed INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

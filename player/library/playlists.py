@@ -262,7 +262,7 @@ def select_smart(db: Database, query: SmartQuery, now: float | None = None) -> l
         "LEFT JOIN stats s ON s.track_id = t.id "
         "LEFT JOIN verdict v ON v.track_id = t.id "
         "LEFT JOIN track_features f ON f.track_id = t.id "
-        f"WHERE t.missing = 0 AND {' AND '.join(where) or '1'} "
+        f"WHERE t.missing = 0 AND t.removed = 0 AND {' AND '.join(where) or '1'} "
         "ORDER BY t.albumartist COLLATE NOCASE, t.artist COLLATE NOCASE, "
         "t.album COLLATE NOCASE, t.disc_number, t.track_number, t.path"
     )
@@ -310,7 +310,8 @@ def load_arrays(db: Database, feature_dims: int | None = None) -> LibraryArrays:
     """One pass over tracks, events and features. ``feature_dims``: the vector length to
     serve (``recommender.audio.N_FEATURES``); None skips the vectors."""
     rows = db.query(
-        "SELECT id, title, artist, album, genre, year, missing, has_audio FROM tracks ORDER BY id"
+        "SELECT id, title, artist, album, genre, year, missing, has_audio, removed "
+        "FROM tracks ORDER BY id"
     )
     ids = np.fromiter((r["id"] for r in rows), np.int64, len(rows))
     n = ids.size
@@ -363,7 +364,9 @@ def load_arrays(db: Database, feature_dims: int | None = None) -> LibraryArrays:
         albums=[r["album"] for r in rows],
         genres=[r["genre"] for r in rows],
         years=np.array([nan if r["year"] is None else r["year"] for r in rows], np.float32),
-        available=np.array([not r["missing"] and bool(r["has_audio"]) for r in rows], bool),
+        available=np.array(
+            [not r["missing"] and not r["removed"] and bool(r["has_audio"]) for r in rows], bool
+        ),
         event_rows=event_rows[keep],
         event_ts=np.array([e["ts"] for e in kept], np.float64),
         event_kind=[_ENGINE_KINDS[e["kind"]] for e in kept],

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from player.library.db import Database
 from player.library.paths import from_db
+from player.text import plural
 
 
 @dataclass
@@ -21,7 +22,7 @@ class LibraryOverview:
 
 def counts_text(tracks: int, missing: int) -> str:
     """The one way Segue states its track counts (``segue library``, ``segue doctor``)."""
-    text = f"{tracks} track{'s' if tracks != 1 else ''}"
+    text = plural(tracks, "track")
     return f"{text} ({missing} missing)" if missing else text
 
 

@@ -75,14 +75,14 @@ def replaygain(db: Database, track_id: int) -> dict[str, float | None] | None:
 
 
 def count_present(db: Database) -> int:
-    return int(db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 0"))
+    return int(db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 0 AND removed = 0"))
 
 
 def most_played_by_artist(db: Database, name: str) -> int | None:
     """The playable track most listened to among those whose artist contains ``name``."""
     rows = db.query(
         "SELECT t.id FROM tracks t LEFT JOIN events e ON e.track_id = t.id "
-        "WHERE t.missing = 0 AND t.has_audio = 1 AND t.artist LIKE ? "
+        "WHERE t.missing = 0 AND t.removed = 0 AND t.has_audio = 1 AND t.artist LIKE ? "
         "GROUP BY t.id ORDER BY COUNT(e.id) DESC, t.id LIMIT 1",
         (f"%{name}%",),
     )
@@ -167,3 +167,21 @@ class TrackMatcher:
                 return found
         key = match_key(artist, title)
         return self.by_key.get(key) if key else None
+
+
+def playable_ids(db: Database, track_ids: Sequence[int]) -> set[int]:
+    """Which of these tracks can still play (present, holding audio, in the library)."""
+    wanted = sorted({int(t) for t in track_ids})
+    found: set[int] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            row[0]
+            for row in db.query(
+                f"SELECT id FROM tracks WHERE id IN ({marks}) "
+                "AND missing = 0 AND has_audio = 1 AND removed = 0",
+                chunk,
+            )
+        )
+    return found

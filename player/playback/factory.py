@@ -33,9 +33,15 @@ def create_backend(
         return BackendChoice(
             NullBackend(realtime=realtime_fallback), "Playback is off (--no-audio)."
         )
+    from player.playback.outputs import audio_output_problem
+
+    # No device at all: libVLC's dummy output keeps time (and the listening log) without
+    # its ALSA output printing thousands of errors to the terminal.
+    silent = None if any(a.startswith("--aout") for a in vlc_args) else audio_output_problem()
+    extra = ["--aout=dummy"] if silent else []
     try:
-        backend = VlcBackend([*DEFAULT_VLC_ARGS, *vlc_args])
+        backend = VlcBackend([*DEFAULT_VLC_ARGS, *extra, *vlc_args])
     except VlcUnavailable as exc:
         reason = f"Playback unavailable: {exc}."
         return BackendChoice(NullBackend(realtime=realtime_fallback), reason)
-    return BackendChoice(backend, None)
+    return BackendChoice(backend, f"Silent: {silent}." if silent else None)

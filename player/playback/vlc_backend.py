@@ -142,6 +142,7 @@ class VlcBackend(PlaybackBackend):
         except (Exception, SystemExit):  # python-vlc may even call sys.exit()
             raise VlcUnavailable("libVLC was not found; install VLC 3 (libvlc5)") from None
         self._vlc: Any = vlc
+        self.args = tuple(args)  # the options libVLC was started with
         instance = vlc.Instance(list(args))
         if instance is None:
             options = " ".join(args)

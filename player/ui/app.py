@@ -93,8 +93,11 @@ class LazyRecommender:
             self.engine.configure(**options)
 
 
-def make_session(db_path: str, *, audio: bool = True, backend: Any = None) -> Any:
-    """The listening session on the best playback backend, with the recommender."""
+def make_session(
+    db_path: str, *, audio: bool = True, backend: Any = None, remember: bool = False
+) -> Any:
+    """The listening session on the best playback backend, with the recommender.
+    ``remember``: it saves what plays and the queue, for ``restore()`` at the next start."""
     import importlib.util
 
     from player.playback.factory import create_backend
@@ -112,8 +115,15 @@ def make_session(db_path: str, *, audio: bool = True, backend: Any = None) -> An
         db_path,
         backend,
         recommender=recommender,
-        settings=SessionSettings(skip_threshold_s=float(prefs.get("listening/skip_threshold"))),
+        # The user's settings from the start, so applying them again re-ranks nothing
+        # (a restored queue stays as it was left).
+        settings=SessionSettings(
+            skip_threshold_s=float(prefs.get("listening/skip_threshold")),
+            repeat_window_s=60.0 * float(prefs.get("listening/repeat_window")),
+            artist_spacing=int(prefs.get("listening/artist_spacing")),
+        ),
         playback_note=note,
+        remember=remember,
     )
     if prefs.get("history/paused"):
         session.set_history_paused(True)
@@ -204,7 +214,9 @@ def run(
 
         session = make_session(db_path, backend=NullBackend(realtime=True))
     else:
-        session = make_session(db_path, audio=audio)
+        session = make_session(db_path, audio=audio, remember=True)
+        if play is None:
+            session.restore()  # what played, paused where it was, and the queue
     bridge = SessionBridge(session)
     window = MainWindow(
         db_path,

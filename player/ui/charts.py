@@ -26,10 +26,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from player.text import plural
 from player.ui.icons import muted_text
 from player.ui.tasks import thread_db
 
 PERIODS = (("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90), ("Last year", 365))
+
+
+def play_axis(peak: int) -> tuple[int, list[int]]:
+    """The top of a play-count axis and its ticks: whole numbers only (plays cannot be
+    0.25), at most five ticks, 1-2-5 steps."""
+    step = 1
+    while math.ceil(peak / step) > 4:
+        for factor in (2, 5 / 2, 2):
+            step = int(step * factor)
+            if math.ceil(peak / step) <= 4:
+                break
+    top = max(step, math.ceil(peak / step) * step)
+    return top, list(range(0, top + 1, step))
 
 
 def _dim(widget: QWidget) -> QColor:
@@ -54,16 +68,13 @@ class DayBars(QWidget):
         accent = pal.color(QPalette.ColorRole.Highlight)
         dim = _dim(self)
         r = QRectF(self.rect()).adjusted(36, 8, -8, -24)
-        peak = max([n for _, n in self.days] + [1])
-        step = 10 ** max(0, int(math.log10(peak)))
-        top = max(step, math.ceil(peak / step) * step)
+        top, ticks = play_axis(max([n for _, n in self.days] + [1]))
         p.setPen(QPen(dim, 1, Qt.PenStyle.DotLine))
         fm = p.fontMetrics()
-        for k in range(0, 5):
-            value = top * k / 4
-            y = r.bottom() - r.height() * k / 4
+        for value in ticks:
+            y = r.bottom() - r.height() * value / top
             p.drawLine(QPointF(r.left(), y), QPointF(r.right(), y))
-            p.drawText(QRectF(0, y - 8, 30, 16), Qt.AlignmentFlag.AlignRight, f"{value:g}")
+            p.drawText(QRectF(0, y - 8, 30, 16), Qt.AlignmentFlag.AlignRight, str(value))
         if not self.days:
             return
         n = len(self.days)
@@ -76,9 +87,11 @@ class DayBars(QWidget):
             p.setBrush(accent)
             p.drawRoundedRect(QRectF(x, r.bottom() - h, bar, h), min(3, bar / 2), min(3, bar / 2))
         p.setPen(dim)
-        labels = max(1, n // 7)
+        # As many date labels as fit side by side (one every ``labels`` days).
+        room = max(1, int(r.width() // (fm.horizontalAdvance("00/00") + 12)))
+        labels = max(1, math.ceil(n / room), n // 7)
         for i, (day, _) in enumerate(self.days):
-            if i % labels == 0 or (i == n - 1 and (n - 1) % labels > labels // 2):
+            if i % labels == 0:
                 text = day[5:].replace("-", "/")
                 w = fm.horizontalAdvance(text)
                 x = r.left() + i * slot + slot / 2 - w / 2
@@ -192,7 +205,7 @@ class StatsView(QWidget):
     def _show(self, result: tuple[Any, Any, Any]) -> None:
         per_day, artists, tracks = result
         total = sum(n for _, n in per_day)
-        self.total.setText(f"{total} plays" if total else "Nothing played in this period yet")
+        self.total.setText(plural(total, "play") if total else "No plays yet")
         self.days.set_days(per_day)
         self.artists.set_items(artists)
         self.tracks.set_items(tracks)
@@ -238,6 +251,25 @@ class MapPoint:
     plays: int
 
 
+def point_label(point: Any) -> str:
+    """ "Title — Artist", or whichever of the two is known (never a dangling dash)."""
+    parts = [text for text in (point.title, point.artist) if text]
+    return " — ".join(parts) or "Untitled"
+
+
+def _spread(xy: Any) -> Any:
+    """Positions scaled to fill [-1, 1] on each axis, by the 2nd-98th percentiles so a few
+    outlying tracks do not squeeze the rest into the middle (they are clipped)."""
+    import numpy as np
+
+    if not len(xy):
+        return xy, np.zeros(2), np.ones(2)
+    low, high = np.percentile(xy, [2, 98], axis=0)
+    centre = (low + high) / 2
+    span = np.maximum((high - low) / 2, 1e-9)
+    return np.clip((xy - centre) / span, -1.05, 1.05), centre, span
+
+
 def tastemap_path(db_path: str) -> Path:
     """The taste map the recommender saves beside the library (``library.tastemap.npz``)."""
     p = Path(db_path)
@@ -278,11 +310,11 @@ def taste_layout(db_path: str) -> dict[str, Any]:
                 )
                 for k in keep
             ]
-            centre = xy.mean(axis=0) if len(xy) else np.zeros(2)
-            span = np.abs(xy - centre).max(axis=0) + 1e-9 if len(xy) else np.ones(2)
-            norm = ((xy[keep] - centre) / span).tolist()
+            spread, centre, span = _spread(xy)
+            norm = spread[keep].tolist()
             regions = [
-                (labels[r], ((label_xy[r] - centre) / span).tolist()) for r in range(len(labels))
+                (labels[r], np.clip((label_xy[r] - centre) / span, -1, 1).tolist())
+                for r in range(len(labels))
             ]
             return {"points": points, "xy": norm, "regions": regions}
     from player.library.taste_points import taste_points
@@ -294,7 +326,24 @@ def taste_layout(db_path: str) -> dict[str, Any]:
     found = [p for p in found if len(p.vector) // 4 == dims]
     vectors = np.stack([np.frombuffer(p.vector, dtype=np.float32) for p in found])
     points = [MapPoint(p.track_id, p.title, p.artist, p.genre, p.plays) for p in found]
-    return {"points": points, "xy": project(vectors).tolist(), "regions": []}
+    xy, _, _ = _spread(project(vectors))
+    return {"points": points, "xy": xy.tolist(), "regions": genre_regions(points, xy)}
+
+
+def genre_regions(points: list[Any], xy: Any, most: int = 8) -> list[tuple[str, list[float]]]:
+    """Until the recommender has saved its map: label where each main genre sits."""
+    import numpy as np
+
+    by_genre: dict[str, list[int]] = {}
+    for i, point in enumerate(points):
+        if point.genre and point.genre != "Unknown":
+            by_genre.setdefault(point.genre, []).append(i)
+    ranked = sorted(by_genre, key=lambda g: -len(by_genre[g]))
+    return [
+        (genre, np.median(np.asarray(xy)[by_genre[genre]], axis=0).tolist())
+        for genre in ranked[:most]
+        if len(by_genre[genre]) >= 3
+    ]
 
 
 class TasteMap(QWidget):
@@ -328,7 +377,9 @@ class TasteMap(QWidget):
         return self._at(*self.xy[i])
 
     def _at(self, x: float, y: float) -> QPointF:
-        r = QRectF(self.rect()).adjusted(30, 30, -170, -30)
+        # The legend's column on the right: narrower when the view is.
+        legend = min(170, int(self.width() * 0.28))
+        r = QRectF(self.rect()).adjusted(24, 24, -legend, -24)
         return QPointF(r.center().x() + x * r.width() / 2, r.center().y() - y * r.height() / 2)
 
     def _nearest(self, point: QPointF, reach: float = 40.0) -> int | None:
@@ -345,7 +396,7 @@ class TasteMap(QWidget):
         if i != self.hover:
             self.hover = i
             self.setToolTip(
-                f"{self.points[i].title} — {self.points[i].artist}\n{self.points[i].genre}\n"
+                f"{point_label(self.points[i])}\n{self.points[i].genre}\n"
                 "Click to start a radio here"
                 if i is not None
                 else ""
@@ -391,9 +442,9 @@ class TasteMap(QWidget):
             q = self._pos(self.hover)
             pt = self.points[self.hover]
             p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-            p.drawText(QPointF(q.x() + 12, q.y() - 8), f"{pt.title} — {pt.artist}")
+            p.drawText(QPointF(q.x() + 12, q.y() - 8), point_label(pt))
         # legend
-        x = self.width() - 150
+        x = self.width() - min(150, int(self.width() * 0.26))
         y = 30
         font = QFont(self.font())
         p.setFont(font)
@@ -402,10 +453,11 @@ class TasteMap(QWidget):
             p.setBrush(color)
             p.drawEllipse(QPointF(x + 6, y + 8), 6, 6)
             p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+            room = max(20, self.width() - x - 22)
             p.drawText(
-                QRectF(x + 18, y, 130, 16),
+                QRectF(x + 18, y, room, 16),
                 Qt.AlignmentFlag.AlignVCenter,
-                p.fontMetrics().elidedText(genre, Qt.TextElideMode.ElideRight, 128),
+                p.fontMetrics().elidedText(genre, Qt.TextElideMode.ElideRight, room),
             )
             y += 22
 

@@ -32,6 +32,7 @@ from player.ui.background import AnalysisJob, ScanJob
 from player.ui.charts import StatsView, TasteView
 from player.ui.covers import CoverCache
 from player.ui.icons import app_icon, icon
+from player.ui.menus import add_help_menu, add_playback_actions
 from player.ui.models import (
     ROW_ROLE,
     TRACK_ID_ROLE,
@@ -45,6 +46,7 @@ from player.ui.nowplaying import NowPlayingBar, now_playing
 from player.ui.onboarding import OnboardingPage
 from player.ui.playlists_view import PlaylistView
 from player.ui.tasks import thread_db
+from player.ui.trackinfo import add_track_actions
 from player.ui.upnext import UpNextPanel
 
 VIEWS = ("songs", "albums", "artists", "playlists", "taste", "stats", "welcome")
@@ -78,6 +80,10 @@ class JobStatus(QWidget):
         self.bar.setRange(0, max(total, 0))
         self.bar.setValue(done)
         self.show()
+
+
+# Below this window width the song list hides its genre column.
+NARROW_WIDTH = 1000
 
 
 class MainWindow(QMainWindow):
@@ -180,6 +186,10 @@ class MainWindow(QMainWindow):
         self.nav.setObjectName("SidebarList")
         self.nav.setIconSize(QSize(18, 18))
         self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Long names (user playlists) elide in a narrow window: never a sideways scroll.
+        self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.nav.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.nav.setWordWrap(False)
         self._nav_items: dict[str, QListWidgetItem] = {}
 
         def header(text: str) -> None:
@@ -260,8 +270,8 @@ class MainWindow(QMainWindow):
             [
                 (QHeaderView.ResizeMode.Fixed, 40),
                 (QHeaderView.ResizeMode.Stretch, 0),
-                (QHeaderView.ResizeMode.Interactive, 160),
-                (QHeaderView.ResizeMode.Interactive, 170),
+                (QHeaderView.ResizeMode.Interactive, 160),  # artist and album: see
+                (QHeaderView.ResizeMode.Interactive, 170),  # _fit_columns
                 (QHeaderView.ResizeMode.Interactive, 96),
                 (QHeaderView.ResizeMode.Fixed, 60),
             ]
@@ -269,6 +279,7 @@ class MainWindow(QMainWindow):
             hh.setSectionResizeMode(col, mode)
             if width:
                 hh.resizeSection(col, width)
+        self.table.installEventFilter(self)  # columns follow the table's width
         self.table.activated.connect(self._song_activated)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._song_menu)
@@ -348,6 +359,9 @@ class MainWindow(QMainWindow):
         self.act_next.setShortcut(QKeySequence("Ctrl+Right"))
         self.act_prev.setShortcut(QKeySequence("Ctrl+Left"))
         self.act_like.setShortcut(QKeySequence("Ctrl+L"))
+        self.act_play.setShortcut(QKeySequence(Qt.Key.Key_Space))
+        self.act_play.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)  # see _space
+        self.playback_actions = add_playback_actions(self, play)
         play.addSeparator()
         self.act_history = play.addAction("Pause listening history")
         self.act_history.setCheckable(True)
@@ -362,6 +376,7 @@ class MainWindow(QMainWindow):
             ("stats", "Listening stats"),
         ):
             view.addAction(label, lambda k=key: self.select_view(k))
+        add_help_menu(self, bar)
 
     def _build_shortcuts(self) -> None:
         space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
@@ -515,12 +530,12 @@ class MainWindow(QMainWindow):
     def _album_activated(self, index) -> None:
         album = index.data(ROW_ROLE)
         if album is not None:
-            self._filter_to(f"Album: {album.album}", album=album.album)
+            self._filter_to(f"Album: {album.title}", album=album.album)
 
     def _artist_activated(self, index) -> None:
         artist = index.data(ROW_ROLE)
         if artist is not None:
-            self._filter_to(f"Artist: {artist.artist}", artist=artist.artist)
+            self._filter_to(f"Artist: {artist.name}", artist=artist.artist)
 
     # -- songs ------------------------------------------------------------------------------
 
@@ -564,10 +579,16 @@ class MainWindow(QMainWindow):
             self.session.play_track(int(track_id))
 
     def _song_menu(self, pos) -> None:
+        menu = self.song_menu(pos)
+        if menu is not None:
+            menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    def song_menu(self, pos) -> QMenu | None:
+        """The context menu of the song at ``pos`` (None: no song there)."""
         index = self.table.indexAt(pos)
         track_id = self.songs_model.data(index, TRACK_ID_ROLE) if index.isValid() else None
         if track_id is None:
-            return
+            return None
         menu = QMenu(self)
         menu.addAction(icon("play"), "Play", lambda: self.session.play_track(track_id))
         menu.addAction("Play next", lambda: self.session.play_next(track_id))
@@ -582,7 +603,8 @@ class MainWindow(QMainWindow):
         menu.addAction(
             icon("more-like"), "More like this", lambda: self.session.more_like_this(track_id)
         )
-        menu.exec(self.table.viewport().mapToGlobal(pos))
+        add_track_actions(menu, self, track_id, ids)
+        return menu
 
     # -- session ----------------------------------------------------------------------------
 
@@ -830,6 +852,21 @@ class MainWindow(QMainWindow):
     def quit(self) -> None:
         self._quitting = True
         self.close()
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.table and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(watched, event)
+
+    def _fit_columns(self) -> None:
+        """A narrow window: the genre column gives its room to title, artist and album,
+        and artist and album take a share of the width (the title the rest); each
+        elides what does not fit."""
+        self.table.setColumnHidden(4, self.width() < NARROW_WIDTH)
+        width = self.table.width() - 16  # the vertical scrollbar
+        hh = self.table.horizontalHeader()
+        hh.resizeSection(2, max(70, min(200, int(width * 0.24))))
+        hh.resizeSection(3, max(70, min(220, int(width * 0.26))))
 
     def changeEvent(self, event) -> None:
         # Light and dark follow the system: when its palette changes, so do our colours.

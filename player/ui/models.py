@@ -31,6 +31,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 from player.library import browse
+from player.text import plural
 from player.ui.icons import muted_text, pixmap
 from player.ui.tasks import thread_db
 
@@ -263,10 +264,10 @@ class AlbumModel(QAbstractListModel):
             return None
         album = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return album.album
+            return album.title
         if role == Qt.ItemDataRole.ToolTipRole:
             year = f" ({album.year})" if album.year else ""
-            return f"{album.album}{year}\n{album.artist}\n{album.tracks} tracks"
+            return f"{album.title}{year}\n{album.by}\n{plural(album.tracks, 'track')}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self.covers.get(album.cover_path) or self.placeholder
         if role == ROW_ROLE:
@@ -299,8 +300,8 @@ class ArtistModel(QAbstractListModel):
             return None
         a = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            albums = f"{a.albums} album{'s' if a.albums != 1 else ''} · " if a.albums else ""
-            return f"{a.artist}\n{albums}{a.tracks} track{'s' if a.tracks != 1 else ''}"
+            albums = f"{plural(a.albums, 'album')} · " if a.albums else ""
+            return f"{a.name}\n{albums}{plural(a.tracks, 'track')}"
         if role == ROW_ROLE:
             return a
         return None
@@ -353,11 +354,11 @@ class AlbumDelegate(QStyledItemDelegate):
         painter.drawText(
             text_rect,
             Qt.AlignmentFlag.AlignLeft,
-            fm.elidedText(album.album, Qt.TextElideMode.ElideRight, self.COVER),
+            fm.elidedText(album.title, Qt.TextElideMode.ElideRight, self.COVER),
         )
         painter.setFont(option.font)
         painter.setPen(muted_text(pal))
-        sub = album.artist + (f" · {album.year}" if album.year else "")
+        sub = album.by + (f" · {album.year}" if album.year else "")
         painter.drawText(
             text_rect.translated(0, fm.height() + 2),
             Qt.AlignmentFlag.AlignLeft,
@@ -392,11 +393,11 @@ class ArtistDelegate(QStyledItemDelegate):
             text, dim = pal.color(QPalette.ColorRole.Text), muted_text(pal)
         side = r.height() - 12
         badge = QRect(r.left() + 14, r.top() + 6, side, side)
-        colour = QColor(_AVATAR_COLOURS[sum(map(ord, artist.artist)) % len(_AVATAR_COLOURS)])
+        colour = QColor(_AVATAR_COLOURS[sum(map(ord, artist.name)) % len(_AVATAR_COLOURS)])
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(colour)
         painter.drawEllipse(badge)
-        initials = "".join(w[0] for w in artist.artist.split()[:2] if w[:1].isalnum()).upper()
+        initials = "".join(w[0] for w in artist.name.split()[:2] if w[:1].isalnum()).upper()
         bold = QFont(option.font)
         bold.setWeight(QFont.Weight.DemiBold)
         painter.setFont(bold)
@@ -410,14 +411,12 @@ class ArtistDelegate(QStyledItemDelegate):
         painter.drawText(
             QRect(x, top, width, fm.height()),
             Qt.AlignmentFlag.AlignLeft,
-            QFontMetrics(bold).elidedText(artist.artist, Qt.TextElideMode.ElideRight, width),
+            QFontMetrics(bold).elidedText(artist.name, Qt.TextElideMode.ElideRight, width),
         )
         painter.setFont(option.font)
         painter.setPen(dim)
-        albums = (
-            f"{artist.albums} album{'s' if artist.albums != 1 else ''} · " if artist.albums else ""
-        )
-        tracks = f"{artist.tracks} song{'s' if artist.tracks != 1 else ''}"
+        albums = f"{plural(artist.albums, 'album')} · " if artist.albums else ""
+        tracks = plural(artist.tracks, "song")
         painter.drawText(
             QRect(x, top + fm.height(), width, fm.height()),
             Qt.AlignmentFlag.AlignLeft,

@@ -231,9 +231,11 @@ class NowPlayingBar(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(14, 10, 16, 10)
         layout.setSpacing(18)
-        layout.addLayout(left, 3)
+        # The volume and the knob keep their fixed size: what is left goes to the song's
+        # title (so a narrow window still shows it) and the seek bar.
+        layout.addLayout(left, 5)
         layout.addLayout(centre, 4)
-        layout.addLayout(right, 3)
+        layout.addLayout(right, 0)
 
         s = bridge.session
         self.play.clicked.connect(s.toggle_pause)

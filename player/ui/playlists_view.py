@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -178,10 +178,14 @@ class PlaylistView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setDefaultSectionSize(30)
         hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        hh.resizeSection(1, 170)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.table.installEventFilter(self)  # column shares follow the width: _fit
+        # Long reasons wrap onto more lines; each row grows to show them whole.
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.activated.connect(lambda index: self._play_row(index.row()))
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -204,6 +208,20 @@ class PlaylistView(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty, 1)
         self.shown: dict[str, Any] | None = None
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.table and event.type() == QEvent.Type.Resize:
+            self._fit()
+        return super().eventFilter(watched, event)
+
+    def _fit(self) -> None:
+        """Title and artist take a share of the width, the reason the rest; rows grow
+        so that a long reason wraps whole instead of being cut."""
+        width = self.table.width() - 18
+        hh = self.table.horizontalHeader()
+        hh.resizeSection(0, max(80, int(width * 0.3)))
+        hh.resizeSection(1, max(60, int(width * 0.2)))
+        self.table.resizeRowsToContents()
 
     def open(self, key: str) -> None:
         """Show a category ("discover", "forgotten", "mixes") or a user playlist."""
@@ -252,6 +270,7 @@ class PlaylistView(QWidget):
             items[2].setForeground(dim)
             for col, item in enumerate(items):
                 self.table.setItem(row, col, item)
+        self._fit()
         self.table.setVisible(bool(tracks))
         self.empty.setVisible(not tracks)
         self.empty.setText(

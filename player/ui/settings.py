@@ -106,7 +106,7 @@ class SettingsDialog(QDialog):
         form.addRow("Skip threshold", self.skip)
         form.addRow("Repeat window", self.repeat)
         form.addRow("Artist spacing", self.spacing)
-        note = QLabel("These rules apply from the next start of Segue.")
+        note = QLabel("These rules apply at once: Up Next is re-ranked when you press OK.")
         note.setObjectName("Small")
         form.addRow(note)
 

@@ -18,6 +18,19 @@ QWidget#UpNext { background: %(side)s; }
 QListWidget#UpNextList { background: transparent; border: none; outline: none; }
 QListWidget#UpNextList::item { border-radius: 6px; margin: 1px 0; }
 QListWidget#UpNextList::item:selected { background: %(sel)s; }
+QListWidget#UpNextList QScrollBar:vertical, QListWidget#SidebarList QScrollBar:vertical {
+    background: transparent; width: 10px; margin: 2px 0; border: none; }
+QListWidget#UpNextList QScrollBar::handle:vertical,
+QListWidget#SidebarList QScrollBar::handle:vertical {
+    background: %(line)s; border-radius: 4px; min-height: 28px; margin: 0 2px; }
+QListWidget#UpNextList QScrollBar::handle:vertical:hover,
+QListWidget#SidebarList QScrollBar::handle:vertical:hover { background: %(dim)s; }
+QListWidget#UpNextList QScrollBar::add-line, QListWidget#UpNextList QScrollBar::sub-line,
+QListWidget#SidebarList QScrollBar::add-line, QListWidget#SidebarList QScrollBar::sub-line {
+    height: 0; width: 0; border: none; background: none; }
+QListWidget#UpNextList QScrollBar::add-page, QListWidget#UpNextList QScrollBar::sub-page,
+QListWidget#SidebarList QScrollBar::add-page, QListWidget#SidebarList QScrollBar::sub-page {
+    background: none; }
 QLabel#PanelTitle, QLabel#ViewTitle { font-size: %(big)dpt; font-weight: 600; }
 QLabel#Section { font-weight: 600; margin-top: 10px; }
 QLabel#NowTitle { font-size: %(mid)dpt; font-weight: 600; }

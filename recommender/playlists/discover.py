@@ -9,6 +9,7 @@ heavily played tracks are never candidates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,13 +82,21 @@ def discover_scores(
 def nearest_favourite(
     items: IntArray, vectors: FloatArray, favourites: IntArray, weights: FloatArray
 ) -> IntArray:
-    """The favourite that contributed most to each item's score (-1: none)."""
+    """The favourite that contributed most to each item's score (-1: none); never the
+    item itself (a track heard once is both a favourite and a candidate)."""
     if favourites.size == 0 or items.size == 0:
         return np.full(items.size, -1, dtype=np.int64)
     contrib = np.maximum(vectors[items] @ vectors[favourites].T, 0.0) * weights
+    contrib[items[:, None] == favourites[None, :]] = 0.0
     best = favourites[np.argmax(contrib, axis=1)]
     result: IntArray = np.where(contrib.max(axis=1) > 0, best, -1).astype(np.int64)
     return result
+
+
+FIRST_SAMPLE_HOW = (
+    "a first sample from every corner of your library's sound; as you play, like and "
+    "skip, it turns to what sits near your favourites"
+)
 
 
 def discover(
@@ -97,9 +106,15 @@ def discover(
     allowed: npt.NDArray[np.bool_],
     describe: Describe,
     config: DiscoverConfig | None = None,
+    regions: IntArray | None = None,
+    region_names: Sequence[str] = (),
 ) -> Playlist:
+    """``regions``/``region_names``: the mix each item belongs to, and what each mix's
+    tracks share ("calm jazz"), for the reasons of a first sample (no listening yet)."""
     cfg = config or DiscoverConfig()
     scores, favourites, weights = discover_scores(profile, vectors, artist_ids, allowed, cfg)
+    if favourites.size == 0:
+        return _first_sample(profile, vectors, allowed, cfg, regions, region_names)
     items = top(scores, np.ones(scores.size, dtype=bool), cfg.length)
     nearest = nearest_favourite(items, vectors, favourites, weights)
     reasons = []
@@ -107,7 +122,7 @@ def discover(
         heard = "new to you" if profile.plays[item] == 0 else "rarely played"
         anchor = int(nearest[row])
         if anchor >= 0:
-            reasons.append(f"{heard}, close to {label_text(describe(anchor))}, a favourite")
+            reasons.append(f"{heard}, close to your favourite {label_text(describe(anchor))}")
         else:
             artist = describe(item).artist
             reasons.append(f"{heard}, by {artist}, whom you play" if artist else heard)
@@ -119,4 +134,54 @@ def discover(
         items=items,
         reasons=reasons,
         scores=scores[items],
+    )
+
+
+def spread_sample(vectors: FloatArray, candidates: IntArray, length: int) -> IntArray:
+    """``length`` candidates spread over the sound map: the most typical first, then each
+    time the one least like any taken so far (farthest-point sampling, one vectorised
+    pass per pick)."""
+    if candidates.size <= length:
+        return candidates
+    rows = vectors[candidates].astype(np.float32)
+    centre = rows.mean(axis=0)
+    chosen = [int(np.argmax(rows @ centre))]
+    closest = rows @ rows[chosen[0]]
+    closest[chosen[0]] = np.inf
+    for _ in range(length - 1):
+        pick = int(np.argmin(closest))
+        chosen.append(pick)
+        np.maximum(closest, rows @ rows[pick], out=closest)
+        closest[pick] = np.inf
+    result: IntArray = candidates[np.asarray(chosen, dtype=np.int64)]
+    return result
+
+
+def _first_sample(
+    profile: ListeningProfile,
+    vectors: FloatArray,
+    allowed: npt.NDArray[np.bool_],
+    cfg: DiscoverConfig,
+    regions: IntArray | None,
+    region_names: Sequence[str],
+) -> Playlist:
+    """No favourites yet: a diverse sample of the library, each with where it comes from."""
+    candidates = np.flatnonzero(allowed & ~profile.banned)
+    placed = candidates[np.abs(vectors[candidates]).sum(axis=1) > 0]
+    items = spread_sample(vectors, placed if placed.size else candidates, cfg.length)
+    reasons = []
+    for item in items.tolist():
+        region = int(regions[item]) if regions is not None and item < regions.size else -1
+        if 0 <= region < len(region_names) and region_names[region]:
+            reasons.append(f"new to you: a taste of the {region_names[region]} in your library")
+        else:
+            reasons.append("new to you: a corner of your library you have not heard yet")
+    return Playlist(
+        key="discover",
+        name="Discover",
+        kind="auto",
+        how=FIRST_SAMPLE_HOW,
+        items=items,
+        reasons=reasons,
+        scores=np.zeros(items.size, dtype=np.float32),
     )

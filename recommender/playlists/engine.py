@@ -25,6 +25,7 @@ from recommender.playlists.mixes import (
     MixConfig,
     carry_names,
     cluster,
+    cluster_phrases,
     mix_playlists,
     name_clusters,
 )
@@ -104,6 +105,9 @@ class PlaylistEngine:
         if previous_mixes is not None:
             names = carry_names(self.clustering.labels, names, *previous_mixes)
         self.mix_names = names
+        self.mix_phrases = cluster_phrases(
+            self.clustering.labels, self.clustering.k, state.genres, state.years, self.energy
+        )
 
     # -- growing -------------------------------------------------------------------
 
@@ -174,6 +178,8 @@ class PlaylistEngine:
             self.available,
             s.describe,
             self.config.discover,
+            regions=self.clustering.labels,
+            region_names=self.mix_phrases,
         )
         return self._ordered(found)
 
@@ -190,6 +196,7 @@ class PlaylistEngine:
             self.profile.affinity,
             self.available,
             self.config.mixes,
+            phrases=self.mix_phrases,
         )
         return [self._ordered(p) for p in found]
 

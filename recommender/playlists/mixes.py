@@ -152,6 +152,32 @@ def name_clusters(
     return names
 
 
+def cluster_phrases(
+    labels: IntArray,
+    k: int,
+    genres: Sequence[str | None],
+    years: FloatArray | None = None,
+    energy: FloatArray | None = None,
+) -> list[str]:
+    """What each cluster's tracks share, as words that fit "the other ... tracks"
+    ("calm 1970s jazz"); "" where nothing sets the cluster apart."""
+    phrases = []
+    for name in name_clusters(labels, k, genres, years, energy, unique=False):
+        words = name.replace(" & ", " and ").split()
+        if words and words[-1] == "Mix":
+            words = words[:-1]
+        phrases.append(" ".join(w if w[:1].isdigit() else w.lower() for w in words))
+    return phrases
+
+
+def mix_reason(phrase: str, favourite: bool) -> str:
+    if favourite:
+        return " ".join(f"one of your favourites among the {phrase} tracks of this mix".split())
+    if phrase:
+        return f"like the other {phrase} tracks of this mix"
+    return "sounds like the other tracks of this mix"
+
+
 def _decades(labels: IntArray, k: int, years: FloatArray | None) -> list[str]:
     out = [""] * k
     if years is None:
@@ -237,8 +263,10 @@ def mix_playlists(
     affinity: FloatArray,
     allowed: npt.NDArray[np.bool_],
     config: MixConfig | None = None,
+    phrases: Sequence[str] = (),
 ) -> list[Playlist]:
-    """One playlist per cluster: its most typical tracks, the listener's favourites first."""
+    """One playlist per cluster: its most typical tracks, the listener's favourites first.
+    ``phrases``: what each cluster's tracks share (``cluster_phrases``), for the reasons."""
     cfg = config or MixConfig()
     liking = affinity / (float(affinity.max(initial=0.0)) or 1.0)
     out = []
@@ -249,10 +277,8 @@ def mix_playlists(
         typical[rows] = np.maximum(vectors[rows] @ clustering.centroids[c], 0.0)
         scores = (typical + 0.5 * liking).astype(np.float32)
         items = top(scores, inside, cfg.length)
-        reasons = [
-            f"one of your favourites in {names[c]}" if affinity[i] > 0 else f"typical of {names[c]}"
-            for i in items.tolist()
-        ]
+        phrase = phrases[c] if c < len(phrases) else ""
+        reasons = [mix_reason(phrase, bool(affinity[i] > 0)) for i in items.tolist()]
         out.append(
             Playlist(
                 key=f"mix:{c}",

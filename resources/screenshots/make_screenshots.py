@@ -5,7 +5,8 @@
 Scans and analyses the real recordings into a throw-away library, gives it three weeks of
 believable listening through the real session (null backend, a clock set back: songs
 played to the end, a few skips, two likes), builds the taste map, then saves each view
-with ``segue gui --screenshot``.
+with ``segue gui --screenshot``: every view at 1280x800, the song list in dark, a narrow
+window (800x560), and, from the running app, the Song info dialog and the Playback menu.
 """
 
 from __future__ import annotations
@@ -76,7 +77,56 @@ def listen(db_path: Path) -> int:
     return favourites[0]
 
 
+def extras(db: Path, playing: int) -> None:
+    """In the running app: the Song info dialog of the playing song, and the window with
+    its Playback menu open (a menu is a window of its own: drawn onto the window's
+    picture where it opens)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QPainter
+    from PySide6.QtWidgets import QApplication
+
+    from player.ui.app import run
+    from player.ui.trackinfo import open_song_info
+
+    def loaded(window: object) -> None:
+        tries = [0]
+
+        def shoot() -> None:
+            state = window.bridge.state  # type: ignore[attr-defined]
+            if (state.now_playing is None or not state.upnext) and tries[0] < 60:
+                tries[0] += 1
+                QTimer.singleShot(250, shoot)
+                return
+            dialog = open_song_info(window, playing)
+            assert dialog is not None
+            dialog.resize(560, 720)
+            QApplication.processEvents()
+            dialog.grab().save(str(OUT / "song-info.png"))
+            dialog.close()
+            bar = window.menuBar()  # type: ignore[attr-defined]
+            action = next(a for a in bar.actions() if a.text() == "&Playback")
+            menu = action.menu()
+            corner = bar.actionGeometry(action).bottomLeft()
+            menu.popup(bar.mapToGlobal(corner))
+            QApplication.processEvents()
+            picture = window.grab()  # type: ignore[attr-defined]
+            painter = QPainter(picture)
+            painter.drawPixmap(bar.mapTo(window, corner), menu.grab())
+            painter.end()
+            picture.save(str(OUT / "playback-menu.png"))
+            menu.hide()
+            QApplication.quit()
+
+        QTimer.singleShot(500, shoot)
+
+    run(str(db), audio=False, size=(1280, 800), on_loaded=loaded, play=playing)
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--extras":
+        sys.path.insert(0, str(ROOT))
+        extras(Path(sys.argv[2]), int(sys.argv[3]))
+        return
     sys.path.insert(0, str(ROOT))
     work = Path(tempfile.mkdtemp(prefix="segue-shots-"))
     db = work / "library.db"
@@ -115,6 +165,24 @@ def main() -> None:
         str(playing),
         "--no-audio",
         env={**env, "SEGUE_COLOR_SCHEME": "dark"},
+    )
+    segue(
+        db,
+        "gui",
+        "--screenshot",
+        str(OUT / "narrow.png"),
+        "--size",
+        "800x560",
+        "--play",
+        str(playing),
+        "--no-audio",
+        env=env,
+    )
+    subprocess.run(
+        [sys.executable, __file__, "--extras", str(db), str(playing)],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, **env},
     )
     print(f"screenshots in {OUT} (library in {work})")
 
