@@ -157,6 +157,34 @@ def spread_sample(vectors: FloatArray, candidates: IntArray, length: int) -> Int
     return result
 
 
+def _sample_by_region(
+    vectors: FloatArray, candidates: IntArray, regions: IntArray | None, length: int
+) -> IntArray:
+    """A spread sample in which every region (mix) of the library has a share in
+    proportion to its size (largest remainders), the regions taking turns in the order.
+    Farthest-point sampling alone gives each region a share of its *spread*, not of its
+    size: a tight cluster of half the library would get a handful of picks."""
+    if regions is None or candidates.size <= length:
+        return spread_sample(vectors, candidates, length)
+    inside = candidates < regions.size
+    labels = np.full(candidates.size, -1, dtype=np.int64)
+    labels[inside] = regions[candidates[inside]]
+    names, sizes = np.unique(labels, return_counts=True)
+    quota = sizes * (length / candidates.size)
+    take = np.floor(quota).astype(np.int64)
+    take[np.argsort(-(quota - take), kind="stable")[: length - int(take.sum())]] += 1
+    parts = [
+        spread_sample(vectors, candidates[labels == name], int(k))
+        for name, k in zip(names.tolist(), take.tolist(), strict=True)
+        if k > 0
+    ]
+    # Round-robin over the regions, so the first few tracks already span the library.
+    turns = np.concatenate([np.arange(p.size) for p in parts])
+    merged = np.concatenate(parts)
+    result: IntArray = merged[np.argsort(turns, kind="stable")]
+    return result
+
+
 def _first_sample(
     profile: ListeningProfile,
     vectors: FloatArray,
@@ -168,7 +196,7 @@ def _first_sample(
     """No favourites yet: a diverse sample of the library, each with where it comes from."""
     candidates = np.flatnonzero(allowed & ~profile.banned)
     placed = candidates[np.abs(vectors[candidates]).sum(axis=1) > 0]
-    items = spread_sample(vectors, placed if placed.size else candidates, cfg.length)
+    items = _sample_by_region(vectors, placed if placed.size else candidates, regions, cfg.length)
     reasons = []
     for item in items.tolist():
         region = int(regions[item]) if regions is not None and item < regions.size else -1
