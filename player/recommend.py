@@ -279,16 +279,16 @@ class EngineHost:
         if not engine_data.has_features(self.db):
             return None, None, None, None, None
         from player.library.features import FeatureStore
-        from recommender.audio.features import FEATURE_GROUPS, FEATURE_NAMES
+        from recommender.audio.features import N_DEEP_FEATURES, layout_groups
 
-        serving = FeatureStore(self.db).serving(len(FEATURE_NAMES))
+        serving = FeatureStore(self.db).serving(N_DEEP_FEATURES)
         if serving.track_ids.size == 0:
             return None, None, None, None, None
         keep = [(i, self.mapping.item(int(t))) for i, t in enumerate(serving.track_ids)]
         rows = np.array([i for i, item in keep if item is not None], dtype=np.int64)
         items = np.array([item for _, item in keep if item is not None], dtype=np.int64)
         vectors = serving.vectors[rows]
-        groups = FEATURE_GROUPS if vectors.shape[1] == len(FEATURE_NAMES) else None
+        groups = layout_groups(vectors.shape[1])
         if groups is not None and rows.size >= 2:
             from player.content_cache import fitted_index
 

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from player.errors import SegueError
     from player.library.features import FeatureStore
     from player.library.paths import display
-    from recommender.audio import FEATURE_GROUPS, N_FEATURES
+    from recommender.audio.features import N_DEEP_FEATURES, layout_groups
 
     if args.n < 1:
         raise SegueError("-n must be at least 1")
@@ -69,8 +69,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = FeatureStore(db)
         queries = [_resolve(store, ref) for ref in args.tracks]
-        serving = store.serving(N_FEATURES)
-        if serving.vectors.shape[1] != N_FEATURES:
+        serving = store.serving(N_DEEP_FEATURES)
+        groups = layout_groups(serving.vectors.shape[1])
+        if groups is None:
             raise SegueError(
                 "the stored features come from another Segue version: run 'segue analyze'"
             )
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                 serving.track_ids,
                 serving.versions,
                 serving.vectors,
-                FEATURE_GROUPS,
+                groups,
                 with_graph=True,
                 notify=_slow_step_note if len(serving.track_ids) >= SLOW_LIBRARY else None,
             )

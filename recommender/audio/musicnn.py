@@ -44,6 +44,18 @@ CHUNK_PATCHES = 2
 
 F32 = npt.NDArray[np.float32]
 
+# The 50 Last.fm tags of the Million Song Dataset, in the network's output order
+# (musicnn.configuration.MSD_LABELS); the weights file carries them too, and must agree.
+MSD_LABELS: tuple[str, ...] = (
+    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
+    "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists",
+    "classic rock", "soul", "indie rock", "Mellow", "electronica", "80s", "folk", "90s",
+    "chill", "instrumental", "punk", "oldies", "blues", "hard rock", "ambient", "acoustic",
+    "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country",
+    "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock",
+    "60s", "rnb", "indie pop", "sad", "House", "happy",
+)  # fmt: skip
+
 MODEL_ENV = "SEGUE_MUSICNN_MODEL"  # another weights file (tests; a user's own build)
 _DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "msd_musicnn.npz"
 
@@ -124,8 +136,8 @@ class Musicnn:
             self.output_bias = np.asarray(weights["output/bias"], dtype=np.float32)
         except KeyError as exc:
             raise ModelError(f"the weights lack {exc.args[0]}") from None
-        if len(self.labels) != self.output_kernel.shape[1]:
-            raise ModelError("the weights have the wrong number of tag labels")
+        if self.labels != MSD_LABELS:
+            raise ModelError("the weights' tag labels are not MSD_musicnn's")
         finite = all(np.isfinite(layer.kernel).all() for layer in self.layers.values())
         if not finite or not np.isfinite(self.output_kernel).all():
             raise ModelError("the weights hold invalid numbers")

@@ -1,0 +1,106 @@
+"""What the music network adds to "sounds like": leave-one-out genre P@5 of ``segue
+similar``'s ranking (``ContentIndex.similar``, re-ranked) over the 409 real labelled
+2-3 s snippets of ../shared/data/genre_snippets, before (signal-processing features
+alone) and after (fused with musicnn's embedding), over the fusion weights tried.
+
+Every snippet goes through the product's analysis (``analyze_file`` with the shipped
+network: a snippet shorter than a 3 s patch is repeat-padded, never dropped); the
+matrix is cached in .cache/bench-data (delete it to re-analyse).
+
+    python tests/benchmarks/run.py deep_similarity
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from recommender.audio import analyze_file
+from recommender.audio.features import (
+    DEEP_SLICE,
+    FEATURE_GROUPS,
+    N_DEEP_FEATURES,
+    N_FEATURES,
+    TAG_SLICE,
+)
+from recommender.audio.musicnn import Musicnn
+from recommender.content import DEFAULT_GROUP_WEIGHTS, ContentIndex
+from tests.benchmarks.common import report
+
+ROOT = Path(__file__).resolve().parents[2]
+SNIPPETS = ROOT.parent / "shared" / "data" / "genre_snippets"
+CACHE = ROOT / ".cache" / "bench-data" / "genre_snippets_v2.npz"
+
+
+def load_snippets() -> tuple[np.ndarray, np.ndarray, float]:
+    files = sorted(SNIPPETS.glob("*.flac"))
+    names = np.array([f.name for f in files])
+    if CACHE.exists():
+        with np.load(CACHE) as data:
+            if np.array_equal(data["names"], names) and data["X"].shape[1] == N_DEEP_FEATURES:
+                return data["X"], np.array([n.split(".")[0] for n in names]), float(data["cpu"])
+    net = Musicnn.load()
+    start = time.process_time()
+    X = np.stack([analyze_file(str(f), net).stored_vector for f in files])
+    cpu = (time.process_time() - start) / len(files)
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(CACHE, X=X, names=names, cpu=cpu)
+    return X, np.array([n.split(".")[0] for n in names]), cpu
+
+
+def precision_at_5(index: ContentIndex, y: np.ndarray, rerank: bool = True) -> float:
+    hits = []
+    for i in range(len(y)):
+        ids, _ = index.similar(i, 5, rerank=rerank)
+        hits.append(np.mean(y[ids] == y[i]))
+    return round(float(np.mean(hits)), 4)
+
+
+def fused_groups(deep: bool = True, tags: bool = False) -> dict[str, np.ndarray]:
+    groups = dict(FEATURE_GROUPS)
+    if deep:
+        groups["deep"] = np.arange(N_DEEP_FEATURES)[DEEP_SLICE]
+    if tags:
+        groups["tags"] = np.arange(N_DEEP_FEATURES)[TAG_SLICE]
+    return groups
+
+
+def main() -> None:
+    if not SNIPPETS.is_dir():
+        print("../shared/data/genre_snippets is not present", file=sys.stderr)
+        return
+    X, y, cpu = load_snippets()
+    table: dict[str, float] = {}
+    before = ContentIndex.fit(X[:, :N_FEATURES], FEATURE_GROUPS)
+    table["before: features alone (today's segue similar)"] = precision_at_5(before, y)
+    table["before, plain mutual proximity"] = precision_at_5(before, y, rerank=False)
+    deep_only = ContentIndex.fit(X, {"deep": np.arange(N_DEEP_FEATURES)[DEEP_SLICE]})
+    table["embedding alone"] = precision_at_5(deep_only, y)
+    tags_only = ContentIndex.fit(X, {"tags": np.arange(N_DEEP_FEATURES)[TAG_SLICE]})
+    table["tag probabilities alone"] = precision_at_5(tags_only, y)
+    fused = ContentIndex.fit(X, fused_groups(tags=True))
+    for w in (0.5, 1.0, 2.0, 3.5, 5.0, 7.0, 14.0):
+        fused.set_weights({"deep": w, "tags": 0.0})
+        table[f"fused, deep weight {w:g}"] = precision_at_5(fused, y)
+    for w_tags in (0.5, 1.0, 2.0):
+        fused.set_weights({"deep": 3.5, "tags": w_tags})
+        table[f"fused, deep 3.5 + tags {w_tags:g}"] = precision_at_5(fused, y)
+    for keep in (8, 16, 24, 32, 48, 64):
+        for w in (3.5, 5.0):
+            cut = ContentIndex.fit(X, fused_groups(), {"deep": w}, {"deep": keep})
+            table[f"fused, deep weight {w:g}, {keep} leading axes"] = precision_at_5(cut, y)
+    report(
+        "deep_similarity",
+        snippets=len(y),
+        genres=len(set(y)),
+        analysis_cpu_s_per_snippet=round(cpu, 3),
+        default_group_weights=DEFAULT_GROUP_WEIGHTS,
+        p_at_5=table,
+    )
+
+
+if __name__ == "__main__":
+    main()
