@@ -159,6 +159,8 @@ class EngineHost:
     # -- loading -----------------------------------------------------------------------
 
     def _load_catalog(self) -> tuple[Mapping, Catalog, npt.NDArray[np.float64]]:
+        from recommender.audio.tags import heard_words, with_heard
+
         rows = engine_data.catalog_rows(self.db)
         ids = np.array([r["id"] for r in rows], dtype=np.int64)
         playable = np.array([not r["missing"] and r["has_audio"] for r in rows], dtype=bool)
@@ -169,10 +171,13 @@ class EngineHost:
                 f"{r['albumartist'] or r['artist'] or ''}\x1f{r['album']}" if r["album"] else None
                 for r in rows
             ],
-            genres=[r["genre"] for r in rows],
+            # What the network heard joins the file's genre: an untagged library still
+            # gets text similarity, mix names and reasons.
+            genres=[with_heard(r["genre"], r["heard_tags"]) for r in rows],
             years=[r["year"] for r in rows],
             comments=[r["comment"] for r in rows],
             lyrics=[r["lyrics"] for r in rows],
+            heard=[heard_words(r["heard_tags"]) for r in rows],
         )
         durations = np.array(
             [r["duration"] if r["duration"] else np.nan for r in rows], dtype=np.float64

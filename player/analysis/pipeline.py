@@ -320,6 +320,12 @@ class Analyzer:
 def _stored(
     job: PendingTrack, vector: np.ndarray[Any, Any], scalars: dict[str, Any], cpu: float
 ) -> StoredFeatures:
+    from recommender.audio.features import N_DEEP_FEATURES, TAG_SLICE
+    from recommender.audio.tags import format_heard, heard_tags
+
+    heard = None
+    if len(vector) == N_DEEP_FEATURES:
+        heard = format_heard(heard_tags(np.asarray(vector)[TAG_SLICE]))
     return StoredFeatures(
         track_id=job.id,
         fingerprint=job.fingerprint,
@@ -335,4 +341,5 @@ def _stored(
         acousticness=float(scalars["acousticness"]),
         loudness_db=float(scalars["loudness_db"]),
         cpu_seconds=cpu,
+        heard_tags=heard,
     )

@@ -46,6 +46,7 @@ class StoredFeatures:
     acousticness: float
     loudness_db: float
     cpu_seconds: float = 0.0
+    heard_tags: str | None = None  # recommender.audio.tags.format_heard, or None
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,8 @@ class FeatureStore:
             conn.executemany(
                 f"""INSERT OR REPLACE INTO track_features
                     (track_id, version, fingerprint, dims, vector, {", ".join(_SCALARS)},
-                     analysed_at, cpu_seconds)
-                    VALUES (?, ?, ?, ?, ?, {", ".join("?" for _ in _SCALARS)}, ?, ?)""",
+                     analysed_at, cpu_seconds, heard_tags)
+                    VALUES (?, ?, ?, ?, ?, {", ".join("?" for _ in _SCALARS)}, ?, ?, ?)""",
                 [
                     (
                         r.track_id,
@@ -162,6 +163,7 @@ class FeatureStore:
                         r.loudness_db,
                         now,
                         r.cpu_seconds,
+                        r.heard_tags,
                     )
                     for r in results
                 ],
@@ -222,6 +224,21 @@ class FeatureStore:
             (track_id,),
         )
         return {k: rows[0][k] for k in rows[0].keys()} if rows else None  # noqa: SIM118
+
+    def heard_tags(self, track_ids: Sequence[int]) -> dict[int, str]:
+        """Stored heard tags (``format_heard`` text) of those tracks that have any."""
+        out: dict[int, str] = {}
+        ids = list(track_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for r in self.db.query(
+                "SELECT track_id, heard_tags FROM track_features "
+                f"WHERE heard_tags <> '' AND track_id IN ({marks})",
+                chunk,
+            ):
+                out[int(r["track_id"])] = str(r["heard_tags"])
+        return out
 
     def failure(self, track_id: int) -> Failure | None:
         rows = self.db.query(

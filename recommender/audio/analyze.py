@@ -62,6 +62,10 @@ def deep_features(net: musicnn.Musicnn, windows: list[np.ndarray]) -> musicnn.De
 
     windows = [w for w in windows if len(w)]
     per_window = max(1, DEEP_PATCHES // max(len(windows), 1))
+    # Only the middle of each window is heard: resample and transform just that much
+    # (the patches, and a few frames to spare).
+    needed = int(SR * (per_window * musicnn.PATCH_SECONDS + 0.1))
+    middles = [w[max(0, (len(w) - needed) // 2) :][:needed] for w in windows]
     batch = np.concatenate(
         [
             musicnn.patches(
@@ -70,7 +74,7 @@ def deep_features(net: musicnn.Musicnn, windows: list[np.ndarray]) -> musicnn.De
                 ),
                 limit=per_window,
             )
-            for w in windows
+            for w in middles
         ]
     )
     embedding, probs = net.forward(batch)

@@ -37,6 +37,7 @@ N_FFT = 512
 HOP = 256
 N_MELS = 96
 PATCH_FRAMES = 187  # 3 s: musicnn's training input
+PATCH_SECONDS = PATCH_FRAMES * HOP / SR
 EMBEDDING_DIMS = 200
 BN_EPS = 1e-3
 # Patches pushed through the network together: bounds the im2col buffers (~25 MB each).
