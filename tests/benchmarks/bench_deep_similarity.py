@@ -7,6 +7,11 @@ Every snippet goes through the product's analysis (``analyze_file`` with the shi
 network: a snippet shorter than a 3 s patch is repeat-padded, never dropped); the
 matrix is cached in .cache/bench-data (delete it to re-analyse).
 
+Latency at 100,000 tracks (a random library; ``latency`` below): what ``segue similar``
+(re-ranked ``similar``) and the up-next blend (``distance_rows`` of a few anchors,
+``similar_to``) cost with the signal features alone (version 1 vectors) and with the
+embedding fused (version 2, the deep group kept to its leading axes).
+
     python tests/benchmarks/run.py deep_similarity
 """
 
@@ -28,7 +33,7 @@ from recommender.audio.features import (
 )
 from recommender.audio.musicnn import Musicnn
 from recommender.content import DEFAULT_GROUP_WEIGHTS, ContentIndex
-from tests.benchmarks.common import report
+from tests.benchmarks.common import median, report, timed
 
 ROOT = Path(__file__).resolve().parents[2]
 SNIPPETS = ROOT.parent / "shared" / "data" / "genre_snippets"
@@ -102,5 +107,47 @@ def main() -> None:
     )
 
 
+def _timings(index: ContentIndex, rng: np.random.Generator, n: int) -> dict[str, float]:
+    start = time.perf_counter()
+    index.neighbour_graph()
+    graph_s = time.perf_counter() - start
+    queries = iter(rng.integers(0, n, 10_000).tolist())
+    index.similar(0, 10)
+    row: dict[str, float] = {"index_columns": int(index.embedding.shape[1])}
+    row["graph_build_s"] = round(graph_s, 1)
+    for label, fn, repeat in (
+        ("similar_ms", lambda: index.similar(next(queries), 10), 200),
+        ("similar_plain_ms", lambda: index.similar(next(queries), 10, rerank=False), 200),
+        ("distance_rows_3_ms", lambda: index.distance_rows([next(queries) for _ in range(3)]), 100),
+        ("similar_to_5_ms", lambda: index.similar_to([next(queries) for _ in range(5)], 10), 50),
+    ):
+        row[label] = round(1e3 * median(timed(fn, repeat=repeat)), 2)
+    return row
+
+
+def latency(n: int = 100_000) -> None:
+    import os
+
+    from recommender.audio.features import DEEP_GROUPS
+
+    rng = np.random.default_rng(0)
+    X = rng.lognormal(0.0, 1.0, (n, N_DEEP_FEATURES)).astype(np.float32)
+    X[:, DEEP_SLICE] = rng.normal(0, 1, (n, DEEP_SLICE.stop - DEEP_SLICE.start))
+    out: dict[str, dict[str, float]] = {}
+    for name, data, groups in (
+        ("features alone (v1)", X[:, :N_FEATURES], FEATURE_GROUPS),
+        ("fused (v2)", X, DEEP_GROUPS),
+    ):
+        out[name] = _timings(ContentIndex.fit(data, groups), rng, n)
+    report(
+        "deep_similarity_latency",
+        tracks=n,
+        medians=out,
+        load_average_1min=round(os.getloadavg()[0], 2),
+        note="shared 2-core machine; compare the two rows, measured back to back",
+    )
+
+
 if __name__ == "__main__":
     main()
+    latency()
