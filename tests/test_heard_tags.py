@@ -34,6 +34,7 @@ def test_likely_tags_and_telling_moods_are_heard() -> None:
     assert heard == [("jazz", pytest.approx(0.71)), ("instrumental", pytest.approx(0.16)),
                      ("mellow", pytest.approx(0.06))]  # fmt: skip
     assert tags.heard_tags(_probs(rock=0.05)) == []  # nothing stands out: nothing heard
+    assert tags.heard_tags(_probs(jazz=0.19)) == []  # "jazz" is said of everything a bit
     many = tags.heard_tags(_probs(rock=0.5, pop=0.4, indie=0.3, dance=0.3, punk=0.2, soul=0.2))
     assert len(many) == tags.MAX_HEARD and many[0][0] == "rock"
     both = tags.heard_tags(_probs(female_vocalists=0.3, female_vocalist=0.2))

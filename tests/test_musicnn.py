@@ -116,3 +116,25 @@ def test_a_missing_or_damaged_model_is_one_clear_line(tmp_path: Path) -> None:
     np.savez(tmp_path / "partial.npz", **weights)
     with pytest.raises(ModelError, match="lack mid2/kernel"):
         Musicnn.load(tmp_path / "partial.npz")
+
+
+def test_the_weights_ship_with_their_licence_in_every_build() -> None:
+    """The editable install finds them beside the source; the PyInstaller bundle gets
+    them (and the ISC notice) through packaging/specutil.py's DATAS."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("specutil", root / "packaging" / "specutil.py")
+    if spec is None or spec.loader is None or importlib.util.find_spec("PyInstaller") is None:
+        datas_text = (root / "packaging" / "specutil.py").read_text()
+        assert "msd_musicnn.npz" in datas_text and "LICENSE.musicnn" in datas_text
+    else:
+        specutil = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(specutil)
+        shipped = {Path(src).name: dst for src, dst in specutil.DATAS}
+        assert shipped["msd_musicnn.npz"] == shipped["LICENSE.musicnn"] == "resources/models"
+    assert musicnn.model_path() == root / "resources" / "models" / "msd_musicnn.npz"
+    assert "ISC" in (root / "resources" / "models" / "README.md").read_text()
+    assert (
+        "Permission to use, copy, modify" in (root / "resources/models/LICENSE.musicnn").read_text()
+    )
