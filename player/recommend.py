@@ -284,9 +284,9 @@ class EngineHost:
         if not engine_data.has_features(self.db):
             return None, None, None, None, None
         from player.library.features import FeatureStore
-        from recommender.audio.features import N_DEEP_FEATURES, layout_groups
+        from recommender.audio.features import N_INDEXED_FEATURES, layout_groups
 
-        serving = FeatureStore(self.db).serving(N_DEEP_FEATURES)
+        serving = FeatureStore(self.db).serving(N_INDEXED_FEATURES)
         if serving.track_ids.size == 0:
             return None, None, None, None, None
         keep = [(i, self.mapping.item(int(t))) for i, t in enumerate(serving.track_ids)]

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from player.errors import SegueError
     from player.library.features import FeatureStore
     from player.library.paths import display
-    from recommender.audio.features import N_DEEP_FEATURES, layout_groups
+    from recommender.audio.features import N_INDEXED_FEATURES, layout_groups
     from recommender.audio.tags import heard_words
 
     if args.n < 1:
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = FeatureStore(db)
         queries = [_resolve(store, ref) for ref in args.tracks]
-        serving = store.serving(N_DEEP_FEATURES)
+        serving = store.serving(N_INDEXED_FEATURES)
         groups = layout_groups(serving.vectors.shape[1])
         if groups is None:
             raise SegueError(

@@ -97,6 +97,9 @@ DEEP_FEATURE_NAMES: tuple[str, ...] = FEATURE_NAMES + DEEP_COLUMNS + TAG_COLUMNS
 N_DEEP_FEATURES = len(DEEP_FEATURE_NAMES)
 DEEP_SLICE = slice(N_FEATURES, N_FEATURES + EMBEDDING_DIMS)
 TAG_SLICE = slice(N_FEATURES + EMBEDDING_DIMS, N_DEEP_FEATURES)
+# The columns a content index reads (not the tag probabilities): what the index's callers
+# ask FeatureStore.serving for, which keeps 100,000 tracks' vectors 50 columns narrower.
+N_INDEXED_FEATURES = DEEP_SLICE.stop
 
 
 def _group_of(name: str) -> str:
@@ -133,7 +136,7 @@ def layout_groups(dims: int) -> dict[str, npt.NDArray[np.int64]] | None:
     layout this version does not know."""
     if dims == N_FEATURES:
         return FEATURE_GROUPS
-    if dims == N_DEEP_FEATURES:
+    if dims in (N_INDEXED_FEATURES, N_DEEP_FEATURES):
         return DEEP_GROUPS
     return None
 
