@@ -155,3 +155,25 @@ def test_real_recordings_get_heard_tags_end_to_end(
     trumpet = tags.heard_words(heard[ids["sorohanro_-_solo-trumpet-06"]])
     assert "jazz" in trumpet  # a solo jazz trumpet (TensorFlow's musicnn agrees: 0.6-0.9)
     assert ids["sorohanro_-_solo-trumpet-06"] in select_smart(library, parse("tag:jazz"))
+
+
+def test_an_untagged_library_gets_text_similarity_from_heard_tags() -> None:
+    """The metadata source reads heard tags as genre words (as EngineHost hands them)."""
+    from recommender.metadata import MetadataIndex
+
+    heard = ["jazz=0.7;mellow=0.06", "jazz=0.5;mellow=0.04", "metal=0.6;hard rock=0.3", None]
+    untagged = MetadataIndex(artists=[None] * 4, genres=[tags.with_heard(None, h) for h in heard])
+    sims = untagged.similarities(0)
+    assert sims[1] > 0 and sims[1] > sims[2] and sims[3] == 0
+    blind = MetadataIndex(artists=[None] * 4, genres=[None] * 4)
+    assert blind.similarities(0)[1] == 0  # without them: nothing to go on
+
+
+def test_the_song_list_marks_heard_tags_as_heard() -> None:
+    from player.ui.models import _genre_text
+
+    heard = (("jazz", 0.71), ("mellow", 0.06))
+    untagged = browse.SongRow(1, "t", "a", "b", "", None, None, None, False, "/x", heard)
+    tagged = browse.SongRow(2, "t", "a", "b", "Jazz;Swing", None, None, None, False, "/y", heard)
+    assert _genre_text(untagged) == "heard: jazz, mellow"
+    assert _genre_text(tagged) == "Jazz, Swing"  # the file's own tags come first
