@@ -16,6 +16,9 @@ ENTRY = str(HERE / "segue_main.py")
 DATAS = [
     (str(ROOT / "resources" / "app"), "resources/app"),
     (str(ROOT / "resources" / "icons"), "resources/icons"),
+    # The music network's weights (recommender/audio/musicnn.py) and their licence.
+    (str(ROOT / "resources" / "models" / "msd_musicnn.npz"), "resources/models"),
+    (str(ROOT / "resources" / "models" / "LICENSE.musicnn"), "resources/models"),
 ]
 
 # Subcommands and the UI are imported by name (importlib), so PyInstaller cannot see them.

@@ -91,17 +91,23 @@ def check_database(path: Path) -> list[Check]:
 def _analysis(db: object) -> Check:
     from player.library.db import Database
     from player.library.features import FeatureStore
-    from recommender.audio.features import FEATURE_VERSION
+    from recommender.audio.features import DEEP_FEATURE_VERSION, FEATURE_VERSION
+    from recommender.audio.musicnn import ModelError, shipped
 
     assert isinstance(db, Database)
-    status = FeatureStore(db).status(FEATURE_VERSION)
+    try:
+        shipped()
+        version, model = DEEP_FEATURE_VERSION, ""
+    except ModelError as exc:
+        version, model = FEATURE_VERSION, f"; {exc}: no heard tags"
+    status = FeatureStore(db).status(version)
     failed = sum(status.failed.values())
     detail = (
-        f"feature version {FEATURE_VERSION}: {status.current} of {status.tracks} tracks "
+        f"feature version {version}: {status.current} of {status.tracks} tracks "
         f"analysed, {status.older} on an older version, {failed} failed, "
-        f"{status.pending} waiting"
+        f"{status.pending} waiting{model}"
     )
-    return Check("audio analysis", status.pending == 0, detail)
+    return Check("audio analysis", status.pending == 0 and not model, detail)
 
 
 def run_checks(db_path: Path) -> list[Check]:

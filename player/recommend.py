@@ -196,6 +196,8 @@ class EngineHost:
     # -- loading -----------------------------------------------------------------------
 
     def _load_catalog(self) -> tuple[Mapping, Catalog, npt.NDArray[np.float64]]:
+        from recommender.audio.tags import heard_words, with_heard
+
         rows = engine_data.catalog_rows(self.db)
         ids = np.array([r["id"] for r in rows], dtype=np.int64)
         playable = np.array(
@@ -208,10 +210,13 @@ class EngineHost:
                 f"{r['albumartist'] or r['artist'] or ''}\x1f{r['album']}" if r["album"] else None
                 for r in rows
             ],
-            genres=[r["genre"] for r in rows],
+            # What the network heard joins the file's genre: an untagged library still
+            # gets text similarity, mix names and reasons.
+            genres=[with_heard(r["genre"], r["heard_tags"]) for r in rows],
             years=[r["year"] for r in rows],
             comments=[r["comment"] for r in rows],
             lyrics=[r["lyrics"] for r in rows],
+            heard=[heard_words(r["heard_tags"]) for r in rows],
         )
         durations = np.array(
             [r["duration"] if r["duration"] else np.nan for r in rows], dtype=np.float64
@@ -318,16 +323,16 @@ class EngineHost:
         if not engine_data.has_features(self.db):
             return None, None, None, None, None
         from player.library.features import FeatureStore
-        from recommender.audio.features import FEATURE_GROUPS, FEATURE_NAMES
+        from recommender.audio.features import N_INDEXED_FEATURES, layout_groups
 
-        serving = FeatureStore(self.db).serving(len(FEATURE_NAMES))
+        serving = FeatureStore(self.db).serving(N_INDEXED_FEATURES)
         if serving.track_ids.size == 0:
             return None, None, None, None, None
         keep = [(i, self.mapping.item(int(t))) for i, t in enumerate(serving.track_ids)]
         rows = np.array([i for i, item in keep if item is not None], dtype=np.int64)
         items = np.array([item for _, item in keep if item is not None], dtype=np.int64)
         vectors = serving.vectors[rows]
-        groups = FEATURE_GROUPS if vectors.shape[1] == len(FEATURE_NAMES) else None
+        groups = layout_groups(vectors.shape[1])
         if groups is not None and rows.size >= 2:
             from player.content_cache import fitted_index
 

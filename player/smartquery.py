@@ -10,6 +10,9 @@ title, artist or album.
 
 - text fields (genre, artist, album, title, ...): ``:`` contains, ``=`` is exactly (both
   ignore case);
+- ``tag``: the file's genre or a tag Segue heard in the audio (``tag:chillout``); ``mood``:
+  a heard mood (``mood:happy``; mellow, chill, chillout, happy, sad, beautiful, sexy,
+  party, catchy, easy listening). Heard tags come from ``segue analyze``;
 - numbers (year, plays, skips, rating in stars 0-5, bpm, energy 0-1, duration in seconds or
   ``m:ss``): compared as numbers;
 - ages (last_played, added): ``30d``, ``2w``, ``6m``, ``1y``, ``12h``; ``last_played<30d``
@@ -35,6 +38,8 @@ FLAG = "flag"
 
 FIELDS: dict[str, str] = {
     "genre": TEXT,
+    "tag": TEXT,
+    "mood": TEXT,
     "artist": TEXT,
     "album": TEXT,
     "albumartist": TEXT,
@@ -55,7 +60,14 @@ FIELDS: dict[str, str] = {
     "liked": FLAG,
     "disliked": FLAG,
 }
-ALIASES = {"playcount": "plays", "lastplayed": "last_played", "date": "year", "tempo": "bpm"}
+ALIASES = {
+    "tags": "tag",
+    "heard": "tag",
+    "playcount": "plays",
+    "lastplayed": "last_played",
+    "date": "year",
+    "tempo": "bpm",
+}
 _AGE_UNITS = {"h": 3600.0, "d": 86400.0, "w": 7 * 86400.0, "m": 30 * 86400.0, "y": 365 * 86400.0}
 _TERM = re.compile(r"^(?P<neg>[-!])?(?P<field>[A-Za-z_]+)(?P<op><=|>=|!=|:|=|<|>)(?P<value>.*)$")
 _YES = {"yes", "true", "1", "y"}
@@ -123,7 +135,16 @@ def _term(word: str) -> Condition:
     if kind == TEXT:
         if op not in (":", "="):
             raise SmartQueryError(f"'{word}': {field} is text; use {field}:WORD or {field}=EXACT")
-        return Condition(field, kind, op, tuple(value.split("|")), negate)
+        values = tuple(value.split("|"))
+        if field == "mood":
+            from recommender.audio.tags import MOODS
+
+            unknown = [v for v in values if v.lower() not in MOODS]
+            if unknown:
+                raise SmartQueryError(
+                    f"'{word}': unknown mood '{unknown[0]}' (known: {', '.join(sorted(MOODS))})"
+                )
+        return Condition(field, kind, op, values, negate)
     if kind == FLAG:
         if op not in (":", "="):
             raise SmartQueryError(f"'{word}': {field} is yes or no; write {field}:yes")

@@ -38,6 +38,7 @@ weights, shrinkage LDA and NCA (all cross-validated) lost to these five group we
 
 from __future__ import annotations
 
+import itertools
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
@@ -53,7 +54,7 @@ from recommender import content_rerank
 from recommender.api import FloatArray, IntArray
 from recommender.content_rerank import ReciprocalGraph
 
-GROUP_NAMES: tuple[str, ...] = ("timbre", "harmony", "rhythm", "spectral", "loudness")
+GROUP_NAMES: tuple[str, ...] = ("timbre", "harmony", "rhythm", "spectral", "loudness", "deep")
 
 # Tuned on the GTZAN table with re-ranking on (leave-one-out genre P@5, 5-fold
 # cross-validated in bench_content_quality.py), and checked on pyAudioAnalysis' table:
@@ -64,8 +65,19 @@ DEFAULT_GROUP_WEIGHTS: dict[str, float] = {
     "rhythm": 0.25,
     "spectral": 0.25,
     "loudness": 0.75,
+    # The music network's embedding (musicnn, when the tracks have it), kept to its 16
+    # leading principal axes. Measured on 409 real labelled snippets (leave-one-out genre
+    # P@5, bench_deep_similarity.py): the features alone 0.559, the embedding alone
+    # 0.728, fused at weight 0.5 / 1 / 2 / 3.5 / 5 / 7 / 14 (all 200 axes) 0.653 / 0.704 /
+    # 0.736 / 0.753 / 0.755 / 0.754 / 0.748; at 3.5 with 8 / 16 / 24 / 32 / 64 axes 0.744 /
+    # 0.762 / 0.762 / 0.748 / 0.758. 16 axes keep the index 16 columns wider, not 200.
+    "deep": 3.5,
 }
 _UNKNOWN_GROUP_WEIGHT = 1.0
+
+# Groups kept to their leading principal axes in the index (the rest dropped), so a wide
+# group doesn't make every query's product wider. Measured in bench_deep_similarity.py.
+DEFAULT_GROUP_DIMS: dict[str, int] = {"deep": 16}
 
 # How a group reads in an explanation ("similar rhythm and timbre").
 GROUP_WORDS: dict[str, str] = {
@@ -74,6 +86,7 @@ GROUP_WORDS: dict[str, str] = {
     "rhythm": "rhythm",
     "spectral": "brightness",
     "loudness": "energy",
+    "deep": "overall sound",
 }
 
 WHITEN_POWER = 0.25  # 0 = no whitening, 0.5 = full whitening; 0.25 measured best
@@ -83,7 +96,7 @@ MOMENT_SAMPLE = 20_000  # rows that estimate covariances in a big library
 N_PAIR_SAMPLES = 4096  # random pairs that define a "typical" per-group distance
 CLOSE_PERCENTILE = 0.2  # a group is "similar" when closer than 80% of random pairs
 MAX_ASPECTS = 3
-FORMAT_VERSION = 2  # 2: the k-reciprocal neighbour graph
+FORMAT_VERSION = 3  # 2: the k-reciprocal neighbour graph; 3: groups cut to leading axes
 
 # Building a neighbour graph takes seconds to a minute: two threads asking at once wait
 # for one build rather than both doing it.
@@ -130,6 +143,7 @@ class ContentIndex:
         X: npt.ArrayLike,
         groups: GroupLayout | None = None,
         weights: Mapping[str, float] | None = None,
+        dims: Mapping[str, int] | None = None,
     ) -> None:
         X64 = np.asarray(X, dtype=np.float64)
         if X64.ndim != 2 or X64.shape[0] < 1:
@@ -148,14 +162,22 @@ class ContentIndex:
         self.quantiles = self._fit_quantiles(X64[~missing] if (~missing).any() else X64)
         Z = _rank_gaussian(X64, self.quantiles)
         sizes = [c.size for c in cols]
-        self.bounds: IntArray = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        limits = {**DEFAULT_GROUP_DIMS, **(dims or {})}
+        out_sizes = [
+            min(c.size, limits.get(g, c.size)) for g, c in zip(self.group_names, cols, strict=True)
+        ]
+        # Input columns and output (index) columns of each group.
+        self.in_bounds: IntArray = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.bounds: IntArray = np.concatenate([[0], np.cumsum(out_sizes)]).astype(np.int64)
         self.center = np.zeros(self.in_columns.size, dtype=np.float64)
-        self.projection = np.zeros((self.in_columns.size, self.in_columns.size))
+        self.projection = np.zeros((self.in_columns.size, int(self.bounds[-1])))
         present = Z[self._moment_rows(missing)]
-        for start, stop in self._spans():
+        for (start, stop), (o_start, o_stop) in zip(
+            self._spans(self.in_bounds), self._spans(), strict=True
+        ):
             block = present[:, start:stop].astype(np.float64)
-            self.center[start:stop], self.projection[start:stop, start:stop] = self._fit_group(
-                block
+            self.center[start:stop], self.projection[start:stop, o_start:o_stop] = self._fit_group(
+                block, o_stop - o_start
             )
         self.embedding: FloatArray = self._embed(Z)
         self.embedding[missing] = 0.0
@@ -171,13 +193,15 @@ class ContentIndex:
         X: npt.ArrayLike,
         groups: GroupLayout | None = None,
         weights: Mapping[str, float] | None = None,
+        dims: Mapping[str, int] | None = None,
     ) -> ContentIndex:
         """Fit the scaling and whitening on the library ``X`` (tracks x features).
 
         ``groups`` maps group names to column slices or index arrays (columns in no group
         are ignored; None = one "timbre" group of all columns). ``weights`` overrides
-        ``DEFAULT_GROUP_WEIGHTS`` per group; groups it doesn't know weigh 1."""
-        return cls(X, groups, weights)
+        ``DEFAULT_GROUP_WEIGHTS`` per group; groups it doesn't know weigh 1. ``dims``
+        overrides ``DEFAULT_GROUP_DIMS``: a group kept to that many principal axes."""
+        return cls(X, groups, weights, dims)
 
     # ---- fitting -------------------------------------------------------------------
 
@@ -203,20 +227,24 @@ class ContentIndex:
             rows = np.sort(rng.choice(rows, MOMENT_SAMPLE, replace=False))
         return rows.astype(np.int64)
 
-    def _spans(self) -> list[tuple[int, int]]:
-        return [(int(a), int(b)) for a, b in zip(self.bounds[:-1], self.bounds[1:], strict=True)]
+    def _spans(self, bounds: IntArray | None = None) -> list[tuple[int, int]]:
+        """(start, stop) of each group's columns: in the index (default) or in ``bounds``."""
+        b = self.bounds if bounds is None else bounds
+        return [(int(x), int(y)) for x, y in itertools.pairwise(b)]
 
     @staticmethod
     def _fit_group(
-        block: npt.NDArray[np.float64],
+        block: npt.NDArray[np.float64], keep: int
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Centre, partially whiten, and scale one group to unit mean square norm."""
+        """Centre, partially whiten, and scale one group to unit mean square norm, on
+        its ``keep`` leading principal axes."""
         center = block.mean(axis=0)
         centred = block - center
         cov = centred.T @ centred / max(block.shape[0], 1)
         eigval, eigvec = np.linalg.eigh(cov)
         eigval = np.maximum(eigval, 0.0)
         floor = WHITEN_EPS * eigval.max() + 1e-12
+        eigval, eigvec = eigval[::-1][:keep], eigvec[:, ::-1][:, :keep]  # largest first
         proj = eigvec * (eigval + floor) ** -WHITEN_POWER
         mean_sq = float(np.trace(proj.T @ cov @ proj))  # E|(x - center) proj|^2
         if mean_sq > 1e-12:
@@ -227,9 +255,13 @@ class ContentIndex:
 
     def _embed(self, Z: FloatArray) -> FloatArray:
         sub = Z.astype(np.float64) - self.center
-        out = np.empty(sub.shape, dtype=np.float32)
-        for start, stop in self._spans():
-            out[:, start:stop] = sub[:, start:stop] @ self.projection[start:stop, start:stop]
+        out = np.empty((sub.shape[0], int(self.bounds[-1])), dtype=np.float32)
+        for (start, stop), (o_start, o_stop) in zip(
+            self._spans(self.in_bounds), self._spans(), strict=True
+        ):
+            out[:, o_start:o_stop] = (
+                sub[:, start:stop] @ self.projection[start:stop, o_start:o_stop]
+            )
         return out
 
     def _fit_pair_quantiles(self) -> None:
@@ -590,6 +622,7 @@ class ContentIndex:
             group_names=np.array(self.group_names, dtype=np.str_),
             group_weights=np.array([self.weights[g] for g in self.group_names]),
             in_columns=self.in_columns,
+            in_bounds=self.in_bounds,
             bounds=self.bounds,
             quantiles=self.quantiles,
             center=self.center,
@@ -623,6 +656,7 @@ class ContentIndex:
             self = cls.__new__(cls)
             self.group_names = [str(g) for g in data["group_names"]]
             self.in_columns = data["in_columns"]
+            self.in_bounds = data["in_bounds"]
             self.bounds = data["bounds"]
             self.quantiles = data["quantiles"]
             self.center = data["center"]

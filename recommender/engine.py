@@ -50,6 +50,7 @@ class Catalog:
     years: Sequence[int | float | None] | None = None
     comments: Sequence[str | None] | None = None
     lyrics: Sequence[str | None] | None = None
+    heard: Sequence[Sequence[str]] | None = None  # tags heard in the audio, likeliest first
 
     def __len__(self) -> int:
         return len(self.titles)
@@ -151,7 +152,7 @@ class Engine:
         similarity: PairwiseSimilarity = metadata
         if vectors is not None and vector_items is not None and len(vector_items) >= 2:
             index = SubsetContentIndex(n, vector_items, vectors, groups, content_index)
-            content = ContentSource(index, n)
+            content = ContentSource(index, n, heard=catalog.heard)
             sources.insert(1, content)
             explainers.insert(0, content)
             coverage = len(vector_items) / max(n, 1)

@@ -222,7 +222,8 @@ class AnchoredSource:
 
 
 class ContentSource(AnchoredSource):
-    """``content``: sounds like what is playing. Reason: "sounds like Title: similar
+    """``content``: sounds like what is playing. Reason: "sounds like Title: mellow,
+    jazzy, with female vocals" (the tags heard in both), else "sounds like Title: similar
     tempo and timbre"."""
 
     def __init__(
@@ -231,18 +232,27 @@ class ContentSource(AnchoredSource):
         n_items: int,
         policy: AnchorPolicy | None = None,
         to_similarity: Callable[[FloatArray], FloatArray] = proximity_to_similarity,
+        heard: Sequence[Sequence[str]] | None = None,
     ) -> None:
         super().__init__(
             "content", ContentRows(index, n_items, to_similarity), n_items, policy or AnchorPolicy()
         )
         self.index = index
+        self.heard = heard
 
     def reason(self, item: int, context: Context, describe: Describe) -> str:
         anchor = self.best_anchor(item, context)
         if anchor is None:
             return ""
-        what = self.index.explain(anchor, item)
         title = describe(anchor).title
+        if self.heard is not None and max(anchor, item) < len(self.heard):
+            from recommender.audio.tags import phrase
+
+            theirs = set(self.heard[anchor])
+            shared = [t for t in self.heard[item] if t in theirs]
+            if shared:
+                return f"sounds like {title}: {phrase(shared)}"
+        what = self.index.explain(anchor, item)
         # Only a positive aspect makes the reason ("similar tempo and timbre"), never a
         # hedge such as "not much alike".
         if what.startswith(("similar", "somewhat similar")):

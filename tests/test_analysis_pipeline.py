@@ -15,9 +15,12 @@ from player.analysis import Analyzer
 from player.library.db import Database
 from player.library.features import FeatureStore, StoredFeatures
 from player.library.paths import from_db
-from recommender.audio import FEATURE_VERSION, N_FEATURES
+from recommender.audio.features import DEEP_FEATURE_VERSION, N_DEEP_FEATURES, N_FEATURES
 from tests.audiogen import write_audio
 from tests.scanhelp import scan
+
+# With the shipped music network, the analysis writes version 2 vectors.
+FEATURE_VERSION = DEEP_FEATURE_VERSION
 
 
 def _library(folder: Path, n: int) -> list[Path]:
@@ -47,8 +50,8 @@ def test_analyses_every_track_into_sqlite(library: Database, tmp_path: Path) -> 
     assert (summary.analysed, summary.failed, summary.pending) == (5, 1, 0)
     assert summary.failures == {"silent": 1}
     store = FeatureStore(library)
-    serving = store.serving(N_FEATURES)
-    assert serving.vectors.shape == (5, N_FEATURES) and serving.vectors.dtype == np.float32
+    serving = store.serving(N_DEEP_FEATURES)
+    assert serving.vectors.shape == (5, N_DEEP_FEATURES) and serving.vectors.dtype == np.float32
     assert np.all(np.isfinite(serving.vectors))
     assert set(serving.versions.tolist()) == {FEATURE_VERSION}
     first = store.scalars(int(serving.track_ids[0]))
@@ -233,3 +236,72 @@ def test_workers_must_be_positive(library: Database) -> None:
 
     with pytest.raises(SegueError):
         Analyzer(library, workers=0)
+
+
+def test_tracks_carry_what_the_network_hears(library: Database, tmp_path: Path) -> None:
+    from recommender.audio.features import DEEP_SLICE, TAG_SLICE
+
+    _library(tmp_path / "music", 2)
+    scan(library, tmp_path / "music")
+    analyzer = Analyzer(library, workers=1)
+    assert analyzer.deep and analyzer.model_problem is None
+    analyzer.run()
+    vectors = FeatureStore(library).serving(N_DEEP_FEATURES).vectors
+    assert vectors.shape == (2, N_DEEP_FEATURES) and np.isfinite(vectors).all()
+    assert np.abs(vectors[:, DEEP_SLICE]).sum() > 0
+    tags = vectors[:, TAG_SLICE]
+    assert ((tags > 0) & (tags < 1)).all()
+
+
+def test_without_the_model_it_says_so_once_and_uses_the_features_alone(
+    library: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recommender.audio.features import FEATURE_VERSION as SIGNAL_ONLY_VERSION
+    from recommender.audio.musicnn import MODEL_ENV, shipped
+
+    monkeypatch.setenv(MODEL_ENV, str(tmp_path / "gone.npz"))
+    shipped.cache_clear()
+    try:
+        _library(tmp_path / "music", 2)
+        scan(library, tmp_path / "music")
+        analyzer = Analyzer(library, workers=1)
+        assert not analyzer.deep and analyzer.version == SIGNAL_ONLY_VERSION
+        assert analyzer.model_problem is not None and "\n" not in analyzer.model_problem
+        assert "gone.npz is missing" in analyzer.model_problem
+        summary = analyzer.run()
+        assert summary.analysed == 2 and summary.model_problem == analyzer.model_problem
+        serving = FeatureStore(library).serving(N_DEEP_FEATURES)
+        assert serving.vectors.shape == (2, N_FEATURES)
+        assert set(serving.versions.tolist()) == {SIGNAL_ONLY_VERSION}
+    finally:
+        shipped.cache_clear()
+
+
+def test_an_older_layout_serves_beside_the_new_one(library: Database, tmp_path: Path) -> None:
+    """Version 2 extends version 1's columns: the wider layout serves once half the
+    vectors have it (old ones padded with NaN), the narrower one until then (new ones cut)."""
+    paths = _library(tmp_path / "music", 3)
+    scan(library, tmp_path / "music")
+    ids = _ids(library)
+    store = FeatureStore(library)
+
+    def stored(path: Path, dims: int, value: float) -> StoredFeatures:
+        tid = ids[str(path)]
+        fp = str(library.scalar("SELECT fingerprint FROM tracks WHERE id = ?", (tid,)))
+        return StoredFeatures(
+            tid, fp, np.full(dims, value, np.float32), 100.0, 0.5, 0, 1, 0.5, 0.5, 0.5, 0.5,
+            0.5, -20.0,
+        )  # fmt: skip
+
+    store.save(1, [stored(paths[0], N_FEATURES, 1.0), stored(paths[1], N_FEATURES, 1.0)], [])
+    store.save(2, [stored(paths[2], N_DEEP_FEATURES, 2.0)], [])
+    narrow = store.serving(N_DEEP_FEATURES)
+    assert narrow.vectors.shape == (3, N_FEATURES)
+    assert (narrow.vectors[narrow.track_ids.tolist().index(ids[str(paths[2])])] == 2.0).all()
+    store.save(2, [stored(paths[1], N_DEEP_FEATURES, 3.0)], [])
+    wide = store.serving(N_DEEP_FEATURES)
+    assert wide.vectors.shape == (3, N_DEEP_FEATURES)
+    old = wide.vectors[wide.track_ids.tolist().index(ids[str(paths[0])])]
+    assert (old[:N_FEATURES] == 1.0).all() and np.isnan(old[N_FEATURES:]).all()
+    # A caller that knows only the old layout still gets every track in it.
+    assert store.serving(N_FEATURES).vectors.shape == (3, N_FEATURES)

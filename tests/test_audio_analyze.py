@@ -132,3 +132,35 @@ def test_mislabelled_files_are_analysed_by_content(tmp_path: Path) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     assert _reason(tmp_path / "gone.flac").kind == "missing"
+
+
+def test_the_network_hears_a_two_hour_file_without_decoding_it_whole(tmp_path: Path) -> None:
+    """With the music network on, a 2-hour file still costs three windows of memory, and
+    a clip shorter than the network's 3 s patch is padded, not dropped."""
+    import tracemalloc
+
+    from recommender.audio.features import N_DEEP_FEATURES
+    from recommender.audio.musicnn import shipped
+
+    net = shipped()
+    path = tmp_path / "two_hours.wav"
+    sr = 8000
+    block = (0.3 * np.sin(2 * np.pi * 440 * np.arange(60 * sr) / sr)).astype(np.float32)
+    with sf.SoundFile(str(path), "w", sr, 1, subtype="PCM_U8", format="WAV") as f:
+        for _ in range(120):
+            f.write(block)
+    analyze_file(str(write_audio(tmp_path / "warm.wav", seconds=3.0)), net)
+    tracemalloc.start()
+    try:
+        features = analyze_file(str(path), net)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert features.deep is not None and features.deep.patches == 3
+    assert features.stored_vector.shape == (N_DEEP_FEATURES,)
+    # Two hours at 22,050 Hz would be 635 MB of float32; three windows and the network's
+    # working buffers stay far below.
+    assert peak < 80 * 1024 * 1024
+    short = analyze_file(str(write_audio(tmp_path / "short.wav", seconds=1.5)), net)
+    assert short.deep is not None and short.deep.patches == 1
+    assert np.isfinite(short.stored_vector).all()

@@ -44,7 +44,8 @@ def test_json_lists_the_nearest_tracks_with_distance_and_why(analysed: tuple[Pat
     similar = row["similar"]
     assert len(similar) == 2
     assert {Path(s["path"]).name for s in similar} == {"low1.flac", "low2.flac"}
-    assert all(set(s) == {"id", "path", "distance", "why"} for s in similar)
+    assert all(set(s) == {"id", "path", "distance", "why", "heard"} for s in similar)
+    assert all(isinstance(s["heard"], list) for s in [*similar, row["track"]])
     assert similar[0]["distance"] <= similar[1]["distance"]
     assert all(isinstance(s["why"], str) and s["why"] for s in similar)
     assert row["track"]["id"] not in {s["id"] for s in similar}

@@ -69,6 +69,7 @@ class AnalyzeSummary:
     cpu_seconds_per_track: float = 0.0
     peak_worker_rss_mb: float = 0.0
     interrupted: bool = False
+    model_problem: str | None = None  # why the music network was not used
 
     @property
     def tracks_per_second(self) -> float:
@@ -87,11 +88,12 @@ class AnalyzeSummary:
             "cpu_seconds_per_track": round(self.cpu_seconds_per_track, 4),
             "peak_worker_rss_mb": round(self.peak_worker_rss_mb, 1),
             "interrupted": self.interrupted,
+            "model_problem": self.model_problem,
         }
 
 
 class _Worker:
-    def __init__(self, ctx: Any, low_priority: bool) -> None:
+    def __init__(self, ctx: Any, low_priority: bool, deep: bool) -> None:
         from player.analysis import worker
 
         self.conn, child = ctx.Pipe(duplex=True)
@@ -99,7 +101,7 @@ class _Worker:
         os.environ.update(_WORKER_ENV)
         try:
             self.proc: BaseProcess = ctx.Process(
-                target=worker.main, args=(child, low_priority), daemon=True
+                target=worker.main, args=(child, low_priority, deep), daemon=True
             )
             self.proc.start()
         finally:
@@ -146,13 +148,23 @@ class Analyzer:
         playing: Callable[[], bool] | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
-        from recommender.audio import FEATURE_VERSION
+        from recommender.audio.features import DEEP_FEATURE_VERSION, FEATURE_VERSION
+        from recommender.audio.musicnn import ModelError, shipped
 
         if workers is not None and workers < 1:
             raise SegueError("--workers must be at least 1")
         self.db = db
         self.store = FeatureStore(db)
-        self.version = FEATURE_VERSION
+        # The music network when its weights load; else the signal-processing features
+        # alone (version 1), and ``model_problem`` says why in one line.
+        self.model_problem: str | None = None
+        try:
+            shipped()
+            self.deep = True
+        except ModelError as exc:
+            self.model_problem = f"{exc}; analysing without it (no heard tags)"
+            self.deep = False
+        self.version = DEEP_FEATURE_VERSION if self.deep else FEATURE_VERSION
         self.workers = workers or default_workers()
         self.timeout = timeout
         self.low_priority = low_priority
@@ -161,7 +173,7 @@ class Analyzer:
 
     def run(self, limit: int | None = None) -> AnalyzeSummary:
         start = time.monotonic()
-        summary = AnalyzeSummary()
+        summary = AnalyzeSummary(model_problem=self.model_problem)
         pending = self.store.pending(self.version)
         if limit is not None:
             pending = pending[:limit]
@@ -208,7 +220,7 @@ class Analyzer:
         last_tick = time.monotonic()
         summary.workers = min(self.workers, len(jobs)) if jobs else 0
         try:
-            pool = [_Worker(ctx, self.low_priority) for _ in range(summary.workers)]
+            pool = [_Worker(ctx, self.low_priority, self.deep) for _ in range(summary.workers)]
             while jobs or any(w.job is not None for w in pool):
                 self._dispatch(pool, jobs)
                 waitables: list[Any] = [w.conn for w in pool] + [w.proc.sentinel for w in pool]
@@ -270,7 +282,7 @@ class Analyzer:
                         w.stop(kill=True)
                         if startup_failures >= MAX_STARTUP_FAILURES:
                             raise SegueError("the analysis workers cannot start")
-                        pool[i] = _Worker(ctx, self.low_priority)
+                        pool[i] = _Worker(ctx, self.low_priority, self.deep)
                 flush()
                 if self.progress is not None:
                     self.progress(done, total)
@@ -308,6 +320,12 @@ class Analyzer:
 def _stored(
     job: PendingTrack, vector: np.ndarray[Any, Any], scalars: dict[str, Any], cpu: float
 ) -> StoredFeatures:
+    from recommender.audio.features import N_DEEP_FEATURES, TAG_SLICE
+    from recommender.audio.tags import format_heard, heard_tags
+
+    heard = None
+    if len(vector) == N_DEEP_FEATURES:
+        heard = format_heard(heard_tags(np.asarray(vector)[TAG_SLICE]))
     return StoredFeatures(
         track_id=job.id,
         fingerprint=job.fingerprint,
@@ -323,4 +341,5 @@ def _stored(
         acousticness=float(scalars["acousticness"]),
         loudness_db=float(scalars["loudness_db"]),
         cpu_seconds=cpu,
+        heard_tags=heard,
     )

@@ -3,7 +3,8 @@
 Runs in a fresh (spawned) interpreter, never a fork of the app: the parent holds a
 SQLite connection and maybe Qt, neither of which survives a fork. It talks to the
 parent over one pipe: ``("ready",)`` after warm-up, then for each ``(track_id, path)``
-one reply ``(track_id, ok, payload, cpu_seconds, peak_rss_mb)``.
+one reply ``(track_id, ok, payload, cpu_seconds, peak_rss_mb)``. With ``deep`` it loads
+the music network once and every vector carries what the network hears (version 2).
 """
 
 from __future__ import annotations
@@ -32,24 +33,25 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def analyse(path: str) -> tuple[bool, Any]:
-    """(True, (vector, scalars as dict)) or (False, (kind, message)); never raises."""
+def analyse(path: str, net: Any = None) -> tuple[bool, Any]:
+    """(True, (stored vector, scalars as dict)) or (False, (kind, message)); never
+    raises. ``net``: the music network (``recommender.audio.musicnn.Musicnn``) or None."""
     from dataclasses import asdict
 
     from recommender.audio import AnalysisError, analyze_file
 
     try:
-        features = analyze_file(path)
+        features = analyze_file(path, net)
     except AnalysisError as exc:
         return False, (exc.kind, str(exc))
     except MemoryError:
         return False, ("failed", "ran out of memory while analysing")
     except Exception as exc:  # a decoder or library bug must cost one file, not the run
         return False, ("failed", f"analysis failed: {type(exc).__name__}: {exc}"[:300])
-    return True, (features.vector, asdict(features.scalars))
+    return True, (features.stored_vector, asdict(features.scalars))
 
 
-def main(conn: Connection, low_priority: bool) -> None:
+def main(conn: Connection, low_priority: bool, deep: bool = False) -> None:
     # Ctrl-C reaches the whole process group: the parent stops the run and its workers;
     # a worker dying of it mid-file would be mistaken for a decoder crash.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -62,8 +64,12 @@ def main(conn: Connection, low_priority: bool) -> None:
     os.close(devnull)
     warnings.simplefilter("ignore")
     from recommender.audio import warm_up
+    from recommender.audio.musicnn import shipped
 
-    warm_up()
+    # The parent checked the weights before starting us: if they fail here, the worker
+    # cannot start, and the run says so rather than store vectors of the wrong version.
+    net = shipped() if deep else None
+    warm_up(net)
     conn.send(("ready",))
     while True:
         try:
@@ -74,5 +80,5 @@ def main(conn: Connection, low_priority: bool) -> None:
             return
         track_id, path = job
         start = time.process_time()
-        ok, payload = analyse(path)
+        ok, payload = analyse(path, net)
         conn.send((track_id, ok, payload, time.process_time() - start, _peak_rss_mb()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from player.cli.common import ProgressBar, open_db, print_json
@@ -72,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
             low_priority=args.background,
             progress=bar.callback,
         )
+        if analyzer.model_problem:
+            print(f"segue: {analyzer.model_problem}", file=sys.stderr)
         with bar:
             summary = analyzer.run()
     finally:

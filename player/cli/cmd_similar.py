@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from player.errors import SegueError
     from player.library.features import FeatureStore
     from player.library.paths import display
-    from recommender.audio import FEATURE_GROUPS, N_FEATURES
+    from recommender.audio.features import N_INDEXED_FEATURES, layout_groups
+    from recommender.audio.tags import heard_words
 
     if args.n < 1:
         raise SegueError("-n must be at least 1")
@@ -69,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = FeatureStore(db)
         queries = [_resolve(store, ref) for ref in args.tracks]
-        serving = store.serving(N_FEATURES)
-        if serving.vectors.shape[1] != N_FEATURES:
+        serving = store.serving(N_INDEXED_FEATURES)
+        groups = layout_groups(serving.vectors.shape[1])
+        if groups is None:
             raise SegueError(
                 "the stored features come from another Segue version: run 'segue analyze'"
             )
@@ -86,11 +88,12 @@ def run(args: argparse.Namespace) -> int:
                 serving.track_ids,
                 serving.versions,
                 serving.vectors,
-                FEATURE_GROUPS,
+                groups,
                 with_graph=True,
                 notify=_slow_step_note if len(serving.track_ids) >= SLOW_LIBRARY else None,
             )
         paths = store.paths([int(t) for t in serving.track_ids])
+        heard = store.heard_tags([int(t) for t in serving.track_ids])
     finally:
         db.close()
 
@@ -112,18 +115,24 @@ def run(args: argparse.Namespace) -> int:
                         "id": other_id,
                         "path": paths.get(other_id, ""),
                         "distance": round(float(dist), 4),
-                        "why": index.explain(row, other),
+                        "why": _why(index.explain(row, other), heard.get(tid), heard.get(other_id)),
+                        "heard": heard_words(heard.get(other_id)),
                     }
                 )
         if args.json:
             print_json(
                 {
-                    "track": {"id": tid, "path": display(path)},
+                    "track": {
+                        "id": tid,
+                        "path": display(path),
+                        "heard": heard_words(heard.get(tid)),
+                    },
                     "similar": [{**s, "path": display(s["path"])} for s in similar],
                 }
             )
             continue
-        print(f"{display(path)} (id {tid})")
+        mine = heard_words(heard.get(tid))
+        print(f"{display(path)} (id {tid})" + (f"  [heard: {', '.join(mine)}]" if mine else ""))
         if not similar:
             print("  no other analysed track to compare with yet")
         for rank, s in enumerate(similar, 1):
@@ -131,3 +140,12 @@ def run(args: argparse.Namespace) -> int:
                 f"  {rank:>2}. {s['distance']:.3f}  {display(s['path'])} (id {s['id']}): {s['why']}"
             )
     return status
+
+
+def _why(aspects: str, mine: str | None, theirs: str | None) -> str:
+    """What the two share: the tags heard in both ("jazzy, instrumental"), then the
+    index's aspects ("similar timbre and energy")."""
+    from recommender.audio.tags import heard_words, phrase
+
+    shared = [t for t in heard_words(theirs) if t in set(heard_words(mine))]
+    return "; ".join(w for w in (phrase(shared), aspects) if w)

@@ -17,12 +17,15 @@ _ORDER = (
     "COALESCE(albumartist, artist, '') COLLATE NOCASE, album COLLATE NOCASE, "
     "COALESCE(disc_number, 0), COALESCE(track_number, 0), title COLLATE NOCASE, id"
 )
-_SEARCHED = ("title", "artist", "album", "genre")
 # Untagged tracks: an album or artist filter of "" means "Unknown album/artist".
 UNKNOWN = ""
 UNKNOWN_ALBUM = "Unknown album"
 UNKNOWN_ARTIST = "Unknown artist"
 _WHO = "COALESCE(NULLIF(albumartist, ''), NULLIF(artist, ''), '')"
+# ``heard_tags``: what the music network heard ("jazz=0.71;mellow=0.05"), so the search
+# box finds an untagged track by how it sounds.
+_SEARCHED = ("title", "artist", "album", "genre", "heard_tags")
+_FROM = "tracks LEFT JOIN track_features ON track_features.track_id = tracks.id"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class SongRow:
     year: int | None
     missing: bool
     path: str
+    heard: tuple[tuple[str, float], ...] = ()  # tags heard in the audio, likeliest first
 
 
 @dataclass(frozen=True)
@@ -105,12 +109,15 @@ def song_ids(
     genre) and the optional artist/album filter, in the song list's order."""
     where, params = _where(text, artist, album, include_missing)
     return [
-        r[0] for r in db.conn.execute(f"SELECT id FROM tracks{where} ORDER BY {_ORDER}", params)
+        r[0]
+        for r in db.conn.execute(f"SELECT tracks.id FROM {_FROM}{where} ORDER BY {_ORDER}", params)
     ]
 
 
 def songs(db: Database, ids: list[int]) -> list[SongRow]:
     """The rows of ``ids``, in the given order (ids no longer in the library are left out)."""
+    from recommender.audio.tags import parse_heard
+
     if not ids:
         return []
     found: dict[int, SongRow] = {}
@@ -118,8 +125,8 @@ def songs(db: Database, ids: list[int]) -> list[SongRow]:
         chunk = ids[start : start + 900]
         marks = ",".join("?" * len(chunk))
         for r in db.conn.execute(
-            "SELECT id, title, artist, album, genre, duration, track_number, year, missing, path "
-            f"FROM tracks WHERE id IN ({marks})",
+            "SELECT id, title, artist, album, genre, duration, track_number, year, missing, path, "
+            f"heard_tags FROM {_FROM} WHERE id IN ({marks})",
             chunk,
         ):
             found[r[0]] = SongRow(
@@ -133,6 +140,7 @@ def songs(db: Database, ids: list[int]) -> list[SongRow]:
                 year=r[7],
                 missing=bool(r[8]),
                 path=from_db(r[9]),
+                heard=tuple(parse_heard(r[10])),
             )
     return [found[i] for i in ids if i in found]
 

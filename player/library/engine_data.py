@@ -10,10 +10,11 @@ from player.library.db import Database
 
 
 def catalog_rows(db: Database) -> list[sqlite3.Row]:
-    """Every track's tags and state, by id."""
+    """Every track's tags, heard tags (``heard_tags``, or NULL) and state, by id."""
     return db.query(
-        "SELECT id, title, artist, albumartist, album, genre, year, comment, lyrics, "
-        "duration, missing, has_audio, removed FROM tracks ORDER BY id"
+        "SELECT t.id, t.title, t.artist, t.albumartist, t.album, t.genre, t.year, t.comment, "
+        "t.lyrics, t.duration, t.missing, t.has_audio, t.removed, f.heard_tags FROM tracks t "
+        "LEFT JOIN track_features f ON f.track_id = t.id ORDER BY t.id"
     )
 
 

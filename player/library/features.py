@@ -46,6 +46,7 @@ class StoredFeatures:
     acousticness: float
     loudness_db: float
     cpu_seconds: float = 0.0
+    heard_tags: str | None = None  # recommender.audio.tags.format_heard, or None
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,8 @@ class FeatureStore:
             conn.executemany(
                 f"""INSERT OR REPLACE INTO track_features
                     (track_id, version, fingerprint, dims, vector, {", ".join(_SCALARS)},
-                     analysed_at, cpu_seconds)
-                    VALUES (?, ?, ?, ?, ?, {", ".join("?" for _ in _SCALARS)}, ?, ?)""",
+                     analysed_at, cpu_seconds, heard_tags)
+                    VALUES (?, ?, ?, ?, ?, {", ".join("?" for _ in _SCALARS)}, ?, ?, ?)""",
                 [
                     (
                         r.track_id,
@@ -177,6 +178,7 @@ class FeatureStore:
                         r.loudness_db,
                         now,
                         r.cpu_seconds,
+                        r.heard_tags,
                     )
                     for r in results
                 ],
@@ -195,30 +197,40 @@ class FeatureStore:
     # -- reads ----------------------------------------------------------------------
 
     def serving(self, dims: int) -> ServingVectors:
-        """Every stored vector of the layout to serve, whatever its version.
+        """Every stored vector, whatever its version, in one layout of at most ``dims``
+        columns.
 
-        Vectors of the current length are served together (a version bump that keeps
-        the layout stays comparable). If a new version changed the length, the old
-        layout keeps serving until more tracks have the new one.
+        Layouts only ever grow by appending columns (version 2 = version 1's columns,
+        then the music network's), so an old vector is a prefix of a new one. The wider
+        layout serves once at least half the vectors have it, the old vectors padded
+        with NaN (the index treats a missing value as the library's median); until then
+        the old layout serves, new vectors cut to it. Either way no analysed track stops
+        serving while the background re-analysis upgrades the library.
         """
         counts = {
             int(r["dims"]): int(r["n"])
             for r in self.db.query("SELECT dims, COUNT(*) AS n FROM track_features GROUP BY dims")
         }
-        if not counts:
+        total = sum(counts.values())
+        if not total:
             return ServingVectors(
                 np.zeros(0, np.int64), np.zeros((0, dims), np.float32), np.zeros(0, np.int64)
             )
-        best = max(counts, key=lambda d: counts[d])
-        chosen = dims if counts.get(dims, 0) >= counts[best] else best
+        # The widest layout (up to ``dims``) that at least half the vectors reach.
+        widths = sorted({min(d, dims) for d in counts}, reverse=True)
+        chosen = next(w for w in widths if 2 * sum(n for d, n in counts.items() if d >= w) >= total)
         rows = self.db.query(
-            "SELECT track_id, version, vector FROM track_features WHERE dims = ? ORDER BY track_id",
-            (chosen,),
+            "SELECT track_id, version, dims, vector FROM track_features ORDER BY track_id"
         )
         ids = np.array([r["track_id"] for r in rows], dtype=np.int64)
         versions = np.array([r["version"] for r in rows], dtype=np.int64)
-        blob = b"".join(r["vector"] for r in rows)
-        vectors = np.frombuffer(blob, dtype="<f4").astype(np.float32).reshape(len(rows), chosen)
+        vectors = np.full((len(rows), chosen), np.nan, dtype=np.float32)
+        for width in {int(r["dims"]) for r in rows}:
+            which = [i for i, r in enumerate(rows) if int(r["dims"]) == width]
+            blob = b"".join(rows[i]["vector"] for i in which)
+            block = np.frombuffer(blob, dtype="<f4").reshape(len(which), width)
+            take = min(width, chosen)
+            vectors[which, :take] = block[:, :take]
         return ServingVectors(ids, vectors, versions)
 
     def scalars(self, track_id: int) -> dict[str, float] | None:
@@ -227,6 +239,21 @@ class FeatureStore:
             (track_id,),
         )
         return {k: rows[0][k] for k in rows[0].keys()} if rows else None  # noqa: SIM118
+
+    def heard_tags(self, track_ids: Sequence[int]) -> dict[int, str]:
+        """Stored heard tags (``format_heard`` text) of those tracks that have any."""
+        out: dict[int, str] = {}
+        ids = list(track_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for r in self.db.query(
+                "SELECT track_id, heard_tags FROM track_features "
+                f"WHERE heard_tags <> '' AND track_id IN ({marks})",
+                chunk,
+            ):
+                out[int(r["track_id"])] = str(r["heard_tags"])
+        return out
 
     def failure(self, track_id: int) -> Failure | None:
         rows = self.db.query(

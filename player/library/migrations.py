@@ -175,7 +175,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
-        6,
+        5,
         "the player's saved state; tracks removed from the library",
         (
             # What played, where, and the queue with its pins, as the app left them:
@@ -188,6 +188,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             # "Remove from library": the file and its listening history stay; the track
             # no longer shows or plays (until the user adds that file again).
             "ALTER TABLE tracks ADD COLUMN removed INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
+    Migration(
+        6,
+        "heard tags: what the music network hears in a track, beside its vector",
+        (
+            # "jazz=0.71;mellow=0.05" (recommender.audio.tags.format_heard), written with
+            # the version 2 vector it comes from and replaced with it; NULL for a track
+            # analysed without the network.
+            "ALTER TABLE track_features ADD COLUMN heard_tags TEXT",
         ),
     ),
 )

@@ -178,20 +178,34 @@ _EXPRESSIONS: dict[str, str] = {
     "disliked": "(COALESCE(v.kind, '') = 'dislike')",
 }
 _ANY_TEXT = ("t.title", "t.artist", "t.album")
+_HEARD = "f.heard_tags"  # "jazz=0.71;mellow=0.05" (recommender.audio.tags.format_heard)
+_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "any": _ANY_TEXT,
+    "tag": ("t.genre", _HEARD),
+    "mood": (_HEARD,),
+}
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _like(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{_escape(value)}%"
 
 
 def _condition_sql(c: Condition, now: float, params: list[Any]) -> str:
     if c.kind == TEXT:
-        columns = _ANY_TEXT if c.field == "any" else (_EXPRESSIONS[c.field],)
+        columns = _TEXT_COLUMNS.get(c.field) or (_EXPRESSIONS[c.field],)
         alternatives = []
         for value in c.values:
             for column in columns:
-                if c.op == "=":
+                if column == _HEARD:
+                    # "tag:rock" finds rock and hard rock; "tag=rock" the tag rock alone.
+                    alternatives.append(f"(';' || {column}) LIKE ? ESCAPE '\\'")
+                    exact = c.op == "="
+                    params.append(f"%;{_escape(str(value))}=%" if exact else _like(str(value)))
+                elif c.op == "=":
                     alternatives.append(f"{column} = ? COLLATE NOCASE")
                     params.append(value)
                 else:
@@ -309,9 +323,12 @@ class LibraryArrays:
 def load_arrays(db: Database, feature_dims: int | None = None) -> LibraryArrays:
     """One pass over tracks, events and features. ``feature_dims``: the vector length to
     serve (``recommender.audio.N_FEATURES``); None skips the vectors."""
+    from recommender.audio.tags import with_heard
+
     rows = db.query(
-        "SELECT id, title, artist, album, genre, year, missing, has_audio, removed "
-        "FROM tracks ORDER BY id"
+        "SELECT t.id, t.title, t.artist, t.album, t.genre, t.year, t.missing, t.has_audio, "
+        "t.removed, f.heard_tags FROM tracks t LEFT JOIN track_features f ON f.track_id = t.id "
+        "ORDER BY t.id"
     )
     ids = np.fromiter((r["id"] for r in rows), np.int64, len(rows))
     n = ids.size
@@ -362,7 +379,8 @@ def load_arrays(db: Database, feature_dims: int | None = None) -> LibraryArrays:
         titles=[r["title"] for r in rows],
         artists=[r["artist"] for r in rows],
         albums=[r["album"] for r in rows],
-        genres=[r["genre"] for r in rows],
+        # The file's genre and the tags heard in the audio: mix names and moods read both.
+        genres=[with_heard(r["genre"], r["heard_tags"]) for r in rows],
         years=np.array([nan if r["year"] is None else r["year"] for r in rows], np.float32),
         available=np.array(
             [not r["missing"] and not r["removed"] and bool(r["has_audio"]) for r in rows], bool

@@ -230,7 +230,7 @@ class MainWindow(QMainWindow):
         self.centre = QWidget()
         self.search = QLineEdit()
         self.search.setObjectName("Search")
-        self.search.setPlaceholderText("Search title, artist, album, genre  (Ctrl+F)")
+        self.search.setPlaceholderText("Search title, artist, album, genre, heard tags  (Ctrl+F)")
         self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.search.setClearButtonEnabled(True)
         self._search_timer = QTimer(self, singleShot=True, interval=120)

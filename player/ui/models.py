@@ -201,10 +201,13 @@ class TrackTableModel(QAbstractTableModel):
                 song.title or song.path.rsplit("/", 1)[-1],
                 song.artist,
                 song.album,
-                song.genre.replace(";", ", "),
+                _genre_text(song),
                 fmt_time(song.duration),
             )[col]
         if role == Qt.ItemDataRole.ToolTipRole:
+            if song.heard:
+                heard = ", ".join(f"{t} {p:.0%}" for t, p in song.heard)
+                return f"{song.path}\nHeard in the audio (not in the file's tags): {heard}"
             return song.path
         if role == Qt.ItemDataRole.TextAlignmentRole:
             if col in (0, 5):
@@ -213,6 +216,10 @@ class TrackTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.FontRole and song.id == self.playing_id:
             font = QFont()
             font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.FontRole and col == 4 and not song.genre and song.heard:
+            font = QFont()
+            font.setItalic(True)  # heard, not written in the file
             return font
         if role == Qt.ItemDataRole.ForegroundRole:
             pal = QGuiApplication.palette()
@@ -223,6 +230,16 @@ class TrackTableModel(QAbstractTableModel):
             if song.missing:
                 return QColor(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
         return None
+
+
+def _genre_text(song) -> str:
+    """The file's genre; for a track without one, the tags heard in its audio, marked
+    as heard (in italics, with a tooltip saying so)."""
+    if song.genre:
+        return song.genre.replace(";", ", ")
+    if song.heard:
+        return "heard: " + ", ".join(t for t, _ in song.heard[:3])
+    return ""
 
 
 class AlbumModel(QAbstractListModel):

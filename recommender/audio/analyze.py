@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from recommender.audio import musicnn
 from recommender.audio.decode import SR, DecodeError, load_excerpt
 from recommender.audio.features import Features, extract
 
@@ -17,6 +18,9 @@ WINDOW_SECONDS = 10.0
 MIN_SECONDS = 1.0
 # Below this RMS (about -70 dBFS) a file is taken as silence: nothing to describe.
 SILENCE_RMS = 10 ** (-70 / 20)
+# 3-s patches the network hears per track, spread over the windows (the middle of each):
+# ~50 ms of CPU each. See tests/benchmarks/bench_deep_similarity.py for the choice.
+DEEP_PATCHES = 3
 
 
 class AnalysisError(Exception):
@@ -28,7 +32,8 @@ class AnalysisError(Exception):
         self.kind = kind
 
 
-def analyze_file(path: str) -> Features:
+def analyze_file(path: str, net: musicnn.Musicnn | None = None) -> Features:
+    """The features of ``path``; with ``net``, also what the network hears in it."""
     try:
         excerpt = load_excerpt(path, WINDOW_COUNT, WINDOW_SECONDS, min_seconds=MIN_SECONDS)
     except DecodeError as exc:
@@ -42,15 +47,46 @@ def analyze_file(path: str) -> Features:
             "silent", f"silent: the audio stays below -70 dBFS ({len(y) / SR:.1f} s checked)"
         )
     try:
-        return extract(excerpt.windows)
+        features = extract(excerpt.windows)
     except ValueError as exc:
         raise AnalysisError("failed", f"feature extraction failed: {exc}") from None
+    if net is None:
+        return features
+    return Features(features.vector, features.scalars, deep_features(net, excerpt.windows))
 
 
-def warm_up() -> None:
+def deep_features(net: musicnn.Musicnn, windows: list[np.ndarray]) -> musicnn.DeepFeatures:
+    """The network's embedding and tags over the middle of each window (22,050 Hz in,
+    resampled to its 16 kHz), ``DEEP_PATCHES`` patches in all."""
+    import soxr
+
+    windows = [w for w in windows if len(w)]
+    per_window = max(1, DEEP_PATCHES // max(len(windows), 1))
+    # Only the middle of each window is heard: resample and transform just that much
+    # (the patches, and a few frames to spare).
+    needed = int(SR * (per_window * musicnn.PATCH_SECONDS + 0.1))
+    middles = [w[max(0, (len(w) - needed) // 2) :][:needed] for w in windows]
+    batch = np.concatenate(
+        [
+            musicnn.patches(
+                musicnn.log_mel(
+                    np.asarray(soxr.resample(w, SR, musicnn.SR, quality="HQ"), dtype=np.float32)
+                ),
+                limit=per_window,
+            )
+            for w in middles
+        ]
+    )
+    embedding, probs = net.forward(batch)
+    return musicnn.DeepFeatures(embedding.mean(axis=0), probs.mean(axis=0), len(batch))
+
+
+def warm_up(net: musicnn.Musicnn | None = None) -> None:
     """Run every code path once (imports, FFT plans, cached filter banks), so the first
     real track of a worker costs what the others do."""
     rng = np.random.default_rng(0)
     t = np.arange(int(2.0 * SR)) / SR
     y = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
     extract([y])
+    if net is not None:
+        deep_features(net, [y])

@@ -25,10 +25,15 @@ import numpy.typing as npt
 
 from recommender.audio import dsp
 from recommender.audio.decode import SR
+from recommender.audio.musicnn import EMBEDDING_DIMS, MSD_LABELS, DeepFeatures
 
 # Bump when any column's definition changes: stored vectors of older versions keep serving
 # until the pipeline re-analyses them.
 FEATURE_VERSION = 1
+# Version 2: the FEATURE_VERSION 1 columns, then what the music network hears (see
+# musicnn.py): its 200-d embedding and its 50 tag probabilities. Analysed without the
+# network (its weights missing or damaged), a track gets a version 1 vector.
+DEEP_FEATURE_VERSION = 2
 
 N_FFT = 2048
 HOP = 512
@@ -86,6 +91,15 @@ EXTRA_COLUMNS: tuple[str, ...] = (
 
 FEATURE_NAMES: tuple[str, ...] = GTZAN_COLUMNS + EXTRA_COLUMNS
 N_FEATURES = len(FEATURE_NAMES)
+DEEP_COLUMNS: tuple[str, ...] = tuple(f"deep{i}" for i in range(1, EMBEDDING_DIMS + 1))
+TAG_COLUMNS: tuple[str, ...] = tuple(f"tag:{label}" for label in MSD_LABELS)
+DEEP_FEATURE_NAMES: tuple[str, ...] = FEATURE_NAMES + DEEP_COLUMNS + TAG_COLUMNS
+N_DEEP_FEATURES = len(DEEP_FEATURE_NAMES)
+DEEP_SLICE = slice(N_FEATURES, N_FEATURES + EMBEDDING_DIMS)
+TAG_SLICE = slice(N_FEATURES + EMBEDDING_DIMS, N_DEEP_FEATURES)
+# The columns a content index reads (not the tag probabilities): what the index's callers
+# ask FeatureStore.serving for, which keeps 100,000 tracks' vectors 50 columns narrower.
+N_INDEXED_FEATURES = DEEP_SLICE.stop
 
 
 def _group_of(name: str) -> str:
@@ -107,6 +121,24 @@ FEATURE_GROUPS: dict[str, npt.NDArray[np.int64]] = {
     )
     for group in GROUP_NAMES
 }
+
+
+DEEP_GROUP = "deep"
+DEEP_GROUPS: dict[str, npt.NDArray[np.int64]] = {
+    **FEATURE_GROUPS,
+    DEEP_GROUP: np.arange(N_DEEP_FEATURES, dtype=np.int64)[DEEP_SLICE],
+}
+
+
+def layout_groups(dims: int) -> dict[str, npt.NDArray[np.int64]] | None:
+    """The content index's column groups for a stored layout of ``dims`` columns (the
+    tag probabilities are in none: they name, the embedding compares), or None for a
+    layout this version does not know."""
+    if dims == N_FEATURES:
+        return FEATURE_GROUPS
+    if dims in (N_INDEXED_FEATURES, N_DEEP_FEATURES):
+        return DEEP_GROUPS
+    return None
 
 
 @dataclass(frozen=True)
@@ -131,8 +163,20 @@ class Scalars:
 
 @dataclass(frozen=True)
 class Features:
-    vector: npt.NDArray[np.float32]
+    vector: npt.NDArray[np.float32]  # the FEATURE_VERSION columns
     scalars: Scalars
+    deep: DeepFeatures | None = None
+
+    @property
+    def version(self) -> int:
+        return FEATURE_VERSION if self.deep is None else DEEP_FEATURE_VERSION
+
+    @property
+    def stored_vector(self) -> npt.NDArray[np.float32]:
+        """The vector to store: its version's full layout."""
+        if self.deep is None:
+            return self.vector
+        return np.concatenate([self.vector, self.deep.embedding, self.deep.tags]).astype(np.float32)
 
 
 def _mean_var(x: npt.NDArray[np.floating]) -> list[float]:

@@ -19,6 +19,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
 from recommender.api import FloatArray, IntArray
+from recommender.audio.tags import MOODS
 from recommender.playlists.base import Playlist, top
 from recommender.playlists.embedding import genre_words
 
@@ -139,8 +140,10 @@ def name_clusters(
         picked = [names_by_col[j] for j in order[:2] if share[c, j] >= 0.1] if vocab else []
         if len(picked) == 2 and weight[c, order[1]] < 0.5 * weight[c, order[0]]:
             picked = picked[:1]
-        words = [w for w in (mood[c], decade_words[c]) if w]
-        core = " & ".join(_title(g) for g in picked) or "Mix"
+        # A heard mood ("mellow", "happy") reads as an adjective: "Mellow Jazz".
+        heard_moods = [_title(g) for g in picked if g in MOODS]
+        words = [w for w in dict.fromkeys((*heard_moods, mood[c], decade_words[c])) if w]
+        core = " & ".join(_title(g) for g in picked if g not in MOODS) or "Mix"
         names.append(" ".join([*words, core]))
     # Two clusters with one name: number them, in cluster order.
     seen: dict[str, int] = {}

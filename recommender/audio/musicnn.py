@@ -1,0 +1,316 @@
+"""musicnn (Pons & Serra, 2019; MSD_musicnn, trained on the Million Song Dataset's 50
+Last.fm tags) in plain numpy: a 200-d "how it sounds" embedding and tag probabilities.
+
+The weights are converted once from the musicnn 0.1.0 wheel (ISC licence) by
+``resources/models/convert_musicnn.py`` and shipped as ``resources/models/
+msd_musicnn.npz``; no ML framework runs here. The network, as ``musicnn.models.
+build_musicnn`` defines it (every batch normalisation in inference mode, epsilon 1e-3):
+
+- input: 3 s patches of a log-mel spectrogram, 187 frames x 96 bands (16 kHz mono,
+  n_fft 512, hop 256, Slaney mel, ``log10(10000 mel + 1)`` in float32), batch-normed;
+- front end: timbral convolutions over 7 frames x 38 and 7 x 67 bands (204 filters each,
+  time padded by 3), temporal ones over 128, 64 and 32 frames x 1 band (51 filters each,
+  'same' padding); each ReLU, batch norm, then max over frequency -> 187 x 561;
+- mid end: three 7-frame convolutions to 64 channels (ReLU, batch norm), the second and
+  third with residual connections; with the front end: 187 x 753;
+- back end: max and mean over time (interleaved, 1506), batch norm, dense 200 (ReLU,
+  batch norm: the penultimate layer, our embedding), dense 50 + sigmoid (the tags).
+
+Checked against the original TensorFlow graph on real recordings
+(tests/fixtures/musicnn_reference.npz, see its README): outputs agree within 1e-4.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from recommender.audio import dsp
+
+SR = 16000
+N_FFT = 512
+HOP = 256
+N_MELS = 96
+PATCH_FRAMES = 187  # 3 s: musicnn's training input
+PATCH_SECONDS = PATCH_FRAMES * HOP / SR
+EMBEDDING_DIMS = 200
+BN_EPS = 1e-3
+# Patches pushed through the network together. One at a time holds the im2col buffers to
+# ~12 MB, and bigger batches measured no faster (3 patches: 207 / 212 / 215 ms CPU in
+# batches of 1 / 2 / 3, on the loaded 2-core machine).
+CHUNK_PATCHES = 1
+
+F32 = npt.NDArray[np.float32]
+
+# The 50 Last.fm tags of the Million Song Dataset, in the network's output order
+# (musicnn.configuration.MSD_LABELS); the weights file carries them too, and must agree.
+MSD_LABELS: tuple[str, ...] = (
+    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
+    "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists",
+    "classic rock", "soul", "indie rock", "Mellow", "electronica", "80s", "folk", "90s",
+    "chill", "instrumental", "punk", "oldies", "blues", "hard rock", "ambient", "acoustic",
+    "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country",
+    "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock",
+    "60s", "rnb", "indie pop", "sad", "House", "happy",
+)  # fmt: skip
+
+MODEL_ENV = "SEGUE_MUSICNN_MODEL"  # another weights file (tests; a user's own build)
+_DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "msd_musicnn.npz"
+
+_CONVS = (
+    "timbral74",
+    "timbral77",
+    "temporal128",
+    "temporal64",
+    "temporal32",
+    "mid1",
+    "mid2",
+    "mid3",
+)
+_NORMS = ("input", *_CONVS, "pool", "dense")
+_EXPECTED_SHAPES: dict[str, tuple[int, ...]] = {
+    "timbral74/kernel": (7, 38, 1, 204),
+    "timbral77/kernel": (7, 67, 1, 204),
+    "temporal128/kernel": (128, 1, 1, 51),
+    "temporal64/kernel": (64, 1, 1, 51),
+    "temporal32/kernel": (32, 1, 1, 51),
+    "mid1/kernel": (7, 561, 1, 64),
+    "mid2/kernel": (7, 64, 1, 64),
+    "mid3/kernel": (7, 64, 1, 64),
+    "dense/kernel": (1506, 200),
+    "output/kernel": (200, 50),
+}
+
+
+class ModelError(Exception):
+    """The weights file is missing or damaged; the text is one line for the user."""
+
+
+def model_path() -> Path:
+    return Path(os.environ.get(MODEL_ENV) or _DEFAULT_MODEL)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A convolution or dense layer followed by ReLU (or not) and batch norm, the norm
+    folded into one scale and shift per channel."""
+
+    kernel: F32  # (K, out): im2col rows times this
+    bias: F32
+    scale: F32
+    shift: F32
+
+
+@dataclass(frozen=True)
+class DeepFeatures:
+    """What the network hears in one track."""
+
+    embedding: F32  # (200,) penultimate layer, averaged over patches
+    tags: F32  # (50,) tag probabilities, averaged over patches
+    patches: int
+
+
+class Musicnn:
+    """The MSD_musicnn network with its weights. Thread-safe (read-only arrays)."""
+
+    def __init__(self, weights: dict[str, npt.NDArray[np.generic]]) -> None:
+        try:
+            self.labels: tuple[str, ...] = tuple(str(x) for x in weights["labels"])
+            for name, shape in _EXPECTED_SHAPES.items():
+                if tuple(weights[name].shape) != shape:
+                    raise ModelError(f"{name} has shape {weights[name].shape}, not {shape}")
+            norms = {n: self._norm(weights, n) for n in _NORMS}
+            self.input_scale, self.input_shift = norms["input"]
+            self.layers: dict[str, Layer] = {}
+            for name in (*_CONVS, "dense"):
+                kernel = np.asarray(weights[f"{name}/kernel"], dtype=np.float32)
+                self.layers[name] = Layer(
+                    np.ascontiguousarray(kernel.reshape(-1, kernel.shape[-1])),
+                    np.asarray(weights[f"{name}/bias"], dtype=np.float32),
+                    *norms[name],
+                )
+            self.pool_scale, self.pool_shift = norms["pool"]
+            self.output_kernel = np.asarray(weights["output/kernel"], dtype=np.float32)
+            self.output_bias = np.asarray(weights["output/bias"], dtype=np.float32)
+        except KeyError as exc:
+            raise ModelError(f"the weights lack {exc.args[0]}") from None
+        if self.labels != MSD_LABELS:
+            raise ModelError("the weights' tag labels are not MSD_musicnn's")
+        finite = all(np.isfinite(layer.kernel).all() for layer in self.layers.values())
+        if not finite or not np.isfinite(self.output_kernel).all():
+            raise ModelError("the weights hold invalid numbers")
+
+    @staticmethod
+    def _norm(weights: dict[str, npt.NDArray[np.generic]], name: str) -> tuple[F32, F32]:
+        p = {
+            k: np.asarray(weights[f"bn_{name}/{k}"], dtype=np.float64)
+            for k in ("gamma", "beta", "moving_mean", "moving_variance")
+        }
+        scale = p["gamma"] / np.sqrt(p["moving_variance"] + BN_EPS)
+        shift = p["beta"] - p["moving_mean"] * scale
+        return scale.astype(np.float32), shift.astype(np.float32)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Musicnn:
+        """The network from a weights file (default: the one Segue ships). Raises
+        ``ModelError`` with one line if it is missing or damaged."""
+        path = Path(path) if path is not None else model_path()
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                weights = {k: data[k] for k in data.files}
+        except FileNotFoundError:
+            raise ModelError(f"the music model {path} is missing") from None
+        except Exception as exc:  # zip, header or CRC errors of a damaged file
+            raise ModelError(f"the music model {path} is damaged ({type(exc).__name__})") from None
+        try:
+            return cls(weights)
+        except ModelError as exc:
+            raise ModelError(f"the music model {path} is damaged: {exc}") from None
+
+    # ---- the layers ------------------------------------------------------------------
+
+    @staticmethod
+    def _activate(x: F32, layer: Layer) -> F32:
+        """ReLU then batch norm, in place."""
+        np.maximum(x, 0.0, out=x)
+        x *= layer.scale
+        x += layer.shift
+        return x
+
+    def timbral(self, x: F32, name: str) -> F32:
+        """(P, 187, 96) normalised input -> (P, 187, 204): a 7 x F convolution (time
+        padded by 3, frequency 'valid'), ReLU, batch norm, max over frequency."""
+        layer = self.layers[name]
+        f_width = layer.kernel.shape[0] // 7
+        padded = np.pad(x, ((0, 0), (3, 3), (0, 0)))
+        windows = np.lib.stride_tricks.sliding_window_view(padded, (7, f_width), axis=(1, 2))
+        p, t, f = windows.shape[:3]
+        cols = windows.reshape(p * t * f, 7 * f_width)  # the im2col copy
+        out = cols @ layer.kernel
+        out += layer.bias
+        out = self._activate(out, layer)
+        pooled: F32 = out.reshape(p, t, f, -1).max(axis=2)
+        return pooled
+
+    def temporal(self, x: F32, name: str) -> F32:
+        """(P, 187, 96) -> (P, 187, 51): a K x 1 convolution along time ('same' padding
+        as TensorFlow pads: the extra frame after), ReLU, batch norm, max over frequency."""
+        layer = self.layers[name]
+        k = layer.kernel.shape[0]
+        before = (k - 1) // 2
+        padded = np.pad(x, ((0, 0), (before, k - 1 - before), (0, 0)))
+        windows = np.lib.stride_tricks.sliding_window_view(padded, k, axis=1)  # (P,T,F,k)
+        p, t, f = windows.shape[:3]
+        out = windows.reshape(p * t * f, k) @ layer.kernel
+        out += layer.bias
+        out = self._activate(out, layer)
+        pooled: F32 = out.reshape(p, t, f, -1).max(axis=2)
+        return pooled
+
+    def front_end(self, x: F32) -> F32:
+        """(P, 187, 96) log-mel patches -> (P, 187, 561)."""
+        x = x * self.input_scale[0] + self.input_shift[0]
+        return np.concatenate(
+            [self.timbral(x, "timbral74"), self.timbral(x, "timbral77")]
+            + [self.temporal(x, n) for n in ("temporal128", "temporal64", "temporal32")],
+            axis=2,
+        )
+
+    def _mid_conv(self, x: F32, name: str) -> F32:
+        """A 7-frame convolution over all channels (time padded by 3): one matrix
+        product per frame offset, summed, so no im2col copy."""
+        layer = self.layers[name]
+        c = x.shape[2]
+        kernel = layer.kernel.reshape(7, c, -1)
+        padded = np.pad(x, ((0, 0), (3, 3), (0, 0)))
+        t = x.shape[1]
+        out = padded[:, 0:t] @ kernel[0]
+        for dt in range(1, 7):
+            out += padded[:, dt : dt + t] @ kernel[dt]
+        out += layer.bias
+        return self._activate(out, layer)
+
+    def mid_end(self, front: F32) -> F32:
+        """(P, 187, 561) -> (P, 187, 753): the front end and three 64-channel layers."""
+        c1 = self._mid_conv(front, "mid1")
+        c2 = self._mid_conv(c1, "mid2") + c1
+        c3 = self._mid_conv(c2, "mid3") + c2
+        return np.concatenate([front, c1, c2, c3], axis=2)
+
+    def back_end(self, mid: F32) -> tuple[F32, F32]:
+        """(P, 187, 753) -> penultimate (P, 200) and tag logits (P, 50)."""
+        pooled = np.stack([mid.max(axis=1), mid.mean(axis=1)], axis=2).reshape(len(mid), -1)
+        pooled = pooled * self.pool_scale + self.pool_shift
+        dense = self.layers["dense"]
+        hidden: F32 = (pooled @ dense.kernel).astype(np.float32, copy=False)
+        hidden += dense.bias
+        penultimate = self._activate(hidden, dense)
+        logits = penultimate @ self.output_kernel + self.output_bias
+        return penultimate, logits
+
+    def forward(self, patches: F32) -> tuple[F32, F32]:
+        """(P, 187, 96) log-mel patches -> penultimate (P, 200), probabilities (P, 50)."""
+        patches = np.asarray(patches, dtype=np.float32)
+        if patches.ndim != 3 or patches.shape[1:] != (PATCH_FRAMES, N_MELS):
+            raise ValueError(f"patches must be (P, {PATCH_FRAMES}, {N_MELS}), not {patches.shape}")
+        embeddings, probs = [], []
+        for start in range(0, len(patches), CHUNK_PATCHES):
+            chunk = patches[start : start + CHUNK_PATCHES]
+            penultimate, logits = self.back_end(self.mid_end(self.front_end(chunk)))
+            embeddings.append(penultimate)
+            probs.append(1.0 / (1.0 + np.exp(-logits)))
+        return (
+            np.concatenate(embeddings).astype(np.float32),
+            np.concatenate(probs).astype(np.float32),
+        )
+
+    def describe(self, windows: list[F32]) -> DeepFeatures:
+        """Embedding and tags of a track from its mono 16 kHz windows (see ``patches``)."""
+        batch = np.concatenate([patches(log_mel(w)) for w in windows])
+        embedding, probs = self.forward(batch)
+        return DeepFeatures(embedding.mean(axis=0), probs.mean(axis=0), len(batch))
+
+
+# ---- the input ---------------------------------------------------------------------
+
+
+def log_mel(y: F32) -> F32:
+    """(frames, 96) ``log10(10000 * mel + 1)`` of mono 16 kHz audio, as musicnn's input
+    (librosa.feature.melspectrogram's defaults: centred Hann STFT, power 2, Slaney mel).
+    In float32: float16, which musicnn's own code casts to, overflows to inf above a mel
+    power of 6.55 and every output becomes NaN."""
+    power = np.abs(dsp.stft(np.asarray(y, dtype=np.float32), N_FFT, HOP)) ** 2
+    mel = (dsp.mel_filters(SR, N_FFT, N_MELS) @ power).T.astype(np.float32)
+    out: F32 = np.log10(np.float32(10000.0) * mel + np.float32(1.0))
+    return out
+
+
+def patches(logmel: F32, limit: int | None = None) -> F32:
+    """Non-overlapping 187-frame patches (P, 187, 96). A spectrogram shorter than one
+    patch is repeated to fill it, as musicnn was trained ("repeat-pad"): a short clip is
+    padded, never dropped. With ``limit``, at most that many patches, from the middle."""
+    n = logmel.shape[0]
+    if n == 0:
+        raise ValueError("no audio frames")
+    if n < PATCH_FRAMES:
+        logmel = np.tile(logmel, (-(-PATCH_FRAMES // n), 1))[:PATCH_FRAMES]
+        n = PATCH_FRAMES
+    count = n // PATCH_FRAMES
+    first = 0
+    if limit is not None and count > limit:
+        first, count = (count - limit) // 2, limit
+    start = first * PATCH_FRAMES + (n - (n // PATCH_FRAMES) * PATCH_FRAMES) // 2
+    return np.ascontiguousarray(
+        logmel[start : start + count * PATCH_FRAMES].reshape(count, PATCH_FRAMES, -1)
+    )
+
+
+@functools.cache
+def shipped() -> Musicnn:
+    """The shipped network, loaded once per process. Raises ``ModelError``."""
+    return Musicnn.load()

@@ -1,0 +1,179 @@
+"""Heard tags: what the music network hears becomes words a listener searches by, sees
+in the song list, reads in reasons and mix names."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from player.library import browse
+from player.library.db import Database
+from player.library.features import FeatureStore, StoredFeatures
+from player.library.paths import from_db
+from player.library.playlists import select_smart
+from player.smartquery import SmartQueryError, parse
+from recommender.audio import tags
+from recommender.audio.musicnn import MSD_LABELS
+from tests.audiogen import write_audio
+from tests.scanhelp import scan
+
+
+def _probs(**named: float) -> np.ndarray:
+    p = np.full(len(MSD_LABELS), 0.001)
+    for label, value in named.items():
+        p[MSD_LABELS.index(label.replace("_", " "))] = value
+    return p
+
+
+def test_likely_tags_and_telling_moods_are_heard() -> None:
+    heard = tags.heard_tags(_probs(jazz=0.71, instrumental=0.16, Mellow=0.06, happy=0.004))
+    # jazz and instrumental are likely; "mellow" is 5x its typical value; "happy" is not.
+    assert heard == [("jazz", pytest.approx(0.71)), ("instrumental", pytest.approx(0.16)),
+                     ("mellow", pytest.approx(0.06))]  # fmt: skip
+    assert tags.heard_tags(_probs(rock=0.05)) == []  # nothing stands out: nothing heard
+    assert tags.heard_tags(_probs(jazz=0.19)) == []  # "jazz" is said of everything a bit
+    many = tags.heard_tags(_probs(rock=0.5, pop=0.4, indie=0.3, dance=0.3, punk=0.2, soul=0.2))
+    assert len(many) == tags.MAX_HEARD and many[0][0] == "rock"
+    both = tags.heard_tags(_probs(female_vocalists=0.3, female_vocalist=0.2))
+    assert [t for t, _ in both] == ["female vocalists"]
+    assert tags.heard_tags(np.full(50, np.nan)) == []
+
+
+def test_stored_text_round_trips_and_reads_as_words() -> None:
+    text = tags.format_heard([("jazz", 0.714), ("female vocalists", 0.2)])
+    assert text == "jazz=0.71;female vocalists=0.20"
+    assert tags.parse_heard(text) == [("jazz", 0.71), ("female vocalists", 0.2)]
+    assert tags.with_heard(None, text) == "jazz; female vocalists"
+    assert tags.with_heard("Lounge", text) == "Lounge; jazz; female vocalists"
+    assert tags.with_heard("Lounge", None) == "Lounge"
+    assert tags.phrase(["mellow", "jazz", "female vocalists"]) == (
+        "mellow, jazzy, with female vocals"
+    )
+
+
+def _library_with_heard(db: Database, folder: Path) -> dict[str, int]:
+    for name in ("calm", "loud", "plain"):
+        write_audio(folder / f"{name}.wav", seconds=2.0)
+    scan(db, folder)
+    ids = {Path(from_db(r["path"])).stem: int(r["id"]) for r in db.query("SELECT * FROM tracks")}
+    store = FeatureStore(db)
+    heard = {"calm": "chillout=0.31;mellow=0.06", "loud": "hard rock=0.40;rock=0.30"}
+    rows = []
+    for name, tid in ids.items():
+        fp = str(db.scalar("SELECT fingerprint FROM tracks WHERE id = ?", (tid,)))
+        rows.append(
+            StoredFeatures(
+                tid,
+                fp,
+                np.zeros(4, np.float32),
+                100.0,
+                0.5,
+                0,
+                1,
+                0.5,
+                0.5,
+                0.5,
+                0.5,
+                0.5,
+                -20.0,
+                heard_tags=heard.get(name),
+            )
+        )
+    store.save(2, rows, [])
+    return ids
+
+
+def test_smart_playlists_and_search_find_heard_tags(library: Database, tmp_path: Path) -> None:
+    ids = _library_with_heard(library, tmp_path / "music")
+    assert select_smart(library, parse("tag:chillout")) == [ids["calm"]]
+    assert select_smart(library, parse("mood:mellow")) == [ids["calm"]]
+    assert sorted(select_smart(library, parse("tag:rock"))) == [ids["loud"]]  # "hard rock"
+    assert select_smart(library, parse("tag=rock")) == [ids["loud"]]
+    assert select_smart(library, parse("tag=hard")) == []  # exact means the whole tag
+    assert sorted(select_smart(library, parse("-tag:rock"))) == sorted([ids["calm"], ids["plain"]])
+    assert select_smart(library, parse("tag:0.31")) in ([], [ids["calm"]])  # never an error
+    with pytest.raises(SmartQueryError, match="unknown mood 'angry'"):
+        parse("mood:angry")
+    # The song list's search box and rows: heard tags are found, and kept apart.
+    assert browse.song_ids(library, "chillout") == [ids["calm"]]
+    row = browse.songs(library, [ids["calm"]])[0]
+    assert row.genre == "" and row.heard == (("chillout", 0.31), ("mellow", 0.06))
+
+
+def test_mix_names_read_heard_moods_as_adjectives() -> None:
+    from recommender.playlists.mixes import name_clusters
+
+    labels = np.array([0] * 6 + [1] * 6)
+    genres = [tags.with_heard(None, "jazz=0.7;mellow=0.06")] * 6 + [
+        tags.with_heard(None, "metal=0.6;hard rock=0.3")
+    ] * 6
+    names = name_clusters(labels, 2, genres)
+    assert names[0] == "Mellow Jazz"
+    assert "Metal" in names[1]
+
+
+def test_a_reason_names_the_tags_both_tracks_share() -> None:
+    from recommender.api import Context
+    from recommender.reasons import labels_from_arrays
+    from recommender.sources import ContentSource
+
+    class Index:
+        def distances(self, item: int) -> np.ndarray:
+            rows = {0: [0.0, 0.1, 0.9], 1: [0.1, 0.0, 0.8], 2: [0.9, 0.8, 0.0]}
+            return np.array(rows[item], dtype=np.float32)
+
+        def explain(self, a: int, b: int) -> str:
+            return "similar timbre"
+
+    heard = [["mellow", "jazz", "instrumental"], ["jazz", "mellow"], []]
+    source = ContentSource(Index(), 3, heard=heard)  # type: ignore[arg-type]
+    describe = labels_from_arrays(["Vibe Ace", "Other", "Third"])
+    context = Context(current=0)
+    assert source.reason(1, context, describe) == "sounds like Vibe Ace: mellow, jazzy"
+    plain = ContentSource(Index(), 3)  # type: ignore[arg-type]
+    assert plain.reason(1, context, describe) == "sounds like Vibe Ace: similar timbre"
+
+
+def test_real_recordings_get_heard_tags_end_to_end(
+    library: Database, tmp_path: Path, shared_data: Path
+) -> None:
+    from player.analysis import Analyzer
+
+    music = tmp_path / "music"
+    music.mkdir()
+    for name in ("Kevin_MacLeod_-_Vibe_Ace.ogg", "sorohanro_-_solo-trumpet-06.ogg"):
+        shutil.copy(shared_data / "audio" / name, music / name)
+    scan(library, music)
+    Analyzer(library, workers=1).run()
+    ids = {
+        Path(from_db(r["path"])).stem: int(r["id"]) for r in library.query("SELECT * FROM tracks")
+    }
+    heard = FeatureStore(library).heard_tags(list(ids.values()))
+    trumpet = tags.heard_words(heard[ids["sorohanro_-_solo-trumpet-06"]])
+    assert "jazz" in trumpet  # a solo jazz trumpet (TensorFlow's musicnn agrees: 0.6-0.9)
+    assert ids["sorohanro_-_solo-trumpet-06"] in select_smart(library, parse("tag:jazz"))
+
+
+def test_an_untagged_library_gets_text_similarity_from_heard_tags() -> None:
+    """The metadata source reads heard tags as genre words (as EngineHost hands them)."""
+    from recommender.metadata import MetadataIndex
+
+    heard = ["jazz=0.7;mellow=0.06", "jazz=0.5;mellow=0.04", "metal=0.6;hard rock=0.3", None]
+    untagged = MetadataIndex(artists=[None] * 4, genres=[tags.with_heard(None, h) for h in heard])
+    sims = untagged.similarities(0)
+    assert sims[1] > 0 and sims[1] > sims[2] and sims[3] == 0
+    blind = MetadataIndex(artists=[None] * 4, genres=[None] * 4)
+    assert blind.similarities(0)[1] == 0  # without them: nothing to go on
+
+
+def test_the_song_list_marks_heard_tags_as_heard() -> None:
+    from player.ui.models import _genre_text
+
+    heard = (("jazz", 0.71), ("mellow", 0.06))
+    untagged = browse.SongRow(1, "t", "a", "b", "", None, None, None, False, "/x", heard)
+    tagged = browse.SongRow(2, "t", "a", "b", "Jazz;Swing", None, None, None, False, "/y", heard)
+    assert _genre_text(untagged) == "heard: jazz, mellow"
+    assert _genre_text(tagged) == "Jazz, Swing"  # the file's own tags come first

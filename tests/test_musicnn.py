@@ -1,0 +1,140 @@
+"""The numpy musicnn: same answers as the original TensorFlow graph, layer by layer
+shapes, its input as librosa computes it, and a clear line when its weights are bad."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recommender.audio import musicnn
+from recommender.audio.musicnn import ModelError, Musicnn
+
+FIXTURE = Path(__file__).parent / "fixtures" / "musicnn_reference.npz"
+
+
+@pytest.fixture(scope="module")
+def net() -> Musicnn:
+    return Musicnn.load()
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, np.ndarray]:
+    with np.load(FIXTURE, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def test_outputs_match_the_tensorflow_graph(net: Musicnn, reference: dict[str, np.ndarray]) -> None:
+    embedding, probs = net.forward(reference["mel"])
+    assert np.abs(embedding - reference["penultimate"]).max() < 1e-4
+    assert np.abs(probs - reference["probs"]).max() < 1e-4
+    assert list(net.labels) == [str(x) for x in reference["labels"]]
+
+
+def test_intermediate_layers_match_the_tensorflow_graph(
+    net: Musicnn, reference: dict[str, np.ndarray]
+) -> None:
+    def close(ours: np.ndarray, theirs: np.ndarray) -> None:
+        # Relative to the layer's scale: deep layers reach values in the hundreds.
+        assert np.abs(ours - theirs).max() <= 1e-5 * max(1.0, float(np.abs(theirs).max())) + 1e-5
+
+    front = net.front_end(reference["mel"])
+    close(front[:, ::10, :408], reference["timbral"])
+    close(front[:, ::10, 408:], reference["temporal"])
+    mid = net.mid_end(front)
+    close(mid[:, ::10, 561:625], reference["cnn1"])
+    close(mid[:, ::10, 689:], reference["cnn3"])
+    close(mid.max(axis=1), reference["max_pool"])
+    close(mid.mean(axis=1), reference["mean_pool"])
+
+
+def test_every_layer_has_its_shape(net: Musicnn) -> None:
+    x = np.random.default_rng(0).uniform(0, 3, (3, 187, 96)).astype(np.float32)
+    normed = x * net.input_scale[0] + net.input_shift[0]
+    assert net.timbral(normed, "timbral74").shape == (3, 187, 204)
+    assert net.timbral(normed, "timbral77").shape == (3, 187, 204)
+    for name in ("temporal128", "temporal64", "temporal32"):
+        assert net.temporal(normed, name).shape == (3, 187, 51)
+    front = net.front_end(x)
+    assert front.shape == (3, 187, 561)
+    mid = net.mid_end(front)
+    assert mid.shape == (3, 187, 753)
+    penultimate, logits = net.back_end(mid)
+    assert penultimate.shape == (3, 200)
+    assert logits.shape == (3, 50)
+    embedding, probs = net.forward(x)
+    assert embedding.shape == (3, 200) and probs.shape == (3, 50)
+    assert ((probs > 0) & (probs < 1)).all()
+    with pytest.raises(ValueError, match="patches must be"):
+        net.forward(x[:, :100])
+
+
+def test_log_mel_is_librosas_and_stays_finite_where_float16_overflows(net: Musicnn) -> None:
+    """musicnn's own code casts the mel to float16: a loud passage overflows to inf and
+    every output becomes NaN. Ours is float32 and equal to librosa's."""
+    import librosa
+
+    t = np.arange(3 * musicnn.SR) / musicnn.SR
+    loud = (0.99 * np.sign(np.sin(2 * np.pi * 220 * t))).astype(np.float32)  # a square wave
+    mel = librosa.feature.melspectrogram(y=loud, sr=16000, n_fft=512, hop_length=256, n_mels=96)
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.float16(10000) * mel.astype(np.float16)).any()  # the trap is real
+    ours = musicnn.log_mel(loud)
+    assert ours.dtype == np.float32 and np.isfinite(ours).all()
+    expected = np.log10(10000 * mel.T.astype(np.float32) + 1)
+    assert ours.shape == expected.shape
+    assert np.abs(ours - expected).max() < 1e-3
+    features = net.describe([loud])
+    assert np.isfinite(features.embedding).all() and np.isfinite(features.tags).all()
+
+
+def test_short_clips_are_padded_never_dropped() -> None:
+    one_second = np.random.default_rng(1).uniform(0, 2, (63, 96)).astype(np.float32)
+    p = musicnn.patches(one_second)
+    assert p.shape == (1, 187, 96)
+    np.testing.assert_array_equal(p[0, 63:126], one_second)  # repeated, as in training
+    long = np.random.default_rng(2).uniform(0, 2, (187 * 7 + 20, 96)).astype(np.float32)
+    assert musicnn.patches(long).shape == (7, 187, 96)
+    middle = musicnn.patches(long, limit=1)
+    assert middle.shape == (1, 187, 96)
+    start = 3 * 187 + 10
+    np.testing.assert_array_equal(middle[0], long[start : start + 187])
+
+
+def test_a_missing_or_damaged_model_is_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="is missing") as missing:
+        Musicnn.load(tmp_path / "nope.npz")
+    assert "\n" not in str(missing.value)
+    damaged = tmp_path / "damaged.npz"
+    shipped = musicnn.model_path().read_bytes()
+    damaged.write_bytes(shipped[: len(shipped) // 2])
+    with pytest.raises(ModelError, match="is damaged"):
+        Musicnn.load(damaged)
+    with np.load(musicnn.model_path()) as data:
+        weights = {k: data[k] for k in data.files if k != "mid2/kernel"}
+    np.savez(tmp_path / "partial.npz", **weights)
+    with pytest.raises(ModelError, match="lack mid2/kernel"):
+        Musicnn.load(tmp_path / "partial.npz")
+
+
+def test_the_weights_ship_with_their_licence_in_every_build() -> None:
+    """The editable install finds them beside the source; the PyInstaller bundle gets
+    them (and the ISC notice) through packaging/specutil.py's DATAS."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("specutil", root / "packaging" / "specutil.py")
+    if spec is None or spec.loader is None or importlib.util.find_spec("PyInstaller") is None:
+        datas_text = (root / "packaging" / "specutil.py").read_text()
+        assert "msd_musicnn.npz" in datas_text and "LICENSE.musicnn" in datas_text
+    else:
+        specutil = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(specutil)
+        shipped = {Path(src).name: dst for src, dst in specutil.DATAS}
+        assert shipped["msd_musicnn.npz"] == shipped["LICENSE.musicnn"] == "resources/models"
+    assert musicnn.model_path() == root / "resources" / "models" / "msd_musicnn.npz"
+    assert "ISC" in (root / "resources" / "models" / "README.md").read_text()
+    assert (
+        "Permission to use, copy, modify" in (root / "resources/models/LICENSE.musicnn").read_text()
+    )
