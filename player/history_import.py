@@ -1,8 +1,10 @@
 """Read listening history exported by other services, so Segue starts out knowing you.
 
 Formats: a ListenBrainz export (a JSON array of listens, or JSON Lines, as the site's
-"export listens" gives) and a Last.fm scrobble CSV (with or without a header row, the
-shape of the common Last.fm export tools: artist, album, title, date).
+"export listens" gives), a Last.fm scrobble CSV (with or without a header row, the
+shape of the common Last.fm export tools: artist, album, title, date) and a Spotify
+streaming history (the account-data ``StreamingHistory*.json`` or the extended
+``Streaming_History_Audio_*.json``; one file or the folder that holds them).
 """
 
 from __future__ import annotations
@@ -26,10 +28,15 @@ class Listen:
     title: str | None
     album: str | None
     mbid: str | None  # MusicBrainz recording id
+    ms_played: float | None = None  # how much was heard, when the export says
+    skipped: bool | None = None  # whether the listener skipped it, when the export says
 
 
 def read_listens(path: Path) -> tuple[str, list[Listen]]:
-    """Return (source name, listens) for a ListenBrainz JSON or Last.fm CSV file."""
+    """Return (source name, listens) for a ListenBrainz JSON, Last.fm CSV or Spotify
+    streaming-history file (or a folder of Spotify history files)."""
+    if path.is_dir():
+        return "spotify", _spotify_folder(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -37,6 +44,10 @@ def read_listens(path: Path) -> tuple[str, list[Listen]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SegueError(f"cannot read {path}: {exc}") from None
     stripped = text.lstrip()
+    if stripped.startswith("["):
+        spotify = _spotify(stripped, path)
+        if spotify is not None:
+            return "spotify", spotify
     if stripped.startswith(("[", "{")):
         return "listenbrainz", list(_listenbrainz(stripped, path))
     return "lastfm", list(_lastfm(text, path))
@@ -66,7 +77,89 @@ def _listenbrainz(text: str, path: Path) -> Iterator[Listen]:
         )
 
 
-_DATE_FORMATS = ("%d %b %Y %H:%M", "%d %b %Y, %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+def _spotify_folder(folder: Path) -> list[Listen]:
+    files = sorted(
+        p for p in folder.glob("*.json") if p.name.lower().startswith(("streaming", "endsong"))
+    )
+    if not files:
+        raise SegueError(f"{folder} holds no Spotify streaming-history files (*.json)")
+    listens: list[Listen] = []
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SegueError(f"cannot read {file}: {exc}") from None
+        found = _spotify(text.lstrip(), file)
+        if found is None:
+            raise SegueError(f"{file} is not a Spotify streaming-history file")
+        listens.extend(found)
+    listens.sort(key=lambda listen: listen.ts)
+    return listens
+
+
+def _spotify(text: str, path: Path) -> list[Listen] | None:
+    """Spotify's streaming history, or None when the JSON is not one."""
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SegueError(f"{path}: not valid JSON at line {exc.lineno}: {exc.msg}") from None
+    if not isinstance(data, list) or not data or not isinstance(data[0], dict):
+        return None
+    first = data[0]
+    if "endTime" in first and "trackName" in first:  # account data: end time to the minute
+        listens = []
+        for number, row in enumerate(data, start=1):
+            end = _parse_date(str(row.get("endTime", "")))
+            if end is None:
+                raise SegueError(f"{path}: record {number} has no readable endTime")
+            played = float(row.get("msPlayed") or 0.0)
+            if row.get("trackName") and row.get("artistName"):
+                listens.append(
+                    Listen(
+                        end - played / 1000.0,
+                        row["artistName"],
+                        row["trackName"],
+                        None,
+                        None,
+                        played,
+                        None,
+                    )
+                )
+        return listens
+    if "ts" in first and ("master_metadata_track_name" in first or "ms_played" in first):
+        listens = []
+        for number, row in enumerate(data, start=1):
+            end = _parse_date(str(row.get("ts", "")).replace("Z", "+00:00"))
+            if end is None:
+                raise SegueError(f"{path}: record {number} has no readable ts")
+            title = row.get("master_metadata_track_name")
+            artist = row.get("master_metadata_album_artist_name")
+            if not title or not artist:  # podcasts, audiobooks, unavailable tracks
+                continue
+            played = float(row.get("ms_played") or 0.0)
+            skipped = bool(row.get("skipped")) or row.get("reason_end") == "fwdbtn"
+            listens.append(
+                Listen(
+                    end - played / 1000.0,
+                    artist,
+                    title,
+                    row.get("master_metadata_album_album_name"),
+                    None,
+                    played,
+                    skipped,
+                )
+            )
+        return listens
+    return None
+
+
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M",
+    "%d %b %Y %H:%M",
+    "%d %b %Y, %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+)
 
 
 def _parse_date(value: str) -> float | None:

@@ -1,0 +1,149 @@
+"""What one listener's sessions say about order: which tracks play near each other, and
+what followed what before.
+
+Counts live in one dict per item (sparse rows: a listener's catalogue of heard tracks is
+small, and a play touches only a handful of rows); a row is read as arrays when scored.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+Row = dict[int, float]
+
+
+def row_arrays(row: Row | None) -> tuple[IntArray, npt.NDArray[np.float64]]:
+    if not row:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    return (
+        np.fromiter(row.keys(), np.int64, len(row)),
+        np.fromiter(row.values(), np.float64, len(row)),
+    )
+
+
+def _bump(rows: dict[int, Row], a: int, b: int, weight: float = 1.0) -> None:
+    row = rows.get(a)
+    if row is None:
+        rows[a] = row = {}
+    row[b] = row.get(b, 0.0) + weight
+
+
+class WindowCooccurrence:
+    """Symmetric counts of tracks played within ``window`` plays of each other in a session
+    (a track repeated inside the window is its own neighbour), and each track's plays."""
+
+    def __init__(self, n_items: int, window: int = 3) -> None:
+        self.window = window
+        self.rows: dict[int, Row] = {}
+        self.plays = np.zeros(n_items, dtype=np.float64)
+        self._session: object = None
+        self._recent: deque[int] = deque(maxlen=window)
+
+    def grow(self, n_items: int) -> None:
+        if n_items > self.plays.size:
+            self.plays = np.concatenate([self.plays, np.zeros(n_items - self.plays.size)])
+
+    def observe(self, item: int, session: object) -> None:
+        if session != self._session:
+            self._session = session
+            self._recent.clear()
+        self.plays[item] += 1.0
+        for other in self._recent:
+            _bump(self.rows, item, other)
+            if other != item:
+                _bump(self.rows, other, item)
+        self._recent.append(item)
+
+    def cosine_row(self, item: int) -> tuple[IntArray, npt.NDArray[np.float64]]:
+        idx, co = row_arrays(self.rows.get(item))
+        if idx.size:
+            co = co / np.sqrt(self.plays[item] * self.plays[idx])
+        return idx, co
+
+    def session_knn(
+        self, session: list[int] | tuple[int, ...], n_items: int, last: int = 5
+    ) -> FloatArray:
+        """Item-kNN over the last ``last`` tracks of the session, weighted 1/distance."""
+        out = np.zeros(n_items, dtype=np.float32)
+        for distance, item in enumerate(reversed(session[-last:]), start=1):
+            idx, cos = self.cosine_row(item)
+            if idx.size:
+                np.add.at(out, idx, (cos / distance).astype(np.float32))
+        return out
+
+
+class Transitions:
+    """What followed a track, and a pair of tracks, in this listener's sessions; and which
+    tracks shared a session with each other at any distance ("people replay playlists")."""
+
+    def __init__(self, n_items: int = 0) -> None:
+        self.after: dict[int, Row] = {}
+        self.after_pair: dict[tuple[int, int], Row] = {}
+        self.together: dict[int, Row] = {}
+        self._session: object = None
+        self._seen: list[int] = []
+        self._seen_set: set[int] = set()
+        # The running session's "shared a session before with a track of this one":
+        # log(1 + sessions shared) summed over its distinct tracks, as each arrived.
+        self.session_scores = np.zeros(n_items, dtype=np.float32)
+        self._touched: list[IntArray] = []
+
+    def grow(self, n_items: int) -> None:
+        if n_items > self.session_scores.size:
+            extra = n_items - self.session_scores.size
+            self.session_scores = np.concatenate([self.session_scores, np.zeros(extra, np.float32)])
+
+    def _new_session(self, session: object) -> None:
+        self._session = session
+        self._seen = []
+        self._seen_set = set()
+        for idx in self._touched:
+            self.session_scores[idx] = 0.0
+        self._touched = []
+
+    def observe(self, item: int, session: object) -> None:
+        if session != self._session:
+            self._new_session(session)
+        if item >= self.session_scores.size:
+            self.grow(item + 1)
+        seen = self._seen
+        if seen:
+            _bump(self.after, seen[-1], item)
+            if len(seen) >= 2:
+                key = (seen[-2], seen[-1])
+                row = self.after_pair.get(key)
+                if row is None:
+                    self.after_pair[key] = row = {}
+                row[item] = row.get(item, 0.0) + 1.0
+        if item not in self._seen_set:
+            idx, counts = row_arrays(self.together.get(item))
+            if idx.size:
+                self.session_scores[idx] += np.log1p(counts).astype(np.float32)
+                self._touched.append(idx)
+            for other in self._seen_set:
+                _bump(self.together, item, other)
+                _bump(self.together, other, item)
+            self._seen_set.add(item)
+        seen.append(item)
+
+    def followed(self, previous: int) -> tuple[IntArray, npt.NDArray[np.float64]]:
+        """Share of the times after ``previous`` that each track came next."""
+        idx, counts = row_arrays(self.after.get(previous))
+        return idx, counts / max(float(counts.sum()), 1.0)
+
+    def followed_pair(self, first: int, second: int) -> tuple[IntArray, npt.NDArray[np.float64]]:
+        idx, counts = row_arrays(self.after_pair.get((first, second)))
+        return idx, counts / max(float(counts.sum()), 1.0)
+
+    def with_session(self, session: object) -> tuple[IntArray, FloatArray]:
+        """Tracks that shared an earlier session with any track of the running one
+        (``session``), scored by log(1 + sessions shared), summed over its tracks."""
+        if session != self._session or not self._touched:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        idx = np.unique(np.concatenate(self._touched))
+        return idx, self.session_scores[idx]
