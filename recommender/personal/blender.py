@@ -116,12 +116,14 @@ class Blender:
             v_hat = self.v[key] / (1 - 0.999**t)
             p[key] -= self.lr * m_hat / (np.sqrt(v_hat) + 1e-8)
 
-    def contributions(self, x: FloatArray, groups: list[list[int]]) -> FloatArray:
-        """How much each feature group adds to each row's score: the drop when the group
-        is set to its average (rows x groups)."""
+    def contributions(
+        self, x: FloatArray, groups: list[list[int]], baseline: FloatArray
+    ) -> FloatArray:
+        """How much each feature group lifts each row above the others: the drop in score
+        when the group is set to ``baseline`` (the candidates' mean; rows x groups)."""
         base = self.score(x)
         out = np.zeros((x.shape[0], len(groups)))
-        mean = self.scale.mean if self.ready else np.zeros(x.shape[1])
+        mean = baseline
         for g, cols in enumerate(groups):
             masked = x.copy()
             masked[:, cols] = mean[cols]

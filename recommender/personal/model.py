@@ -219,6 +219,34 @@ class PersonalModel:
         weight = self.config.skip_weight if skipped else 1.0
         self.blender.learn(batch, 0, weight=weight)
 
+    def refit_factors_now(self) -> None:
+        self.since_refit = 0
+        self.embedding = ppmi_embeddings(
+            self.transitions.together, self.n_items, self.config.factor_dim
+        )
+
+    def state(self) -> dict[str, npt.NDArray[np.float64]]:
+        """What cannot be recounted from the log cheaply: the blender and the decay."""
+        out = self.blender.state()
+        out["decay_loss"] = self.decay.loss.copy()
+        out["decay_seen"] = np.array([self.decay.seen], dtype=np.float64)
+        out["features"] = np.array([len(FEATURES)], dtype=np.float64)
+        return out
+
+    def load_state(self, state: dict[str, npt.NDArray[np.float64]]) -> bool:
+        """Restore a saved state; False (nothing changed) if it is from another layout."""
+        features = state.get("features")
+        loss = state.get("decay_loss")
+        if features is None or int(features[0]) != len(FEATURES):
+            return False
+        if loss is None or loss.shape != self.decay.loss.shape:
+            return False
+        if not self.blender.load(state):
+            return False
+        self.decay.loss = np.array(loss, dtype=np.float64)
+        self.decay.seen = int(state["decay_seen"][0])
+        return True
+
     def refit_factors(self) -> None:
         self.since_refit = 0
         rows = self.transitions.together
@@ -345,7 +373,14 @@ class PersonalModel:
         if where.size == 0:
             return None
         groups = [[_F[name] for name in names] for names in GROUPS.values()]
-        contrib = self.blender.contributions(cache.features[where], groups)[0]
+        # What lifts it above its strongest rival (the best other candidate) speaks.
+        rivals = np.argsort(-cache.scores)[:2]
+        rivals = rivals[rivals != where[0]][:1]
+        if rivals.size == 0:
+            return None
+        contrib = self.blender.contributions(
+            cache.features[where], groups, cache.features[rivals].mean(axis=0)
+        )[0]
         best = int(np.argmax(contrib))
         return list(GROUPS)[best] if contrib[best] > 0 else None
 

@@ -15,6 +15,7 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 Row = dict[int, float]
+_TOGETHER_CAP = 50
 
 
 def row_arrays(row: Row | None) -> tuple[IntArray, npt.NDArray[np.float64]]:
@@ -72,8 +73,8 @@ class WindowCooccurrence:
         out = np.zeros(n_items, dtype=np.float32)
         for distance, item in enumerate(reversed(session[-last:]), start=1):
             idx, cos = self.cosine_row(item)
-            if idx.size:
-                np.add.at(out, idx, (cos / distance).astype(np.float32))
+            if idx.size:  # a row's ids are distinct: plain fancy-index addition is exact
+                out[idx] += (cos / distance).astype(np.float32)
         return out
 
 
@@ -88,6 +89,7 @@ class Transitions:
         self._session: object = None
         self._seen: list[int] = []
         self._seen_set: set[int] = set()
+        self._distinct: list[int] = []
         # The running session's "shared a session before with a track of this one":
         # log(1 + sessions shared) summed over its distinct tracks, as each arrived.
         self.session_scores = np.zeros(n_items, dtype=np.float32)
@@ -102,6 +104,7 @@ class Transitions:
         self._session = session
         self._seen = []
         self._seen_set = set()
+        self._distinct = []
         for idx in self._touched:
             self.session_scores[idx] = 0.0
         self._touched = []
@@ -125,10 +128,13 @@ class Transitions:
             if idx.size:
                 self.session_scores[idx] += np.log1p(counts).astype(np.float32)
                 self._touched.append(idx)
-            for other in self._seen_set:
+            # The session's last distinct tracks only: an endless session (a log without
+            # session ids) must not cost a pass over everything heard.
+            for other in self._distinct[-_TOGETHER_CAP:]:
                 _bump(self.together, item, other)
                 _bump(self.together, other, item)
             self._seen_set.add(item)
+            self._distinct.append(item)
         seen.append(item)
 
     def followed(self, previous: int) -> tuple[IntArray, npt.NDArray[np.float64]]:
