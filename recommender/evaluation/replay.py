@@ -82,9 +82,23 @@ def default_factories(mode: str) -> tuple[list[tuple[str, Factory]], list[str]]:
         ("artist_popularity", ArtistPopularity),
         ("item_knn", ItemKNN),
         ("session_knn", SessionKNN),
-        ("session_item_knn", SessionItemKNN),
-        ("bll", BLL),
-        ("bll_knn", BLLKNN),
+    ]
+    # bll_knn sums the very bll and session_item_knn of the same replay (each learns once
+    # and scores once per moment); made in this order for each replayed group.
+    parts: list[Any] = [None, None]
+
+    def knn(catalogue: Catalogue) -> Strategy:
+        parts[1] = SessionItemKNN(catalogue)
+        return parts[1]  # type: ignore[no-any-return]
+
+    def bll(catalogue: Catalogue) -> Strategy:
+        parts[0] = BLL(catalogue)
+        return parts[0]  # type: ignore[no-any-return]
+
+    factories += [
+        ("session_item_knn", knn),
+        ("bll", bll),
+        ("bll_knn", lambda catalogue: BLLKNN(catalogue, parts[0], parts[1])),
     ]
     notes: list[str] = []
     if not implicit_available():

@@ -149,15 +149,18 @@ class BLL:
         self.items = np.zeros(1024, dtype=np.int64)
         self.ts = np.zeros(1024, dtype=np.float64)
         self.size = 0
+        self._last: tuple[int, float, FloatArray] | None = None  # shared with bll_knn
 
     def scores(self, session: list[int], key: int, now: float) -> FloatArray:
+        if self._last is not None and self._last[:2] == (self.size, now):
+            return self._last[2]
         if self.size == 0:
             return np.zeros(self.n_items, dtype=np.float32)
         age = np.maximum(now - self.ts[: self.size], 1.0)
         weight = 1.0 / np.sqrt(age) if self.decay == 0.5 else age**-self.decay
-        return np.bincount(self.items[: self.size], weight, minlength=self.n_items).astype(
-            np.float32
-        )
+        result = np.bincount(self.items[: self.size], weight, minlength=self.n_items)
+        self._last = (self.size, now, result.astype(np.float32))
+        return self._last[2]
 
     def learn(self, item: int, session: int, ts: float) -> None:
         if self.size == self.items.size:
@@ -177,12 +180,20 @@ class SessionItemKNN:
     def __init__(self, catalogue: Catalogue) -> None:
         self.n_items = catalogue.n_items
         self.near = WindowCooccurrence(catalogue.n_items, window=3)
+        self.plays = 0
+        self._last: tuple[int, tuple[int, ...], FloatArray] | None = None  # shared, as BLL
 
     def scores(self, session: list[int], key: int, now: float) -> FloatArray:
-        return self.near.session_knn(session, self.n_items, last=5)
+        recent = tuple(session[-5:])
+        if self._last is not None and self._last[:2] == (self.plays, recent):
+            return self._last[2]
+        result = self.near.session_knn(session, self.n_items, last=5)
+        self._last = (self.plays, recent, result)
+        return result
 
     def learn(self, item: int, session: int, ts: float) -> None:
         self.near.observe(item, session)
+        self.plays += 1
 
 
 class BLLKNN:
@@ -190,9 +201,17 @@ class BLLKNN:
 
     name = "bll_knn"
 
-    def __init__(self, catalogue: Catalogue) -> None:
-        self.bll = BLL(catalogue)
-        self.knn = SessionItemKNN(catalogue)
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        bll: BLL | None = None,
+        knn: SessionItemKNN | None = None,
+    ) -> None:
+        # Given parts are another strategy's (the replay's bll and session_item_knn): they
+        # learn there, and their scores for the same moment are computed once.
+        self.owns = bll is None or knn is None
+        self.bll = bll if bll is not None else BLL(catalogue)
+        self.knn = knn if knn is not None else SessionItemKNN(catalogue)
 
     def scores(self, session: list[int], key: int, now: float) -> FloatArray:
         total = np.zeros(self.bll.n_items, dtype=np.float32)
@@ -203,8 +222,9 @@ class BLLKNN:
         return total
 
     def learn(self, item: int, session: int, ts: float) -> None:
-        self.bll.learn(item, session, ts)
-        self.knn.learn(item, session, ts)
+        if self.owns:
+            self.bll.learn(item, session, ts)
+            self.knn.learn(item, session, ts)
 
 
 class Popularity:

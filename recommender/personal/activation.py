@@ -88,7 +88,7 @@ class Activation:
 
     def all_decays(self, now: float, rows: npt.NDArray[np.int64] | None = None) -> FloatArray:
         """Activation (not yet logged) per item and decay: items x decays."""
-        scale = np.exp(np.clip(-(now - self.base) / TAUS, -700.0, 700.0))
+        scale = np.exp(np.maximum(-max(now - self.base, 0.0) / TAUS, -700.0))  # no negative ages
         weights = self.coef * scale[:, None]
         values = self.values if rows is None else self.values[rows]
         result: FloatArray = values @ weights
@@ -97,7 +97,7 @@ class Activation:
     def scores(
         self, now: float, decay_index: int, rows: npt.NDArray[np.int64] | None = None
     ) -> FloatArray:
-        scale = np.exp(np.clip(-(now - self.base) / TAUS, -700.0, 700.0))
+        scale = np.exp(np.maximum(-max(now - self.base, 0.0) / TAUS, -700.0))  # no negative ages
         values = self.values if rows is None else self.values[rows]
         result: FloatArray = values @ (self.coef[:, decay_index] * scale)
         return result

@@ -77,6 +77,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "time": ("hour", "weekday"),
     "repeat": ("is_current",),
 }
+_DECAY_SAMPLE = 512  # heard tracks a play is ranked among, to choose the decay
 _WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
 
@@ -197,9 +198,13 @@ class PersonalModel:
             self.refit_factors()
 
     def _learn_decay(self, item: int, ts: float) -> None:
+        """Each decay's rank of this play among (a sample of) the tracks heard before."""
         heard = np.flatnonzero(self.activation.count > 0)
-        values = self.activation.all_decays(ts, heard)
-        self.decay.learn(values, self.activation.all_decays(ts, np.array([item]))[0])
+        if heard.size > _DECAY_SAMPLE:
+            heard = self.rng.choice(heard, _DECAY_SAMPLE, replace=False)
+        rows = np.append(heard, item)
+        values = self.activation.all_decays(ts, rows)
+        self.decay.learn(values[:-1], values[-1])
 
     def _learn_rank(self, cache: _Featurised, item: int, skipped: bool) -> None:
         where = np.flatnonzero(cache.candidates == item)
@@ -211,7 +216,8 @@ class PersonalModel:
             return
         # Hard negatives (what ranked highest) and random ones.
         k = self.config.negatives
-        top = np.argsort(-cache.scores)[: k // 2]
+        half = min(k // 2, n - 1)
+        top = np.argpartition(-cache.scores, half)[:half] if half > 0 else np.zeros(0, np.int64)
         rand = self.rng.choice(n, size=min(k // 2, n), replace=False)
         rows = np.unique(np.concatenate([top, rand]))
         rows = rows[rows != pos]
@@ -277,7 +283,6 @@ class PersonalModel:
         key: object,
         now: float,
         extra: FloatArray | None = None,
-        exclude_unplayed: bool = False,
     ) -> _Featurised:
         cfg = self.config
         n = self.n_items
@@ -287,8 +292,11 @@ class PersonalModel:
             if session
             else np.zeros(n, np.float32)
         )
-        together_idx, together_val = self.transitions.with_session(key)
-        parts: list[IntArray] = [np.flatnonzero(knn), together_idx]
+        together = self.transitions.with_session(key)
+        # The candidates, as a mask over the catalogue (cheaper than unions of id lists).
+        mask = knn > 0
+        if together is not None:
+            mask |= together > 0
         followed_idx, followed_val = (
             self.transitions.followed(current)
             if current is not None
@@ -298,46 +306,47 @@ class PersonalModel:
             pair_idx, pair_val = self.transitions.followed_pair(session[-2], session[-1])
         else:
             pair_idx, pair_val = np.zeros(0, np.int64), np.zeros(0)
-        parts += [followed_idx, pair_idx, np.asarray(session, dtype=np.int64)]
+        session_items = np.asarray(session, dtype=np.int64)
+        mask[followed_idx] = True
+        mask[pair_idx] = True
+        mask[session_items] = True
         decay = self.decay.best
         act_all = self.activation.scores(now, decay)
-        heard = int(np.count_nonzero(self.activation.count))
-        if heard:
-            top = min(cfg.top_activation, n - 1) if n > 1 else 0
-            parts.append(np.argpartition(-act_all, top)[: top + 1] if n > 1 else np.arange(n))
+        if n > cfg.top_activation and self.plays_seen:
+            mask[np.argpartition(-act_all, cfg.top_activation)[: cfg.top_activation]] = True
+        elif self.plays_seen:
+            mask[:] = True
         session_vec = None
         if self.embedding is not None and session:
             emb = self.embedding
-            session_vec = emb[np.asarray(session[-cfg.knn_last :], dtype=np.int64)].mean(axis=0)
-            sim_all = emb @ session_vec
-            top = min(cfg.top_factors, n - 1)
-            parts.append(np.argpartition(-sim_all, top)[: top + 1])
-        if extra is not None:
-            top = min(50, n - 1)
-            parts.append(np.argpartition(-extra, top)[: top + 1])
-        cand = np.unique(np.concatenate(parts)).astype(np.int64)
+            session_vec = emb[session_items[-cfg.knn_last :]].mean(axis=0)
+            if n > cfg.top_factors:
+                sim_all = emb @ session_vec
+                mask[np.argpartition(-sim_all, cfg.top_factors)[: cfg.top_factors]] = True
+        if extra is not None and n > 50:
+            mask[np.argpartition(-extra, 50)[:50]] = True
+        cand = np.flatnonzero(mask).astype(np.int64)
         if cand.size == 0:
             cand = np.arange(min(n, 1), dtype=np.int64)
         x = np.zeros((cand.size, len(FEATURES)), dtype=np.float64)
         x[:, _F["knn"]] = knn[cand]
-        x[np.searchsorted(cand, together_idx), _F["together"]] = together_val
-        pos = np.searchsorted(cand, followed_idx)
-        x[pos, _F["followed"]] = followed_val
-        pos = np.searchsorted(cand, pair_idx)
-        x[pos, _F["followed_pair"]] = pair_val
-        earlier = np.asarray(session[:-1], dtype=np.int64)
-        if earlier.size:
-            x[:, _F["in_session"]] = np.isin(cand, earlier)
+        if together is not None:
+            x[:, _F["together"]] = together[cand]
+        x[np.searchsorted(cand, followed_idx), _F["followed"]] = followed_val
+        x[np.searchsorted(cand, pair_idx), _F["followed_pair"]] = pair_val
+        if len(session) > 1:
+            earlier = np.zeros(n, dtype=bool)
+            earlier[session_items[:-1]] = True
+            x[:, _F["in_session"]] = earlier[cand]
         if current is not None:
             x[:, _F["is_current"]] = cand == current
         x[:, _F["activation"]] = np.log(act_all[cand] + 1e-7)
         counts = self.activation.count[cand]
         x[:, _F["plays"]] = np.log1p(counts)
         last = self.activation.last[cand]
-        x[:, _F["since_last"]] = np.log1p(
-            np.where(np.isfinite(last), np.maximum(now - last, 0.0), 1e9) / 3600.0
-        )
-        hour, weekday = self.time.lift(cand, now)
+        age = np.where(np.isfinite(last), np.maximum(now - last, 0.0), 1e9)
+        x[:, _F["since_last"]] = np.log1p(age / 3600.0)
+        hour, weekday = self.time.lift(cand, now, counts)
         x[:, _F["hour"]] = hour
         x[:, _F["weekday"]] = weekday
         if session_vec is not None and self.embedding is not None:

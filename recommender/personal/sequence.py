@@ -146,10 +146,10 @@ class Transitions:
         idx, counts = row_arrays(self.after_pair.get((first, second)))
         return idx, counts / max(float(counts.sum()), 1.0)
 
-    def with_session(self, session: object) -> tuple[IntArray, FloatArray]:
+    def with_session(self, session: object) -> FloatArray | None:
         """Tracks that shared an earlier session with any track of the running one
-        (``session``), scored by log(1 + sessions shared), summed over its tracks."""
+        (``session``), scored by log(1 + sessions shared) summed over its tracks (dense;
+        None when the running session is another)."""
         if session != self._session or not self._touched:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        idx = np.unique(np.concatenate(self._touched))
-        return idx, self.session_scores[idx]
+            return None
+        return self.session_scores

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +21,8 @@ from recommender.signals import DEFAULT_SESSION_GAP_S, KIND_CODES, EventLog, Sig
 
 FloatArray = api.FloatArray
 HISTORY_CAP = 100_000  # plays replayed at start-up: the most recent ones
-TRAIN_EVERY = 4  # at start-up, the blender learns from every 4th play (the rest: counts)
+TRAIN_LAST = 24_000  # at start-up, the blender learns from the most recent plays ...
+TRAIN_EVERY = 3  # ... every third of them (the rest only counts)
 _PLAY, _SKIP = KIND_CODES[api.PLAY], KIND_CODES[api.SKIP]
 
 
@@ -86,7 +88,8 @@ class PersonalSource:
             self._rebuild(log, state)
 
     def _rebuild(self, log: EventLog, state: dict[str, npt.NDArray[np.float64]] | None) -> None:
-        model = PersonalModel(self.n_items, self.config)
+        # One factor fit at the end, not one every ``refit_every`` plays of the replay.
+        model = PersonalModel(self.n_items, replace(self.config, refit_every=1 << 62))
         restored = state is not None and model.load_state(state)
         plays = np.flatnonzero((log.kind == _PLAY) | (log.kind == _SKIP))[-HISTORY_CAP:]
         skipped = self._skipped(log, plays)
@@ -102,12 +105,18 @@ class PersonalSource:
             source._session_at = (key, ts)
             if key != previous_key:
                 previous, previous_key = [], key
-            train = not restored and n % TRAIN_EVERY == 0 and bool(previous)
+            train = (
+                not restored
+                and n >= plays.size - TRAIN_LAST
+                and n % TRAIN_EVERY == 0
+                and bool(previous)
+            )
             if train:
                 model.featurise(previous[-20:], key, ts)
             model.observe(item, ts, key, skipped=bool(skip), train=train)
             previous.append(item)
         model.refit_factors_now()
+        model.config = self.config
         with self._lock:
             self.model = model
             self._session_at, self._gap_session = source._session_at, source._gap_session

@@ -53,12 +53,23 @@ class TimeOfDay:
         self.total_hours[hour] += 1.0
         self.total_days[day] += 1.0
 
-    def lift(self, rows: npt.NDArray[np.int64], now: float) -> tuple[FloatArray, FloatArray]:
-        """log(P(hour | track) / P(hour)) and the same for the weekday, for ``rows``."""
+    def lift(
+        self,
+        rows: npt.NDArray[np.int64],
+        now: float,
+        plays: npt.NDArray[np.float64] | None = None,
+    ) -> tuple[FloatArray, FloatArray]:
+        """log(P(hour | track) / P(hour)) and the same for the weekday, for ``rows``
+        (``plays``: their play counts, when the caller has them)."""
         hour, day = hour_and_day(now, self.utc_offset_s)
-        near = self.hours[rows][:, [(hour - 1) % 24, hour, (hour + 1) % 24]]
-        mine = near @ np.array([0.5, 1.0, 0.5], dtype=np.float32)
-        plays = self.days[rows].sum(axis=1)
+        hours = self.hours
+        mine = (
+            0.5 * hours[rows, (hour - 1) % 24]
+            + hours[rows, hour]
+            + 0.5 * hours[rows, (hour + 1) % 24]
+        )
+        if plays is None:
+            plays = self.days[rows].sum(axis=1)
         total = max(float(self.total_hours.sum()), 1.0)
         overall = (
             0.5 * self.total_hours[(hour - 1) % 24]
