@@ -77,6 +77,11 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "time": ("hour", "weekday"),
     "repeat": ("is_current",),
 }
+_TOGETHER_TOP = 300
+_FACTOR_SEARCH_MAX = 30_000
+_ACTIVE_EVERY_PLAYS = 5
+_ACTIVE_EVERY_S = 900.0
+_RECENT = 10  # the last plays are always candidates
 _DECAY_SAMPLE = 512  # heard tracks a play is ranked among, to choose the decay
 _WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
@@ -87,7 +92,7 @@ class PersonalConfig:
     knn_last: int = 5  # item-kNN over the session's last tracks
     top_activation: int = 100  # candidates by activation
     top_factors: int = 30  # candidates by latent similarity
-    negatives: int = 24  # sampled candidates per learning step
+    negatives: int = 48  # sampled candidates per learning step (48 > 24 on the early 30 %)
     refit_every: int = 2000  # plays between latent-factor refits
     factor_dim: int = 32
     hidden: int = 16
@@ -141,6 +146,11 @@ class PersonalModel:
         )
         self.rng = np.random.default_rng(seed)
         self.plays_seen = 0
+        # The most activated tracks (candidates), refreshed every few plays or minutes:
+        # a ranking of the whole catalogue is the costliest step at 100,000 tracks.
+        self._top_active: IntArray = np.zeros(0, dtype=np.int64)
+        self._top_active_at = (-1, -np.inf)
+        self._recent: list[int] = []
         self._session_key: object = None
         self._current_skipped = 0.0
         self._cache: _Featurised | None = None
@@ -191,6 +201,7 @@ class PersonalModel:
             self.skips[item] += float(skipped)
             self.last_skipped[item] = float(skipped)
         self._current_skipped = float(bool(skipped))
+        self._recent = [*self._recent[-_RECENT + 1 :], item]
         self._session_key = session
         self.plays_seen += 1
         self.since_refit += 1
@@ -296,7 +307,13 @@ class PersonalModel:
         # The candidates, as a mask over the catalogue (cheaper than unions of id lists).
         mask = knn > 0
         if together is not None:
-            mask |= together > 0
+            # The tracks sharing most sessions with this one (all of them, in a long one,
+            # would be thousands of candidates).
+            shared = np.flatnonzero(together)
+            if shared.size > _TOGETHER_TOP:
+                best = np.argpartition(-together[shared], _TOGETHER_TOP)[:_TOGETHER_TOP]
+                shared = shared[best]
+            mask[shared] = True
         followed_idx, followed_val = (
             self.transitions.followed(current)
             if current is not None
@@ -311,16 +328,15 @@ class PersonalModel:
         mask[pair_idx] = True
         mask[session_items] = True
         decay = self.decay.best
-        act_all = self.activation.scores(now, decay)
-        if n > cfg.top_activation and self.plays_seen:
-            mask[np.argpartition(-act_all, cfg.top_activation)[: cfg.top_activation]] = True
-        elif self.plays_seen:
-            mask[:] = True
+        mask[self._most_active(now, decay)] = True
+        mask[self._recent] = True
         session_vec = None
         if self.embedding is not None and session:
             emb = self.embedding
             session_vec = emb[session_items[-cfg.knn_last :]].mean(axis=0)
-            if n > cfg.top_factors:
+            # New candidates from the latent space while a full pass is cheap; beyond
+            # that the factors only score the candidates the other sources found.
+            if cfg.top_factors < n <= _FACTOR_SEARCH_MAX:
                 sim_all = emb @ session_vec
                 mask[np.argpartition(-sim_all, cfg.top_factors)[: cfg.top_factors]] = True
         if extra is not None and n > 50:
@@ -340,7 +356,7 @@ class PersonalModel:
             x[:, _F["in_session"]] = earlier[cand]
         if current is not None:
             x[:, _F["is_current"]] = cand == current
-        x[:, _F["activation"]] = np.log(act_all[cand] + 1e-7)
+        x[:, _F["activation"]] = np.log(self.activation.scores(now, decay, cand) + 1e-7)
         counts = self.activation.count[cand]
         x[:, _F["plays"]] = np.log1p(counts)
         last = self.activation.last[cand]
@@ -361,6 +377,18 @@ class PersonalModel:
         result = _Featurised(key, len(session), cand, x, scores)
         self._cache = result
         return result
+
+    def _most_active(self, now: float, decay: int) -> IntArray:
+        plays, when = self._top_active_at
+        if self.plays_seen - plays >= _ACTIVE_EVERY_PLAYS or abs(now - when) > _ACTIVE_EVERY_S:
+            heard = np.flatnonzero(self.activation.count > 0)
+            top = self.config.top_activation
+            if heard.size > top:
+                act = self.activation.scores(now, decay, heard)
+                heard = heard[np.argpartition(-act, top)[:top]]
+            self._top_active = heard
+            self._top_active_at = (self.plays_seen, now)
+        return self._top_active
 
     def scores(
         self, session: Sequence[int], key: object, now: float, extra: FloatArray | None = None

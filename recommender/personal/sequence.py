@@ -93,7 +93,7 @@ class Transitions:
         # The running session's "shared a session before with a track of this one":
         # log(1 + sessions shared) summed over its distinct tracks, as each arrived.
         self.session_scores = np.zeros(n_items, dtype=np.float32)
-        self._touched: list[IntArray] = []
+        self._touched: deque[tuple[IntArray, FloatArray]] = deque()
 
     def grow(self, n_items: int) -> None:
         if n_items > self.session_scores.size:
@@ -105,9 +105,9 @@ class Transitions:
         self._seen = []
         self._seen_set = set()
         self._distinct = []
-        for idx in self._touched:
+        for idx, _ in self._touched:
             self.session_scores[idx] = 0.0
-        self._touched = []
+        self._touched.clear()
 
     def observe(self, item: int, session: object) -> None:
         if session != self._session:
@@ -126,8 +126,12 @@ class Transitions:
         if item not in self._seen_set:
             idx, counts = row_arrays(self.together.get(item))
             if idx.size:
-                self.session_scores[idx] += np.log1p(counts).astype(np.float32)
-                self._touched.append(idx)
+                part = np.log1p(counts).astype(np.float32)
+                self.session_scores[idx] += part
+                self._touched.append((idx, part))
+                if len(self._touched) > _TOGETHER_CAP:  # the session's last tracks only
+                    old_idx, old_part = self._touched.popleft()
+                    self.session_scores[old_idx] -= old_part
             # The session's last distinct tracks only: an endless session (a log without
             # session ids) must not cost a pass over everything heard.
             for other in self._distinct[-_TOGETHER_CAP:]:

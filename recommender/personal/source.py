@@ -20,7 +20,7 @@ from recommender.reasons import Describe, artist_title
 from recommender.signals import DEFAULT_SESSION_GAP_S, KIND_CODES, EventLog, Signal, weigh
 
 FloatArray = api.FloatArray
-HISTORY_CAP = 100_000  # plays replayed at start-up: the most recent ones
+HISTORY_CAP = 60_000  # plays replayed at start-up: the most recent ones
 TRAIN_LAST = 24_000  # at start-up, the blender learns from the most recent plays ...
 TRAIN_EVERY = 3  # ... every third of them (the rest only counts)
 _PLAY, _SKIP = KIND_CODES[api.PLAY], KIND_CODES[api.SKIP]
