@@ -18,7 +18,9 @@ def register(subparsers: Any) -> None:
     wipe.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     wipe.set_defaults(func=run_wipe)
     imp = actions.add_parser(
-        "import", help="import a ListenBrainz JSON export or a Last.fm scrobble CSV"
+        "import",
+        help="import a ListenBrainz JSON export, a Last.fm scrobble CSV or a Spotify "
+        "streaming history (file or folder)",
     )
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--json", action="store_true", help="print one JSON summary object")

@@ -79,6 +79,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 _TOGETHER_TOP = 300
 _FACTOR_SEARCH_MAX = 30_000
+_LATELY = 2000  # plays whose tracks may be among the most activated ...
+_MOST_PLAYED = 500  # ... with the most played tracks
+_MOST_PLAYED_EVERY = 200
 _ACTIVE_EVERY_PLAYS = 5
 _ACTIVE_EVERY_S = 900.0
 _RECENT = 10  # the last plays are always candidates
@@ -151,6 +154,9 @@ class PersonalModel:
         self._top_active: IntArray = np.zeros(0, dtype=np.int64)
         self._top_active_at = (-1, -np.inf)
         self._recent: list[int] = []
+        self._history: IntArray = np.zeros(0, dtype=np.int64)  # the last plays, in order
+        self._most_played: IntArray = np.zeros(0, dtype=np.int64)
+        self._most_played_at = -(1 << 62)
         self._session_key: object = None
         self._current_skipped = 0.0
         self._cache: _Featurised | None = None
@@ -202,6 +208,9 @@ class PersonalModel:
             self.last_skipped[item] = float(skipped)
         self._current_skipped = float(bool(skipped))
         self._recent = [*self._recent[-_RECENT + 1 :], item]
+        if self._history.size >= 2 * _LATELY:
+            self._history = self._history[-_LATELY:]
+        self._history = np.append(self._history, item)
         self._session_key = session
         self.plays_seen += 1
         self.since_refit += 1
@@ -379,14 +388,25 @@ class PersonalModel:
         return result
 
     def _most_active(self, now: float, decay: int) -> IntArray:
+        """The ``top_activation`` most activated tracks. Only a track played lately or
+        played often can be among them, so they are sought among the distinct tracks of
+        the last plays and the most played ones (a few thousand, whatever the library)."""
         plays, when = self._top_active_at
         if self.plays_seen - plays >= _ACTIVE_EVERY_PLAYS or abs(now - when) > _ACTIVE_EVERY_S:
-            heard = np.flatnonzero(self.activation.count > 0)
+            if self.plays_seen - self._most_played_at >= _MOST_PLAYED_EVERY:
+                counts = self.activation.count
+                k = min(_MOST_PLAYED, counts.size - 1)
+                self._most_played = (
+                    np.argpartition(-counts, k)[:k] if k > 0 else np.arange(counts.size)
+                )
+                self._most_played = self._most_played[counts[self._most_played] > 0]
+                self._most_played_at = self.plays_seen
+            pool = np.unique(np.concatenate([self._most_played, self._history[-_LATELY:]]))
             top = self.config.top_activation
-            if heard.size > top:
-                act = self.activation.scores(now, decay, heard)
-                heard = heard[np.argpartition(-act, top)[:top]]
-            self._top_active = heard
+            if pool.size > top:
+                act = self.activation.scores(now, decay, pool)
+                pool = pool[np.argpartition(-act, top)[:top]]
+            self._top_active = pool
             self._top_active_at = (self.plays_seen, now)
         return self._top_active
 
