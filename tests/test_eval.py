@@ -379,3 +379,16 @@ def test_skip_auc_is_the_chance_a_completed_play_ranked_above_a_skipped_one() ->
     assert skip_auc([10, 20, 1, 2], [0, 0, 1, 1]) == 0.0
     assert skip_auc([5, 5], [0, 1]) == 0.5
     assert skip_auc([1, 2], [0, 0]) is None
+
+
+def test_interleaved_sessions_each_keep_their_own_window() -> None:
+    from recommender.evaluation.strategies import SessionItemKNN
+
+    # Two listeners' sessions interleave in time (a merged log): 0 1 2 in session 1 and
+    # 5 6 in session 2. Pairs form within each session only.
+    knn = SessionItemKNN(Catalogue(np.zeros(8, dtype=np.int64), 1))
+    for t, (item, session) in enumerate([(0, 1), (5, 2), (1, 1), (6, 2), (2, 1)]):
+        knn.learn(item, session, float(t))
+    scores = knn.scores([1], 3, 10.0)
+    assert scores[0] > 0 and scores[2] > 0
+    assert scores[5] == 0 and scores[6] == 0

@@ -7,7 +7,10 @@ small, and a play touches only a handful of rows); a row is read as arrays when 
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -42,23 +45,22 @@ class WindowCooccurrence:
         self.window = window
         self.rows: dict[int, Row] = {}
         self.plays = np.zeros(n_items, dtype=np.float64)
-        self._session: object = None
-        self._recent: deque[int] = deque(maxlen=window)
+        # Each open session's last plays: sessions may interleave (several listeners in
+        # one log, or a device's history merged late).
+        self._recent: OrderedDict[object, deque[int]] = OrderedDict()
 
     def grow(self, n_items: int) -> None:
         if n_items > self.plays.size:
             self.plays = np.concatenate([self.plays, np.zeros(n_items - self.plays.size)])
 
     def observe(self, item: int, session: object) -> None:
-        if session != self._session:
-            self._session = session
-            self._recent.clear()
+        recent = _open(self._recent, session, lambda: deque(maxlen=self.window))
         self.plays[item] += 1.0
-        for other in self._recent:
+        for other in recent:
             _bump(self.rows, item, other)
             if other != item:
                 _bump(self.rows, other, item)
-        self._recent.append(item)
+        recent.append(item)
 
     def cosine_row(self, item: int) -> tuple[IntArray, npt.NDArray[np.float64]]:
         idx, co = row_arrays(self.rows.get(item))
@@ -78,6 +80,15 @@ class WindowCooccurrence:
         return out
 
 
+@dataclass
+class _Session:
+    seen: list[int] = field(default_factory=list)
+    seen_set: set[int] = field(default_factory=set)
+    distinct: list[int] = field(default_factory=list)
+    # Each distinct track's "shared a session before" row, as it arrived (the last ones).
+    touched: deque[tuple[IntArray, FloatArray]] = field(default_factory=deque)
+
+
 class Transitions:
     """What followed a track, and a pair of tracks, in this listener's sessions; and which
     tracks shared a session with each other at any distance ("people replay playlists")."""
@@ -86,35 +97,22 @@ class Transitions:
         self.after: dict[int, Row] = {}
         self.after_pair: dict[tuple[int, int], Row] = {}
         self.together: dict[int, Row] = {}
-        self._session: object = None
-        self._seen: list[int] = []
-        self._seen_set: set[int] = set()
-        self._distinct: list[int] = []
-        # The running session's "shared a session before with a track of this one":
-        # log(1 + sessions shared) summed over its distinct tracks, as each arrived.
+        self._sessions: OrderedDict[object, _Session] = OrderedDict()
+        # One session's "shared a session before with a track of this one" as a dense
+        # array: log(1 + sessions shared) summed over its distinct tracks.
         self.session_scores = np.zeros(n_items, dtype=np.float32)
-        self._touched: deque[tuple[IntArray, FloatArray]] = deque()
+        self._owner: object = None
 
     def grow(self, n_items: int) -> None:
         if n_items > self.session_scores.size:
             extra = n_items - self.session_scores.size
             self.session_scores = np.concatenate([self.session_scores, np.zeros(extra, np.float32)])
 
-    def _new_session(self, session: object) -> None:
-        self._session = session
-        self._seen = []
-        self._seen_set = set()
-        self._distinct = []
-        for idx, _ in self._touched:
-            self.session_scores[idx] = 0.0
-        self._touched.clear()
-
     def observe(self, item: int, session: object) -> None:
-        if session != self._session:
-            self._new_session(session)
         if item >= self.session_scores.size:
             self.grow(item + 1)
-        seen = self._seen
+        state = _open(self._sessions, session, _Session)
+        seen = state.seen
         if seen:
             _bump(self.after, seen[-1], item)
             if len(seen) >= 2:
@@ -123,23 +121,27 @@ class Transitions:
                 if row is None:
                     self.after_pair[key] = row = {}
                 row[item] = row.get(item, 0.0) + 1.0
-        if item not in self._seen_set:
+        if item not in state.seen_set:
             idx, counts = row_arrays(self.together.get(item))
             if idx.size:
                 part = np.log1p(counts).astype(np.float32)
-                self.session_scores[idx] += part
-                self._touched.append((idx, part))
-                if len(self._touched) > _TOGETHER_CAP:  # the session's last tracks only
-                    old_idx, old_part = self._touched.popleft()
-                    self.session_scores[old_idx] -= old_part
+                state.touched.append((idx, part))
+                if session == self._owner:
+                    self.session_scores[idx] += part
+                if len(state.touched) > _TOGETHER_CAP:  # the session's last tracks only
+                    old_idx, old_part = state.touched.popleft()
+                    if session == self._owner:
+                        self.session_scores[old_idx] -= old_part
             # The session's last distinct tracks only: an endless session (a log without
             # session ids) must not cost a pass over everything heard.
-            for other in self._distinct[-_TOGETHER_CAP:]:
+            for other in state.distinct[-_TOGETHER_CAP:]:
                 _bump(self.together, item, other)
                 _bump(self.together, other, item)
-            self._seen_set.add(item)
-            self._distinct.append(item)
+            state.seen_set.add(item)
+            state.distinct.append(item)
         seen.append(item)
+        if len(seen) > 2 * _TOGETHER_CAP:
+            del seen[:_TOGETHER_CAP]
 
     def followed(self, previous: int) -> tuple[IntArray, npt.NDArray[np.float64]]:
         """Share of the times after ``previous`` that each track came next."""
@@ -151,9 +153,31 @@ class Transitions:
         return idx, counts / max(float(counts.sum()), 1.0)
 
     def with_session(self, session: object) -> FloatArray | None:
-        """Tracks that shared an earlier session with any track of the running one
-        (``session``), scored by log(1 + sessions shared) summed over its tracks (dense;
-        None when the running session is another)."""
-        if session != self._session or not self._touched:
+        """Tracks that shared an earlier session with any track of ``session`` (one still
+        open), scored by log(1 + sessions shared) summed over its tracks; dense, None when
+        there is nothing to say."""
+        state = self._sessions.get(session)
+        if state is None or not state.touched:
             return None
+        if session != self._owner:  # another session's turn: rebuild the dense array
+            self.session_scores[:] = 0.0
+            for idx, part in state.touched:
+                self.session_scores[idx] += part
+            self._owner = session
         return self.session_scores
+
+
+_OPEN_SESSIONS = 256  # sessions whose state is kept (the most recently played)
+_T = TypeVar("_T")
+
+
+def _open(sessions: OrderedDict[object, _T], key: object, new: Callable[[], _T]) -> _T:
+    """The state of session ``key`` (made if new), kept among the most recent ones."""
+    state = sessions.get(key)
+    if state is None:
+        state = sessions[key] = new()
+        if len(sessions) > _OPEN_SESSIONS:
+            sessions.popitem(last=False)
+    else:
+        sessions.move_to_end(key)
+    return state
