@@ -241,6 +241,14 @@ def main() -> None:
         samples, cpu_samples, empty_reasons = measure(engine, EVENTS_MEASURED)
         cold_samples, _, _ = measure(engine, EVENTS_MEASURED // 3, warm_up=5, prefetch=False)
     default_samples, _, _ = measure(engine, EVENTS_MEASURED // 4, warm_up=5)
+    # For reference, the same loop without the personal source (what it costs).
+    scorer = engine.upnext.scorer
+    personal = scorer.sources.pop("personal")
+    weight = scorer.weights.pop("personal")
+    with threadpool_limits(limits=1):
+        without_samples, _, _ = measure(engine, EVENTS_MEASURED // 2, warm_up=5)
+    scorer.sources["personal"], scorer.weights["personal"] = personal, weight
+    without_med, without_p99 = percentiles(without_samples)
     med, p99 = percentiles(samples)
     default_med, default_p99 = percentiles(default_samples)
     cold_med, cold_p99 = percentiles(cold_samples)
@@ -264,6 +272,8 @@ def main() -> None:
         default_blas_threads_median_ms=round(default_med, 3),
         default_blas_threads_p99_ms=round(default_p99, 3),
         picks_without_reason=empty_reasons,
+        without_personal_median_ms=round(without_med, 3),
+        without_personal_p99_ms=round(without_p99, 3),
         setup_s=round(engine.setup_s, 1),
         peak_rss_mb=round(peak_rss_mb(), 1),
         note="shared 2-core machine under load from other jobs: pessimistic",
