@@ -8,6 +8,7 @@ the DB; everything else is counts, rebuilt from the log.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -33,7 +34,10 @@ class PersonalSource:
 
     def __init__(self, n_items: int, config: PersonalConfig | None = None) -> None:
         self.n_items = n_items
-        self.config = config or PersonalConfig(background=True)
+        # Time of day on the listener's clock (the log is in UTC).
+        self.config = config or PersonalConfig(
+            background=True, utc_offset_s=float(time.localtime().tm_gmtoff)
+        )
         self.model = PersonalModel(n_items, self.config)
         self.ready = threading.Event()
         self.ready.set()
