@@ -4,9 +4,11 @@ Formats: Segue's ``history export`` (one JSON object ``{"segue_history_version":
 "events": [...]}``, or the app's JSON Lines export, one event per line), which restores
 every kind of event (plays, skips, likes...) with its positions and session; a
 ListenBrainz export (a JSON array of listens, or JSON Lines, as the site's "export
-listens" gives); and a Last.fm scrobble CSV (with or without a header row, the shape of
-the common Last.fm export tools: artist, album, title, date). Anything else is refused
-with one line naming the file and these formats.
+listens" gives); a Last.fm scrobble CSV (with or without a header row, the shape of
+the common Last.fm export tools: artist, album, title, date); and a Spotify streaming
+history (the account-data ``StreamingHistory*.json`` or the extended
+``Streaming_History_Audio_*.json``; one file or the folder that holds them). Anything
+else is refused with one line naming the file and these formats.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Any
 from player.errors import SegueError
 
 EXPECTED = (
-    "expected Segue's history export (JSON), a ListenBrainz export (JSON) or a Last.fm scrobble CSV"
+    "expected Segue's history export (JSON), a ListenBrainz export (JSON), a Last.fm "
+    "scrobble CSV or a Spotify streaming history (JSON)"
 )
 SEGUE_KINDS = frozenset({"play", "skip", "stop", "fail", "like", "unlike", "dislike", "undislike"})
 
@@ -42,6 +45,8 @@ class Listen:
     duration_ms: int | None = None
     session_id: str | None = None
     source: str | None = None
+    ms_played: float | None = None  # how much was heard, when the export says
+    skipped: bool | None = None  # whether the listener skipped it, when the export says
 
 
 def _refuse(path: Path, why: str = "") -> SegueError:
@@ -49,13 +54,14 @@ def _refuse(path: Path, why: str = "") -> SegueError:
 
 
 def read_listens(path: Path) -> tuple[str, list[Listen]]:
-    """Return (source name, listens) for a Segue, ListenBrainz or Last.fm history file."""
+    """Return (source name, listens) for a Segue, ListenBrainz, Last.fm or Spotify
+    streaming-history file (or a folder of Spotify history files)."""
+    if path.is_dir():
+        return "spotify", _spotify_folder(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise SegueError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise SegueError(f"{path} is a folder: {EXPECTED}") from None
     except UnicodeDecodeError:
         raise _refuse(path, " (it is not text)") from None
     except OSError as exc:
@@ -65,6 +71,10 @@ def read_listens(path: Path) -> tuple[str, list[Listen]]:
     stripped = text.lstrip()
     if not stripped:
         raise _refuse(path, " (it is empty)")
+    if stripped.startswith("["):
+        spotify = _spotify(stripped, path)
+        if spotify is not None:
+            return "spotify", spotify
     if stripped.startswith(("[", "{")):
         items = _json_items(stripped, path)
         segue = [_segue_event(item) for item in items]
@@ -151,7 +161,88 @@ def _listenbrainz(item: Any) -> Listen | None:
     )
 
 
-_DATE_FORMATS = ("%d %b %Y %H:%M", "%d %b %Y, %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+def _spotify_folder(folder: Path) -> list[Listen]:
+    files = sorted(
+        p for p in folder.glob("*.json") if p.name.lower().startswith(("streaming", "endsong"))
+    )
+    if not files:
+        raise SegueError(f"{folder} holds no Spotify streaming-history files (*.json)")
+    listens: list[Listen] = []
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SegueError(f"cannot read {file}: {exc}") from None
+        found = _spotify(text.lstrip(), file)
+        if found is None:
+            raise SegueError(f"{file} is not a Spotify streaming-history file")
+        listens.extend(found)
+    listens.sort(key=lambda listen: listen.ts)
+    return listens
+
+
+def _spotify(text: str, path: Path) -> list[Listen] | None:
+    """Spotify's streaming history, or None when the JSON is not one."""
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SegueError(f"{path}: not valid JSON at line {exc.lineno}: {exc.msg}") from None
+    if not isinstance(data, list) or not data or not isinstance(data[0], dict):
+        return None
+    first = data[0]
+    if "endTime" in first and "trackName" in first:  # account data: end time to the minute
+        listens = []
+        for number, row in enumerate(data, start=1):
+            end = _parse_date(str(row.get("endTime", "")))
+            if end is None:
+                raise SegueError(f"{path}: record {number} has no readable endTime")
+            played = float(row.get("msPlayed") or 0.0)
+            if row.get("trackName") and row.get("artistName"):
+                listens.append(
+                    Listen(
+                        end - played / 1000.0,
+                        row["artistName"],
+                        row["trackName"],
+                        None,
+                        None,
+                        ms_played=played,
+                    )
+                )
+        return listens
+    if "ts" in first and ("master_metadata_track_name" in first or "ms_played" in first):
+        listens = []
+        for number, row in enumerate(data, start=1):
+            end = _parse_date(str(row.get("ts", "")).replace("Z", "+00:00"))
+            if end is None:
+                raise SegueError(f"{path}: record {number} has no readable ts")
+            title = row.get("master_metadata_track_name")
+            artist = row.get("master_metadata_album_artist_name")
+            if not title or not artist:  # podcasts, audiobooks, unavailable tracks
+                continue
+            played = float(row.get("ms_played") or 0.0)
+            skipped = bool(row.get("skipped")) or row.get("reason_end") == "fwdbtn"
+            listens.append(
+                Listen(
+                    end - played / 1000.0,
+                    artist,
+                    title,
+                    row.get("master_metadata_album_album_name"),
+                    None,
+                    ms_played=played,
+                    skipped=skipped,
+                )
+            )
+        return listens
+    return None
+
+
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M",
+    "%d %b %Y %H:%M",
+    "%d %b %Y, %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+)
 
 
 def _parse_date(value: str) -> float | None:

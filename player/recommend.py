@@ -42,6 +42,7 @@ _REBUILD_EVERY_S = 20.0
 # Cold start from tags: a play count or a rating some other player left in the file.
 _TAG_PLAYS_CAP = 5
 _TAG_LIKE_RATING = 0.8
+_SAVE_EVERY = 100  # plays between saves of the personal model's learned state
 
 
 @dataclass(frozen=True)
@@ -128,13 +129,16 @@ def _seconds(milliseconds: Sequence[int | None]) -> npt.NDArray[np.float64]:
 class EngineHost:
     """Builds the engine from the DB and answers the listening session."""
 
-    def __init__(self, db: Database, *, now: float | None = None) -> None:
+    def __init__(self, db: Database, *, now: float | None = None, background: bool = True) -> None:
         from threadpoolctl import threadpool_limits
 
         # One BLAS thread: the engine's products are small, and on 2 cores a threaded
         # BLAS makes each re-rank 5-50x slower (measured in bench_upnext).
         threadpool_limits(limits=1, user_api="blas")
         self.db = db
+        # The personal model learns the log on a thread (the app stays usable meanwhile);
+        # a one-shot CLI command asks for it at once instead.
+        self._background = background
         self._content_index: Any = None  # fitted by _load_vectors, cached beside the DB
         # What the user set on this engine, applied again to a rebuilt one.
         self._discover: float | None = None
@@ -181,6 +185,8 @@ class EngineHost:
         log = self._load_log(now)
         vector_items, vectors, groups, bpm, energy = self._load_vectors()
         _release_freed_memory()  # before the build allocates: keeps the peak down
+        from player.personal_cache import load_state
+
         self.engine = Engine.build(
             catalog,
             log,
@@ -190,8 +196,22 @@ class EngineHost:
             bpm=bpm,
             energy=energy,
             content_index=self._content_index,
+            personal_state=load_state(self.db.path),
+            personal_background=self._background,
         )
         self.engine.set_unavailable(np.flatnonzero(~self.mapping.playable))
+        self._plays_since_save = 0
+        if self.engine.personal is not None:
+            self.engine.personal.on_ready = self.save_personal
+            if self.engine.personal.ready.is_set():
+                self.save_personal()
+
+    def save_personal(self) -> None:
+        """Keep the personal model's learned state beside the DB (``library.personal.npz``)."""
+        from player.personal_cache import save_state
+
+        if self.engine.personal is not None and self.engine.personal.ready.is_set():
+            save_state(self.db.path, self.engine.personal.state())
 
     # -- loading -----------------------------------------------------------------------
 
@@ -394,6 +414,11 @@ class EngineHost:
         kind = _KIND.get(event.kind)
         if item is None or kind is None:
             return
+        if kind in (api.PLAY, api.SKIP):
+            self._plays_since_save += 1
+            if self._plays_since_save >= _SAVE_EVERY:
+                self._plays_since_save = 0
+                self.save_personal()
         self.engine.observe(
             api.Event(
                 item=item,

@@ -22,6 +22,7 @@ from recommender.cf import SessionCF
 from recommender.feedback import AdaptiveWeights, cold_start_prior
 from recommender.hybrid import CFSource, HybridScorer
 from recommender.metadata import MetadataIndex
+from recommender.personal.source import PersonalSource
 from recommender.reasons import labels_from_arrays
 from recommender.signals import EventLog
 from recommender.sources import (
@@ -105,10 +106,17 @@ class SubsetContentIndex:
 class Engine:
     """Ranks up-next picks with reasons, and learns from every event."""
 
-    def __init__(self, upnext: UpNext, cf: SessionCF, metadata: MetadataIndex) -> None:
+    def __init__(
+        self,
+        upnext: UpNext,
+        cf: SessionCF,
+        metadata: MetadataIndex,
+        personal: PersonalSource | None = None,
+    ) -> None:
         self.upnext = upnext
         self.cf = cf
         self.metadata = metadata
+        self.personal = personal
 
     @classmethod
     def build(
@@ -123,7 +131,12 @@ class Engine:
         energy: FloatArray | None = None,
         config: UpNextConfig | None = None,
         content_index: Any = None,
+        personal_state: Mapping[str, npt.NDArray[np.float64]] | None = None,
+        personal_background: bool = True,
     ) -> Engine:
+        """``personal_state``: the personal model's saved state (see ``Engine.personal``);
+        the personal model learns the log on a thread unless ``personal_background`` is
+        False, and ranks as soon as it is done."""
         n = len(catalog)
         metadata = MetadataIndex(
             artists=catalog.artists,
@@ -145,8 +158,14 @@ class Engine:
         )
         taste.fit(log)
         meta_source = MetadataSource(metadata)
-        sources: list[api.ScoreSource] = [CFSource(cf), meta_source, taste]
-        explainers: list[object] = [meta_source, taste]
+        personal = PersonalSource(n)
+        personal.rebuild(
+            log,
+            dict(personal_state) if personal_state is not None else None,
+            background=personal_background,
+        )
+        sources: list[api.ScoreSource] = [CFSource(cf), meta_source, taste, personal]
+        explainers: list[object] = [personal, meta_source, taste]
         coverage = 0.0
         # A skip pushes down what shares its tags, and (once analysed) what sounds like it.
         similarity: PairwiseSimilarity = metadata
@@ -160,7 +179,10 @@ class Engine:
                 [(metadata, 0.5), (VectorSimilarity(index.embedding_by_item()), 0.5)]
             )
         prior = cold_start_prior(int(np.count_nonzero(log.kind == 0)), audio_coverage=coverage)
-        scorer = HybridScorer(n, sources=sources, weights=prior)
+        # The personal model grows with the history like session CF, and leads once the
+        # listener has one: it carries what a single long history teaches.
+        weights = {**prior, "personal": 1.5 * prior["cf"]}
+        scorer = HybridScorer(n, sources=sources, weights=weights)
         scorer.last_played[:] = taste.last_played
         scorer.banned[:] = taste.banned
         upnext = UpNext(
@@ -177,7 +199,7 @@ class Engine:
             energy=energy,
             config=config,
         )
-        return cls(upnext, cf, metadata)
+        return cls(upnext, cf, metadata, personal)
 
     # -- learning ----------------------------------------------------------------------
 

@@ -166,7 +166,9 @@ def test_cli_table_lists_every_strategy(tmp_path: Path, capsys: pytest.CaptureFi
         (None, "no such events file"),
         ("", "empty"),
         ("track\tuser\n1\t2\n", "header"),
-        ("user\tsession\ttrack\tartist\ttimestamp\n1\t1\tabc\t2\t3\n", "line 2"),
+        ("user\tsession\ttrack\tartist\ttimestamp\n1\t1\tabc\t2\tnoon\n", "line 2"),
+        ("user\tsession\ttrack\ttimestamp\n1\t1\tabc\t2\n", "'artist' column"),
+        ("\n\n", "empty"),
         ("user\tsession\ttrack\tartist\ttimestamp\n1\t1\t2\n", "line 2"),
         ("user\tsession\ttrack\tartist\ttimestamp\n", "no plays"),
     ],
@@ -185,7 +187,7 @@ def test_a_bad_or_missing_file_is_one_clear_line(
 
 def test_parse_errors_name_the_line() -> None:
     with pytest.raises(LogFormatError, match="line 3"):
-        parse_log(["user\tsession\ttrack\tartist\ttimestamp", "1\t1\t2\t3\t4", "x\t1\t2\t3\t4"])
+        parse_log(["user\tsession\ttrack\tartist\ttimestamp", "1\t1\t2\t3\t4", "1\t1\t2\t3\tx"])
 
 
 @pytest.mark.skipif(
@@ -224,3 +226,173 @@ def test_a_log_saved_with_a_bom_and_windows_line_ends_reads_the_same() -> None:
     windows = parse_log(("\ufeff" + TINY.replace("\n", "\r\n")).splitlines(keepends=True))
     assert np.array_equal(plain.item, windows.item) and np.array_equal(plain.ts, windows.ts)
     assert np.array_equal(plain.session, windows.session)
+
+
+NAMED = (
+    "user\tsession\ttrack\tartist\ttimestamp\tms_played\tskipped\tcountry\n"
+    "u1\t1\tVibe Ace - Night Drive\tVibe Ace\t1000\t200000\t0\tIN\n"
+    "u1\t1\tVibe Ace - Glass\tVibe Ace\t1200\t5000\t1\tIN\n"
+    "u1\t1\tOther - Glass\tOther\t1300\t\t\tIN\n"
+    "u1\t2\tVibe Ace - Night Drive\tVibe Ace\t9000\t180000\t0\tIN\n"
+)
+
+
+def test_names_extra_columns_play_lengths_and_skips_are_read() -> None:
+    log = parse_log(NAMED.splitlines(keepends=True))
+    # Same title by two artists: two tracks; the repeat of Night Drive is one track.
+    assert log.n_items == 3 and log.n_artists == 2 and len(log) == 4
+    assert log.item[0] == log.item[3] and log.item[1] != log.item[2]
+    assert sorted(log.item_names) == ["Other - Glass", "Vibe Ace - Glass", "Vibe Ace - Night Drive"]
+    assert log.ms_played[0] == 200000 and np.isnan(log.ms_played[2])
+    assert log.skipped.tolist()[:2] == [0.0, 1.0] and np.isnan(log.skipped[2])
+    assert log.session.tolist() == [0, 0, 0, 1]
+
+
+def test_integer_ids_and_names_give_the_same_replay() -> None:
+    by_id = parse_log(TINY.splitlines(keepends=True))
+    named = parse_log(
+        [TINY.splitlines()[0]]
+        + [
+            "\t".join([u, s, f"song {t}", f"artist {a}", ts])
+            for u, s, t, a, ts in (line.split("\t") for line in TINY.splitlines()[1:])
+        ]
+    )
+    a = evaluate(by_id, "stream", [("repeat", Repeat)], k=1)
+    b = evaluate(named, "stream", [("repeat", Repeat)], k=1)
+    assert a.strategies == b.strategies and a.predictions == b.predictions
+
+
+def _spotify_rows() -> list[dict[str, object]]:
+    rows = []
+    for day in range(3):
+        for minute, (artist, title) in enumerate(
+            [("Vibe Ace", "Night Drive"), ("Vibe Ace", "Glass"), ("Mono", "Tide")]
+        ):
+            rows.append(
+                {
+                    "endTime": f"2024-01-0{day + 1} 20:{minute * 4 + 3:02d}",
+                    "artistName": artist,
+                    "trackName": title,
+                    "msPlayed": 180000,
+                }
+            )
+    return rows
+
+
+def test_eval_reads_a_spotify_history_file_and_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = _spotify_rows()
+    (tmp_path / "StreamingHistory_music_0.json").write_text(json.dumps(rows[:5]))
+    (tmp_path / "StreamingHistory_music_1.json").write_text(json.dumps(rows[5:]))
+    assert main(["eval", "--events", str(tmp_path), "--json"]) == 0
+    folder = json.loads(capsys.readouterr().out)
+    # Three sessions (a day apart) of three plays: two predictions each.
+    assert folder["predictions"] == 6
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(rows))
+    assert main(["eval", "--events", str(single), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["strategies"] == folder["strategies"]
+
+
+def test_eval_reads_extended_spotify_history_with_skips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = []
+    for day in range(4):
+        for minute, (title, skipped) in enumerate([("A", False), ("B", True), ("C", False)]):
+            rows.append(
+                {
+                    "ts": f"2023-03-0{day + 1}T10:{minute * 4 + 4:02d}:00Z",
+                    "ms_played": 4000 if skipped else 200000,
+                    "master_metadata_track_name": title,
+                    "master_metadata_album_artist_name": "Band",
+                    "skipped": skipped,
+                    "reason_end": "fwdbtn" if skipped else "trackdone",
+                }
+            )
+    rows.append(
+        {
+            "ts": "2023-03-05T10:00:00Z",
+            "ms_played": 1,
+            "episode_name": "a podcast",
+            "master_metadata_track_name": None,
+            "master_metadata_album_artist_name": None,
+        }
+    )
+    path = tmp_path / "Streaming_History_Audio_2023.json"
+    path.write_text(json.dumps(rows))
+    assert main(["eval", "--events", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["predictions"] == 8  # the podcast is not a play
+    assert "skip_auc" in out["strategies"]["bll_knn"]
+
+
+def test_eval_reads_listenbrainz_and_lastfm_exports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listens = [
+        {
+            "listened_at": 1700000000 + 200 * i,
+            "track_metadata": {"artist_name": "Mono", "track_name": f"Song {i % 3}"},
+        }
+        for i in range(9)
+    ]
+    jsonl = tmp_path / "listens.jsonl"
+    jsonl.write_text("\n".join(json.dumps(x) for x in listens))
+    assert main(["eval", "--events", str(jsonl), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["predictions"] == 8
+    csv = tmp_path / "scrobbles.csv"
+    csv.write_text(
+        "artist,album,title,date\n"
+        + "".join(f"Mono,LP,Song {i % 3},{1700000000 + 200 * i}\n" for i in range(9))
+    )
+    assert main(["eval", "--events", str(csv), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["predictions"] == 8
+
+
+def test_bll_scores_the_power_law_sum_of_past_plays() -> None:
+    from recommender.evaluation.strategies import BLL
+
+    bll = BLL(Catalogue(np.zeros(3, dtype=np.int64), 1))
+    bll.learn(0, 1, 0.0)
+    bll.learn(0, 1, 300.0)
+    bll.learn(1, 1, 350.0)
+    scores = bll.scores([1], 1, 400.0)
+    assert scores[0] == pytest.approx(400**-0.5 + 100**-0.5, rel=1e-5)
+    assert scores[1] == pytest.approx(50**-0.5, rel=1e-5) and scores[2] == 0.0
+
+
+def test_session_item_knn_weights_the_last_tracks_by_distance() -> None:
+    from recommender.evaluation.strategies import SessionItemKNN
+
+    knn = SessionItemKNN(Catalogue(np.zeros(6, dtype=np.int64), 1))
+    # One past session 0 1 2 3 4: pairs within 3 plays co-occur once.
+    for t, item in enumerate([0, 1, 2, 3, 4]):
+        knn.learn(item, 1, float(t))
+    scores = knn.scores([0, 1], 2, 10.0)
+    # cos(1, x) = 1 for x in 0, 2, 3, 4 (each seen once with 1), weight 1 (distance 1);
+    # cos(0, x) for x in 1, 2, 3 adds 1/2 (distance 2). 4 is 4 plays after 0: not near.
+    assert scores.tolist() == pytest.approx([1.0, 0.5, 1.5, 1.5, 1.0, 0.0])
+
+
+def test_skip_auc_is_the_chance_a_completed_play_ranked_above_a_skipped_one() -> None:
+    from recommender.evaluation.replay import skip_auc
+
+    assert skip_auc([1, 2, 10, 20], [0, 0, 1, 1]) == 1.0
+    assert skip_auc([10, 20, 1, 2], [0, 0, 1, 1]) == 0.0
+    assert skip_auc([5, 5], [0, 1]) == 0.5
+    assert skip_auc([1, 2], [0, 0]) is None
+
+
+def test_interleaved_sessions_each_keep_their_own_window() -> None:
+    from recommender.evaluation.strategies import SessionItemKNN
+
+    # Two listeners' sessions interleave in time (a merged log): 0 1 2 in session 1 and
+    # 5 6 in session 2. Pairs form within each session only.
+    knn = SessionItemKNN(Catalogue(np.zeros(8, dtype=np.int64), 1))
+    for t, (item, session) in enumerate([(0, 1), (5, 2), (1, 1), (6, 2), (2, 1)]):
+        knn.learn(item, session, float(t))
+    scores = knn.scores([1], 3, 10.0)
+    assert scores[0] > 0 and scores[2] > 0
+    assert scores[5] == 0 and scores[6] == 0

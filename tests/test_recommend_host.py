@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import mutagen
+import numpy as np
 
 from player.library import events
 from player.library.db import Database
@@ -77,3 +78,36 @@ def test_a_library_without_any_tags_still_gets_up_next(library: Database, tmp_pa
     picks = EngineHost(library).recommend(ids[0], count=5)
     assert {track for track, _ in picks} == set(ids[1:])
     assert all(reason for _, reason in picks)
+
+
+def test_the_personal_model_learns_the_log_saves_beside_the_db_and_explains(
+    library: Database, tmp_path: Path
+) -> None:
+    from player.personal_cache import state_path
+
+    ids = _library(library, tmp_path)
+    # Thirty evenings of T1 then T3 (another artist, another genre): T3 follows T1.
+    for day in range(30):
+        start = 1_700_000_000.0 + day * 86400.0
+        for offset, title in ((0.0, "T1"), (240.0, "T3")):
+            events.append(
+                library,
+                events.NewEvent(
+                    track_id=ids[title], kind="play", ts=start + offset, session_id=f"s{day}"
+                ),
+            )
+    host = EngineHost(library, background=False)
+    personal = host.engine.personal
+    assert personal is not None and personal.ready.is_set()
+    assert state_path(library.path).exists()  # the learned state, beside the DB
+    item = host.mapping.item(ids["T3"])
+    assert item is not None and personal.model.activation.count[item] == 30
+    picks = host.recommend(ids["T1"], history=[ids["T1"]], count=3, now=1_702_600_000.0)
+    assert picks[0][0] == ids["T3"]
+    assert "T1" in picks[0][1] or "favourite" in picks[0][1], picks[0][1]
+    # A second start restores the learned state instead of learning it again.
+    saved = personal.state()
+    again = EngineHost(library, background=False)
+    assert again.engine.personal is not None
+    restored = again.engine.personal.state()
+    assert all(np.allclose(saved[k], restored[k]) for k in ("p_w1", "p_lin"))

@@ -19,8 +19,8 @@ def register(subparsers: Any) -> None:
     wipe.set_defaults(func=run_wipe)
     imp = actions.add_parser(
         "import",
-        help="restore Segue's own export, or import a ListenBrainz JSON export or a "
-        "Last.fm scrobble CSV",
+        help="restore Segue's own export, or import a ListenBrainz JSON export, a Last.fm "
+        "scrobble CSV or a Spotify streaming history (file or folder)",
     )
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--json", action="store_true", help="print one JSON summary object")

@@ -1,23 +1,32 @@
 """Prequential replay: each play after the first of its session is predicted from everything
-before it, scored (HR@10, MRR@10, catalogue coverage), then learned by every strategy."""
+before it, scored (HR@10, MRR@10, catalogue coverage), then learned by every strategy.
+
+Where the log says which plays were skipped, each strategy's rank of the played track
+(before learning it) also gives a skip-awareness AUC: the chance that a completed play was
+ranked above a skipped one (0.5: blind to skips)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 from threadpoolctl import threadpool_limits
 
 from recommender.evaluation.log import ListeningLog
 from recommender.evaluation.strategies import (
+    BLL,
+    BLLKNN,
     ArtistPopularity,
     Catalogue,
     ImplicitFactors,
     ItemKNN,
     Popularity,
     Segue,
+    SessionItemKNN,
     SessionKNN,
     Strategy,
     implicit_available,
@@ -34,6 +43,9 @@ class _Tally:
     hits: int = 0
     reciprocal: float = 0.0
     shown: set[int] = field(default_factory=set)
+    ranks: list[float] = field(default_factory=list)  # of the played track, labelled plays
+    skipped: list[float] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 @dataclass
@@ -42,6 +54,7 @@ class EvalResult:
     predictions: int
     strategies: dict[str, dict[str, float]]
     notes: list[str]
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,7 +62,16 @@ class EvalResult:
             "predictions": self.predictions,
             "strategies": self.strategies,
             "notes": self.notes,
+            "seconds": self.seconds,
         }
+
+    def best_baseline(self) -> str | None:
+        """The baseline with the highest hit rate (every strategy but Segue)."""
+        key = next((k for m in self.strategies.values() for k in m if k.startswith("hr@")), None)
+        others = [n for n in self.strategies if n != "segue"]
+        if key is None or not others:
+            return None
+        return max(others, key=lambda n: self.strategies[n][key])
 
 
 def default_factories(mode: str) -> tuple[list[tuple[str, Factory]], list[str]]:
@@ -60,6 +82,23 @@ def default_factories(mode: str) -> tuple[list[tuple[str, Factory]], list[str]]:
         ("artist_popularity", ArtistPopularity),
         ("item_knn", ItemKNN),
         ("session_knn", SessionKNN),
+    ]
+    # bll_knn sums the very bll and session_item_knn of the same replay (each learns once
+    # and scores once per moment); made in this order for each replayed group.
+    parts: list[Any] = [None, None]
+
+    def knn(catalogue: Catalogue) -> Strategy:
+        parts[1] = SessionItemKNN(catalogue)
+        return parts[1]  # type: ignore[no-any-return]
+
+    def bll(catalogue: Catalogue) -> Strategy:
+        parts[0] = BLL(catalogue)
+        return parts[0]  # type: ignore[no-any-return]
+
+    factories += [
+        ("session_item_knn", knn),
+        ("bll", bll),
+        ("bll_knn", lambda catalogue: BLLKNN(catalogue, parts[0], parts[1])),
     ]
     notes: list[str] = []
     if not implicit_available():
@@ -103,15 +142,31 @@ def evaluate(
             strategies = [(name, make(catalogue)) for name, make in factories]
             predictions += _replay(log.subset(rows), strategies, tallies, k)
     n = max(predictions, 1)
-    results = {
-        name: {
+    results: dict[str, dict[str, float]] = {}
+    for name, t in tallies.items():
+        results[name] = {
             f"hr@{k}": t.hits / n,
             f"mrr@{k}": t.reciprocal / n,
             "coverage": len(t.shown) / max(log.n_items, 1),
         }
-        for name, t in tallies.items()
-    }
-    return EvalResult(mode, predictions, results, notes)
+        auc = skip_auc(t.ranks, t.skipped)
+        if auc is not None:
+            results[name]["skip_auc"] = auc
+    seconds = {name: round(t.seconds, 2) for name, t in tallies.items()}
+    return EvalResult(mode, predictions, results, notes, seconds)
+
+
+def skip_auc(ranks: Sequence[float], skipped: Sequence[float]) -> float | None:
+    """P(a completed play's rank is better than a skipped play's); ties count half. None
+    without both kinds of play."""
+    r = np.asarray(ranks, dtype=np.float64)
+    s = np.asarray(skipped, dtype=bool)
+    n_skip, n_done = int(s.sum()), int((~s).sum())
+    if n_skip == 0 or n_done == 0:
+        return None
+    # Mann-Whitney: rank the plays by how badly they were ranked.
+    order = rankdata(r)
+    return float((order[s].sum() - n_skip * (n_skip + 1) / 2) / (n_skip * n_done))
 
 
 def _replay(
@@ -119,19 +174,46 @@ def _replay(
 ) -> int:
     sessions: dict[int, list[int]] = {}
     predictions = 0
-    for item, key, ts in zip(log.item.tolist(), log.session.tolist(), log.ts.tolist(), strict=True):
+    clock = time.perf_counter
+    rows = zip(
+        log.item.tolist(),
+        log.session.tolist(),
+        log.ts.tolist(),
+        log.ms_played.tolist(),
+        log.skipped.tolist(),
+        strict=True,
+    )
+    learners = [
+        (name, getattr(strategy, "learn_play", None), strategy) for name, strategy in strategies
+    ]
+    for item, key, ts, played, skipped in rows:
         so_far = sessions.setdefault(key, [])
+        labelled = skipped == skipped  # not NaN
         if so_far:
             predictions += 1
             for name, strategy in strategies:
-                top = top_k(strategy.scores(so_far, key, ts), k)
                 tally = tallies[name]
+                start = clock()
+                scores = strategy.scores(so_far, key, ts)
+                top = top_k(scores, k)
+                tally.seconds += clock() - start
                 tally.shown.update(top.tolist())
                 hit = np.flatnonzero(top == item)
                 if hit.size:
                     tally.hits += 1
                     tally.reciprocal += 1.0 / (int(hit[0]) + 1)
-        for _, strategy in strategies:
-            strategy.learn(item, key, ts)
+                if labelled:
+                    # Ties share the middle rank: a constant score says nothing of skips.
+                    above = np.count_nonzero(scores > scores[item])
+                    level = np.count_nonzero(scores == scores[item])
+                    tally.ranks.append(above + (level + 1) / 2.0)
+                    tally.skipped.append(skipped)
+        for name, learn_play, strategy in learners:
+            start = clock()
+            if learn_play is not None:
+                learn_play(item, key, ts, played, skipped)
+            else:
+                strategy.learn(item, key, ts)
+            tallies[name].seconds += clock() - start
         so_far.append(item)
     return predictions

@@ -24,6 +24,8 @@ from recommender.hybrid import (
     HybridScorer,
     RecencyConfig,
 )
+from recommender.personal.model import PersonalConfig, PersonalModel
+from recommender.personal.sequence import WindowCooccurrence
 
 FloatArray = api.FloatArray
 IntArray = api.IntArray
@@ -35,6 +37,14 @@ class Strategy(Protocol):
     def scores(self, session: list[int], key: int, now: float) -> FloatArray: ...
 
     def learn(self, item: int, session: int, ts: float) -> None: ...
+
+
+class LearnsOutcomes(Protocol):
+    """A strategy that also learns how a play ended (``skipped``: 1/0, NaN when unknown)."""
+
+    def learn_play(
+        self, item: int, session: int, ts: float, ms_played: float, skipped: float
+    ) -> None: ...
 
 
 class Catalogue:
@@ -55,19 +65,17 @@ class Catalogue:
         return result
 
 
-# Segue's defaults for replaying a pure play log (no skips, likes or durations in the file).
+# The hybrid's settings for replaying a pure play log (no likes or durations in the file).
 SEGUE_WEIGHTS: dict[str, float] = {"cf": 1.0, "artist": 1.0, "habit": 0.0}
 SEGUE_CF = CFConfig()
 SEGUE_RECENCY = RecencyConfig()
 
 
-class Segue:
-    """The hybrid scorer as the app runs it: session CF with artist back-off, the artist
-    source and recency/repetition control. The up-next constraints (no artist twice in a row,
-    no repeats within hours, MMR) are not applied: they would forbid the same-artist runs and
-    repeats that real listeners make, so a next-track hit rate cannot judge them."""
+class Hybrid:
+    """The hybrid scorer as the app ran it before the personal model: session CF with
+    artist back-off, the artist source and recency/repetition control."""
 
-    name = "segue"
+    name = "hybrid"
 
     def __init__(
         self,
@@ -93,6 +101,130 @@ class Segue:
     def learn(self, item: int, session: int, ts: float) -> None:
         artist = int(self.catalogue.item_artist[item])
         self.hybrid.observe(api.Event(item, ts, api.PLAY, session=session, artist=artist))
+
+
+class Segue:
+    """Segue as the app ranks: the personal model (re-listening, the session's sources,
+    time of day, latent factors, skips, blended by the learned network), with the hybrid's
+    session CF as one of its inputs. The up-next constraints (no artist twice in a row, no
+    repeats within hours, MMR) are not applied: they would forbid the same-artist runs and
+    repeats that real listeners make, so a next-track hit rate cannot judge them."""
+
+    name = "segue"
+
+    def __init__(
+        self, catalogue: Catalogue, config: PersonalConfig | None = None, hybrid: bool = True
+    ) -> None:
+        self.hybrid = Hybrid(catalogue) if hybrid else None
+        self.model = PersonalModel(catalogue.n_items, config)
+
+    def scores(self, session: list[int], key: int, now: float) -> FloatArray:
+        extra = None
+        if self.hybrid is not None:
+            extra = np.maximum(self.hybrid.scores(session, key, now), -4.0)
+        return self.model.scores(session, key, now, extra)
+
+    def learn(self, item: int, session: int, ts: float) -> None:
+        self.learn_play(item, session, ts, np.nan, np.nan)
+
+    def learn_play(
+        self, item: int, session: int, ts: float, ms_played: float, skipped: float
+    ) -> None:
+        if self.hybrid is not None:
+            self.hybrid.learn(item, session, ts)
+        known = skipped == skipped  # not NaN
+        self.model.observe(item, ts, session, bool(skipped) if known else None)
+
+
+class BLL:
+    """ACT-R base-level learning: each track scores the sum over its past plays of
+    age ** -0.5 (age in seconds; Reiter-Haas et al., RecSys 2021). Exact, vectorised over
+    the plays so far."""
+
+    name = "bll"
+
+    def __init__(self, catalogue: Catalogue, decay: float = 0.5) -> None:
+        self.n_items = catalogue.n_items
+        self.decay = decay
+        self.items = np.zeros(1024, dtype=np.int64)
+        self.ts = np.zeros(1024, dtype=np.float64)
+        self.size = 0
+        self._last: tuple[int, float, FloatArray] | None = None  # shared with bll_knn
+
+    def scores(self, session: list[int], key: int, now: float) -> FloatArray:
+        if self._last is not None and self._last[:2] == (self.size, now):
+            return self._last[2]
+        if self.size == 0:
+            return np.zeros(self.n_items, dtype=np.float32)
+        age = np.maximum(now - self.ts[: self.size], 1.0)
+        weight = 1.0 / np.sqrt(age) if self.decay == 0.5 else age**-self.decay
+        result = np.bincount(self.items[: self.size], weight, minlength=self.n_items)
+        self._last = (self.size, now, result.astype(np.float32))
+        return self._last[2]
+
+    def learn(self, item: int, session: int, ts: float) -> None:
+        if self.size == self.items.size:
+            self.items = np.concatenate([self.items, np.zeros_like(self.items)])
+            self.ts = np.concatenate([self.ts, np.zeros_like(self.ts)])
+        self.items[self.size] = item
+        self.ts[self.size] = ts
+        self.size += 1
+
+
+class SessionItemKNN:
+    """Session item-kNN: item-kNN over the last 5 tracks of the session, weighted
+    1/distance, cosine over co-occurrence within 3 plays."""
+
+    name = "session_item_knn"
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.n_items = catalogue.n_items
+        self.near = WindowCooccurrence(catalogue.n_items, window=3)
+        self.plays = 0
+        self._last: tuple[int, tuple[int, ...], FloatArray] | None = None  # shared, as BLL
+
+    def scores(self, session: list[int], key: int, now: float) -> FloatArray:
+        recent = tuple(session[-5:])
+        if self._last is not None and self._last[:2] == (self.plays, recent):
+            return self._last[2]
+        result = self.near.session_knn(session, self.n_items, last=5)
+        self._last = (self.plays, recent, result)
+        return result
+
+    def learn(self, item: int, session: int, ts: float) -> None:
+        self.near.observe(item, session)
+        self.plays += 1
+
+
+class BLLKNN:
+    """The raw BLL sum plus session item-kNN, each scaled to its maximum, summed."""
+
+    name = "bll_knn"
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        bll: BLL | None = None,
+        knn: SessionItemKNN | None = None,
+    ) -> None:
+        # Given parts are another strategy's (the replay's bll and session_item_knn): they
+        # learn there, and their scores for the same moment are computed once.
+        self.owns = bll is None or knn is None
+        self.bll = bll if bll is not None else BLL(catalogue)
+        self.knn = knn if knn is not None else SessionItemKNN(catalogue)
+
+    def scores(self, session: list[int], key: int, now: float) -> FloatArray:
+        total = np.zeros(self.bll.n_items, dtype=np.float32)
+        for part in (self.bll.scores(session, key, now), self.knn.scores(session, key, now)):
+            top = float(part.max()) if part.size else 0.0
+            if top > 0:
+                total += part / np.float32(top)
+        return total
+
+    def learn(self, item: int, session: int, ts: float) -> None:
+        if self.owns:
+            self.bll.learn(item, session, ts)
+            self.knn.learn(item, session, ts)
 
 
 class Popularity:

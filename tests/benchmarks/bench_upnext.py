@@ -4,7 +4,8 @@ A library of 100,000 tracks with tags (20 genres in several spellings, ~8,300 ar
 ~16,700 albums, years), 32-dim audio vectors for 95 % of them, and 1,000,000 logged
 events (sessions of 20 plays drawn genre by genre with Zipf popularity; plays, skips,
 likes, bans). The engine is the real one: SessionCF + HybridScorer with the content,
-metadata and taste sources, adaptive weights and the up-next builder (its pool similarity
+metadata, taste and personal sources (the personal model learns the last 60,000
+plays), adaptive weights and the up-next builder (its pool similarity
 mixing tags and audio vectors).
 
 Measured: from an event (skip, like or completed play of the head of up-next) to the
@@ -32,6 +33,7 @@ from recommender.content import ContentIndex
 from recommender.feedback import AdaptiveWeights, cold_start_prior
 from recommender.hybrid import CFSource, HybridScorer
 from recommender.metadata import MetadataIndex
+from recommender.personal.source import PersonalSource
 from recommender.reasons import labels_from_arrays
 from recommender.signals import KIND_CODES, EventLog
 from recommender.sources import (
@@ -153,9 +155,14 @@ def build_engine() -> Engine:
         neighbours=[metadata.similar],
     )
     taste.fit(log)
+    # The personal model, as Engine.build makes it (its most recent 60,000 plays).
+    personal = PersonalSource(N_ITEMS)
+    personal.rebuild(log, None, background=False)
     prior = cold_start_prior(len(log), audio_coverage=0.95)
     scorer = HybridScorer(
-        N_ITEMS, sources=[CFSource(cf), content, meta_source, taste], weights=prior
+        N_ITEMS,
+        sources=[CFSource(cf), content, meta_source, taste, personal],
+        weights={**prior, "personal": 1.5 * prior["cf"]},
     )
     scorer.last_played[:] = taste.last_played
     scorer.banned[:] = taste.banned
@@ -165,7 +172,7 @@ def build_engine() -> Engine:
         describe=labels_from_arrays(titles, [f"Artist {a}" for a in metadata.artist_ids]),
         similarity=MixedSimilarity([(metadata, 0.5), (VectorSimilarity(vectors), 0.5)]),
         artist_ids=metadata.artist_ids,
-        explainers=[content, meta_source, taste],
+        explainers=[personal, content, meta_source, taste],
         neighbours=[metadata.similar],
         feedback=AdaptiveWeights(prior),
         followed_by=cf.pair_weight,
@@ -234,6 +241,14 @@ def main() -> None:
         samples, cpu_samples, empty_reasons = measure(engine, EVENTS_MEASURED)
         cold_samples, _, _ = measure(engine, EVENTS_MEASURED // 3, warm_up=5, prefetch=False)
     default_samples, _, _ = measure(engine, EVENTS_MEASURED // 4, warm_up=5)
+    # For reference, the same loop without the personal source (what it costs).
+    scorer = engine.upnext.scorer
+    personal = scorer.sources.pop("personal")
+    weight = scorer.weights.pop("personal")
+    with threadpool_limits(limits=1):
+        without_samples, _, _ = measure(engine, EVENTS_MEASURED // 2, warm_up=5)
+    scorer.sources["personal"], scorer.weights["personal"] = personal, weight
+    without_med, without_p99 = percentiles(without_samples)
     med, p99 = percentiles(samples)
     default_med, default_p99 = percentiles(default_samples)
     cold_med, cold_p99 = percentiles(cold_samples)
@@ -257,6 +272,8 @@ def main() -> None:
         default_blas_threads_median_ms=round(default_med, 3),
         default_blas_threads_p99_ms=round(default_p99, 3),
         picks_without_reason=empty_reasons,
+        without_personal_median_ms=round(without_med, 3),
+        without_personal_p99_ms=round(without_p99, 3),
         setup_s=round(engine.setup_s, 1),
         peak_rss_mb=round(peak_rss_mb(), 1),
         note="shared 2-core machine under load from other jobs: pessimistic",

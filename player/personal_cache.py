@@ -1,0 +1,42 @@
+"""The personal model's learned state (its blender's weights and the chosen decay), kept
+beside the library DB as ``library.personal.npz`` so the app does not relearn them at every
+start. Everything else in the model is counted again from the log; a missing or damaged
+file only means the model learns from the log once more."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+State = dict[str, npt.NDArray[np.float64]]
+
+
+def state_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.stem + ".personal.npz")
+
+
+def load_state(db_path: Path | None) -> State | None:
+    if db_path is None or str(db_path) == ":memory:":
+        return None
+    with (
+        contextlib.suppress(OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile),
+        np.load(state_path(db_path)) as data,
+    ):
+        return {name: np.asarray(data[name], dtype=np.float64) for name in data.files}
+    return None
+
+
+def save_state(db_path: Path | None, state: State) -> None:
+    if db_path is None or str(db_path) == ":memory:":
+        return
+    path = state_path(db_path)
+    with contextlib.suppress(OSError):  # a read-only data folder only costs relearning
+        # One temporary per process: the app and the CLI may both be saving.
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, **state)  # type: ignore[arg-type]
+        os.replace(tmp, path)

@@ -1,0 +1,154 @@
+"""The learned blender: a small neural network (one hidden layer, numpy) that scores a
+candidate from its sources' features and the context, trained as learning-to-rank: at each
+play, a softmax over the played track and sampled candidates (a skipped play counts as a
+weak positive and pushes down like a negative), online with Adam. Until it has seen enough
+plays, the hand-set linear weights rank instead."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class RunningScale:
+    """Running mean and spread per feature (Welford), to standardise the inputs."""
+
+    def __init__(self, n: int) -> None:
+        self.n = 0.0
+        self.mean = np.zeros(n)
+        self.m2 = np.ones(n)
+
+    def update(self, x: FloatArray) -> None:
+        """Merge a batch of rows (Chan et al.'s parallel update)."""
+        k = float(x.shape[0])
+        if k == 0:
+            return
+        mean = x.mean(axis=0)
+        m2 = ((x - mean) ** 2).sum(axis=0)
+        total = self.n + k
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (k / total)
+        self.m2 = self.m2 + m2 + delta**2 * (self.n * k / total)
+        self.n = total
+
+    def apply(self, x: FloatArray) -> FloatArray:
+        std = np.sqrt(self.m2 / max(self.n, 1.0)) + 1e-6
+        result: FloatArray = (x - self.mean) / std
+        return result
+
+
+class Blender:
+    def __init__(
+        self,
+        fallback: FloatArray,
+        hidden: int = 16,
+        lr: float = 3e-3,
+        warmup: int = 300,
+        seed: int = 0,
+    ) -> None:
+        n = int(fallback.size)
+        rng = np.random.default_rng(seed)
+        self.fallback = np.asarray(fallback, dtype=np.float64)
+        self.scale = RunningScale(n)
+        self.params = {
+            "w1": rng.normal(0.0, 1.0 / np.sqrt(n), (n, hidden)),
+            "b1": np.zeros(hidden),
+            "w2": rng.normal(0.0, 1.0 / np.sqrt(hidden), hidden),
+            "lin": np.zeros(n),
+        }
+        self.m = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.lr = lr
+        self.warmup = warmup
+        self.steps = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.steps >= self.warmup
+
+    def _forward(self, z: FloatArray) -> tuple[FloatArray, FloatArray]:
+        p = self.params
+        hidden = np.tanh(z @ p["w1"] + p["b1"])
+        return hidden @ p["w2"] + z @ p["lin"], hidden
+
+    def score(self, x: FloatArray) -> FloatArray:
+        """Higher is better; the hand-set weights until the network has learned enough."""
+        if not self.ready:
+            result: FloatArray = x @ self.fallback
+            return result
+        return self._forward(self.scale.apply(x))[0]
+
+    def learn(
+        self, x: FloatArray, positive: int, weight: float = 1.0, negative: bool = False
+    ) -> None:
+        """One step on a list: row ``positive`` is the play; the others were not played.
+        ``negative``: the play was skipped, so the row is pushed below the others."""
+        self.scale.update(x)
+        z = self.scale.apply(x)
+        out, hidden = self._forward(z)
+        out = out - out.max()
+        prob = np.exp(out)
+        prob /= prob.sum()
+        target = np.zeros_like(prob)
+        if negative:
+            # Softmax towards the others: the skipped track's share goes to zero.
+            target[:] = 1.0 / max(x.shape[0] - 1, 1)
+            target[positive] = 0.0
+        else:
+            target[positive] = 1.0
+        grad_out = (prob - target) * weight  # d loss / d score
+        p = self.params
+        grads = {
+            "w2": hidden.T @ grad_out,
+            "lin": z.T @ grad_out,
+        }
+        grad_hidden = np.outer(grad_out, p["w2"]) * (1.0 - hidden**2)
+        grads["w1"] = z.T @ grad_hidden
+        grads["b1"] = grad_hidden.sum(axis=0)
+        self.steps += 1
+        t = self.steps
+        for key, g in grads.items():
+            self.m[key] = 0.9 * self.m[key] + 0.1 * g
+            self.v[key] = 0.999 * self.v[key] + 0.001 * g * g
+            m_hat = self.m[key] / (1 - 0.9**t)
+            v_hat = self.v[key] / (1 - 0.999**t)
+            p[key] -= self.lr * m_hat / (np.sqrt(v_hat) + 1e-8)
+
+    def contributions(
+        self, x: FloatArray, groups: list[list[int]], baseline: FloatArray
+    ) -> FloatArray:
+        """How much each feature group lifts each row above the others: the drop in score
+        when the group is set to ``baseline`` (the candidates' mean; rows x groups)."""
+        base = self.score(x)
+        out = np.zeros((x.shape[0], len(groups)))
+        mean = baseline
+        for g, cols in enumerate(groups):
+            masked = x.copy()
+            masked[:, cols] = mean[cols]
+            out[:, g] = base - self.score(masked)
+        return out
+
+    def state(self) -> dict[str, FloatArray]:
+        out = {f"p_{k}": v for k, v in self.params.items()}
+        out.update({f"m_{k}": v for k, v in self.m.items()})
+        out.update({f"v_{k}": v for k, v in self.v.items()})
+        out["scale"] = np.concatenate([[self.scale.n], self.scale.mean, self.scale.m2])
+        out["steps"] = np.array([self.steps], dtype=np.float64)
+        return out
+
+    def load(self, state: dict[str, FloatArray]) -> bool:
+        """Restore a saved state; False (and nothing changed) if it does not fit."""
+        params = {k: state.get(f"p_{k}") for k in self.params}
+        if any(v is None or v.shape != self.params[k].shape for k, v in params.items()):
+            return False
+        for k in self.params:
+            self.params[k] = np.array(state[f"p_{k}"], dtype=np.float64)
+            self.m[k] = np.array(state[f"m_{k}"], dtype=np.float64)
+            self.v[k] = np.array(state[f"v_{k}"], dtype=np.float64)
+        n = self.fallback.size
+        scale = np.asarray(state["scale"], dtype=np.float64)
+        self.scale.n, self.scale.mean, self.scale.m2 = scale[0], scale[1 : 1 + n], scale[1 + n :]
+        self.steps = int(state["steps"][0])
+        return True

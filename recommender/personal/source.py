@@ -1,0 +1,169 @@
+"""The personal model as the engine's score source ``personal``: it learns from every play
+and skip, rebuilds from the log in the background, and explains its picks.
+
+Its state (the blender's weights, the chosen decay) saves as arrays the player keeps beside
+the DB; everything else is counts, rebuilt from the log.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+
+from recommender import api
+from recommender.personal.model import PersonalConfig, PersonalModel
+from recommender.reasons import Describe, artist_title
+from recommender.signals import DEFAULT_SESSION_GAP_S, KIND_CODES, EventLog, Signal, weigh
+
+FloatArray = api.FloatArray
+HISTORY_CAP = 60_000  # plays replayed at start-up: the most recent ones
+TRAIN_LAST = 24_000  # at start-up, the blender learns from the most recent plays ...
+TRAIN_EVERY = 3  # ... every third of them (the rest only counts)
+_PLAY, _SKIP = KIND_CODES[api.PLAY], KIND_CODES[api.SKIP]
+
+
+class PersonalSource:
+    """Score source ``personal``: the blended personal model, scaled to (0, 1]."""
+
+    name = "personal"
+
+    def __init__(self, n_items: int, config: PersonalConfig | None = None) -> None:
+        self.n_items = n_items
+        # Time of day on the listener's clock (the log is in UTC).
+        self.config = config or PersonalConfig(
+            background=True, utc_offset_s=float(time.localtime().tm_gmtoff)
+        )
+        self.model = PersonalModel(n_items, self.config)
+        self.ready = threading.Event()
+        self.ready.set()
+        self._lock = threading.Lock()
+        self._pending: list[api.Event] = []
+        self._session_at: tuple[object, float] = (None, -np.inf)
+        self._gap_session = 0
+        self.on_ready: Callable[[], None] | None = None
+
+    # -- learning ------------------------------------------------------------------------
+
+    def _session_key(self, session: object, ts: float) -> object:
+        """The player's session id, or (for events without one) a 30-minute-gap session."""
+        if session is not None and session != -1 and session != "":
+            return session
+        last_key, last_ts = self._session_at
+        if isinstance(last_key, tuple) and ts - last_ts <= DEFAULT_SESSION_GAP_S:
+            return last_key
+        self._gap_session += 1
+        return ("gap", self._gap_session)
+
+    def observe(self, event: api.Event) -> None:
+        signal = weigh(event).signal
+        if signal not in (Signal.PLAY, Signal.SKIP):
+            return
+        with self._lock:
+            if not self.ready.is_set():
+                self._pending.append(event)
+                return
+            self._learn(event, signal is Signal.SKIP)
+
+    def _learn(self, event: api.Event, skipped: bool, train: bool = True) -> None:
+        key = self._session_key(event.session, event.ts)
+        self._session_at = (key, event.ts)
+        self.model.observe(event.item, event.ts, key, skipped=skipped, train=train)
+
+    def rebuild(
+        self,
+        log: EventLog,
+        state: dict[str, npt.NDArray[np.float64]] | None = None,
+        background: bool = True,
+    ) -> None:
+        """Learn the log's plays and skips (the most recent ``HISTORY_CAP``); with a saved
+        ``state`` the blender starts from it and only the counts are replayed. In the
+        background (a thread) unless told otherwise; events meanwhile wait their turn."""
+        self.ready.clear()
+        if background:
+            threading.Thread(
+                target=self._rebuild, args=(log, state), name="segue-personal", daemon=True
+            ).start()
+        else:
+            self._rebuild(log, state)
+
+    def _rebuild(self, log: EventLog, state: dict[str, npt.NDArray[np.float64]] | None) -> None:
+        # One factor fit at the end, not one every ``refit_every`` plays of the replay.
+        model = PersonalModel(self.n_items, replace(self.config, refit_every=1 << 62))
+        restored = state is not None and model.load_state(state)
+        plays = np.flatnonzero((log.kind == _PLAY) | (log.kind == _SKIP))[-HISTORY_CAP:]
+        skipped = self._skipped(log, plays)
+        source = PersonalSource.__new__(PersonalSource)
+        source.model, source._session_at, source._gap_session = model, (None, -np.inf), 0
+        items, stamps, sessions = log.item[plays], log.ts[plays], log.session[plays]
+        previous: list[int] = []
+        previous_key: object = None
+        for n, (item, ts, session, skip) in enumerate(
+            zip(items.tolist(), stamps.tolist(), sessions.tolist(), skipped.tolist(), strict=True)
+        ):
+            key = source._session_key(session, ts)
+            source._session_at = (key, ts)
+            if key != previous_key:
+                previous, previous_key = [], key
+            train = (
+                not restored
+                and n >= plays.size - TRAIN_LAST
+                and n % TRAIN_EVERY == 0
+                and bool(previous)
+            )
+            if train:
+                model.featurise(previous[-20:], key, ts)
+            model.observe(item, ts, key, skipped=bool(skip), train=train)
+            previous.append(item)
+        model.refit_factors_now()
+        model.config = self.config
+        with self._lock:
+            self.model = model
+            self._session_at, self._gap_session = source._session_at, source._gap_session
+            for event in self._pending:
+                self._learn(event, weigh(event).signal is Signal.SKIP)
+            self._pending = []
+            self.ready.set()
+        if self.on_ready is not None:
+            self.on_ready()
+
+    @staticmethod
+    def _skipped(log: EventLog, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        out = log.kind[rows] == _SKIP
+        position, duration = log.position_s[rows], log.duration_s[rows]
+        short = np.isfinite(position) & (
+            position < np.minimum(30.0, np.nan_to_num(duration, nan=60.0) / 2)
+        )
+        result: npt.NDArray[np.bool_] = out | short
+        return result
+
+    def state(self) -> dict[str, npt.NDArray[np.float64]]:
+        return self.model.state()
+
+    # -- ranking -------------------------------------------------------------------------
+
+    def scores(self, context: api.Context) -> FloatArray:
+        out = np.zeros(self.n_items, dtype=np.float32)
+        if not self.ready.is_set() or context.current is None:
+            return out
+        session = list(context.session)
+        if not session or session[-1] != context.current:
+            session.append(context.current)
+        key = self._session_at[0]  # the next play continues the session being heard
+        f = self.model.featurise(session[-20:], key, context.now)
+        top = float(f.scores.max()) if f.scores.size else 0.0
+        # exp(score - best): the best candidate 1, the others in (0, 1); non-candidates 0.
+        out[f.candidates] = np.exp(np.maximum(f.scores - top, -30.0)).astype(np.float32)
+        return out
+
+    def reason(self, item: int, context: api.Context, describe: Describe) -> str:
+        if not self.ready.is_set():
+            return ""
+        session = list(context.session)
+        if context.current is not None and (not session or session[-1] != context.current):
+            session.append(context.current)
+        return self.model.reason(item, session, context.now, lambda i: artist_title(describe(i)))

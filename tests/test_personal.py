@@ -1,0 +1,194 @@
+"""The personal model's sources on synthetic listeners with a known answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender import api
+from recommender.personal.activation import Activation, DecayChooser, mixture
+from recommender.personal.model import PersonalModel
+from recommender.personal.source import PersonalSource
+from recommender.signals import KIND_CODES, EventLog
+
+DAY = 86400.0
+HOUR = 3600.0
+
+
+def names(item: int) -> str:
+    return ["Vibe Ace – Opener", "Morning Song", "Evening Song", "Skipper", "Keeper"][item]
+
+
+def test_power_law_activation_matches_the_exact_sum() -> None:
+    act = Activation(3)
+    plays = [(0, 0.0), (0, 7 * DAY), (1, 9 * DAY), (0, 9.5 * DAY)]
+    for item, ts in plays:
+        act.observe(item, ts)
+    now = 10 * DAY
+    decay_index = act.decays.index(0.5)
+    exact0 = sum((now - ts) ** -0.5 for item, ts in plays if item == 0)
+    got = act.scores(now, decay_index)
+    assert got[0] == pytest.approx(exact0, rel=0.03)
+    assert got[1] == pytest.approx((now - 9 * DAY) ** -0.5, rel=0.03)
+    assert got[2] == 0.0
+    # The mixture approximates t ** -d within a few per cent for every decay it offers.
+    t = np.geomspace(60.0, 3 * 365 * DAY, 40)
+    for d in act.decays:
+        approx = np.exp(-t[:, None] / np.geomspace(60.0, 10 * 365 * DAY, 18)) @ mixture(d)
+        assert np.all(np.abs(approx * t**d - 1.0) < 0.08)
+
+
+def _daily(model: PersonalModel, days: int, start: float = 0.0, rank: bool = False) -> float:
+    """Every morning at 8: opener then the morning song; every evening at 20: opener then
+    the evening song. ``rank``: rank before each play, as the player does (so the blender
+    learns from every play)."""
+    ts = start
+    for day in range(days):
+        for hour, song in ((8, 1), (20, 2)):
+            ts = start + day * DAY + hour * HOUR
+            key = (day, hour)
+            model.observe(0, ts, key)
+            if rank:
+                model.scores([0], key, ts + 200.0)
+            model.observe(song, ts + 200.0, key)
+    return ts
+
+
+def test_a_track_played_every_morning_ranks_first_in_the_morning() -> None:
+    model = PersonalModel(5)
+    _daily(model, 21)
+    morning = model.scores([0], ("new", 8), 21 * DAY + 8 * HOUR + 100.0)
+    evening = model.scores([0], ("new", 20), 21 * DAY + 20 * HOUR + 100.0)
+    assert int(np.argmax(morning)) == 1
+    assert int(np.argmax(evening)) == 2
+    # ... and says so.
+    model.scores([0], ("new", 20), 21 * DAY + 20 * HOUR + 100.0)
+    reason = model.reason(2, [0], 21 * DAY + 20 * HOUR + 100.0, names)
+    assert reason in (
+        "you often play this in the evening",
+        "often follows Vibe Ace – Opener in your sessions",
+    )
+
+
+def test_a_favourite_returns_after_weeks_with_its_reason() -> None:
+    model = PersonalModel(40)
+    ts = 0.0
+    # A favourite (item 1) played 30 times in the first ten days, then not for three weeks,
+    # while one-off tracks (5..34) fill the days since.
+    for n in range(30):
+        ts = n * (10 * DAY / 30)
+        model.observe(1, ts, ("fav", n))
+    for n, item in enumerate(range(5, 35)):
+        ts = 10 * DAY + n * (21 * DAY / 30)
+        model.observe(item, ts, ("new", n))
+    now = ts + DAY
+    scores = model.scores([36], ("now",), now)
+    assert int(np.argmax(scores)) == 1
+    assert model.reason(1, [36], now, names).startswith("a favourite you haven't heard for 3 weeks")
+
+
+def test_the_decay_follows_how_fast_this_listener_comes_back() -> None:
+    def chooser(gap_s: float, favourites: int) -> float:
+        act = Activation(200)
+        chosen = DecayChooser()
+        rng = np.random.default_rng(1)
+        ts = 0.0
+        recent: list[int] = []
+        for step in range(600):
+            ts += gap_s
+            # Replays of the last few tracks (fast) or of a long-standing favourite (slow).
+            if favourites:
+                item = int(rng.integers(favourites))
+            else:
+                item = (
+                    recent[-int(rng.integers(1, 4))]
+                    if len(recent) > 3 and rng.random() < 0.7
+                    else 10 + step % 190
+                )
+            if act.count[item] > 0:
+                heard = np.flatnonzero(act.count > 0)
+                chosen.learn(act.all_decays(ts, heard), act.all_decays(ts, np.array([item]))[0])
+            act.observe(item, ts)
+            recent.append(item)
+        return chosen.decay
+
+    # Coming back to the last few tracks: recency dominates, a fast decay ranks best.
+    # Cycling through a stable set of favourites: frequency dominates, a slow decay.
+    assert chooser(600.0, 0) > chooser(600.0, 8)
+
+
+def test_a_skipped_track_sinks() -> None:
+    model = PersonalModel(5)
+    ts = 0.0
+    for session in range(30):
+        ts = session * DAY
+        # The opener, then (in turns, so neither follows it more often) a track that is
+        # always skipped and one that is always kept.
+        first, second = (3, 4) if session % 2 else (4, 3)
+        model.observe(0, ts, session, skipped=False)
+        model.observe(first, ts + 100, session, skipped=first == 3)
+        model.observe(second, ts + 400, session, skipped=second == 3)
+    scores = model.scores([0], 99, 31 * DAY)
+    assert scores[4] > scores[3]
+
+
+def test_what_followed_the_current_track_before_comes_next_with_its_reason() -> None:
+    model = PersonalModel(6)
+    for session in range(10):
+        ts = session * DAY
+        model.observe(0, ts, session)
+        model.observe(5, ts + 200, session)
+        model.observe(4 if session % 2 else 3, ts + 400, session)
+    scores = model.scores([0], 99, 11 * DAY)
+    assert int(np.argmax(scores)) == 5
+    assert model.reason(5, [0], 11 * DAY, names) in (
+        "often follows Vibe Ace – Opener in your sessions",
+        "often played with Vibe Ace – Opener in your sessions",
+    )
+
+
+def test_the_blender_learns_from_plays_and_saves_its_state() -> None:
+    model = PersonalModel(5)
+    _daily(model, 200, rank=True)  # enough plays for the network to take over
+    assert model.blender.ready
+    # It learned the listener's hours: morning song in the morning, evening song at night.
+    assert int(np.argmax(model.scores([0], "m", 201 * DAY + 8 * HOUR))) == 1
+    assert int(np.argmax(model.scores([0], "e", 201 * DAY + 20 * HOUR))) == 2
+    state = model.state()
+    fresh = PersonalModel(5)
+    assert fresh.load_state(state)
+    x = model._cache.features if model._cache is not None else np.ones((3, 17))
+    assert np.allclose(fresh.blender.score(x), model.blender.score(x))
+    assert not fresh.load_state({"features": np.array([3.0])})
+
+
+def _log(items: list[int], ts: list[float], kinds: list[str], sessions: list[int]) -> EventLog:
+    n = len(items)
+    return EventLog(
+        item=np.asarray(items, dtype=np.int64),
+        ts=np.asarray(ts, dtype=np.float64),
+        kind=np.asarray([KIND_CODES[k] for k in kinds], dtype=np.int8),
+        session=np.asarray(sessions, dtype=np.int64),
+        position_s=np.full(n, np.nan),
+        duration_s=np.full(n, 240.0),
+        artist=np.full(n, -1, dtype=np.int64),
+        album=np.full(n, -1, dtype=np.int64),
+    )
+
+
+def test_the_source_rebuilds_in_the_background_and_keeps_events_that_arrive_meanwhile() -> None:
+    items, stamps, kinds, sessions = [], [], [], []
+    for s in range(40):
+        for k, item in enumerate((0, 1, 2)):
+            items.append(item)
+            stamps.append(s * DAY + 300 * k)
+            kinds.append(api.PLAY)
+            sessions.append(s)
+    source = PersonalSource(4)
+    source.rebuild(_log(items, stamps, kinds, sessions), background=True)
+    source.observe(api.Event(3, 41 * DAY, api.PLAY, session=77))  # before it is ready
+    assert source.ready.wait(30)
+    assert source.model.activation.count[3] == 1 and source.model.activation.count[0] == 40
+    scores = source.scores(api.Context(current=0, session=(0,), now=42 * DAY))
+    assert scores.max() == pytest.approx(1.0) and int(np.argmax(scores)) == 1
+    assert source.scores(api.Context(current=None, now=42 * DAY)).max() == 0.0
