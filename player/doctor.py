@@ -91,15 +91,11 @@ def check_database(path: Path) -> list[Check]:
 def _analysis(db: object) -> Check:
     from player.library.db import Database
     from player.library.features import FeatureStore
-    from recommender.audio.features import DEEP_FEATURE_VERSION, FEATURE_VERSION
-    from recommender.audio.musicnn import ModelError, shipped
+    from recommender.audio.features import current_version
 
     assert isinstance(db, Database)
-    try:
-        shipped()
-        version, model = DEEP_FEATURE_VERSION, ""
-    except ModelError as exc:
-        version, model = FEATURE_VERSION, f"; {exc}: no heard tags"
+    version, problem = current_version()
+    model = f"; {problem}: no heard tags" if problem else ""
     status = FeatureStore(db).status(version)
     failed = sum(status.failed.values())
     detail = (

@@ -12,6 +12,6 @@ from player.library.features import FeatureStore
 def backlog(db: Database) -> int:
     """Tracks present in the library without a vector of the current feature version (new,
     changed, or analysed by an older Segue), less those that failed at this version."""
-    from recommender.audio.features import FEATURE_VERSION
+    from recommender.audio.features import current_version
 
-    return FeatureStore(db).pending_count(FEATURE_VERSION)
+    return FeatureStore(db).pending_count(current_version()[0])

@@ -148,8 +148,7 @@ class Analyzer:
         playing: Callable[[], bool] | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
-        from recommender.audio.features import DEEP_FEATURE_VERSION, FEATURE_VERSION
-        from recommender.audio.musicnn import ModelError, shipped
+        from recommender.audio.features import DEEP_FEATURE_VERSION, current_version
 
         if workers is not None and workers < 1:
             raise SegueError("--workers must be at least 1")
@@ -157,14 +156,9 @@ class Analyzer:
         self.store = FeatureStore(db)
         # The music network when its weights load; else the signal-processing features
         # alone (version 1), and ``model_problem`` says why in one line.
-        self.model_problem: str | None = None
-        try:
-            shipped()
-            self.deep = True
-        except ModelError as exc:
-            self.model_problem = f"{exc}; analysing without it (no heard tags)"
-            self.deep = False
-        self.version = DEEP_FEATURE_VERSION if self.deep else FEATURE_VERSION
+        self.version, problem = current_version()
+        self.deep = self.version == DEEP_FEATURE_VERSION
+        self.model_problem = f"{problem}; analysing without it (no heard tags)" if problem else None
         self.workers = workers or default_workers()
         self.timeout = timeout
         self.low_priority = low_priority

@@ -413,3 +413,16 @@ def extract(windows: list[npt.NDArray[np.float32]]) -> Features:
     if not np.all(np.isfinite(vector)):
         raise ValueError("the features are not finite")
     return Features(vector, scalars)
+
+
+def current_version() -> tuple[int, str | None]:
+    """The feature version this installation writes, and why it is not the deep one: the
+    music network's version when its weights load, else the signal features alone with
+    the one-line problem. Analysis, its backlog and ``segue doctor`` all ask this."""
+    from recommender.audio.musicnn import ModelError, shipped
+
+    try:
+        shipped()
+    except ModelError as exc:
+        return FEATURE_VERSION, str(exc)
+    return DEEP_FEATURE_VERSION, None
