@@ -157,6 +157,33 @@ def spread_sample(vectors: FloatArray, candidates: IntArray, length: int) -> Int
     return result
 
 
+def _sample_by_region(
+    vectors: FloatArray, pool: IntArray, length: int, regions: IntArray | None
+) -> IntArray:
+    """Each region (mix) of the library gets picks in proportion to its size, at least
+    one, each region's own picks spread over it; without regions, one spread sample."""
+    if regions is None or pool.size <= length:
+        return spread_sample(vectors, pool, length)
+    labels = regions[pool]
+    found, sizes = np.unique(labels, return_counts=True)
+    if found.size < 2:
+        return spread_sample(vectors, pool, length)
+    share = sizes / sizes.sum() * length
+    quota = np.maximum(1, np.floor(share)).astype(np.int64)
+    # The picks left over go to the regions with the largest remainders.
+    for index in np.argsort(-(share - np.floor(share)), kind="stable"):
+        if quota.sum() >= length:
+            break
+        quota[index] += 1
+    samples = [
+        spread_sample(vectors, pool[labels == label], int(k))
+        for label, k in zip(found.tolist(), quota.tolist(), strict=True)
+    ]
+    # Interleaved, so the head of the list already spans the library.
+    mixed = [s[i] for i in range(max(map(len, samples))) for s in samples if i < len(s)]
+    return np.asarray(mixed[:length], dtype=np.int64)
+
+
 def _first_sample(
     profile: ListeningProfile,
     vectors: FloatArray,
@@ -168,7 +195,8 @@ def _first_sample(
     """No favourites yet: a diverse sample of the library, each with where it comes from."""
     candidates = np.flatnonzero(allowed & ~profile.banned)
     placed = candidates[np.abs(vectors[candidates]).sum(axis=1) > 0]
-    items = spread_sample(vectors, placed if placed.size else candidates, cfg.length)
+    pool = placed if placed.size else candidates
+    items = _sample_by_region(vectors, pool, cfg.length, regions)
     reasons = []
     for item in items.tolist():
         region = int(regions[item]) if regions is not None and item < regions.size else -1

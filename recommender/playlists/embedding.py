@@ -221,10 +221,16 @@ class GenreTransform:
         idf = np.array([np.log((1 + n) / (1 + counts[w])) + 1 for w in vocab], dtype=np.float32)
         empty = cls(vocab, idf, np.zeros((0, len(vocab)), np.float32))
         matrix = sp.diags(np.sqrt(counts_of).astype(np.float32)) @ empty._tfidf(words)
-        dims = min(dims, len(vocab) - 1, len(words) - 1)
+        dims = min(dims, len(vocab), len(words))
         if dims <= 0 or matrix.nnz == 0:
             return empty
-        _, _, vt = randomized_svd(sp.csr_matrix(matrix), dims, random_state=0)
+        if dims >= min(matrix.shape) - 1:
+            # A handful of genres: the exact SVD, all of it (a truncated one would leave
+            # one of three genres with no coordinates at all, alike to nothing).
+            _, _, vt = np.linalg.svd(matrix.toarray(), full_matrices=False)
+            vt = vt[:dims]
+        else:
+            _, _, vt = randomized_svd(sp.csr_matrix(matrix), dims, random_state=0)
         return cls(vocab, idf, np.asarray(vt, dtype=np.float32))
 
     def _tfidf(self, words: Sequence[set[str]]) -> sp.csr_matrix:
