@@ -285,10 +285,12 @@ class UpNext:
         near: FloatArray = (
             half / np.float32(top) * taste if top > 0 else np.zeros(known.size, np.float32)
         )
-        heard = np.unique(self.artist_ids[known])
-        heard = heard[heard >= 0]
-        if heard.size:
-            np.maximum(near, half * np.isin(self.artist_ids, heard), out=near)
+        # Artists heard, as a table by artist id (slot 0: unknown artist): one gather
+        # over the library, no sort (np.isin costs ~4 ms at 100,000 tracks).
+        heard = np.zeros(int(self.artist_ids.max(initial=-1)) + 2, dtype=np.float32)
+        heard[self.artist_ids[known] + 1] = half
+        heard[0] = 0.0
+        np.maximum(near, heard[self.artist_ids + 1], out=near)
         return near
 
     def _blocked(self, context: Context, pinned: Iterable[int]) -> npt.NDArray[np.bool_]:

@@ -341,3 +341,20 @@ def test_a_narrow_window_clips_nothing(qtbot: Any, library_db: Path) -> None:  #
     finally:
         app.window.shutdown()
         app.window.bridge.close()
+
+
+def test_up_next_entries_have_the_track_menu_too(
+    qtbot: Any,
+    app: App,  # noqa: F811
+) -> None:
+    window = app.window
+    app.session.play_track(app.model.track_id(0))
+    qtbot.waitUntil(lambda: window.upnext.list.count() > 0)
+    panel = window.upnext
+    rect = panel.list.visualItemRect(panel.list.item(0))
+    menu = panel.menu_for(rect.center())
+    texts = [a.text() for a in menu.actions()]
+    assert {"Play now", "Song info…", "Show in folder", "Go to album", "Go to artist"} <= set(texts)
+    _action(menu, "Go to artist").trigger()
+    qtbot.waitUntil(lambda: window.chip.isVisible())
+    assert window.chip.text().startswith("Artist: ")

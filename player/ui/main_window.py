@@ -120,6 +120,9 @@ class MainWindow(QMainWindow):
         self._build_centre()
         self.upnext = UpNextPanel(bridge)
         self.upnext.setMinimumWidth(240)
+        self.upnext.track_actions = lambda menu, track_id: add_track_actions(
+            menu, self, track_id, [track_id]
+        )
         self.nowbar = NowPlayingBar(bridge, self.covers)
 
         split = QSplitter(Qt.Orientation.Horizontal)

@@ -124,6 +124,8 @@ class _List(QListWidget):
 class UpNextPanel(QWidget):
     def __init__(self, bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # Set by the window: adds the track actions (Song info, ...) to the menu.
+        self.track_actions: Any = None
         self.bridge = bridge
         self.session = bridge.session
         self.setObjectName("UpNext")
@@ -236,12 +238,24 @@ class UpNextPanel(QWidget):
             self.session.play_track(entry.track.id)
 
     def _menu(self, pos) -> None:
-        if self.list.itemAt(pos) is None:
-            return
+        menu = self.menu_for(pos)
+        if menu is not None:
+            menu.exec(self.list.viewport().mapToGlobal(pos))
+
+    def menu_for(self, pos) -> QMenu | None:
+        """The context menu of the entry at ``pos`` (None: no entry there)."""
+        item = self.list.itemAt(pos)
+        if item is None:
+            return None
+        self.list.setCurrentItem(item)
         menu = QMenu(self)
         menu.addAction("Play now", lambda: self._play(self.list.currentItem()))
         menu.addAction(icon("more-like"), "More like this", lambda: self._act("more"))
         menu.addAction(icon("less-like"), "Less like this", lambda: self._act("less"))
         menu.addSeparator()
         menu.addAction(icon("remove"), "Remove", lambda: self._act("remove"))
-        menu.exec(self.list.viewport().mapToGlobal(pos))
+        entry = item.data(ENTRY_ROLE)
+        track = getattr(entry, "track", None)
+        if self.track_actions is not None and track is not None:
+            self.track_actions(menu, track.id)  # Song info, Show in folder, Go to …
+        return menu
