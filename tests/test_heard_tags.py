@@ -177,3 +177,18 @@ def test_the_song_list_marks_heard_tags_as_heard() -> None:
     tagged = browse.SongRow(2, "t", "a", "b", "Jazz;Swing", None, None, None, False, "/y", heard)
     assert _genre_text(untagged) == "heard: jazz, mellow"
     assert _genre_text(tagged) == "Jazz, Swing"  # the file's own tags come first
+
+
+def test_song_info_shows_heard_tags_marked_as_heard(library: Database, tmp_path: Path) -> None:
+    from player.library import track_info
+    from player.ui.trackinfo import info_rows
+
+    ids = _library_with_heard(library, tmp_path / "music")
+    calm = track_info.details(library, ids["calm"])
+    assert calm is not None and calm.heard == [("chillout", 0.31), ("mellow", 0.06)]
+    sound = dict(dict(info_rows(calm))["How it sounds"])
+    assert sound["Heard in the audio"].startswith("chillout 31%, mellow 6%")
+    assert "not the file's tags" in sound["Heard in the audio"]
+    plain = track_info.details(library, ids["plain"])
+    assert plain is not None and plain.heard == []
+    assert "Heard in the audio" not in dict(dict(info_rows(plain))["How it sounds"])

@@ -62,6 +62,8 @@ class TrackDetails:
     missing: bool
     removed: bool
     descriptors: dict[str, Any] = field(default_factory=dict)
+    # What the music network heard in the audio, most likely first: (tag, probability).
+    heard: list[tuple[str, float]] = field(default_factory=list)
 
 
 def key_name(key: int | None, mode: int | None) -> str | None:
@@ -85,7 +87,10 @@ def details(db: Database, track_id: int) -> TrackDetails | None:
         "AND kind IN ('like', 'unlike', 'dislike', 'undislike') ORDER BY ts DESC, id DESC LIMIT 1",
         (track_id,),
     ).fetchone()
+    from recommender.audio.tags import parse_heard
+
     descriptors: dict[str, Any] = {}
+    heard: list[tuple[str, float]] = []
     has_features = db.scalar(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'track_features'"
     )
@@ -97,6 +102,7 @@ def details(db: Database, track_id: int) -> TrackDetails | None:
             for name, _ in DESCRIPTORS:
                 descriptors[name] = features[name]
             descriptors["musical_key"] = key_name(features["musical_key"], features["mode"])
+            heard = parse_heard(features["heard_tags"])
     return TrackDetails(
         id=row["id"],
         path=from_db(row["path"]),
@@ -119,6 +125,7 @@ def details(db: Database, track_id: int) -> TrackDetails | None:
         missing=bool(row["missing"]),
         removed=bool(row["removed"]),
         descriptors=descriptors,
+        heard=heard,
     )
 
 

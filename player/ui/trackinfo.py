@@ -81,6 +81,14 @@ def info_rows(d: TrackDetails) -> list[tuple[str, list[tuple[str, str]]]]:
         for name, label in track_info.DESCRIPTORS
         if d.descriptors.get(name) is not None
     ] or [("Analysis", "not analysed yet (File › Analyse now)")]
+    if d.heard:
+        sound.append(
+            (
+                "Heard in the audio",
+                ", ".join(f"{tag} {p:.0%}" for tag, p in d.heard)
+                + " (what Segue hears, not the file's tags)",
+            )
+        )
     return [
         ("Tags", tags or [("Tags", "none: the file is untagged")]),
         ("File", file),
