@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
-Row = dict[int, float]
+Row = dict[int, int]  # counts as small ints: Python shares the objects of 0..256
 _TOGETHER_CAP = 50
 
 
@@ -30,11 +30,23 @@ def row_arrays(row: Row | None) -> tuple[IntArray, npt.NDArray[np.float64]]:
     )
 
 
-def _bump(rows: dict[int, Row], a: int, b: int, weight: float = 1.0) -> None:
+def _bump(rows: dict[int, Row], a: int, b: int) -> None:
     row = rows.get(a)
     if row is None:
         rows[a] = row = {}
-    row[b] = row.get(b, 0.0) + weight
+    row[b] = row.get(b, 0) + 1
+
+
+# One int object per track id, shared by every dict that holds it as a key: a listener's
+# co-occurrence counts are millions of entries, and a fresh int per entry would double
+# their memory.
+_INTERNED: list[int] = []
+
+
+def _intern(item: int) -> int:
+    if item >= len(_INTERNED):
+        _INTERNED.extend(range(len(_INTERNED), item + 1))
+    return _INTERNED[item]
 
 
 class WindowCooccurrence:
@@ -55,6 +67,7 @@ class WindowCooccurrence:
 
     def observe(self, item: int, session: object) -> None:
         recent = _open(self._recent, session, lambda: deque(maxlen=self.window))
+        item = _intern(item)
         self.plays[item] += 1.0
         for other in recent:
             _bump(self.rows, item, other)
@@ -112,6 +125,7 @@ class Transitions:
         if item >= self.session_scores.size:
             self.grow(item + 1)
         state = _open(self._sessions, session, _Session)
+        item = _intern(item)
         seen = state.seen
         if seen:
             _bump(self.after, seen[-1], item)
@@ -120,7 +134,7 @@ class Transitions:
                 row = self.after_pair.get(key)
                 if row is None:
                     self.after_pair[key] = row = {}
-                row[item] = row.get(item, 0.0) + 1.0
+                row[item] = row.get(item, 0) + 1
         if item not in state.seen_set:
             idx, counts = row_arrays(self.together.get(item))
             if idx.size:
