@@ -225,6 +225,14 @@ def test_a_mix_named_like_an_older_saved_playlist_is_kept_apart(lib) -> None:
     auto = json.loads(segue("playlist", "show", f"{mix} (automatic)", "--json", db=db).stdout)
     assert auto["kind"] == "auto"
 
+    # ...and the user's own playlist stays editable in the app: add, reorder, remove.
+    from player.ui import playlists_view
+
+    playlists_view.save_tracks(str(db), mix, [ids["Jazz 1"]], how="append")
+    assert playlists_view.user_tracks(str(db), mix) == [ids["Ambient 1"], ids["Jazz 1"]]
+    playlists_view.save_tracks(str(db), mix, [ids["Jazz 1"]], how="set")
+    assert playlists_view.user_tracks(str(db), mix) == [ids["Jazz 1"]]
+
 
 def test_smart_save_does_not_overwrite_without_replace(lib) -> None:
     db, _ = lib
