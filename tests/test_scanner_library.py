@@ -235,3 +235,45 @@ def test_parallel_and_inline_parsing_agree(tmp_path: Path) -> None:
             )
     assert results[0] == results[1]
     assert results[0][0] == 80
+
+
+def test_a_removed_track_stays_out_until_the_user_adds_it_again(
+    library: Database, tmp_path: Path
+) -> None:
+    """ "Remove from library" hides a track from the counts, the analysis and the taste
+    map; a plain rescan keeps it hidden; naming its folder or opening the file brings
+    it back."""
+    import numpy as np
+
+    from player.library import stats, track_info
+    from player.library.features import FeatureStore, StoredFeatures
+    from player.library.taste_points import taste_points
+    from player.scanner import Scanner
+    from player.scanner.files import add_files
+
+    music = tmp_path / "music"
+    paths = _music(music)
+    scan(library, music)
+    ids = {from_db(r["path"]): int(r["id"]) for r in library.query("SELECT id, path FROM tracks")}
+    gone = ids[str(paths[0])]
+    store = FeatureStore(library)
+    store.save(
+        1,
+        [StoredFeatures(t, "fp", np.ones(4, np.float32), *[0.5] * 10) for t in ids.values()],
+        [],
+    )
+    assert track_info.remove_from_library(library, [gone]) == 1
+
+    assert stats.overview(library).tracks == 2
+    assert gone not in {t.id for t in store.pending(99)}
+    assert store.pending_count(99) == 2
+    assert gone not in {p.track_id for p in taste_points(library)}
+    scan(library)  # "Rescan library": not an explicit add
+    assert track_info.remove_from_library(library, [gone]) == 0  # still removed
+
+    scan(library, music / "album")  # segue scan PATH / Add music folder
+    assert stats.overview(library).tracks == 3
+    assert track_info.remove_from_library(library, [gone]) == 1
+    Scanner(library, workers=1).scan()
+    assert add_files(library, [str(paths[0])]).track_ids == [gone]  # segue FILE
+    assert stats.overview(library).tracks == 3

@@ -93,8 +93,8 @@ _SCALARS = (
 # (tracks t, track_features f and analysis_failures a joined on the track). A vector of
 # :v or NEWER for the current file is done: when the music network's weights fail to
 # load, current_version() falls back to 1, and a version-2 vector must never be
-# replaced by a version-1 one.
-_PENDING = """t.missing = 0
+# replaced by a version-1 one. A track removed from the library is not analysed.
+_PENDING = """t.missing = 0 AND t.removed = 0
     AND NOT COALESCE(f.version >= :v AND f.fingerprint = t.fingerprint, 0)
     AND NOT COALESCE(a.version = :v AND a.fingerprint = t.fingerprint, 0)"""
 

@@ -210,6 +210,9 @@ class Scanner:
                 raise SegueError(f"cannot scan {raw}: it {reason}")
             resolved.append(path)
         self.store.add_roots(resolved)
+        # Naming a folder is the user adding its music again: tracks under it that were
+        # removed from the library come back (files they don't name stay removed).
+        self.store.unremove_under(resolved)
         return resolved
 
     def scan(self, only: Sequence[str] | None = None) -> ScanSummary:
