@@ -277,3 +277,30 @@ def test_a_removed_track_stays_out_until_the_user_adds_it_again(
     Scanner(library, workers=1).scan()
     assert add_files(library, [str(paths[0])]).track_ids == [gone]  # segue FILE
     assert stats.overview(library).tracks == 3
+
+
+def test_an_unreadable_subfolder_keeps_its_tracks(
+    library: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Permission denied on a folder inside a readable music folder: its tracks stay in
+    the library (not missing), and the scan says which folder it could not read."""
+    from player.scanner import walk as walk_module
+
+    music = tmp_path / "music"
+    _music(music)
+    write_audio(music / "open.mp3", seconds=0.5)
+    scan(library, music)
+    assert len(tracks(library)) == 4
+    closed = str(music / "album")
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:  # chmod 0 does not stop root: deny it here
+        if str(path) == closed:
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(walk_module.os, "scandir", scandir)
+    summary = scan(library)
+    assert summary.missing == 0 and summary.denied == [closed]
+    assert not any(t["missing"] for t in tracks(library).values())
+    assert errors(library)[closed]["kind"] == "unreadable_folder"
