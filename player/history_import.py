@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from player.errors import SegueError
+from player.library.events import KINDS
 
 EXPECTED = (
     "expected Segue's history export (JSON), a ListenBrainz export (JSON), a Last.fm "
     "scrobble CSV or a Spotify streaming history (JSON)"
 )
-SEGUE_KINDS = frozenset({"play", "skip", "stop", "fail", "like", "unlike", "dislike", "undislike"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,17 @@ class Listen:
     source: str | None = None
     ms_played: float | None = None  # how much was heard, when the export says
     skipped: bool | None = None  # whether the listener skipped it, when the export says
+
+    def outcome(self, duration_ms: int | None) -> tuple[str, int | None]:
+        """(kind, position_ms) of the event another service's listen becomes, for a
+        library track of ``duration_ms``: a skip where the export says the listener
+        skipped, else a play; heard up to ``ms_played`` where the export says how much
+        (Spotify), else to the end (ListenBrainz and Last.fm log only what was played)."""
+        kind = "skip" if self.skipped else "play"
+        if self.ms_played is None:
+            return kind, duration_ms
+        heard = int(self.ms_played)
+        return kind, min(heard, duration_ms) if duration_ms else heard
 
 
 def _refuse(path: Path, why: str = "") -> SegueError:
@@ -120,7 +131,7 @@ def _text_or_none(value: Any) -> str | None:
 
 def _segue_event(item: Any) -> Listen | None:
     """One event of Segue's own export, or None when ``item`` is not one."""
-    if not isinstance(item, dict) or item.get("kind") not in SEGUE_KINDS:
+    if not isinstance(item, dict) or item.get("kind") not in KINDS:
         return None
     ts = item.get("ts")
     if not isinstance(ts, int | float) or isinstance(ts, bool):

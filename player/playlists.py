@@ -235,14 +235,25 @@ def save_user(
     from player.library import playlists
 
     return playlists.save_user(
-        db, check_new_name(db, name), track_ids, source=source, replace=replace
+        db, _saved_name(db, name, replace), track_ids, source=source, replace=replace
     )
 
 
 def save_smart(db: Database, name: str, query: str, *, replace: bool = False) -> int:
     from player.library import playlists
 
-    return playlists.save_smart(db, check_new_name(db, name), query, replace=replace)
+    return playlists.save_smart(db, _saved_name(db, name, replace), query, replace=replace)
+
+
+def _saved_name(db: Database, name: str, replace: bool) -> str:
+    """The name to save under: only a NEW name must stay clear of the automatic
+    playlists'. Rewriting one of the user's own playlists (add, reorder, remove, import
+    --replace) keeps its name even when a mix has since been given the same one."""
+    from player.library import playlists
+
+    if replace and playlists.find(db, name.strip()) is not None:
+        return name.strip()
+    return check_new_name(db, name)
 
 
 def rename_user(db: Database, old: str, new: str) -> None:

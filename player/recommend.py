@@ -148,6 +148,7 @@ class EngineHost:
 
     def _rebuild(self, now: float | None = None) -> None:
         started = time.monotonic()
+        self._data_version = engine_data.data_version(self.db)
         self._signature = engine_data.catalog_signature(self.db)
         with _big_arrays_returned_at_once():
             self._build(now if now is not None else time.time())
@@ -165,16 +166,26 @@ class EngineHost:
 
     def refresh(self, wanted: Sequence[int] = ()) -> bool:
         """Take in a library that changed since the build (a scan adding tracks while
-        music plays, an analysis adding audio vectors). Rebuilt at once when a track the
-        session asks about is unknown, otherwise at most every ``_REBUILD_EVERY_S`` (and
+        music plays, an analysis adding or upgrading audio vectors, tracks removed from
+        the library). Rebuilt at once when a track the session asks about is unknown or
+        tracks were removed, otherwise at most every ``_REBUILD_EVERY_S`` (and
         never more than a tenth of the time): a scan of thousands of files must not keep
         the session busy rebuilding. True when it rebuilt."""
-        signature = engine_data.catalog_signature(self.db)
-        if signature == self._signature:
+        version = engine_data.data_version(self.db)
+        if version == self._data_version:  # nobody else wrote: the usual case, ~0 ms
             return False
+        signature = engine_data.catalog_signature(self.db)  # scans the tracks table
+        if signature == self._signature:  # others wrote, but not to the catalogue
+            self._data_version = version
+            return False
+        # The catalogue changed: _data_version stays behind until the rebuild, so a
+        # rebuild put off below is asked about again at the next ranking.
         unknown = any(self.mapping.item(t) is None for t in wanted)
+        # "Remove from library" is the user's own act, never a scan's stream of changes:
+        # a removed track must not be picked again, so that rebuilds at once too.
+        removed = signature[3] != self._signature[3]
         waited = time.monotonic() - self._built_at
-        if not unknown and waited < max(_REBUILD_EVERY_S, 10 * self._build_seconds):
+        if not (unknown or removed) and waited < max(_REBUILD_EVERY_S, 10 * self._build_seconds):
             return False
         self._rebuild()
         return True

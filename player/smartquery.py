@@ -96,19 +96,46 @@ class SmartQuery:
 def parse(text: str) -> SmartQuery:
     if not text.strip():
         raise SmartQueryError("the smart query is empty (example: 'genre:jazz plays>5')")
-    # "a | b" and "genre:jazz| rock" read as "a|b": spaces around '|' do not split a term.
-    joined = re.sub(r"\s*\|\s*", "|", text.strip())
+    # An unquoted '|' is a token of its own, so "a | b" and "genre:jazz| rock" read as
+    # "a|b" (spaces around it do not split a term), while a quoted one is part of the
+    # value: title:"AC | DC" is one title.
+    lexer = shlex.shlex(text.strip(), posix=True, punctuation_chars="|")
+    lexer.whitespace_split = True
     try:
-        words = shlex.split(joined, posix=True)
+        tokens = list(lexer)
     except ValueError as exc:
         raise SmartQueryError(f"bad smart query: {exc} (close the quotes)") from None
-    return SmartQuery(text, tuple(_term(word) for word in words))
+    return SmartQuery(text, tuple(_term(group) for group in _alternatives(tokens)))
 
 
-def _term(word: str) -> Condition:
-    if word.startswith("|") or word.endswith("|") or "||" in word:
-        raise SmartQueryError(f"'{word}': '|' needs a value on each side (genre:jazz|blues)")
-    match = _TERM.match(word)
+def _alternatives(tokens: list[str]) -> list[list[str]]:
+    """The tokens grouped into terms: each group is a term and the values '|' joins to it."""
+    groups: list[list[str]] = []
+    joining = False
+    for token in tokens:
+        if set(token) == {"|"}:
+            if token != "|" or not groups or joining:
+                shown = "|".join(groups[-1]) + token if groups else token
+                raise SmartQueryError(
+                    f"'{shown}': '|' needs a value on each side (genre:jazz|blues)"
+                )
+            joining = True
+        elif joining:
+            groups[-1].append(token)
+            joining = False
+        else:
+            groups.append([token])
+    if joining:
+        raise SmartQueryError(
+            f"'{'|'.join(groups[-1])}|': '|' needs a value on each side (genre:jazz|blues)"
+        )
+    return groups
+
+
+def _term(group: list[str]) -> Condition:
+    first, extra = group[0], tuple(group[1:])
+    word = "|".join(group)  # as the user wrote it, for the messages
+    match = _TERM.match(first)
     if match is None:
         if any(c in word for c in "()[]{}"):
             raise SmartQueryError(
@@ -117,9 +144,9 @@ def _term(word: str) -> Condition:
             )
         if not any(c.isalnum() for c in word):
             raise SmartQueryError(f"'{word}' is not a term (example: genre:jazz plays>5)")
-        if word.startswith("-") and len(word) > 1:
-            return Condition("any", TEXT, ":", (word[1:],), negate=True)
-        return Condition("any", TEXT, ":", (word,))
+        if first.startswith("-") and len(first) > 1:
+            return Condition("any", TEXT, ":", (first[1:], *extra), negate=True)
+        return Condition("any", TEXT, ":", (first, *extra))
     raw_field = match["field"].lower()
     field = ALIASES.get(raw_field, raw_field)
     if field not in FIELDS:
@@ -135,7 +162,7 @@ def _term(word: str) -> Condition:
     if kind == TEXT:
         if op not in (":", "="):
             raise SmartQueryError(f"'{word}': {field} is text; use {field}:WORD or {field}=EXACT")
-        values = tuple(value.split("|"))
+        values = (value, *extra)
         if field == "mood":
             from recommender.audio.tags import MOODS
 
@@ -149,11 +176,15 @@ def _term(word: str) -> Condition:
         if op not in (":", "="):
             raise SmartQueryError(f"'{word}': {field} is yes or no; write {field}:yes")
         lowered = value.lower()
-        if lowered not in _YES | _NO:
-            raise SmartQueryError(f"'{word}': {field} must be yes or no, not '{value}'")
+        if extra or lowered not in _YES | _NO:
+            raise SmartQueryError(
+                f"'{word}': {field} must be yes or no, not '{'|'.join((value, *extra))}'"
+            )
         return Condition(field, kind, "=", (1.0 if lowered in _YES else 0.0,), negate)
     convert = _age if kind == AGE else (_duration if field == "duration" else _number)
     if ".." in value:
+        if extra:
+            raise SmartQueryError(f"'{word}': a range takes no '|' ({field}:LOW..HIGH)")
         if op != ":":
             raise SmartQueryError(f"'{word}': a range goes with ':' ({field}:LOW..HIGH)")
         low, _, high = value.partition("..")
@@ -164,7 +195,7 @@ def _term(word: str) -> Condition:
             raise SmartQueryError(f"'{word}': the range is reversed; write {field}:{high}..{low}")
         return Condition(field, kind, "range", bounds, negate)
     op = "=" if op == ":" else op
-    return Condition(field, kind, op, tuple(convert(v, word) for v in value.split("|")), negate)
+    return Condition(field, kind, op, tuple(convert(v, word) for v in (value, *extra)), negate)
 
 
 def _number(text: str, word: str) -> float:

@@ -155,3 +155,37 @@ def test_a_paused_run_does_not_time_out_its_files(tmp_path: Path) -> None:
     summary = json.loads(out)
     assert summary["failures"] == {}
     assert summary["analysed"] == 16  # every file, none timed out
+
+
+def test_one_analysis_at_a_time_across_processes(tmp_path: Path) -> None:
+    """While another Segue process analyses (here: holds the lock), `segue analyze`
+    refuses in one line and analyses nothing; the app's runner (wait=True) waits, then
+    analyses what is still pending. The lock is a file of its own, not the DB's."""
+    import threading
+
+    from player.analysis import Analyzer
+    from player.analysis.lock import BUSY, analysis_lock, lock_path
+    from player.library.db import Database
+
+    db = tmp_path / "lib.db"
+    music = tmp_path / "music"
+    write_audio(music / "a.flac", seconds=3.0)
+    assert segue("scan", str(music), db=db).returncode == 0
+    with analysis_lock(db):
+        refused = segue("analyze", "--workers", "1", db=db)
+        assert_one_line_error(refused, BUSY)
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM track_features").fetchone()[0] == 0
+        waited: list[int] = []
+
+        def app_runner() -> None:
+            with Database(db) as lib:
+                waited.append(Analyzer(lib, workers=1).run(wait=True).analysed)
+
+        thread = threading.Thread(target=app_runner)
+        thread.start()
+        thread.join(timeout=1.0)
+        assert thread.is_alive() and not waited  # waiting for the other analysis
+    thread.join(timeout=120)
+    assert waited == [1]
+    assert lock_path(db).name == "lib.db.analysis.lock" and lock_path(db).exists()

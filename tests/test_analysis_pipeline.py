@@ -121,6 +121,20 @@ def test_old_version_vectors_keep_serving_until_reanalysed(
     assert not np.allclose(serving.vectors[row], 1.0)
 
 
+def test_a_newer_version_vector_is_never_replaced_by_an_older_one(
+    library: Database, tmp_path: Path
+) -> None:
+    # Without the music network's weights the current version falls back to 1: the
+    # version-2 vectors already stored must not count as pending (nor be re-analysed).
+    _library(tmp_path / "music", 2)
+    scan(library, tmp_path / "music")
+    Analyzer(library, workers=1).run()
+    store = FeatureStore(library)
+    assert store.pending(FEATURE_VERSION - 1) == []
+    assert store.pending_count(FEATURE_VERSION - 1) == 0
+    assert store.pending_count(FEATURE_VERSION) == 0
+
+
 def test_a_changed_file_is_analysed_again(library: Database, tmp_path: Path) -> None:
     paths = _library(tmp_path / "music", 2)
     scan(library, tmp_path / "music")

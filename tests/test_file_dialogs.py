@@ -271,3 +271,21 @@ def test_the_lock_keeper_saves_the_wal_from_a_stray_close(
     with Database(db_path) as fresh:
         assert [e.kind for e in events.all_events(fresh)] == ["play", "like", "skip", "dislike"]
         assert fresh.integrity_ok()
+
+
+def test_the_lock_keeper_runs_for_a_relative_db_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``segue --db lib.db``: the keeper runs from the package's folder, so it must get
+    the absolute path, or it silently holds nothing."""
+    from player.library.db import Database
+    from player.library.lockkeeper import LockKeeper
+
+    Database(tmp_path / "lib.db").close()
+    monkeypatch.chdir(tmp_path)
+    held = LockKeeper.start("lib.db")
+    try:
+        assert held is not None and held.running()
+    finally:
+        if held is not None:
+            held.stop()

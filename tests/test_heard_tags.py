@@ -103,6 +103,19 @@ def test_smart_playlists_and_search_find_heard_tags(library: Database, tmp_path:
     assert row.genre == "" and row.heard == (("chillout", 0.31), ("mellow", 0.06))
 
 
+def test_albums_and_artists_views_search_heard_tags(library: Database, tmp_path: Path) -> None:
+    # The Albums and Artists views share the search box with the song list.
+    _library_with_heard(library, tmp_path / "music")
+    with library.transaction() as conn:
+        conn.execute(
+            "UPDATE tracks SET artist = 'Calm Band', album = 'Quiet' WHERE path LIKE '%calm%'"
+        )
+    assert [a.album for a in browse.albums(library, "chillout")] == ["Quiet"]
+    assert [a.artist for a in browse.artists(library, "mellow")] == ["Calm Band"]
+    assert browse.albums(library, "nothing-heard-like-this") == []
+    assert sum(a.tracks for a in browse.artists(library)) == 3
+
+
 def test_mix_names_read_heard_moods_as_adjectives() -> None:
     from recommender.playlists.mixes import name_clusters
 

@@ -184,6 +184,50 @@ def test_import_lastfm_csv_with_and_without_header(
     assert _events(db)[0]["ts"] == 1612096440.0
 
 
+def test_import_spotify_keeps_how_much_was_heard_and_skips(
+    scanned: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    """A Spotify stream says how long it played and whether it was skipped: a skip after
+    0.4 s is a skip at 400 ms, not a full play; a stream heard to the end is a play."""
+    db, _ = scanned
+    rows = [
+        {
+            "ts": "2024-03-01T10:00:00Z",
+            "ms_played": 400,
+            "master_metadata_track_name": "Jolene",
+            "master_metadata_album_artist_name": "Dolly Parton",
+            "skipped": True,
+            "reason_end": "fwdbtn",
+        },
+        {
+            "ts": "2024-03-01T10:05:00Z",
+            "ms_played": 2000,
+            "master_metadata_track_name": "Let It Be",
+            "master_metadata_album_artist_name": "The Beatles",
+            "skipped": False,
+            "reason_end": "trackdone",
+        },
+        {
+            "ts": "2024-03-01T10:09:00Z",
+            "ms_played": 900,
+            "master_metadata_track_name": "Blue in Green",
+            "master_metadata_album_artist_name": "Miles Davis",
+            "skipped": None,
+            "reason_end": "logout",
+        },
+    ]
+    export = tmp_path / "Streaming_History_Audio_2024.json"
+    export.write_text(json.dumps(rows), encoding="utf-8")
+    summary = json.loads(segue(db, "history", "import", str(export), "--json").stdout)
+    assert (summary["source"], summary["added"]) == ("spotify", 3)
+    logged = sorted(_events(db), key=lambda e: float(e["ts"]))  # type: ignore[arg-type]
+    assert [(e["kind"], e["position_ms"]) for e in logged] == [
+        ("skip", 400),
+        ("play", 2000),
+        ("play", 900),  # stopped part-way: a partial play, weighed by how much was heard
+    ]
+
+
 def test_import_of_a_wrong_file_is_one_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "notes.csv"
     bad.write_text("hello,world\nfoo,bar\n")

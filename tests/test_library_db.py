@@ -57,6 +57,31 @@ def test_version_1_db_migrates_to_latest_and_keeps_its_rows(db_path: Path) -> No
     assert len(backups) == 1, "an existing DB is backed up before a migration changes it"
 
 
+def test_two_processes_upgrading_an_old_db_at_once_apply_each_migration_once(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app and a CLI command open a schema-4 DB at the same moment: the second to take
+    the write lock finds the work done instead of failing with "duplicate column"."""
+    old = Database(db_path, migrate=False)
+    assert old.migrate(target=4) == 4
+    old.close()
+    app, cli = Database(db_path, migrate=False), Database(db_path, migrate=False)
+    backup = Database.backup
+
+    def backup_then_lose_the_race(self: Database, label: str) -> Path | None:
+        made = backup(self, label)
+        if self is app:
+            assert cli.migrate() == LATEST_VERSION  # the CLI upgrades meanwhile
+        return made
+
+    monkeypatch.setattr(Database, "backup", backup_then_lose_the_race)
+    assert app.migrate() == LATEST_VERSION
+    applied = [r[0] for r in app.conn.execute("SELECT version FROM schema_migrations")]
+    assert applied == sorted(set(applied)) and applied[-1] == LATEST_VERSION
+    app.close()
+    cli.close()
+
+
 def test_db_from_a_newer_segue_is_refused_and_left_untouched(db_path: Path) -> None:
     with open_library(db_path) as db, db.transaction() as conn:
         conn.execute(

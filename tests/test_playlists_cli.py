@@ -225,6 +225,14 @@ def test_a_mix_named_like_an_older_saved_playlist_is_kept_apart(lib) -> None:
     auto = json.loads(segue("playlist", "show", f"{mix} (automatic)", "--json", db=db).stdout)
     assert auto["kind"] == "auto"
 
+    # ...and the user's own playlist stays editable in the app: add, reorder, remove.
+    from player.ui import playlists_view
+
+    playlists_view.save_tracks(str(db), mix, [ids["Jazz 1"]], how="append")
+    assert playlists_view.user_tracks(str(db), mix) == [ids["Ambient 1"], ids["Jazz 1"]]
+    playlists_view.save_tracks(str(db), mix, [ids["Jazz 1"]], how="set")
+    assert playlists_view.user_tracks(str(db), mix) == [ids["Jazz 1"]]
+
 
 def test_smart_save_does_not_overwrite_without_replace(lib) -> None:
     db, _ = lib
@@ -236,3 +244,26 @@ def test_smart_save_does_not_overwrite_without_replace(lib) -> None:
     assert segue("smart", "genre:ambient", "--save", "Mine", "--replace", db=db).returncode == 0
     replaced = json.loads(segue("playlist", "show", "Mine", "--json", db=db).stdout)
     assert replaced["tracks"] and all(t["title"].startswith("Ambient") for t in replaced["tracks"])
+
+
+def test_a_saved_smart_query_the_parser_now_refuses_breaks_only_its_own_row(lib) -> None:
+    """A reversed range was accepted by older versions: the Playlists page still builds,
+    the bad playlist says why on its own row, and the others show their tracks."""
+    from player.library import playlists
+    from player.ui import playlists_view
+
+    db, ids = lib
+    with Database(db) as lib_db:
+        playlists.save_smart(lib_db, "Old nineties", "year:1999..1990")  # below the parser
+        playlists.save_user(lib_db, "Still fine", [ids["Jazz 1"]])
+    try:
+        built = {p["key"]: p for p in playlists_view.build_playlists(str(db))}
+        bad = built["user:Old nineties"]
+        assert bad["tracks"] == [] and "range is reversed" in bad["error"]
+        assert "\n" not in bad["error"]
+        assert built["user:Still fine"]["error"] is None
+        assert [t[0] for t in built["user:Still fine"]["tracks"]] == [ids["Jazz 1"]]
+    finally:
+        with Database(db) as lib_db:
+            playlists.delete(lib_db, "Old nineties")
+            playlists.delete(lib_db, "Still fine")

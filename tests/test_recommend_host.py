@@ -53,6 +53,31 @@ def test_missing_and_silent_tracks_are_never_picked(library: Database, tmp_path:
     assert all(reason for _, reason in picks)
 
 
+def test_a_removal_or_an_upgraded_vector_in_another_process_is_taken_in(
+    library: Database, tmp_path: Path
+) -> None:
+    """The app's "Remove from library" (another connection) stops picks at once, without a
+    restart; a re-analysis that replaces vectors in place changes the signature too."""
+    from player.library import engine_data, track_info
+    from player.library.features import FeatureStore, StoredFeatures
+
+    ids = _library(library, tmp_path)
+    host = EngineHost(library)
+    assert ids["T4"] in {t for t, _ in host.recommend(ids["T3"], count=10)}
+    assert not host.refresh()  # nothing written elsewhere: nothing to take in
+    with Database(library.path) as other:
+        track_info.remove_from_library(other, [ids["T4"]])
+    assert ids["T4"] not in {t for t, _ in host.recommend(ids["T3"], count=10)}
+
+    with Database(library.path) as other:
+        store = FeatureStore(other)
+        row = StoredFeatures(ids["T5"], "fp", np.ones(4, np.float32), *[0.5] * 10)
+        store.save(1, [row], [])
+        before = engine_data.catalog_signature(library)
+        store.save(2, [row], [])  # the same count of vectors: an upgrade in place
+    assert engine_data.catalog_signature(library) != before
+
+
 def test_an_undone_dislike_is_not_replayed_and_lifts_the_ban(
     library: Database, tmp_path: Path
 ) -> None:

@@ -235,3 +235,72 @@ def test_parallel_and_inline_parsing_agree(tmp_path: Path) -> None:
             )
     assert results[0] == results[1]
     assert results[0][0] == 80
+
+
+def test_a_removed_track_stays_out_until_the_user_adds_it_again(
+    library: Database, tmp_path: Path
+) -> None:
+    """ "Remove from library" hides a track from the counts, the analysis and the taste
+    map; a plain rescan keeps it hidden; naming its folder or opening the file brings
+    it back."""
+    import numpy as np
+
+    from player.library import stats, track_info
+    from player.library.features import FeatureStore, StoredFeatures
+    from player.library.taste_points import taste_points
+    from player.scanner import Scanner
+    from player.scanner.files import add_files
+
+    music = tmp_path / "music"
+    paths = _music(music)
+    scan(library, music)
+    ids = {from_db(r["path"]): int(r["id"]) for r in library.query("SELECT id, path FROM tracks")}
+    gone = ids[str(paths[0])]
+    store = FeatureStore(library)
+    store.save(
+        1,
+        [StoredFeatures(t, "fp", np.ones(4, np.float32), *[0.5] * 10) for t in ids.values()],
+        [],
+    )
+    assert track_info.remove_from_library(library, [gone]) == 1
+
+    assert stats.overview(library).tracks == 2
+    assert gone not in {t.id for t in store.pending(99)}
+    assert store.pending_count(99) == 2
+    assert gone not in {p.track_id for p in taste_points(library)}
+    scan(library)  # "Rescan library": not an explicit add
+    assert track_info.remove_from_library(library, [gone]) == 0  # still removed
+
+    scan(library, music / "album")  # segue scan PATH / Add music folder
+    assert stats.overview(library).tracks == 3
+    assert track_info.remove_from_library(library, [gone]) == 1
+    Scanner(library, workers=1).scan()
+    assert add_files(library, [str(paths[0])]).track_ids == [gone]  # segue FILE
+    assert stats.overview(library).tracks == 3
+
+
+def test_an_unreadable_subfolder_keeps_its_tracks(
+    library: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Permission denied on a folder inside a readable music folder: its tracks stay in
+    the library (not missing), and the scan says which folder it could not read."""
+    from player.scanner import walk as walk_module
+
+    music = tmp_path / "music"
+    _music(music)
+    write_audio(music / "open.mp3", seconds=0.5)
+    scan(library, music)
+    assert len(tracks(library)) == 4
+    closed = str(music / "album")
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:  # chmod 0 does not stop root: deny it here
+        if str(path) == closed:
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(walk_module.os, "scandir", scandir)
+    summary = scan(library)
+    assert summary.missing == 0 and summary.denied == [closed]
+    assert not any(t["missing"] for t in tracks(library).values())
+    assert errors(library)[closed]["kind"] == "unreadable_folder"

@@ -181,3 +181,16 @@ def test_like_wildcards_in_values_are_literal(lib) -> None:
     assert titles(db, ids, "title:Ça") == {"Ça plane pour moi"}
     for text in ("year:..1960", "plays:3..", "added>1h", "last_played=2d", "duration<4:05"):
         playlists.select_smart(db, parse(text), now=NOW)  # each form is valid SQL
+
+
+def test_a_quoted_bar_is_part_of_the_value_an_unquoted_one_joins_values() -> None:
+    quoted = parse('title:"AC | DC" genre:jazz | blues -artist:a| b')
+    assert [(c.field, c.values, c.negate) for c in quoted.conditions] == [
+        ("title", ("AC | DC",), False),
+        ("genre", ("jazz", "blues"), False),
+        ("artist", ("a", "b"), True),
+    ]
+    assert parse("plays>5|3").conditions[0].values == (5.0, 3.0)
+    for bad in ("genre:jazz|", "|genre:jazz", "genre:jazz||blues", "a | | b"):
+        with pytest.raises(SmartQueryError, match=r"'\|' needs a value on each side"):
+            parse(bad)

@@ -165,7 +165,16 @@ class Analyzer:
         self.playing = playing
         self.progress = progress
 
-    def run(self, limit: int | None = None) -> AnalyzeSummary:
+    def run(self, limit: int | None = None, *, wait: bool = False) -> AnalyzeSummary:
+        """Analyse what is pending (at most ``limit`` tracks). One analysis runs per
+        library at a time: with ``wait`` this one waits for another process's to end
+        (the backlog is read afterwards), else it refuses in one line."""
+        from player.analysis.lock import analysis_lock
+
+        with analysis_lock(self.db.path, wait=wait):
+            return self._run(limit)
+
+    def _run(self, limit: int | None) -> AnalyzeSummary:
         start = time.monotonic()
         summary = AnalyzeSummary(model_problem=self.model_problem)
         pending = self.store.pending(self.version)

@@ -100,12 +100,13 @@ def run_import(args: argparse.Namespace) -> int:
                 continue
             duration = matcher.durations.get(track_id)
             ms = int(duration * 1000) if duration else None
+            kind, position_ms = listen.outcome(ms)
             matched.append(
                 events.NewEvent(
                     track_id=track_id,
-                    kind="play",
+                    kind=kind,
                     ts=listen.ts,
-                    position_ms=ms,
+                    position_ms=position_ms,
                     duration_ms=ms,
                     source=source,
                 )

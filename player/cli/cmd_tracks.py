@@ -27,7 +27,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from player.cli.common import open_db, print_json
     from player.errors import SegueError
-    from player.library import browse
+    from player.library import browse, tracks
     from player.text import plural
 
     if args.n is not None and args.n < 1:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         ids = browse.song_ids(db, text)
         total = len(ids)
         rows = browse.songs(db, ids if args.n is None else ids[: args.n])
-        empty = browse.track_count(db) == 0
+        empty = tracks.count_present(db) == 0
     if args.json:
         for row in rows:
             print_json(

@@ -153,7 +153,7 @@ def albums(db: Database, text: str = "") -> list[AlbumRow]:
     rows = db.conn.execute(
         "SELECT COALESCE(album, '') AS album_title, "
         f"CASE WHEN COALESCE(album, '') = '' THEN '' ELSE {_WHO} END AS who, "
-        f"MAX(year), COUNT(*), MIN(id), MIN(path) FROM tracks{where} "
+        f"MAX(year), COUNT(*), MIN(tracks.id), MIN(path) FROM {_FROM}{where} "
         "GROUP BY album_title COLLATE NOCASE, who COLLATE NOCASE "
         "ORDER BY album_title = '', who = '', who COLLATE NOCASE, album_title COLLATE NOCASE",
         params,
@@ -177,15 +177,11 @@ def artists(db: Database, text: str = "") -> list[ArtistRow]:
     where, params = _where(text, None, None, False)
     rows = db.conn.execute(
         f"SELECT {_WHO} AS who, COUNT(*), COUNT(DISTINCT NULLIF(album, '')) "
-        f"FROM tracks{where} "
+        f"FROM {_FROM}{where} "
         "GROUP BY who COLLATE NOCASE ORDER BY who = '', who COLLATE NOCASE",
         params,
     )
     return [ArtistRow(artist=r[0], tracks=r[1], albums=r[2]) for r in rows]
-
-
-def track_count(db: Database) -> int:
-    return int(db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 0 AND removed = 0") or 0)
 
 
 def track_path(db: Database, track_id: int) -> str | None:

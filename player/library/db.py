@@ -173,6 +173,13 @@ class Database:
         if current > 0:
             self.backup(f"v{current}")
         with self.transaction() as conn:
+            # Read again under the write lock: another process (the app and a CLI command
+            # opening an older DB at once) may have applied these migrations since the
+            # read above, and applying them twice fails ("duplicate column").
+            current = self.schema_version()
+            pending = [m for m in pending if m.version > current]
+            if not pending:
+                return current
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"

@@ -18,14 +18,29 @@ def catalog_rows(db: Database) -> list[sqlite3.Row]:
     )
 
 
-def catalog_signature(db: Database) -> tuple[int, ...]:
-    """What changes when tracks arrive, vanish or gain audio vectors: (tracks, highest
-    id, missing, analysed). Cheap enough to ask before every ranking."""
+def catalog_signature(db: Database) -> tuple[float, ...]:
+    """What changes when tracks arrive, vanish, are removed from the library or gain (or
+    upgrade) audio vectors: (tracks, highest id, missing, removed, analysed, latest
+    analysis). It scans the tracks table: ask :func:`data_version` first."""
     row = db.conn.execute(
-        "SELECT count(*), coalesce(max(id), 0), coalesce(sum(missing), 0) FROM tracks"
+        "SELECT count(*), coalesce(max(id), 0), coalesce(sum(missing), 0), "
+        "coalesce(sum(removed), 0) FROM tracks"
     ).fetchone()
-    analysed = db.scalar("SELECT count(*) FROM track_features") if has_features(db) else 0
-    return (int(row[0]), int(row[1]), int(row[2]), int(analysed or 0))
+    analysed, latest = (
+        db.conn.execute(
+            "SELECT count(*), coalesce(max(analysed_at), 0) FROM track_features"
+        ).fetchone()
+        if has_features(db)
+        else (0, 0.0)
+    )
+    return (int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(analysed), float(latest))
+
+
+def data_version(db: Database) -> int:
+    """SQLite's ``PRAGMA data_version``: changes when ANOTHER connection commits (a scan,
+    an analysis, "remove from library" in the app), not for this connection's own writes
+    (the session's log, which never changes the catalogue). Costs nothing to ask."""
+    return int(db.conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 def event_chunks(db: Database, size: int = 65536) -> Iterator[list[tuple[Any, ...]]]:

@@ -89,6 +89,16 @@ _SCALARS = (
 )
 
 
+# What "needs analysing at version :v" means, shared by pending() and pending_count()
+# (tracks t, track_features f and analysis_failures a joined on the track). A vector of
+# :v or NEWER for the current file is done: when the music network's weights fail to
+# load, current_version() falls back to 1, and a version-2 vector must never be
+# replaced by a version-1 one. A track removed from the library is not analysed.
+_PENDING = """t.missing = 0 AND t.removed = 0
+    AND NOT COALESCE(f.version >= :v AND f.fingerprint = t.fingerprint, 0)
+    AND NOT COALESCE(a.version = :v AND a.fingerprint = t.fingerprint, 0)"""
+
+
 class FeatureStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -104,7 +114,7 @@ class FeatureStore:
         not tried again until they change.
         """
         rows = self.db.query(
-            """SELECT t.id, t.path, t.fingerprint, t.has_audio,
+            f"""SELECT t.id, t.path, t.fingerprint, t.has_audio,
                       f.track_id IS NOT NULL AS upgrade, e.last_ts
                FROM tracks t
                LEFT JOIN track_features f ON f.track_id = t.id
@@ -112,9 +122,7 @@ class FeatureStore:
                LEFT JOIN (SELECT track_id, MAX(ts) AS last_ts FROM events
                           WHERE track_id IS NOT NULL GROUP BY track_id) e
                       ON e.track_id = t.id
-               WHERE t.missing = 0
-                 AND NOT COALESCE(f.version = :v AND f.fingerprint = t.fingerprint, 0)
-                 AND NOT COALESCE(a.version = :v AND a.fingerprint = t.fingerprint, 0)
+               WHERE {_PENDING}
                ORDER BY e.last_ts IS NULL, e.last_ts DESC, upgrade, t.id""",
             {"v": version},
         )
@@ -134,12 +142,10 @@ class FeatureStore:
         app asks this every half-minute to know whether analysis should run)."""
         return int(
             self.db.scalar(
-                """SELECT COUNT(*) FROM tracks t
+                f"""SELECT COUNT(*) FROM tracks t
                    LEFT JOIN track_features f ON f.track_id = t.id
                    LEFT JOIN analysis_failures a ON a.track_id = t.id
-                   WHERE t.missing = 0
-                     AND NOT COALESCE(f.version = :v AND f.fingerprint = t.fingerprint, 0)
-                     AND NOT COALESCE(a.version = :v AND a.fingerprint = t.fingerprint, 0)""",
+                   WHERE {_PENDING}""",
                 {"v": version},
             )
         )

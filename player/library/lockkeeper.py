@@ -54,9 +54,12 @@ class LockKeeper:
         """Start a keeper for ``db_path``; None when it cannot run (the app goes on)."""
         if str(db_path) == ":memory:" or not Path(db_path).is_file():
             return None
+        # The keeper runs from the package's folder, so a relative path (segue --db
+        # lib.db) must be made absolute here, against the app's own working directory.
+        absolute = os.path.abspath(db_path)
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "player.library.lockkeeper", str(db_path)],
+                [sys.executable, "-m", "player.library.lockkeeper", absolute],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

@@ -186,7 +186,8 @@ MIGRATIONS: tuple[Migration, ...] = (
                 saved_at REAL NOT NULL
             )""",
             # "Remove from library": the file and its listening history stay; the track
-            # no longer shows or plays (until the user adds that file again).
+            # no longer shows or plays (until the user opens that file, or names its
+            # folder in a scan, again: ScanStore.unremove / unremove_under).
             "ALTER TABLE tracks ADD COLUMN removed INTEGER NOT NULL DEFAULT 0",
         ),
     ),

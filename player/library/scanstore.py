@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -97,6 +98,25 @@ class ScanStore:
                 "INSERT OR IGNORE INTO library_roots (path, added_at) VALUES (?, ?)",
                 [(to_db(p), now) for p in paths],
             )
+
+    def unremove(self, track_ids: Sequence[int]) -> None:
+        """Undo "remove from library" for tracks the user explicitly opened again."""
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "UPDATE tracks SET removed = 0 WHERE id = ? AND removed = 1",
+                [(tid,) for tid in track_ids],
+            )
+
+    def unremove_under(self, folders: Iterable[str]) -> None:
+        """Undo "remove from library" for every track under folders the user explicitly
+        added (or scanned by name) again."""
+        with self.db.transaction() as conn:
+            for folder in folders:
+                prefix = to_db(os.path.join(folder, ""))
+                conn.execute(
+                    "UPDATE tracks SET removed = 0 WHERE removed = 1 AND substr(path, 1, ?) = ?",
+                    (len(prefix), prefix),
+                )
 
     def roots(self) -> list[Root]:
         rows = self.db.query("SELECT id, path FROM library_roots ORDER BY path")

@@ -28,12 +28,13 @@ def counts_text(tracks: int, missing: int) -> str:
 
 def overview(db: Database, *, errors: int = 10) -> LibraryOverview:
     row = db.query(
-        "SELECT COUNT(*) AS n, COALESCE(SUM(duration), 0) AS secs FROM tracks WHERE missing = 0"
+        "SELECT COUNT(*) AS n, COALESCE(SUM(duration), 0) AS secs FROM tracks "
+        "WHERE missing = 0 AND removed = 0"
     )[0]
     by_format = {
         (r["format"] or "unknown"): r["n"]
         for r in db.query(
-            "SELECT format, COUNT(*) AS n FROM tracks WHERE missing = 0 "
+            "SELECT format, COUNT(*) AS n FROM tracks WHERE missing = 0 AND removed = 0 "
             "GROUP BY format ORDER BY n DESC, format"
         )
     }
@@ -46,7 +47,7 @@ def overview(db: Database, *, errors: int = 10) -> LibraryOverview:
     ]
     return LibraryOverview(
         tracks=row["n"],
-        missing=db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 1"),
+        missing=db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 1 AND removed = 0"),
         total_seconds=float(row["secs"]),
         by_format=by_format,
         roots=[

@@ -28,7 +28,7 @@ def taste_points(db: Database, limit: int = 20000) -> list[TastePoint]:
             "FROM track_features f JOIN tracks t ON t.id = f.track_id "
             "LEFT JOIN (SELECT track_id, COUNT(*) AS n FROM events WHERE kind = 'play' "
             "GROUP BY track_id) p ON p.track_id = t.id "
-            "WHERE t.missing = 0 ORDER BY f.version DESC, t.id LIMIT ?",
+            "WHERE t.missing = 0 AND t.removed = 0 ORDER BY f.version DESC, t.id LIMIT ?",
             (limit,),
         ).fetchall()
     except Exception:

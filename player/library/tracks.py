@@ -75,6 +75,7 @@ def replaygain(db: Database, track_id: int) -> dict[str, float | None] | None:
 
 
 def count_present(db: Database) -> int:
+    """Tracks the library holds and can play (neither missing nor removed)."""
     return int(db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 0 AND removed = 0"))
 
 

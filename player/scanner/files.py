@@ -74,4 +74,6 @@ def add_files(db: Database, paths: Sequence[str]) -> OpenedFiles:
         stored = store.known_track_by_path([path]).get(path)
         if stored is not None:
             result.track_ids.append(stored.id)
+    # Opening a file is adding it: one the user removed from the library comes back.
+    store.unremove(result.track_ids)
     return result

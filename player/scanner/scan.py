@@ -59,7 +59,9 @@ class ScanSummary:
     errors: int = 0
     ignored: int = 0
     offline: list[str] = field(default_factory=list)
-    denied: list[str] = field(default_factory=list)  # there, but not readable by this user
+    # Music folders, or folders inside them, there but not readable by this user (their
+    # tracks are kept).
+    denied: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -210,6 +212,9 @@ class Scanner:
                 raise SegueError(f"cannot scan {raw}: it {reason}")
             resolved.append(path)
         self.store.add_roots(resolved)
+        # Naming a folder is the user adding its music again: tracks under it that were
+        # removed from the library come back (files they don't name stay removed).
+        self.store.unremove_under(resolved)
         return resolved
 
     def scan(self, only: Sequence[str] | None = None) -> ScanSummary:
@@ -244,11 +249,16 @@ class Scanner:
         seen: set[str] = set()
         walk_errors: list[ScanError] = []
         restore: list[int] = []
+        unlisted: list[str] = []  # folders that could not be listed: their tracks are kept
         own_files = OwnFiles(self.db.path)
         for root in roots:
             for item in walk(root.path, counts):
                 if isinstance(item, WalkProblem):
                     walk_errors.append(ScanError(item.path, item.kind, item.message))
+                    if item.kind == "unreadable_folder":
+                        unlisted.append(item.path)
+                        if item.denied:
+                            summary.denied.append(item.path)
                     continue
                 if own_files.contains(item.path):  # never opened: see player/config.py
                     counts.ignored += 1
@@ -271,13 +281,20 @@ class Scanner:
 
         # Tracks that were under these roots and are no longer where they were: each is
         # either moved (a new file has its fingerprint) or missing.
+        # A folder that could not be listed (permission denied inside a readable root)
+        # says nothing about its files: they are neither missing nor fixed.
+        def unknown(path: str) -> bool:
+            return any(_under(path, folder) for folder in unlisted)
+
         vanished: dict[str, list[int]] = {}
         for path, k in known.items():
-            if path not in seen and not k.missing:
+            if path not in seen and not k.missing and not unknown(path):
                 vanished.setdefault(k.fingerprint, []).append(k.id)
         missing_before = self.store.missing_by_fingerprint()
         stale_errors = [
-            p for p in known_errors if p not in seen and any(_under(p, r.path) for r in roots)
+            p
+            for p in known_errors
+            if p not in seen and any(_under(p, r.path) for r in roots) and not unknown(p)
         ]
         self.store.write_batch(errors=walk_errors, clear_errors=stale_errors, restore=restore)
         summary.errors += len(walk_errors)

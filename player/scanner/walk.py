@@ -47,6 +47,7 @@ class WalkProblem:
     path: str
     kind: str
     message: str
+    denied: bool = False  # a folder this user may not read (its tracks are kept)
 
 
 @dataclass
@@ -77,7 +78,12 @@ def walk(root: str, counts: WalkCounts) -> Iterator[FileEntry | WalkProblem]:
         try:
             entries = list(os.scandir(folder))
         except OSError as exc:
-            yield WalkProblem(folder, "unreadable_folder", f"cannot open folder: {exc.strerror}")
+            yield WalkProblem(
+                folder,
+                "unreadable_folder",
+                f"cannot open folder: {exc.strerror}",
+                denied=isinstance(exc, PermissionError),
+            )
             continue
         for entry in entries:
             if entry.name.startswith("."):

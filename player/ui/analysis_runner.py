@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             playing=playing if args.follow_playing else None,
             progress=lambda done, total: _say(event="progress", done=done, total=total),
         )
-        summary = analyzer.run()
+        summary = analyzer.run(wait=True)  # after `segue analyze`, if one is running
     except KeyboardInterrupt:
         _say(event="cancelled")
         return 130

@@ -798,9 +798,9 @@ class MainWindow(QMainWindow):
         self._update_summary()
 
     def _update_summary(self) -> None:
-        from player.library.browse import track_count
+        from player.library.tracks import count_present
 
-        n = track_count(thread_db(self.db_path))
+        n = count_present(thread_db(self.db_path))
         self.summary.setText(f"{n:,} songs" if n != 1 else "1 song")
 
     # -- settings, state --------------------------------------------------------------------

@@ -33,6 +33,7 @@ TITLES = {"discover": "Discover", "forgotten": "Forgotten favourites", "mixes": 
 
 def build_playlists(db_path: str) -> list[dict[str, Any]]:
     """Runs on a worker thread: every automatic and saved playlist, with its tracks."""
+    from player.errors import SegueError
     from player.library import playlists
     from player.library.browse import songs
     from player.playlists import as_tracks, automatic, load_engine, resolve
@@ -42,12 +43,18 @@ def build_playlists(db_path: str) -> list[dict[str, Any]]:
     engine, arrays = load_engine(db, save=False)
     found: list[tuple[str, str, str, list[int], list[str]]] = []
     keys: list[str] = []
+    errors: dict[str, str] = {}
     for playlist in automatic(db, engine):
         found.append(as_tracks(playlist, arrays))
         keys.append(playlist.key)
     for saved in playlists.saved(db):
-        found.append(resolve(db, saved.name))
-        keys.append(f"user:{saved.name}")
+        key = f"user:{saved.name}"
+        try:
+            found.append(resolve(db, saved.name))
+        except SegueError as exc:  # e.g. a smart query an older Segue accepted
+            errors[key] = f"This smart playlist can't be read: {exc}. Delete it, or save it again."
+            found.append((saved.name, saved.kind, f"smart query: {saved.query}", [], []))
+        keys.append(key)
     for key, (name, kind, how, ids, reasons) in zip(keys, found, strict=True):
         rows = {r.id: r for r in songs(db, ids)}
         tracks = [
@@ -55,7 +62,16 @@ def build_playlists(db_path: str) -> list[dict[str, Any]]:
             for i, reason in zip(ids, reasons, strict=True)
             if i in rows
         ]
-        out.append({"key": key, "name": name, "kind": kind, "how": how, "tracks": tracks})
+        out.append(
+            {
+                "key": key,
+                "name": name,
+                "kind": kind,
+                "how": how,
+                "tracks": tracks,
+                "error": errors.get(key),
+            }
+        )
     return out
 
 
@@ -249,7 +265,8 @@ class PlaylistView(QWidget):
         self.choice.blockSignals(True)
         self.choice.clear()
         for p in wanted:
-            self.choice.addItem(f"{p['name']} ({len(p['tracks'])})", p["key"])
+            count = "can't be read" if p.get("error") else len(p["tracks"])
+            self.choice.addItem(f"{p['name']} ({count})", p["key"])
         self.choice.blockSignals(False)
         self.choice.setVisible(len(wanted) > 1)
         self._show(wanted[0] if wanted else None)
@@ -274,7 +291,8 @@ class PlaylistView(QWidget):
         self.table.setVisible(bool(tracks))
         self.empty.setVisible(not tracks)
         self.empty.setText(
-            "Nothing here yet. Segue builds this playlist from what you play, skip and like: "
+            (playlist or {}).get("error")
+            or "Nothing here yet. Segue builds this playlist from what you play, skip and like: "
             "keep listening and it fills in."
         )
         self.play.setEnabled(bool(tracks))
