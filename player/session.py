@@ -174,6 +174,7 @@ class ListeningSession:
         self._last_activity = clock()
         self._remember = remember
         self._resume_at: float | None = None  # a restored track waits here, paused
+        self._restoring = False  # no saves while half restored (the position is not set yet)
         self._unsubscribe = [
             backend.add_start_listener(lambda p: self._post(lambda: self._on_start(p))),
             backend.add_end_listener(lambda p: self._post(lambda: self._on_end(p))),
@@ -288,6 +289,14 @@ class ListeningSession:
         self._post(self._restore)
 
     def _restore(self) -> None:
+        self._restoring = True
+        try:
+            self._restore_saved()
+        finally:
+            self._restoring = False
+        self._save_state()  # whole again: what a kill right now would leave
+
+    def _restore_saved(self) -> None:
         assert self._db is not None
         saved = player_state.load(self._db)
         if not saved or self._playing is not None:
@@ -341,7 +350,7 @@ class ListeningSession:
         self._announce_now_playing()
 
     def _save_state(self) -> None:
-        if not self._remember or self._db is None:
+        if not self._remember or self._db is None or self._restoring:
             return
         position = self._resume_at
         if position is None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from player.library import player_state
 from player.library.db import open_library
 from player.playback.null import NullBackend
 from player.recommend import EngineHost
@@ -197,5 +198,26 @@ def test_a_restored_track_counts_once_the_user_plays_it(
         assert after[: len(before)] == before
         assert after[len(before)][:2] == (ids["Jazz 0.0"], "skip")
         assert after[len(before)][2] == pytest.approx(3000, abs=60)
+    finally:
+        app.close()
+
+
+def test_the_restored_position_is_saved_at_once(
+    library_path: Path,  # noqa: F811
+) -> None:
+    """Review 4: restoring saved position 0.0, so an app killed before its next save
+    reopened at 0:00."""
+    ids = ids_by_title(library_path)
+    _played_then_quit(library_path, ids["Jazz 0.0"], 2.5)
+    app = ListeningSession(library_path, NullBackend(), remember=True)
+    try:
+        app.restore()
+        app.wait_idle()
+        # Killed here: what the next start finds is what is saved now.
+        with open_library(library_path) as db:
+            saved = player_state.load(db)
+        assert saved is not None
+        assert saved["queue"]["current"] == ids["Jazz 0.0"]
+        assert saved["position"] == pytest.approx(2.5, abs=0.01)
     finally:
         app.close()
