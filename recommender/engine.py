@@ -133,10 +133,13 @@ class Engine:
         content_index: Any = None,
         personal_state: Mapping[str, npt.NDArray[np.float64]] | None = None,
         personal_background: bool = True,
+        personal: PersonalSource | None = None,
     ) -> Engine:
         """``personal_state``: the personal model's saved state (see ``Engine.personal``);
         the personal model learns the log on a thread unless ``personal_background`` is
-        False, and ranks as soon as it is done."""
+        False, and ranks as soon as it is done. ``personal``: the previous engine's model,
+        kept as it is when the items are the same ones (it has learnt every event since),
+        so a rebuild for new audio vectors replays nothing."""
         n = len(catalog)
         metadata = MetadataIndex(
             artists=catalog.artists,
@@ -158,12 +161,13 @@ class Engine:
         )
         taste.fit(log)
         meta_source = MetadataSource(metadata)
-        personal = PersonalSource(n)
-        personal.rebuild(
-            log,
-            dict(personal_state) if personal_state is not None else None,
-            background=personal_background,
-        )
+        if personal is None or personal.n_items != n:
+            personal = PersonalSource(n)
+            personal.rebuild(
+                log,
+                dict(personal_state) if personal_state is not None else None,
+                background=personal_background,
+            )
         sources: list[api.ScoreSource] = [CFSource(cf), meta_source, taste, personal]
         explainers: list[object] = [personal, meta_source, taste]
         coverage = 0.0

@@ -45,6 +45,7 @@ class PersonalSource:
         self._pending: list[api.Event] = []
         self._session_at: tuple[object, float] = (None, -np.inf)
         self._gap_session = 0
+        self._cancelled = threading.Event()
         self.on_ready: Callable[[], None] | None = None
 
     # -- learning ------------------------------------------------------------------------
@@ -105,6 +106,8 @@ class PersonalSource:
         for n, (item, ts, session, skip) in enumerate(
             zip(items.tolist(), stamps.tolist(), sessions.tolist(), skipped.tolist(), strict=True)
         ):
+            if self._cancelled.is_set():
+                return  # superseded by a newer engine's model: stop using the CPU
             key = source._session_key(session, ts)
             source._session_at = (key, ts)
             if key != previous_key:
@@ -130,6 +133,11 @@ class PersonalSource:
             self.ready.set()
         if self.on_ready is not None:
             self.on_ready()
+
+    def cancel(self) -> None:
+        """Stop a replay still running (this source's engine was replaced); the source
+        then never becomes ready."""
+        self._cancelled.set()
 
     @staticmethod
     def _skipped(log: EventLog, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
