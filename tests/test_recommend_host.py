@@ -163,3 +163,39 @@ def test_engine_rebuilds_never_pile_up_personal_model_replays(
     personal = host.engine.personal
     assert personal is not None and personal.ready.wait(30)
     assert not first.ready.is_set()  # superseded, stopped, never used
+
+
+def test_segue_upnext_ranks_with_the_personal_model_learnt(
+    library: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 18: the one-shot `segue upnext` ranked before the personal model had learnt
+    the log (it learns on a thread in the app), so its picks were not the app's."""
+    import time
+
+    from player.cli import main
+    from recommender.personal.model import PersonalModel
+
+    ids = _library(library, tmp_path)
+    for n in range(20):
+        events.append(
+            library,
+            events.NewEvent(track_id=ids[f"T{n % 6}"], kind="play", ts=1e9 + 300.0 * n),
+        )
+    learn = PersonalModel.observe
+
+    def slow_observe(self: PersonalModel, *args: Any, **kwargs: Any) -> None:
+        time.sleep(0.02)  # a long history takes a while to learn
+        learn(self, *args, **kwargs)
+
+    monkeypatch.setattr(PersonalModel, "observe", slow_observe)
+    recommend = EngineHost.recommend
+    ranked_with: list[bool] = []
+
+    def recording(self: EngineHost, *args: Any, **kwargs: Any) -> Any:
+        personal = self.engine.personal
+        ranked_with.append(personal is not None and personal.ready.is_set())
+        return recommend(self, *args, **kwargs)
+
+    monkeypatch.setattr(EngineHost, "recommend", recording)
+    assert main(["--db", str(library.path), "upnext", "--seed", str(ids["T1"]), "-n", "3"]) == 0
+    assert ranked_with == [True]
