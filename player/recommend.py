@@ -209,6 +209,7 @@ class EngineHost:
             personal_state=None if keep else load_state(self.db.path),
             personal_background=self._background,
             personal=old_personal if keep else None,
+            signals=self._signals(),
         )
         self.engine.set_unavailable(np.flatnonzero(~self.mapping.playable))
         self._plays_since_save = 0
@@ -216,6 +217,13 @@ class EngineHost:
             self.engine.personal.on_ready = self.save_personal
             if self.engine.personal.ready.is_set():
                 self.save_personal()
+
+    def _signals(self) -> Any:
+        """The user's skip rule once configured (a rebuild's replay needs it from the start)."""
+        from recommender.signals import SignalConfig
+
+        skip = self._options.get("skip_threshold_s")
+        return None if skip is None else SignalConfig(skip_seconds=max(0.0, float(skip)))
 
     def save_personal(self) -> None:
         """Keep the personal model's learned state beside the DB (``library.personal.npz``)."""
