@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import zipfile
 from pathlib import Path
 
@@ -14,6 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 State = dict[str, npt.NDArray[np.float64]]
+
+# The personal thread (a replay is ready) and the session thread (an event) may both save.
+_saving = threading.Lock()
 
 
 def state_path(db_path: Path) -> Path:
@@ -35,8 +39,9 @@ def save_state(db_path: Path | None, state: State) -> None:
     if db_path is None or str(db_path) == ":memory:":
         return
     path = state_path(db_path)
-    with contextlib.suppress(OSError):  # a read-only data folder only costs relearning
-        # One temporary per process: the app and the CLI may both be saving.
+    with _saving, contextlib.suppress(OSError):  # a read-only folder only costs relearning
+        # One temporary per process (the app and the CLI may both be saving), one writer
+        # of it at a time within the process.
         tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
         np.savez(tmp, **state)  # type: ignore[arg-type]
         os.replace(tmp, path)

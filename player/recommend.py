@@ -191,7 +191,17 @@ class EngineHost:
         return True
 
     def _build(self, now: float) -> None:
+        built: Mapping | None = getattr(self, "mapping", None)  # None at the first build
+        old_engine: Engine | None = getattr(self, "engine", None)
+        previous = built.track_ids if built is not None else None
+        old_personal = old_engine.personal if old_engine is not None else None
         self.mapping, catalog, durations = self._load_catalog()
+        # The same items (new audio vectors, say): the personal model carries over and
+        # nothing is replayed. Other items: the old model's replay, if still running,
+        # stops, so rebuilds during a scan never pile up replay threads.
+        keep = previous is not None and np.array_equal(previous, self.mapping.track_ids)
+        if old_personal is not None and not keep:
+            old_personal.cancel()
         self.durations = durations
         log = self._load_log(now)
         vector_items, vectors, groups, bpm, energy = self._load_vectors()
@@ -207,8 +217,10 @@ class EngineHost:
             bpm=bpm,
             energy=energy,
             content_index=self._content_index,
-            personal_state=load_state(self.db.path),
+            personal_state=None if keep else load_state(self.db.path),
             personal_background=self._background,
+            personal=old_personal if keep else None,
+            signals=self._signals(),
         )
         self.engine.set_unavailable(np.flatnonzero(~self.mapping.playable))
         self._plays_since_save = 0
@@ -216,6 +228,13 @@ class EngineHost:
             self.engine.personal.on_ready = self.save_personal
             if self.engine.personal.ready.is_set():
                 self.save_personal()
+
+    def _signals(self) -> Any:
+        """The user's skip rule once configured (a rebuild's replay needs it from the start)."""
+        from recommender.signals import SignalConfig
+
+        skip = self._options.get("skip_threshold_s")
+        return None if skip is None else SignalConfig(skip_seconds=max(0.0, float(skip)))
 
     def save_personal(self) -> None:
         """Keep the personal model's learned state beside the DB (``library.personal.npz``)."""

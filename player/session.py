@@ -124,6 +124,9 @@ class _Playing:
     started_at: float
     session_id: str
     forget: bool = False  # "forget this play": its outcome is not logged
+    # False for a track put back by restore() until the user presses play: it was not
+    # heard in this run, so stopping, skipping past or quitting logs nothing.
+    heard: bool = True
 
 
 @dataclass
@@ -171,6 +174,7 @@ class ListeningSession:
         self._last_activity = clock()
         self._remember = remember
         self._resume_at: float | None = None  # a restored track waits here, paused
+        self._restoring = False  # no saves while half restored (the position is not set yet)
         self._unsubscribe = [
             backend.add_start_listener(lambda p: self._post(lambda: self._on_start(p))),
             backend.add_end_listener(lambda p: self._post(lambda: self._on_end(p))),
@@ -285,6 +289,14 @@ class ListeningSession:
         self._post(self._restore)
 
     def _restore(self) -> None:
+        self._restoring = True
+        try:
+            self._restore_saved()
+        finally:
+            self._restoring = False
+        self._save_state()  # whole again: what a kill right now would leave
+
+    def _restore_saved(self) -> None:
         assert self._db is not None
         saved = player_state.load(self._db)
         if not saved or self._playing is not None:
@@ -328,7 +340,7 @@ class ListeningSession:
         if entry is None:
             return
         track = self._track(entry.item)
-        self._playing = _Playing(entry, track, self._clock(), self._session_id)
+        self._playing = _Playing(entry, track, self._clock(), self._session_id, heard=False)
         self._backend.load(track.path, self._gain(track.id))
         position = saved.get("position")
         if isinstance(position, int | float) and position > 0:
@@ -338,7 +350,7 @@ class ListeningSession:
         self._announce_now_playing()
 
     def _save_state(self) -> None:
-        if not self._remember or self._db is None:
+        if not self._remember or self._db is None or self._restoring:
             return
         position = self._resume_at
         if position is None:
@@ -395,6 +407,14 @@ class ListeningSession:
                 self._backend.pause()
                 self._save_state()
             elif self._playing is not None:
+                if not self._playing.heard:  # a restored track: its listen starts now
+                    self._new_session_if_idle()
+                    self._playing = replace(
+                        self._playing,
+                        heard=True,
+                        started_at=self._clock(),
+                        session_id=self._session_id,
+                    )
                 self._backend.play()
                 self._resume_at = None
             elif self._queue.current is not None:
@@ -651,7 +671,9 @@ class ListeningSession:
         # The library's duration: by the time an "end" arrives, the backend may already
         # report the next track's.
         duration = playing.track.duration or self._backend.duration()
-        if playing.forget or self._state.history_paused or self._db is None:
+        if not playing.heard or playing.forget or self._state.history_paused:
+            return
+        if self._db is None:
             return
         event = events.NewEvent(
             track_id=playing.track.id,

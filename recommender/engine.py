@@ -24,7 +24,7 @@ from recommender.hybrid import CFSource, HybridScorer
 from recommender.metadata import MetadataIndex
 from recommender.personal.source import PersonalSource
 from recommender.reasons import labels_from_arrays
-from recommender.signals import EventLog
+from recommender.signals import EventLog, SignalConfig
 from recommender.sources import (
     ContentSource,
     MetadataSource,
@@ -133,10 +133,15 @@ class Engine:
         content_index: Any = None,
         personal_state: Mapping[str, npt.NDArray[np.float64]] | None = None,
         personal_background: bool = True,
+        personal: PersonalSource | None = None,
+        signals: SignalConfig | None = None,
     ) -> Engine:
         """``personal_state``: the personal model's saved state (see ``Engine.personal``);
         the personal model learns the log on a thread unless ``personal_background`` is
-        False, and ranks as soon as it is done."""
+        False, and ranks as soon as it is done. ``personal``: the previous engine's model,
+        kept as it is when the items are the same ones (it has learnt every event since),
+        so a rebuild for new audio vectors replays nothing. ``signals``: the user's skip
+        rule, which the personal model's replay of the log needs from the start."""
         n = len(catalog)
         metadata = MetadataIndex(
             artists=catalog.artists,
@@ -158,12 +163,13 @@ class Engine:
         )
         taste.fit(log)
         meta_source = MetadataSource(metadata)
-        personal = PersonalSource(n)
-        personal.rebuild(
-            log,
-            dict(personal_state) if personal_state is not None else None,
-            background=personal_background,
-        )
+        if personal is None or personal.n_items != n:
+            personal = PersonalSource(n, signals=signals)
+            personal.rebuild(
+                log,
+                dict(personal_state) if personal_state is not None else None,
+                background=personal_background,
+            )
         sources: list[api.ScoreSource] = [CFSource(cf), meta_source, taste, personal]
         explainers: list[object] = [personal, meta_source, taste]
         coverage = 0.0
@@ -256,6 +262,8 @@ class Engine:
             self.cf.signals = signals
             if hasattr(upnext.scorer, "signals"):
                 upnext.scorer.signals = signals
+            if self.personal is not None:
+                self.personal.signals = signals
 
     @property
     def discover(self) -> float:

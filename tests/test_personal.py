@@ -192,3 +192,28 @@ def test_the_source_rebuilds_in_the_background_and_keeps_events_that_arrive_mean
     scores = source.scores(api.Context(current=0, session=(0,), now=42 * DAY))
     assert scores.max() == pytest.approx(1.0) and int(np.argmax(scores)) == 1
     assert source.scores(api.Context(current=None, now=42 * DAY)).max() == 0.0
+
+
+def test_the_replay_counts_skips_by_the_users_threshold() -> None:
+    """Review 21: the replay counted every stop before 30 s (and every "next", however
+    late) as a skip, whatever the user's skip threshold; it now follows signals.py."""
+    from recommender.signals import SignalConfig
+
+    events = [
+        # Stopped at 20 s of 200 s: a skip at 30 s, a partial play at 10 s.
+        api.Event(0, 1 * DAY, api.SKIP, session=1, position_s=20.0, duration_s=200.0),
+        # "Next" at 150 s of 200 s: heard most of it, a play by any threshold.
+        api.Event(1, 2 * DAY, api.SKIP, session=2, position_s=150.0, duration_s=200.0),
+        # Stopped at 5 s: a skip either way.
+        api.Event(2, 3 * DAY, api.SKIP, session=3, position_s=5.0, duration_s=200.0),
+    ]
+    log = EventLog.from_events(events)
+    for seconds, expected in ((30.0, [1, 0, 1]), (10.0, [0, 0, 1])):
+        source = PersonalSource(3, signals=SignalConfig(skip_seconds=seconds))
+        source.rebuild(log, background=False)
+        assert source.model.skips.tolist() == expected, seconds
+        # A live event is judged by the same rule.
+        source.observe(
+            api.Event(0, 4 * DAY, api.SKIP, session=4, position_s=20.0, duration_s=200.0)
+        )
+        assert source.model.skips[0] == 2 * expected[0]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from player.library import player_state
 from player.library.db import open_library
 from player.playback.null import NullBackend
 from player.recommend import EngineHost
@@ -116,3 +117,107 @@ def test_reasons_follow_the_track_that_plays_now(library_path: Path) -> None:  #
         assert sum("Techno 1.1" in r for r in now) > sum("Jazz 0.0" in r for r in now)
     finally:
         session.close()
+
+
+def _played_then_quit(db_file: Path, track_id: int, at: float) -> None:
+    """An earlier app run: plays ``track_id`` with another track queued after it, seeks
+    to ``at`` and quits."""
+    app = ListeningSession(db_file, NullBackend(), recommender=None, remember=True)
+    app.play_track(track_id)
+    app.enqueue(ids_by_title(db_file)["Folk 0.0"])
+    app.wait_idle()
+    app.seek(at)
+    app.close()
+
+
+def _listens(db_file: Path) -> list[tuple[int, str, int | None]]:
+    with open_library(db_file) as db:
+        return [
+            (r["track_id"], r["kind"], r["position_ms"])
+            for r in db.query(
+                "SELECT track_id, kind, position_ms FROM events "
+                "WHERE kind IN ('play', 'skip', 'stop', 'fail') ORDER BY id"
+            )
+        ]
+
+
+def test_a_restored_track_logs_nothing_until_the_user_plays_it(
+    library_path: Path,  # noqa: F811
+) -> None:
+    """Review 2: a launch-then-quit logged a `stop`, and picking another track logged a
+    `skip`, for a restored track nobody heard in that run."""
+    ids = ids_by_title(library_path)
+    _played_then_quit(library_path, ids["Jazz 0.0"], 2.5)
+    before = _listens(library_path)
+    assert before == [(ids["Jazz 0.0"], "stop", 2500)]
+
+    for _ in range(2):  # launch, restore, quit without pressing play: twice
+        app = ListeningSession(library_path, NullBackend(), remember=True)
+        app.restore()
+        app.close()
+    assert _listens(library_path) == before
+
+    app = ListeningSession(library_path, NullBackend(), remember=True)
+    try:
+        app.restore()
+        app.next()  # Next before play: the restored track was not skipped
+        app.wait_idle()
+        assert _listens(library_path) == before
+    finally:
+        app.close()  # the track Next started was heard: its stop counts
+    assert _listens(library_path) == [*before, (ids["Folk 0.0"], "stop", 0)]
+
+    _played_then_quit(library_path, ids["Jazz 0.0"], 2.5)
+    before = _listens(library_path)
+    app = ListeningSession(library_path, NullBackend(), remember=True)
+    try:
+        app.restore()
+        app.play_track(ids["Techno 1.1"])  # another track before play: no skip
+        app.wait_idle()
+        assert _listens(library_path) == before
+    finally:
+        app.close()
+
+
+def test_a_restored_track_counts_once_the_user_plays_it(
+    library_path: Path,  # noqa: F811
+) -> None:
+    ids = ids_by_title(library_path)
+    _played_then_quit(library_path, ids["Jazz 0.0"], 2.5)
+    before = _listens(library_path)
+    backend = NullBackend()
+    app = ListeningSession(library_path, backend, remember=True)
+    try:
+        app.restore()
+        app.toggle_pause()  # play: resumes at 2.5
+        app.wait_idle()
+        backend.advance(0.5)
+        app.next()
+        app.wait_idle()
+        after = _listens(library_path)
+        assert after[: len(before)] == before
+        assert after[len(before)][:2] == (ids["Jazz 0.0"], "skip")
+        assert after[len(before)][2] == pytest.approx(3000, abs=60)
+    finally:
+        app.close()
+
+
+def test_the_restored_position_is_saved_at_once(
+    library_path: Path,  # noqa: F811
+) -> None:
+    """Review 4: restoring saved position 0.0, so an app killed before its next save
+    reopened at 0:00."""
+    ids = ids_by_title(library_path)
+    _played_then_quit(library_path, ids["Jazz 0.0"], 2.5)
+    app = ListeningSession(library_path, NullBackend(), remember=True)
+    try:
+        app.restore()
+        app.wait_idle()
+        # Killed here: what the next start finds is what is saved now.
+        with open_library(library_path) as db:
+            saved = player_state.load(db)
+        assert saved is not None
+        assert saved["queue"]["current"] == ids["Jazz 0.0"]
+        assert saved["position"] == pytest.approx(2.5, abs=0.01)
+    finally:
+        app.close()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import mutagen
 import numpy as np
+import pytest
 
 from player.library import events
 from player.library.db import Database
@@ -136,3 +138,89 @@ def test_the_personal_model_learns_the_log_saves_beside_the_db_and_explains(
     assert again.engine.personal is not None
     restored = again.engine.personal.state()
     assert all(np.allclose(saved[k], restored[k]) for k in ("p_w1", "p_lin"))
+
+
+def _replay_threads() -> int:
+    import threading
+
+    return sum(t.name == "segue-personal" and t.is_alive() for t in threading.enumerate())
+
+
+def test_engine_rebuilds_never_pile_up_personal_model_replays(
+    library: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 10: every rebuild (every ~20 s during a scan or an analysis) started one
+    more replay of the log on its own thread, none ever stopped."""
+    import time
+
+    from recommender.personal.model import PersonalModel
+
+    ids = _library(library, tmp_path)
+    for n in range(40):
+        events.append(
+            library,
+            events.NewEvent(track_id=ids[f"T{n % 6}"], kind="play", ts=1e9 + 300.0 * n),
+        )
+    learn = PersonalModel.observe
+
+    def slow_observe(self: PersonalModel, *args: Any, **kwargs: Any) -> None:
+        time.sleep(0.05)  # a long history: each replay takes seconds
+        learn(self, *args, **kwargs)
+
+    monkeypatch.setattr(PersonalModel, "observe", slow_observe)
+    host = EngineHost(library)
+    assert _replay_threads() == 1
+    for _ in range(3):  # new audio vectors: the same items, the model carries over
+        host._rebuild()
+    assert _replay_threads() == 1
+    first = host.engine.personal
+    for i in range(3):  # a scan: new tracks each time, a new model each time
+        path = write_audio(tmp_path / "more" / f"{i}.flac", seconds=0.5, sr=8000, freq=500.0)
+        tag(path, title=f"New {i}", artist="B", genre="Pop")
+        scan(library, tmp_path / "more")
+        host._rebuild()
+    assert host.engine.personal is not first
+    deadline = time.monotonic() + 5.0
+    while _replay_threads() > 1 and time.monotonic() < deadline:
+        time.sleep(0.01)  # a superseded replay stops at its next step
+    assert _replay_threads() == 1
+    monkeypatch.setattr(PersonalModel, "observe", learn)
+    personal = host.engine.personal
+    assert personal is not None and personal.ready.wait(30)
+    assert not first.ready.is_set()  # superseded, stopped, never used
+
+
+def test_segue_upnext_ranks_with_the_personal_model_learnt(
+    library: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 18: the one-shot `segue upnext` ranked before the personal model had learnt
+    the log (it learns on a thread in the app), so its picks were not the app's."""
+    import time
+
+    from player.cli import main
+    from recommender.personal.model import PersonalModel
+
+    ids = _library(library, tmp_path)
+    for n in range(20):
+        events.append(
+            library,
+            events.NewEvent(track_id=ids[f"T{n % 6}"], kind="play", ts=1e9 + 300.0 * n),
+        )
+    learn = PersonalModel.observe
+
+    def slow_observe(self: PersonalModel, *args: Any, **kwargs: Any) -> None:
+        time.sleep(0.02)  # a long history takes a while to learn
+        learn(self, *args, **kwargs)
+
+    monkeypatch.setattr(PersonalModel, "observe", slow_observe)
+    recommend = EngineHost.recommend
+    ranked_with: list[bool] = []
+
+    def recording(self: EngineHost, *args: Any, **kwargs: Any) -> Any:
+        personal = self.engine.personal
+        ranked_with.append(personal is not None and personal.ready.is_set())
+        return recommend(self, *args, **kwargs)
+
+    monkeypatch.setattr(EngineHost, "recommend", recording)
+    assert main(["--db", str(library.path), "upnext", "--seed", str(ids["T1"]), "-n", "3"]) == 0
+    assert ranked_with == [True]

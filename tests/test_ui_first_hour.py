@@ -91,6 +91,44 @@ def test_the_app_reopens_paused_where_it_was_with_its_queue(
         second.close()
 
 
+def test_the_bridge_never_misses_a_restore_that_lands_while_it_subscribes(
+    qtbot: Any,
+    library_db: Path,  # noqa: F811
+) -> None:
+    """Review 16: the bridge took its snapshot before subscribing, so a restored track
+    announced in between never reached the window."""
+    from player.library import open_library
+    from player.playback.null import NullBackend
+    from player.ui.app import make_app, make_session
+    from player.ui.session_bridge import SessionBridge
+
+    make_app()
+    with open_library(library_db) as db:
+        track_id = db.scalar("SELECT id FROM tracks WHERE title = 'Night Walk'")
+    first = make_session(str(library_db), backend=NullBackend(), remember=True)
+    first.play_track(track_id)
+    first.close()
+
+    session = make_session(str(library_db), backend=NullBackend(), remember=True)
+    snapshot = session.snapshot
+
+    def snapshot_while_the_restore_lands() -> Any:
+        session.snapshot = snapshot  # once: the session's own updates call it too
+        state = snapshot()  # taken before the restored track is announced
+        session.restore()
+        session.wait_idle()
+        return state
+
+    session.snapshot = snapshot_while_the_restore_lands
+    bridge = SessionBridge(session)
+    try:
+        qtbot.waitUntil(
+            lambda: bridge.state.now_playing is not None and bridge.state.now_playing.id == track_id
+        )
+    finally:
+        bridge.close()
+
+
 def test_untagged_tracks_show_under_unknown_album_and_artist(
     qtbot: Any,
     tmp_path: Path,
@@ -196,7 +234,7 @@ def test_track_menu_song_info_folder_album_artist_and_remove(
 
     from player.ui import trackinfo
 
-    assert trackinfo.remove_from_library(window, [track_id], confirm=False) == 1
+    assert trackinfo.remove_from_library(window, [track_id], confirm=False)
     qtbot.waitUntil(lambda: app.model.total() == len(SONGS) - 1)
     with open_library(window.db_path) as db:
         assert len([e for e in events.all_events(db) if e.track_id == track_id]) >= 1

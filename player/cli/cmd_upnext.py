@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
         if not tracks.count_present(db):
             raise SegueError("the library is empty: run 'segue scan DIR' first")
         seed = tracks.resolve(db, args.seed) if args.seed else _last_played(db)
-        host = EngineHost(db)
+        # A one-shot command: rank as the app does, with the personal model learnt.
+        host = EngineHost(db, background=False)
         picks = host.recommend(seed.id if seed else None, count=args.n)
         infos = {t: tracks.by_id(db, t) for t, _ in picks}
     entries: list[dict[str, Any]] = []

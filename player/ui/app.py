@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -237,13 +239,11 @@ def run(
 
         mpris = Mpris.register(window)
     window.show()
-    keeper = None
+    stop_keeper = None
     if screenshot is None:
-        from player.library.lockkeeper import LockKeeper
-
         # A second process holds the DB's shared lock: no stray close in this process can
         # let another one delete the WAL under the app (see player/library/lockkeeper.py).
-        keeper = LockKeeper.start(db_path)
+        stop_keeper = start_lock_keeper(db_path)
         window.start_background_analysis()
     if play is not None:
         session.play_track(play)
@@ -294,10 +294,32 @@ def run(
     window.shutdown()
     pool.wait(5000)
     bridge.close()
-    if keeper is not None:
-        keeper.stop()
+    if stop_keeper is not None:
+        stop_keeper()
     del tray, mpris
     return int(code)
 
 
-__all__ = ["VIEWS", "make_app", "make_session", "run"]
+def start_lock_keeper(db_path: str) -> Callable[[], None]:
+    """Start the lock keeper on a thread (it waits for the keeper's "ready" line, which
+    must not hold up the window) and return what stops it at the end."""
+    from player.library.lockkeeper import LockKeeper
+
+    started: list[LockKeeper | None] = []
+    thread = threading.Thread(
+        target=lambda: started.append(LockKeeper.start(db_path)),
+        name="segue-lock-keeper",
+        daemon=True,
+    )
+    thread.start()
+
+    def stop() -> None:
+        thread.join(timeout=10)
+        for keeper in started:
+            if keeper is not None:
+                keeper.stop()
+
+    return stop
+
+
+__all__ = ["VIEWS", "make_app", "make_session", "run", "start_lock_keeper"]

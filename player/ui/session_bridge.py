@@ -21,9 +21,11 @@ class SessionBridge(QObject):
     def __init__(self, session: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.state: Any = session.snapshot()
         self._incoming.connect(self._apply, Qt.ConnectionType.QueuedConnection)
+        # Subscribe first: an update published while the snapshot is taken (the restored
+        # track, say) then arrives after it instead of being missed.
         self._remove = session.add_listener(self._on_update)
+        self.state: Any = session.snapshot()
 
     # Runs on the session's thread.
     def _on_update(self, update: Any, state: Any = None) -> None:

@@ -148,13 +148,15 @@ class SettingsDialog(QDialog):
         from player.library.browse import root_folders
 
         self.folders.clear()
-        from player.scanner.walk import ONLINE, folder_state
-
-        for path, _ in root_folders(thread_db(self.window_.db_path)):
-            state = folder_state(path)
-            item = QListWidgetItem(path if state == ONLINE else f"{path}  ({state})")
+        paths = [path for path, _ in root_folders(thread_db(self.window_.db_path))]
+        for path in paths:
+            item = QListWidgetItem(path)
             item.setData(Qt.ItemDataRole.UserRole, path)
             self.folders.addItem(item)
+        # Listing each folder can hang (an unreachable network mount): on the task pool,
+        # the states shown when they come.
+        self._states_for = paths
+        self.window_.pool.run_task(lambda: _folder_states(paths), self._show_states)
         self.skip.setValue(get("listening/skip_threshold"))
         self.repeat.setValue(get("listening/repeat_window"))
         self.spacing.setValue(get("listening/artist_spacing"))
@@ -162,6 +164,19 @@ class SettingsDialog(QDialog):
         self.pause_playing.setChecked(get("analysis/pause_while_playing"))
         self.history_paused.setChecked(get("history/paused"))
         self.notify.setChecked(get("desktop/notifications"))
+
+    def _show_states(self, states: dict[str, str]) -> None:
+        from shiboken6 import isValid
+
+        from player.scanner.walk import ONLINE
+
+        if not isValid(self) or self._states_for != list(states):
+            return  # closed, or the list changed meanwhile (a newer load shows its own)
+        for row in range(self.folders.count()):
+            item = self.folders.item(row)
+            path = item.data(Qt.ItemDataRole.UserRole)
+            state = states.get(path, ONLINE)
+            item.setText(path if state == ONLINE else f"{path}  ({state})")
 
     def accept(self) -> None:
         put("listening/skip_threshold", self.skip.value())
@@ -244,3 +259,10 @@ def wipe_history(db_path: str) -> int:
     from player.library import events
 
     return events.wipe(thread_db(db_path))
+
+
+def _folder_states(paths: list[str]) -> dict[str, str]:
+    """Each music folder's state (online, offline, permission denied), in order."""
+    from player.scanner.walk import folder_state
+
+    return {path: folder_state(path) for path in paths}

@@ -26,7 +26,7 @@ from player.library.browse import UNKNOWN
 from player.library.track_info import TrackDetails
 from player.text import plural
 from player.ui.models import fmt_time
-from player.ui.tasks import thread_db
+from player.ui.tasks import thread_db, with_error
 
 
 def _when(ts: float | None) -> str:
@@ -185,7 +185,9 @@ def go_to(window: Any, track_id: int, what: str) -> None:
         window._filter_to(f"Artist: {artist or 'Unknown artist'}", artist=artist)
 
 
-def remove_from_library(window: Any, ids: list[int], *, confirm: bool = True) -> int:
+def remove_from_library(window: Any, ids: list[int], *, confirm: bool = True) -> bool:
+    """Ask, then mark ``ids`` removed on the task pool (a DB write never waits on the GUI
+    thread); the window hears how it went. False when the user said no."""
     if confirm:
         what = "this song" if len(ids) == 1 else plural(len(ids), "song")
         answer = QMessageBox.question(
@@ -195,8 +197,17 @@ def remove_from_library(window: Any, ids: list[int], *, confirm: bool = True) ->
             "history is kept; Segue no longer shows or plays them.",
         )
         if answer != QMessageBox.StandardButton.Yes:
-            return 0
-    removed = track_info.remove_from_library(thread_db(window.db_path), ids)
-    window.message.setText(f"{plural(removed, 'song')} removed from the library")
-    window.library_changed()
-    return removed
+            return False
+    db_path = window.db_path
+
+    def done(removed: int | None, error: BaseException | None) -> None:
+        if error is not None:  # a busy or damaged library: nothing removed, the app goes on
+            window.message.setText(f"Could not remove from the library: {error}")
+            return
+        window.message.setText(f"{plural(removed or 0, 'song')} removed from the library")
+        window.library_changed()
+
+    window.pool.run_task(
+        lambda: track_info.remove_from_library(thread_db(db_path), ids), with_error(done)
+    )
+    return True

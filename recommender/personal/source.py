@@ -18,7 +18,16 @@ import numpy.typing as npt
 from recommender import api
 from recommender.personal.model import PersonalConfig, PersonalModel
 from recommender.reasons import Describe, artist_title
-from recommender.signals import DEFAULT_SESSION_GAP_S, KIND_CODES, EventLog, Signal, weigh
+from recommender.signals import (
+    DEFAULT_SESSION_GAP_S,
+    KIND_CODES,
+    SIGNAL_CODES,
+    EventLog,
+    Signal,
+    SignalConfig,
+    weigh,
+    weigh_log,
+)
 
 FloatArray = api.FloatArray
 HISTORY_CAP = 60_000  # plays replayed at start-up: the most recent ones
@@ -32,8 +41,15 @@ class PersonalSource:
 
     name = "personal"
 
-    def __init__(self, n_items: int, config: PersonalConfig | None = None) -> None:
+    def __init__(
+        self,
+        n_items: int,
+        config: PersonalConfig | None = None,
+        signals: SignalConfig | None = None,
+    ) -> None:
         self.n_items = n_items
+        # What counts as a skip: the user's threshold (Engine.configure keeps it current).
+        self.signals = signals or SignalConfig()
         # Time of day on the listener's clock (the log is in UTC).
         self.config = config or PersonalConfig(
             background=True, utc_offset_s=float(time.localtime().tm_gmtoff)
@@ -45,6 +61,7 @@ class PersonalSource:
         self._pending: list[api.Event] = []
         self._session_at: tuple[object, float] = (None, -np.inf)
         self._gap_session = 0
+        self._cancelled = threading.Event()
         self.on_ready: Callable[[], None] | None = None
 
     # -- learning ------------------------------------------------------------------------
@@ -60,7 +77,7 @@ class PersonalSource:
         return ("gap", self._gap_session)
 
     def observe(self, event: api.Event) -> None:
-        signal = weigh(event).signal
+        signal = weigh(event, self.signals).signal
         if signal not in (Signal.PLAY, Signal.SKIP):
             return
         with self._lock:
@@ -105,6 +122,8 @@ class PersonalSource:
         for n, (item, ts, session, skip) in enumerate(
             zip(items.tolist(), stamps.tolist(), sessions.tolist(), skipped.tolist(), strict=True)
         ):
+            if self._cancelled.is_set():
+                return  # superseded by a newer engine's model: stop using the CPU
             key = source._session_key(session, ts)
             source._session_at = (key, ts)
             if key != previous_key:
@@ -125,20 +144,21 @@ class PersonalSource:
             self.model = model
             self._session_at, self._gap_session = source._session_at, source._gap_session
             for event in self._pending:
-                self._learn(event, weigh(event).signal is Signal.SKIP)
+                self._learn(event, weigh(event, self.signals).signal is Signal.SKIP)
             self._pending = []
             self.ready.set()
         if self.on_ready is not None:
             self.on_ready()
 
-    @staticmethod
-    def _skipped(log: EventLog, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        out = log.kind[rows] == _SKIP
-        position, duration = log.position_s[rows], log.duration_s[rows]
-        short = np.isfinite(position) & (
-            position < np.minimum(30.0, np.nan_to_num(duration, nan=60.0) / 2)
-        )
-        result: npt.NDArray[np.bool_] = out | short
+    def cancel(self) -> None:
+        """Stop a replay still running (this source's engine was replaced); the source
+        then never becomes ready."""
+        self._cancelled.set()
+
+    def _skipped(self, log: EventLog, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which of these rows are skips, by the same rule as every other source."""
+        signal, _ = weigh_log(log, self.signals)
+        result: npt.NDArray[np.bool_] = signal[rows] == SIGNAL_CODES[Signal.SKIP]
         return result
 
     def state(self) -> dict[str, npt.NDArray[np.float64]]:
