@@ -138,3 +138,22 @@ def test_the_weights_ship_with_their_licence_in_every_build() -> None:
     assert (
         "Permission to use, copy, modify" in (root / "resources/models/LICENSE.musicnn").read_text()
     )
+
+
+def test_learning_the_feature_version_does_not_keep_the_network_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app asks the feature version every half-minute (its analysis backlog); the
+    answer must not cost it the network's weights for the rest of the session."""
+    from recommender.audio.features import DEEP_FEATURE_VERSION, FEATURE_VERSION, current_version
+    from recommender.audio.musicnn import MODEL_ENV, shipped
+
+    shipped.cache_clear()
+    assert current_version() == (DEEP_FEATURE_VERSION, None)
+    assert shipped.cache_info().currsize == 0  # checked, not kept
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(b"PK\x03\x04 not really a zip")
+    monkeypatch.setenv(MODEL_ENV, str(damaged))
+    version, problem = current_version()
+    assert version == FEATURE_VERSION and problem is not None and "damaged" in problem
+    assert shipped.cache_info().currsize == 0

@@ -419,10 +419,10 @@ def current_version() -> tuple[int, str | None]:
     """The feature version this installation writes, and why it is not the deep one: the
     music network's version when its weights load, else the signal features alone with
     the one-line problem. Analysis, its backlog and ``segue doctor`` all ask this."""
-    from recommender.audio.musicnn import ModelError, shipped
+    from recommender.audio.musicnn import ModelError, check
 
     try:
-        shipped()
+        check()  # whether the weights load, without keeping them in this process
     except ModelError as exc:
         return FEATURE_VERSION, str(exc)
     return DEEP_FEATURE_VERSION, None

@@ -314,3 +314,31 @@ def patches(logmel: F32, limit: int | None = None) -> F32:
 def shipped() -> Musicnn:
     """The shipped network, loaded once per process. Raises ``ModelError``."""
     return Musicnn.load()
+
+
+# check()'s answers by weights file (path, size, mtime): None when it loads, else why not.
+_checked: dict[tuple[str, int, int], str | None] = {}
+
+
+def check() -> None:
+    """Raise ``ModelError`` (one line) unless the shipped network's weights load, WITHOUT
+    keeping them: a process that only needs to know the feature version (the app's
+    backlog check) must not hold the network in memory. Loaded once per weights file."""
+    if shipped.cache_info().currsize:  # this process holds the network already
+        shipped()
+        return
+    path = model_path()
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise ModelError(f"the music model {path} is missing") from None
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _checked:
+        try:
+            Musicnn.load(path)  # validated, then dropped
+            _checked[key] = None
+        except ModelError as exc:
+            _checked[key] = str(exc)
+    problem = _checked[key]
+    if problem is not None:
+        raise ModelError(problem)
