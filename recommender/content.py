@@ -285,6 +285,8 @@ class ContentIndex:
         "typical" means for ``explain``."""
         rng = np.random.default_rng(0)
         present = np.flatnonzero(~self.missing & ~self.lacking.any(axis=1))
+        if present.size < 2:  # no track has every group: typical over those with a vector
+            present = np.flatnonzero(~self.missing)
         n_groups = len(self.group_names)
         self.pair_quantiles = np.zeros((n_groups, 101), dtype=np.float32)
         if present.size < 2:
