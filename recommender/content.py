@@ -96,7 +96,8 @@ MOMENT_SAMPLE = 20_000  # rows that estimate covariances in a big library
 N_PAIR_SAMPLES = 4096  # random pairs that define a "typical" per-group distance
 CLOSE_PERCENTILE = 0.2  # a group is "similar" when closer than 80% of random pairs
 MAX_ASPECTS = 3
-FORMAT_VERSION = 3  # 2: the k-reciprocal neighbour graph; 3: groups cut to leading axes
+# 2: the k-reciprocal neighbour graph; 3: groups cut to leading axes; 4: groups a row lacks
+FORMAT_VERSION = 4
 
 # Building a neighbour graph takes seconds to a minute: two threads asking at once wait
 # for one build rather than both doing it.
@@ -160,18 +161,20 @@ class ContentIndex:
         X64 = np.where(np.isfinite(X64), X64, np.nan)
         missing: npt.NDArray[np.bool_] = np.asarray(np.isnan(X64).all(axis=1))
         self.quantiles = self._fit_quantiles(X64[~missing] if (~missing).any() else X64)
+        self.in_bounds: IntArray = np.concatenate([[0], np.cumsum([c.size for c in cols])]).astype(
+            np.int64
+        )
+        lacking = self._lacking(X64, missing)
         Z = _rank_gaussian(X64, self.quantiles)
-        sizes = [c.size for c in cols]
         limits = {**DEFAULT_GROUP_DIMS, **(dims or {})}
         out_sizes = [
             min(c.size, limits.get(g, c.size)) for g, c in zip(self.group_names, cols, strict=True)
         ]
-        # Input columns and output (index) columns of each group.
-        self.in_bounds: IntArray = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        # Output (index) columns of each group (in_bounds: its input columns).
         self.bounds: IntArray = np.concatenate([[0], np.cumsum(out_sizes)]).astype(np.int64)
         self.center = np.zeros(self.in_columns.size, dtype=np.float64)
         self.projection = np.zeros((self.in_columns.size, int(self.bounds[-1])))
-        present = Z[self._moment_rows(missing)]
+        present = Z[self._moment_rows(missing | lacking.any(axis=1))]
         for (start, stop), (o_start, o_stop) in zip(
             self._spans(self.in_bounds), self._spans(), strict=True
         ):
@@ -182,6 +185,7 @@ class ContentIndex:
         self.embedding: FloatArray = self._embed(Z)
         self.embedding[missing] = 0.0
         self.missing = missing
+        self.lacking = lacking
         self.n_fitted = n
         self._fit_pair_quantiles()
         self.graph: ReciprocalGraph | None = None
@@ -213,6 +217,18 @@ class ContentIndex:
             warnings.simplefilter("ignore", RuntimeWarning)
             q = np.nanquantile(X, probs, axis=0)
         return np.asarray(q, dtype=np.float64)
+
+    def _lacking(
+        self, X64: npt.NDArray[np.float64], missing: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.bool_]:
+        """(rows, groups): the groups a row with a vector has no value in at all (an older
+        feature version without the music network's group, during an upgrade). Such a
+        group weighs nothing in that row's distances; the others share its weight."""
+        nan = np.isnan(X64)
+        out = np.zeros((X64.shape[0], len(self.group_names)), dtype=bool)
+        for g, (start, stop) in enumerate(self._spans(self.in_bounds)):
+            out[:, g] = nan[:, start:stop].all(axis=1) & ~missing
+        return out
 
     @staticmethod
     def _moment_rows(missing: npt.NDArray[np.bool_]) -> IntArray:
@@ -268,7 +284,9 @@ class ContentIndex:
         """Per group, the distribution of squared distances over random pairs: what
         "typical" means for ``explain``."""
         rng = np.random.default_rng(0)
-        present = np.flatnonzero(~self.missing)
+        present = np.flatnonzero(~self.missing & ~self.lacking.any(axis=1))
+        if present.size < 2:  # no track has every group: typical over those with a vector
+            present = np.flatnonzero(~self.missing)
         n_groups = len(self.group_names)
         self.pair_quantiles = np.zeros((n_groups, 101), dtype=np.float32)
         if present.size < 2:
@@ -303,27 +321,58 @@ class ContentIndex:
         E|x - r|^2 = |x|^2 - 2 x.E[r] + E[a],
         Var|x - r|^2 = Var(a) + 4 x'Cov(r)x - 4 x.Cov(r, a)."""
         W = self.embedding * np.sqrt(self.column_weights)
-        present = W[self._moment_rows(self.missing[: self.n_fitted])].astype(np.float64)
-        sq = (present**2).sum(axis=1)
-        self._mom_mean = present.mean(axis=0)
-        centred = present - self._mom_mean
-        self._mom_cov = centred.T @ centred / present.shape[0]
-        self._mom_a_mean = float(sq.mean())
-        self._mom_a_var = float(sq.var())
-        self._mom_cross = centred.T @ (sq - self._mom_a_mean) / present.shape[0]
+        fitted = self.missing[: self.n_fitted] | self.lacking[: self.n_fitted].any(axis=1)
+        self._moment_sample = self._moment_rows(fitted)
+        self._moments = self._weighted_moments(W[self._moment_sample])
         self.sq_norms: FloatArray = (W.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)
-        self.mp_mean, self.mp_std = self._distance_stats(W)
+        self.mp_mean, self.mp_std = self._distance_stats(W, self._moments)
         self._missing_ids = np.flatnonzero(self.missing)
+        self._row_stats_for_lacking(np.arange(self.n_items))
 
-    def _distance_stats(self, W: FloatArray) -> tuple[FloatArray, FloatArray]:
+    @staticmethod
+    def _weighted_moments(rows: FloatArray) -> tuple[Any, ...]:
+        present = rows.astype(np.float64)
+        sq = (present**2).sum(axis=1)
+        mean = present.mean(axis=0)
+        centred = present - mean
+        a_mean = float(sq.mean())
+        return (
+            mean,
+            centred.T @ centred / present.shape[0],
+            a_mean,
+            float(sq.var()),
+            centred.T @ (sq - a_mean) / present.shape[0],
+        )
+
+    def _renormalised(self, lacks: npt.NDArray[np.bool_]) -> FloatArray:
+        """Column weights for a pair that lacks the groups ``lacks``: those weigh 0, the
+        others are scaled so that the total weight stays the same."""
+        group_w = np.array([self.weights[g] for g in self.group_names], dtype=np.float64)
+        kept = np.where(lacks, 0.0, group_w)
+        scale = group_w.sum() / kept.sum() if kept.sum() > 0 else 0.0
+        return np.repeat((kept * scale).astype(np.float32), np.diff(self.bounds))
+
+    def _row_stats_for_lacking(self, rows: IntArray) -> None:
+        """Mutual proximity's per-item statistics of the ``rows`` that lack a group: all
+        their distances are in the renormalised weighting, so their statistics are too."""
+        lacking = self.lacking[rows]
+        if not lacking.any():
+            return
+        sample = self.embedding[self._moment_sample]
+        for pattern in np.unique(lacking[lacking.any(axis=1)], axis=0):
+            which = rows[(lacking == pattern).all(axis=1)]
+            root = np.sqrt(self._renormalised(pattern))
+            moments = self._weighted_moments(sample * root)
+            W = self.embedding[which] * root
+            self.mp_mean[which], self.mp_std[which] = self._distance_stats(W, moments)
+
+    @staticmethod
+    def _distance_stats(W: FloatArray, moments: tuple[Any, ...]) -> tuple[FloatArray, FloatArray]:
+        mom_mean, mom_cov, a_mean, a_var, cross = moments
         W64 = W.astype(np.float64)
         norms = (W64**2).sum(axis=1)
-        mean = norms - 2.0 * W64 @ self._mom_mean + self._mom_a_mean
-        var = (
-            self._mom_a_var
-            + 4.0 * ((W64 @ self._mom_cov) * W64).sum(axis=1)
-            - 4.0 * W64 @ self._mom_cross
-        )
+        mean = norms - 2.0 * W64 @ mom_mean + a_mean
+        var = a_var + 4.0 * ((W64 @ mom_cov) * W64).sum(axis=1) - 4.0 * W64 @ cross
         std = np.sqrt(np.maximum(var, 1e-12))
         return mean.astype(np.float32), std.astype(np.float32)
 
@@ -338,20 +387,23 @@ class ContentIndex:
             raise ValueError(f"new tracks need at least {int(self.in_columns.max()) + 1} features")
         X64 = X64[:, self.in_columns]
         X64 = np.where(np.isfinite(X64), X64, np.nan)
-        missing = np.isnan(X64).all(axis=1)
+        missing: npt.NDArray[np.bool_] = np.asarray(np.isnan(X64).all(axis=1))
+        lacking = self._lacking(X64, missing)
         E = self._embed(_rank_gaussian(X64, self.quantiles))
         E[missing] = 0.0
         W = E * np.sqrt(self.column_weights)
-        mean, std = self._distance_stats(W)
+        mean, std = self._distance_stats(W, self._moments)
         first = self.embedding.shape[0]
         self.embedding = np.concatenate([self.embedding, E])
         self.missing = np.concatenate([self.missing, missing])
+        self.lacking = np.concatenate([self.lacking, lacking])
         self.sq_norms = np.concatenate(
             [self.sq_norms, (W.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)]
         )
         self.mp_mean = np.concatenate([self.mp_mean, mean])
         self.mp_std = np.concatenate([self.mp_std, std])
         self._missing_ids = np.flatnonzero(self.missing)
+        self._row_stats_for_lacking(np.arange(first, self.embedding.shape[0]))
         self.graph = None  # rebuilt on the next query that needs it
         return np.arange(first, self.embedding.shape[0], dtype=np.int64)
 
@@ -371,7 +423,39 @@ class ContentIndex:
             out = query @ self.embedding.T
         out += self.sq_norms[None, :]
         out += self.sq_norms[ids, None]
+        if self.lacking.any():
+            self._renormalise_rows(ids, out)
         return out
+
+    def _renormalise_rows(self, ids: IntArray, sq: FloatArray) -> None:
+        """Where a pair lacks a group (either track has no value in it), that group's
+        share of ``sq`` (ids x all items) is taken out and the rest scaled up, in place:
+        tracks of an older feature version don't all look alike in the group they lack."""
+        lacks_any: npt.NDArray[np.bool_] = np.asarray(self.lacking.any(axis=1))
+        total = float(sum(self.weights.values()))
+        for g, (start, stop) in enumerate(self._spans()):
+            lack = self.lacking[:, g]
+            if not lack.any() or self.weights[self.group_names[g]] == 0:
+                continue
+            E = self.embedding[:, start:stop]
+            part = self.weights[self.group_names[g]] * (
+                (E[ids] ** 2).sum(axis=1)[:, None]
+                - 2.0 * (E[ids] @ E.T)
+                + (E**2).sum(axis=1)[None, :]
+            )
+            pair = lack[ids][:, None] | lack[None, :]
+            sq -= np.where(pair, part, 0.0).astype(np.float32)
+        # The weight left for each pair, then scaled back to the whole.
+        group_w = np.array([self.weights[g] for g in self.group_names], dtype=np.float64)
+        kept = np.full(sq.shape, total, dtype=np.float64)
+        for g in range(len(self.group_names)):
+            lack = self.lacking[:, g]
+            if lack.any():
+                kept -= np.where(lack[ids][:, None] | lack[None, :], group_w[g], 0.0)
+        touched = lacks_any[ids][:, None] | lacks_any[None, :]
+        scale = np.where(touched & (kept > 0), total / np.maximum(kept, 1e-12), 1.0)
+        sq *= scale.astype(np.float32)
+        np.maximum(sq, 0.0, out=sq)
 
     def _mutual_proximity(self, ids: IntArray, cols: IntArray | slice, sq: FloatArray) -> None:
         """Turn squared distances ``sq`` (ids x cols) into mutual-proximity distances, in
@@ -503,7 +587,15 @@ class ContentIndex:
 
     def pair_squared(self, a: IntArray, b: IntArray) -> FloatArray:
         diff = self.embedding[a] - self.embedding[b]
-        out: FloatArray = ((diff * diff) @ self.column_weights).astype(np.float32)
+        if not self.lacking.any():
+            out: FloatArray = ((diff * diff) @ self.column_weights).astype(np.float32)
+            return out
+        group_w = np.array([self.weights[g] for g in self.group_names], dtype=np.float64)
+        pair_lacks = self.lacking[a] | self.lacking[b]  # (pairs, groups)
+        kept = np.where(pair_lacks, 0.0, group_w)
+        per_group = np.add.reduceat(diff * diff, self.bounds[:-1], axis=1)
+        scale = group_w.sum() / np.maximum(kept.sum(axis=1), 1e-12)
+        out = ((per_group * kept).sum(axis=1) * scale).astype(np.float32)
         return out
 
     def final_distance(self, ids: IntArray, cand: IntArray, sq: FloatArray) -> FloatArray:
@@ -602,7 +694,7 @@ class ContentIndex:
         gain = {
             g: self.weights[g] * float(typical[i] - dist[i])
             for i, g in enumerate(self.group_names)
-            if self.weights[g] > 0
+            if self.weights[g] > 0 and not (self.lacking[a, i] or self.lacking[b, i])
         }
         close = sorted((g for g in gain if pct[g] <= CLOSE_PERCENTILE), key=lambda g: -gain[g])
         if close:
@@ -629,6 +721,7 @@ class ContentIndex:
             projection=self.projection,
             embedding=self.embedding,
             missing=self.missing,
+            lacking=self.lacking,
             pair_quantiles=self.pair_quantiles,
             n_fitted=np.int64(self.n_fitted),
             **self._graph_arrays(),
@@ -663,6 +756,7 @@ class ContentIndex:
             self.projection = data["projection"]
             self.embedding = data["embedding"]
             self.missing = data["missing"]
+            self.lacking = data["lacking"]
             self.pair_quantiles = data["pair_quantiles"]
             self.n_fitted = int(data["n_fitted"])
             weights = dict(zip(self.group_names, data["group_weights"].tolist(), strict=True))

@@ -252,3 +252,53 @@ def test_a_wide_group_is_kept_to_its_leading_axes(tmp_path: Path) -> None:
     np.testing.assert_array_equal(again.similar(3, 5)[0], index.similar(3, 5)[0])
     new = again.add(X[:2])
     np.testing.assert_allclose(again.embedding[new], index.embedding[:2], atol=1e-5)
+
+
+def test_during_a_feature_upgrade_old_tracks_find_neighbours_by_their_sound() -> None:
+    """Review 14: while the library upgrades (half the tracks with the music network's
+    "deep" group, half still without, NaN there), every old track got the same imputed
+    deep vector in a group weighted 3.5, so old tracks became each other's neighbours.
+    A pair lacking a group now leaves it out and the other groups share its weight."""
+    from recommender.content import ContentIndex
+
+    rng = np.random.default_rng(7)
+    n_styles, per_style = 6, 40
+    style = np.repeat(np.arange(n_styles), per_style)
+    n = style.size
+    signal_centres = rng.normal(0.0, 1.0, (n_styles, 42))
+    deep_centres = rng.normal(0.0, 1.0, (n_styles, 50))
+    X = np.hstack(
+        [
+            signal_centres[style] + rng.normal(0.0, 0.6, (n, 42)),
+            deep_centres[style] + rng.normal(0.0, 0.6, (n, 50)),
+        ]
+    )
+    old = rng.permutation(n)[: n // 2]  # version 1: no deep group yet
+    X[old, 42:] = np.nan
+    groups = {
+        "timbre": slice(0, 20),
+        "harmony": slice(20, 32),
+        "rhythm": slice(32, 36),
+        "spectral": slice(36, 40),
+        "loudness": slice(40, 42),
+        "deep": slice(42, 92),
+    }
+    index = ContentIndex.fit(X, groups)
+    is_old = np.zeros(n, dtype=bool)
+    is_old[old] = True
+    same_style, old_among = [], []
+    for item in old[:40]:
+        for rerank in (False, True):
+            near, _ = index.similar(int(item), 10, rerank=rerank)
+            same_style.append(np.mean(style[near] == style[item]))
+            old_among.append(np.mean(is_old[near]))
+        row = index.distances(int(item))
+        assert np.all((row >= 0.0) & (row <= 1.0))
+    assert np.mean(same_style) > 0.9
+    assert np.mean(old_among) < 0.75  # new tracks of its style too, not only old ones
+    # A new track's neighbours: its style, old or new.
+    new = np.setdiff1d(np.arange(n), old)[:40]
+    assert np.mean([np.mean(style[index.similar(int(i), 10)[0]] == style[i]) for i in new]) > 0.9
+    # An old pair is never "similar in overall sound": neither has it.
+    a, b = old[0], old[1]
+    assert "overall sound" not in index.explain(int(a), int(b))
