@@ -194,14 +194,15 @@ class Musicnn:
         return x
 
     @classmethod
-    def _pool_then_activate(cls, z: F32, layer: Layer) -> F32:
+    def _pool_then_activate(cls, z: F32, layer: Layer, freq_axis: int = 2) -> F32:
         """max over frequency of ReLU(z + bias) * scale + shift, for z (P, T, F, C)
-        computed with the sign-flipped kernel (``Layer.sign``): the same numbers as
-        activating every frequency first, at 1/F of the element-wise work. Adding the
-        bias, ReLU and a positive scale are monotone, so the maximum can go first; where
-        the scale is negative the maximum becomes the minimum, which is minus the
-        maximum of the negated outputs, and negating is exact in floating point."""
-        pooled: F32 = z.max(axis=2)
+        (or (P, F, T, C) with ``freq_axis`` 1) computed with the sign-flipped kernel
+        (``Layer.sign``): the same numbers as activating every frequency first, at 1/F
+        of the element-wise work. Adding the bias, ReLU and a positive scale are
+        monotone, so the maximum can go first; where the scale is negative the maximum
+        becomes the minimum, which is minus the maximum of the negated outputs, and
+        negating is exact in floating point."""
+        pooled: F32 = z.max(axis=freq_axis)
         pooled *= layer.sign
         pooled += layer.bias
         return cls._activate(pooled, layer)
@@ -223,11 +224,13 @@ class Musicnn:
         layer = self.layers[name]
         k = layer.kernel.shape[0]
         before = (k - 1) // 2
-        padded = np.pad(x, ((0, 0), (before, k - 1 - before), (0, 0)))
-        windows = np.lib.stride_tricks.sliding_window_view(padded, k, axis=1)  # (P,T,F,k)
-        p, t, f = windows.shape[:3]
-        out = windows.reshape(p * t * f, k) @ layer.kernel
-        return self._pool_then_activate(out.reshape(p, t, f, -1), layer)
+        # Frequency-major, so each window is k contiguous floats: a cheaper im2col copy
+        # than gathering k frames 96 floats apart (bit-identical rows, ~10 % faster).
+        padded = np.pad(x.transpose(0, 2, 1), ((0, 0), (0, 0), (before, k - 1 - before)))
+        windows = np.lib.stride_tricks.sliding_window_view(padded, k, axis=2)  # (P,F,T,k)
+        p, f, t = windows.shape[:3]
+        out = (windows.reshape(p * f * t, k) @ layer.kernel).reshape(p, f, t, -1)
+        return self._pool_then_activate(out, layer, freq_axis=1)
 
     def front_end(self, x: F32) -> F32:
         """(P, 187, 96) log-mel patches -> (P, 187, 561)."""
