@@ -20,7 +20,7 @@ from recommender.audio import (
     extract,
 )
 from recommender.audio.decode import SR
-from recommender.audio.features import _estimate_tuning
+from recommender.audio.features import _estimate_tuning, _median_rows
 
 REAL = "audio/Kevin_MacLeod_-_Vibe_Ace.ogg"
 
@@ -210,3 +210,18 @@ def test_windows_are_analysed_together() -> None:
     only_quiet, only_loud = extract([quiet]).vector, extract([loud]).vector
     assert only_quiet[rms_mean] < both[rms_mean] < only_loud[rms_mean]
     assert both.shape == (N_FEATURES,) and both.dtype == np.float32
+
+
+@pytest.mark.parametrize("size", [7, 8, 16])
+@pytest.mark.parametrize("length", [2, 5, 16, 40, 513])
+def test_the_hpss_median_filter_gives_scipys_values(size: int, length: int) -> None:
+    """The HPSS energies' row median (np.partition over sliding windows) must pick the
+    very values scipy.ndimage.median_filter does, edges, ties and even sizes included."""
+    import scipy.ndimage as ndi
+
+    rng = np.random.default_rng(size * 1000 + length)
+    x = rng.random((6, length)).astype(np.float32)
+    x[0] = 0.0  # silence: all ties
+    x[1] = np.round(x[1], 1)  # many ties
+    expected = ndi.median_filter(x, size=(1, size), mode="reflect")
+    np.testing.assert_array_equal(_median_rows(x, size), expected)

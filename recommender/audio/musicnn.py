@@ -73,6 +73,8 @@ _CONVS = (
     "mid3",
 )
 _NORMS = ("input", *_CONVS, "pool", "dense")
+# The front end's layers, max-pooled over frequency after their activation.
+_POOLED = frozenset(_CONVS[:5])
 _EXPECTED_SHAPES: dict[str, tuple[int, ...]] = {
     "timbral74/kernel": (7, 38, 1, 204),
     "timbral77/kernel": (7, 67, 1, 204),
@@ -104,6 +106,9 @@ class Layer:
     bias: F32
     scale: F32
     shift: F32
+    # +1 or -1 per channel, the sign of ``scale``, already multiplied into ``kernel`` of
+    # the front end's layers (see ``_pool_then_activate``); all ones elsewhere.
+    sign: F32
 
 
 @dataclass(frozen=True)
@@ -129,10 +134,16 @@ class Musicnn:
             self.layers: dict[str, Layer] = {}
             for name in (*_CONVS, "dense"):
                 kernel = np.asarray(weights[f"{name}/kernel"], dtype=np.float32)
+                scale, shift = norms[name]
+                sign = np.ones_like(scale)
+                if name in _POOLED:
+                    sign[scale < 0] = -1.0
                 self.layers[name] = Layer(
-                    np.ascontiguousarray(kernel.reshape(-1, kernel.shape[-1])),
+                    np.ascontiguousarray(kernel.reshape(-1, kernel.shape[-1]) * sign),
                     np.asarray(weights[f"{name}/bias"], dtype=np.float32),
-                    *norms[name],
+                    scale,
+                    shift,
+                    sign,
                 )
             self.pool_scale, self.pool_shift = norms["pool"]
             self.output_kernel = np.asarray(weights["output/kernel"], dtype=np.float32)
@@ -182,6 +193,20 @@ class Musicnn:
         x += layer.shift
         return x
 
+    @classmethod
+    def _pool_then_activate(cls, z: F32, layer: Layer, freq_axis: int = 2) -> F32:
+        """max over frequency of ReLU(z + bias) * scale + shift, for z (P, T, F, C)
+        (or (P, F, T, C) with ``freq_axis`` 1) computed with the sign-flipped kernel
+        (``Layer.sign``): the same numbers as activating every frequency first, at 1/F
+        of the element-wise work. Adding the bias, ReLU and a positive scale are
+        monotone, so the maximum can go first; where the scale is negative the maximum
+        becomes the minimum, which is minus the maximum of the negated outputs, and
+        negating is exact in floating point."""
+        pooled: F32 = z.max(axis=freq_axis)
+        pooled *= layer.sign
+        pooled += layer.bias
+        return cls._activate(pooled, layer)
+
     def timbral(self, x: F32, name: str) -> F32:
         """(P, 187, 96) normalised input -> (P, 187, 204): a 7 x F convolution (time
         padded by 3, frequency 'valid'), ReLU, batch norm, max over frequency."""
@@ -191,11 +216,7 @@ class Musicnn:
         windows = np.lib.stride_tricks.sliding_window_view(padded, (7, f_width), axis=(1, 2))
         p, t, f = windows.shape[:3]
         cols = windows.reshape(p * t * f, 7 * f_width)  # the im2col copy
-        out = cols @ layer.kernel
-        out += layer.bias
-        out = self._activate(out, layer)
-        pooled: F32 = out.reshape(p, t, f, -1).max(axis=2)
-        return pooled
+        return self._pool_then_activate((cols @ layer.kernel).reshape(p, t, f, -1), layer)
 
     def temporal(self, x: F32, name: str) -> F32:
         """(P, 187, 96) -> (P, 187, 51): a K x 1 convolution along time ('same' padding
@@ -203,14 +224,13 @@ class Musicnn:
         layer = self.layers[name]
         k = layer.kernel.shape[0]
         before = (k - 1) // 2
-        padded = np.pad(x, ((0, 0), (before, k - 1 - before), (0, 0)))
-        windows = np.lib.stride_tricks.sliding_window_view(padded, k, axis=1)  # (P,T,F,k)
-        p, t, f = windows.shape[:3]
-        out = windows.reshape(p * t * f, k) @ layer.kernel
-        out += layer.bias
-        out = self._activate(out, layer)
-        pooled: F32 = out.reshape(p, t, f, -1).max(axis=2)
-        return pooled
+        # Frequency-major, so each window is k contiguous floats: a cheaper im2col copy
+        # than gathering k frames 96 floats apart (bit-identical rows, ~10 % faster).
+        padded = np.pad(x.transpose(0, 2, 1), ((0, 0), (0, 0), (before, k - 1 - before)))
+        windows = np.lib.stride_tricks.sliding_window_view(padded, k, axis=2)  # (P,F,T,k)
+        p, f, t = windows.shape[:3]
+        out = (windows.reshape(p * f * t, k) @ layer.kernel).reshape(p, f, t, -1)
+        return self._pool_then_activate(out, layer, freq_axis=1)
 
     def front_end(self, x: F32) -> F32:
         """(P, 187, 96) log-mel patches -> (P, 187, 561)."""
