@@ -8,6 +8,7 @@ import pytest
 from recommender import api
 from recommender.personal.activation import Activation, DecayChooser, mixture
 from recommender.personal.model import PersonalModel
+from recommender.personal.sequence import CountRows
 from recommender.personal.source import PersonalSource
 from recommender.signals import KIND_CODES, EventLog
 
@@ -192,3 +193,20 @@ def test_the_source_rebuilds_in_the_background_and_keeps_events_that_arrive_mean
     scores = source.scores(api.Context(current=0, session=(0,), now=42 * DAY))
     assert scores.max() == pytest.approx(1.0) and int(np.argmax(scores)) == 1
     assert source.scores(api.Context(current=None, now=42 * DAY)).max() == 0.0
+
+
+def test_compact_counts_match_plain_counting_through_every_fold() -> None:
+    # Folded often (every 7 bumps), so most reads merge the compact base with fresh bumps.
+    rng = np.random.default_rng(3)
+    rows, truth = CountRows(fold_every=7), dict[tuple[int, int], int]()
+    for a, b in rng.integers(0, 40, size=(600, 2)).tolist():
+        rows.bump(a, b)
+        truth[a, b] = truth.get((a, b), 0) + 1
+        idx, counts = rows.arrays(a)
+        assert sorted(zip(idx.tolist(), counts.tolist(), strict=True)) == sorted(
+            (b2, float(c)) for (a2, b2), c in truth.items() if a2 == a
+        )
+        assert rows.count(a, b) == truth[a, b]
+    assert rows.count(41, 0) == 0.0 and rows.arrays(99)[0].size == 0
+    r, c, v = rows.coo()
+    assert dict(zip(zip(r.tolist(), c.tolist(), strict=True), v.tolist(), strict=True)) == truth

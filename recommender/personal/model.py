@@ -246,7 +246,11 @@ class PersonalModel:
         self.blender.learn(batch, 0, weight=weight)
 
     def refit_factors_now(self) -> None:
+        """Refit the factors inline; the counts' pending bumps are folded first (after a
+        replay they would otherwise stay in the dicts)."""
         self.since_refit = 0
+        self.near.rows.fold()
+        self.transitions.after.fold()
         self.embedding = ppmi_embeddings(
             self.transitions.together, self.n_items, self.config.factor_dim
         )
@@ -281,7 +285,7 @@ class PersonalModel:
             return
         if self._refitting is not None and self._refitting.is_alive():
             return
-        snapshot = {a: dict(row) for a, row in rows.items()}
+        snapshot = rows.coo()  # fresh arrays: later bumps do not change them
         n = self.n_items
 
         def work() -> None:
@@ -470,7 +474,7 @@ class PersonalModel:
     def _anchor(self, item: int, session: Sequence[int]) -> int | None:
         best, best_count = None, 0.0
         for other in dict.fromkeys(reversed(session)):
-            count = self.transitions.together.get(other, {}).get(item, 0.0)
+            count = self.transitions.together.count(other, item)
             if count > best_count and other != item:
                 best, best_count = other, count
         return best
