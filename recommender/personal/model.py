@@ -18,6 +18,8 @@ blender (``blender.py``); the rest of the catalogue ranks below it.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -113,6 +115,19 @@ class _Featurised:
     candidates: IntArray
     features: npt.NDArray[np.float64]
     scores: npt.NDArray[np.float64]
+
+
+def _release_freed_memory() -> None:
+    """Hand the heap freed by a replay back to the OS. A replay churns through millions of
+    small allocations (fresh counts, per-play arrays); glibc keeps the freed heap (~130 MB
+    after 60,000 plays over 100,000 tracks) unless asked. Elsewhere, nothing to do."""
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        trim = None
+    if trim is not None:
+        trim(0)
 
 
 def _human_age(seconds: float) -> str:
@@ -254,6 +269,7 @@ class PersonalModel:
         self.embedding = ppmi_embeddings(
             self.transitions.together, self.n_items, self.config.factor_dim
         )
+        _release_freed_memory()
 
     def state(self) -> dict[str, npt.NDArray[np.float64]]:
         """What cannot be recounted from the log cheaply: the blender and the decay."""

@@ -20,7 +20,7 @@ FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 Row = dict[int, int]  # counts as small ints: Python shares the objects of 0..256
 _TOGETHER_CAP = 50
-_FOLD_EVERY = 200_000  # pending bumps before they are folded into the compact base
+_FOLD_EVERY = 50_000  # pending bumps before they are folded into the compact base
 
 
 def row_arrays(row: Row | None) -> tuple[IntArray, npt.NDArray[np.float64]]:
