@@ -8,6 +8,7 @@ import pytest
 from recommender import api
 from recommender.personal.activation import Activation, DecayChooser, mixture
 from recommender.personal.model import PersonalModel
+from recommender.personal.sequence import CountRows
 from recommender.personal.source import PersonalSource
 from recommender.signals import KIND_CODES, EventLog
 
@@ -217,3 +218,20 @@ def test_the_replay_counts_skips_by_the_users_threshold() -> None:
             api.Event(0, 4 * DAY, api.SKIP, session=4, position_s=20.0, duration_s=200.0)
         )
         assert source.model.skips[0] == 2 * expected[0]
+
+
+def test_compact_counts_match_plain_counting_through_every_fold() -> None:
+    # Folded often (every 7 bumps), so most reads merge the compact base with fresh bumps.
+    rng = np.random.default_rng(3)
+    rows, truth = CountRows(fold_every=7), dict[tuple[int, int], int]()
+    for a, b in rng.integers(0, 40, size=(600, 2)).tolist():
+        rows.bump(a, b)
+        truth[a, b] = truth.get((a, b), 0) + 1
+        idx, counts = rows.arrays(a)
+        assert sorted(zip(idx.tolist(), counts.tolist(), strict=True)) == sorted(
+            (b2, float(c)) for (a2, b2), c in truth.items() if a2 == a
+        )
+        assert rows.count(a, b) == truth[a, b]
+    assert rows.count(41, 0) == 0.0 and rows.arrays(99)[0].size == 0
+    r, c, v = rows.coo()
+    assert dict(zip(zip(r.tolist(), c.tolist(), strict=True), v.tolist(), strict=True)) == truth

@@ -10,18 +10,22 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
-from recommender.personal.sequence import Row
+from recommender.personal.sequence import CountRows
 
 FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
 
 
-def ppmi_embeddings(rows: dict[int, Row], n_items: int, dim: int = 32) -> FloatArray | None:
-    """Unit-length track embeddings (zero rows for tracks never seen with another)."""
-    if len(rows) < 3:
+def ppmi_embeddings(
+    rows: CountRows | tuple[IntArray, IntArray, npt.NDArray[np.float64]],
+    n_items: int,
+    dim: int = 32,
+) -> FloatArray | None:
+    """Unit-length track embeddings (zero rows for tracks never seen with another), from
+    the counts or their (row, column, count) entries."""
+    r, c, v = rows.coo() if isinstance(rows, CountRows) else rows
+    if np.unique(r).size < 3:
         return None
-    r = np.fromiter((a for a, row in rows.items() for _ in row), np.int64)
-    c = np.fromiter((b for row in rows.values() for b in row), np.int64)
-    v = np.fromiter((x for row in rows.values() for x in row.values()), np.float64)
     matrix = sp.csr_matrix((v, (r, c)), shape=(n_items, n_items))
     total = float(v.sum())
     row_sum = np.asarray(matrix.sum(axis=1)).ravel()

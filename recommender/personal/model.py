@@ -18,6 +18,8 @@ blender (``blender.py``); the rest of the catalogue ranks below it.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -113,6 +115,19 @@ class _Featurised:
     candidates: IntArray
     features: npt.NDArray[np.float64]
     scores: npt.NDArray[np.float64]
+
+
+def _release_freed_memory() -> None:
+    """Hand the heap freed by a replay back to the OS. A replay churns through millions of
+    small allocations (fresh counts, per-play arrays); glibc keeps the freed heap (~130 MB
+    after 60,000 plays over 100,000 tracks) unless asked. Elsewhere, nothing to do."""
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        trim = None
+    if trim is not None:
+        trim(0)
 
 
 def _human_age(seconds: float) -> str:
@@ -246,10 +261,15 @@ class PersonalModel:
         self.blender.learn(batch, 0, weight=weight)
 
     def refit_factors_now(self) -> None:
+        """Refit the factors inline; the counts' pending bumps are folded first (after a
+        replay they would otherwise stay in the dicts)."""
         self.since_refit = 0
+        self.near.rows.fold()
+        self.transitions.after.fold()
         self.embedding = ppmi_embeddings(
             self.transitions.together, self.n_items, self.config.factor_dim
         )
+        _release_freed_memory()
 
     def state(self) -> dict[str, npt.NDArray[np.float64]]:
         """What cannot be recounted from the log cheaply: the blender and the decay."""
@@ -281,7 +301,7 @@ class PersonalModel:
             return
         if self._refitting is not None and self._refitting.is_alive():
             return
-        snapshot = {a: dict(row) for a, row in rows.items()}
+        snapshot = rows.coo()  # fresh arrays: later bumps do not change them
         n = self.n_items
 
         def work() -> None:
@@ -470,7 +490,7 @@ class PersonalModel:
     def _anchor(self, item: int, session: Sequence[int]) -> int | None:
         best, best_count = None, 0.0
         for other in dict.fromkeys(reversed(session)):
-            count = self.transitions.together.get(other, {}).get(item, 0.0)
+            count = self.transitions.together.count(other, item)
             if count > best_count and other != item:
                 best, best_count = other, count
         return best
