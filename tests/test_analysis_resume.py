@@ -5,9 +5,6 @@ a relaunch; Cancel holds it for this run only. Real app window, real analysis pr
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +16,8 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings, Qt
 
 from tests.audiogen import tag, write_audio
+from tests.clihelp import segue
 
-ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT_MS = 180_000  # a fresh analysis process imports librosa on 2 shared cores
 
 
@@ -36,14 +33,7 @@ def _song(path: Path, title: str, freq: float) -> Path:
 
 
 def _segue(db_path: Path, *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "player", "--db", str(db_path), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-    )
+    result = segue(*args, db=db_path)
     assert result.returncode == 0, result.stderr
 
 

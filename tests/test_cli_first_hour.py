@@ -13,19 +13,10 @@ import pytest
 from player.library import open_library
 from player.smartquery import SmartQueryError, parse
 from tests.audiogen import tag, write_audio
+from tests.clihelp import segue
 from tests.scanhelp import scan
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def segue(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "player", "--db", str(db), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

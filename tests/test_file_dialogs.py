@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,8 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings, QTimer
 
 from tests.audiogen import tag, write_audio
+from tests.clihelp import segue
 from tests.scanhelp import scan
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -75,14 +73,7 @@ def _browse_and_cancel(qtbot: Any, folder: Path, seen: dict[str, str]) -> None:
 
 
 def _segue(db_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "player", "--db", str(db_path), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-    )
+    return segue(*args, db=db_path)
 
 
 DIALOGS: dict[str, Callable[[Any], None]] = {

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -15,20 +13,10 @@ import pytest
 from player.library import Database, playlists
 from player.playlist_io import XSPF_NS, entry_path
 from tests.audiogen import tag, write_audio
+from tests.clihelp import segue
 from tests.scanhelp import scan
 
-ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["Ça plane pour moi.flac", "日本の歌.ogg", "plain name.wav", "sub dir/Ölfarbe.mp3"]
-
-
-def segue(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "player", "--db", str(db), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,21 +11,11 @@ import pytest
 
 from player.library import Database, events
 from tests.audiogen import tag, write_audio
+from tests.clihelp import segue
 from tests.scanhelp import scan
 
-ROOT = Path(__file__).resolve().parent.parent
 DAY = 86400.0
 GENRES = ("Jazz", "Heavy Metal", "Ambient")
-
-
-def segue(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "player", "--db", str(db), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")
