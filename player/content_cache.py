@@ -52,7 +52,7 @@ def fitted_index(
     when it was fitted on exactly these, else fitted and saved. ``with_graph``: also its
     neighbour graph (what ``similar`` re-ranks with; O(n^2), so built once and cached).
     ``notify`` hears about each slow step before it starts."""
-    from recommender.content import ContentIndex
+    from recommender.content.index import ContentIndex
 
     if db_path is None or str(db_path) == ":memory:":
         return ContentIndex.fit(vectors, dict(groups))

@@ -48,10 +48,10 @@ def _build_engine(db: Database, *, save: bool) -> tuple[PlaylistEngine, LibraryA
     from player.errors import SegueError
     from player.library.playlists import MIXES_FILE, load_arrays, sidecar_path
     from recommender.audio import N_FEATURES
-    from recommender.metadata import split_artists
+    from recommender.collab.signals import KIND_CODES, EventLog
+    from recommender.content.metadata import split_artists
     from recommender.playlists import LibraryState, PlaylistEngine
-    from recommender.reasons import labels_from_arrays
-    from recommender.signals import KIND_CODES, EventLog
+    from recommender.ranking.reasons import labels_from_arrays
 
     arrays = load_arrays(db, N_FEATURES)
     n = arrays.track_ids.size
@@ -170,7 +170,7 @@ def _save_mixes(path: Path, track_ids: Any, engine: PlaylistEngine) -> None:
 def update_map(db: Database, engine: PlaylistEngine, arrays: LibraryArrays) -> Any:
     """Place new tracks on the stored map (nothing else moves), or build it."""
     from player.library.playlists import taste_map_path
-    from recommender.tastemap import TasteMap, build_map
+    from recommender.content.tastemap import TasteMap, build_map
 
     path = taste_map_path(db)
     vectors = engine.embedding.vectors

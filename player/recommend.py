@@ -24,8 +24,8 @@ from player.library import events as events_repo
 from player.library.db import Database
 from player.queue import AutoItem, FillRequest
 from recommender import api
+from recommender.collab.signals import EventLog
 from recommender.engine import Catalog, Engine
-from recommender.signals import EventLog
 
 # How the player's logged kinds reach the engine. A stop is a partial listen (the
 # engine weighs it by how much was heard); a failure says nothing about taste.
@@ -231,7 +231,7 @@ class EngineHost:
 
     def _signals(self) -> Any:
         """The user's skip rule once configured (a rebuild's replay needs it from the start)."""
-        from recommender.signals import SignalConfig
+        from recommender.collab.signals import SignalConfig
 
         skip = self._options.get("skip_threshold_s")
         return None if skip is None else SignalConfig(skip_seconds=max(0.0, float(skip)))
@@ -277,7 +277,7 @@ class EngineHost:
         """The listening log as engine arrays, read in chunks straight into numpy (a
         million events never become a million Python objects), plus the history tags
         carry."""
-        from recommender.signals import KIND_CODES
+        from recommender.collab.signals import KIND_CODES
 
         verdicts = events_repo.verdicts(self.db)
         liked = np.fromiter(verdicts["like"], np.int64, len(verdicts["like"]))
@@ -327,7 +327,7 @@ class EngineHost:
     def _tag_history(self) -> tuple[npt.NDArray[np.generic], ...]:
         """Play counts and ratings found in tags (POPM, FMPS, RATING) as listens and likes
         dated just before the track was added, so a library arrives with its history."""
-        from recommender.signals import KIND_CODES
+        from recommender.collab.signals import KIND_CODES
 
         items: list[int] = []
         ts: list[float] = []

@@ -18,14 +18,14 @@ import numpy.typing as npt
 
 from recommender import api
 from recommender.api import Context, FloatArray, IntArray, Pick
-from recommender.cf import SessionCF
-from recommender.feedback import AdaptiveWeights, cold_start_prior
-from recommender.hybrid import CFSource, HybridScorer
-from recommender.metadata import MetadataIndex
+from recommender.collab.cf import SessionCF
+from recommender.collab.hybrid import CFSource, HybridScorer
+from recommender.collab.signals import EventLog, SignalConfig
+from recommender.content.metadata import MetadataIndex
 from recommender.personal.source import PersonalSource
-from recommender.reasons import labels_from_arrays
-from recommender.signals import EventLog, SignalConfig
-from recommender.sources import (
+from recommender.ranking.feedback import AdaptiveWeights, cold_start_prior
+from recommender.ranking.reasons import labels_from_arrays
+from recommender.ranking.sources import (
     ContentSource,
     MetadataSource,
     MixedSimilarity,
@@ -33,7 +33,7 @@ from recommender.sources import (
     TasteSource,
     VectorSimilarity,
 )
-from recommender.upnext import UpNext, UpNextConfig
+from recommender.ranking.upnext import UpNext, UpNextConfig
 
 # A cosine distance no real neighbour reaches: "no audio information" for the content
 # source, so tracks without vectors fall back to tags and history (the cold-start ladder).
@@ -72,7 +72,7 @@ class SubsetContentIndex:
         groups: Mapping[str, slice | IntArray] | None = None,
         fitted: Any = None,
     ) -> None:
-        from recommender.content import ContentIndex
+        from recommender.content.index import ContentIndex
 
         self.n_items = n_items
         self.items = np.asarray(items, dtype=np.int64)

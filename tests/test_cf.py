@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from recommender import api
-from recommender.cf import CFConfig, SessionCF
-from recommender.signals import EventLog
+from recommender.collab.cf import CFConfig, SessionCF
+from recommender.collab.signals import EventLog
 
 DAY = 86400.0
 HOUR = 3600.0

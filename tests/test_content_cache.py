@@ -25,7 +25,7 @@ def _library(n: int = 40) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_the_index_is_fitted_once_then_loaded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from recommender.content import ContentIndex
+    from recommender.content.index import ContentIndex
 
     db = tmp_path / "library.db"
     ids, versions, vectors = _library()

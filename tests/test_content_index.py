@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.content import DEFAULT_GROUP_WEIGHTS, ContentIndex
-from recommender.content_gtzan import (
+from recommender.content.index import DEFAULT_GROUP_WEIGHTS, ContentIndex
+from tests.benchmarks.gtzan import (
     GTZAN_COLUMNS,
     gtzan_groups,
     leave_one_out_precision,
@@ -259,7 +259,7 @@ def test_during_a_feature_upgrade_old_tracks_find_neighbours_by_their_sound() ->
     "deep" group, half still without, NaN there), every old track got the same imputed
     deep vector in a group weighted 3.5, so old tracks became each other's neighbours.
     A pair lacking a group now leaves it out and the other groups share its weight."""
-    from recommender.content import ContentIndex
+    from recommender.content.index import ContentIndex
 
     rng = np.random.default_rng(7)
     n_styles, per_style = 6, 40

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from player.content_cache import fitted_index
-from recommender import content_rerank
-from recommender.content import ContentIndex
-from recommender.content_rerank import K1, K2, LAMBDA, ReciprocalGraph
+from recommender.content import rerank as content_rerank
+from recommender.content.index import ContentIndex
+from recommender.content.rerank import K1, K2, LAMBDA, ReciprocalGraph
 
 GROUPS = {"timbre": slice(0, 6), "spectral": slice(6, 10)}
 

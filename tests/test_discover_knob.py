@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from recommender.api import LIKE, PLAY, Context, Event
+from recommender.collab.signals import EventLog
 from recommender.engine import Catalog, Engine
-from recommender.signals import EventLog
 
 N_ARTISTS, PER_ARTIST = 12, 10
 GENRES = ("jazz", "techno", "folk", "rock")

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from recommender import api
-from recommender.feedback import (
+from recommender.ranking.feedback import (
     AdaptiveWeights,
     FeedbackConfig,
     Outcome,

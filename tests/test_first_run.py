@@ -12,8 +12,8 @@ from player.playback.null import NullBackend
 from player.recommend import EngineHost
 from player.session import ListeningSession, SessionUpdate
 from recommender.api import LIKE, PLAY, Context, Event
+from recommender.collab.signals import EventLog
 from recommender.engine import Catalog, Engine
-from recommender.signals import EventLog
 from tests.audiogen import tag, write_audio
 from tests.scanhelp import scan
 

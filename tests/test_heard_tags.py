@@ -130,8 +130,8 @@ def test_mix_names_read_heard_moods_as_adjectives() -> None:
 
 def test_a_reason_names_the_tags_both_tracks_share() -> None:
     from recommender.api import Context
-    from recommender.reasons import labels_from_arrays
-    from recommender.sources import ContentSource
+    from recommender.ranking.reasons import labels_from_arrays
+    from recommender.ranking.sources import ContentSource
 
     class Index:
         def distances(self, item: int) -> np.ndarray:
@@ -172,7 +172,7 @@ def test_real_recordings_get_heard_tags_end_to_end(
 
 def test_an_untagged_library_gets_text_similarity_from_heard_tags() -> None:
     """The metadata source reads heard tags as genre words (as EngineHost hands them)."""
-    from recommender.metadata import MetadataIndex
+    from recommender.content.metadata import MetadataIndex
 
     heard = ["jazz=0.7;mellow=0.06", "jazz=0.5;mellow=0.04", "metal=0.6;hard rock=0.3", None]
     untagged = MetadataIndex(artists=[None] * 4, genres=[tags.with_heard(None, h) for h in heard])

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from recommender import api
-from recommender.cf import SessionCF
-from recommender.hybrid import ArtistSource, CFSource, HybridScorer, RecencyConfig
+from recommender.collab.cf import SessionCF
+from recommender.collab.hybrid import ArtistSource, CFSource, HybridScorer, RecencyConfig
 
 
 class Fixed:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from recommender.api import Context
-from recommender.metadata import MetadataIndex, normalise_genre, split_artists
-from recommender.sources import MetadataSource
+from recommender.content.metadata import MetadataIndex, normalise_genre, split_artists
+from recommender.ranking.sources import MetadataSource
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ def test_lyrics_words_link_tracks_and_comment_noise_does_not() -> None:
 
 
 def test_encoder_notes_links_and_licences_are_not_tags() -> None:
-    from recommender.metadata import text_words
+    from recommender.content.metadata import text_words
 
     words = text_words(
         "Processed by SoX. URL: http://freemusicarchive.org/music/Kevin_MacLeod "
@@ -139,7 +139,7 @@ def test_encoder_notes_links_and_licences_are_not_tags() -> None:
 
 
 def test_an_untagged_library_still_builds_and_ranks_by_artist() -> None:
-    from recommender.metadata import MetadataIndex
+    from recommender.content.metadata import MetadataIndex
 
     for genres in (None, [None, None, None]):
         index = MetadataIndex(artists=["A", "A", None], genres=genres, comments=[None] * 3)

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from recommender import api
+from recommender.collab.signals import KIND_CODES, EventLog
 from recommender.personal.activation import Activation, DecayChooser, mixture
 from recommender.personal.model import PersonalModel
 from recommender.personal.sequence import CountRows
 from recommender.personal.source import PersonalSource
-from recommender.signals import KIND_CODES, EventLog
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -198,7 +198,7 @@ def test_the_source_rebuilds_in_the_background_and_keeps_events_that_arrive_mean
 def test_the_replay_counts_skips_by_the_users_threshold() -> None:
     """Review 21: the replay counted every stop before 30 s (and every "next", however
     late) as a skip, whatever the user's skip threshold; it now follows signals.py."""
-    from recommender.signals import SignalConfig
+    from recommender.collab.signals import SignalConfig
 
     events = [
         # Stopped at 20 s of 200 s: a skip at 30 s, a partial play at 10 s.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from recommender.collab.signals import KIND_CODES, EventLog
 from recommender.playlists import LibraryState, PlaylistEngine
 from recommender.playlists.mixes import carry_names
-from recommender.reasons import labels_from_arrays
-from recommender.signals import KIND_CODES, EventLog
+from recommender.ranking.reasons import labels_from_arrays
 
 DAY = 86400.0
 NOW = 1_800_000_000.0
@@ -232,7 +232,7 @@ def test_cf_block_puts_tracks_played_together_close(method: str) -> None:
 
 
 def test_a_tiny_library_with_no_tags_or_history_still_gets_playlists_and_a_map() -> None:
-    from recommender.tastemap import build_map
+    from recommender.content.tastemap import build_map
 
     state = LibraryState(
         n_items=3,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from recommender import api
-from recommender.signals import (
+from recommender.collab.signals import (
     KIND_CODES,
     SEEK,
     SIGNAL_CODES,

@@ -10,8 +10,6 @@ import pytest
 from tests.audiogen import write_audio
 from tests.test_cli import assert_one_line_error, segue
 
-pytest.importorskip("recommender.content", reason="the content index (issue 3) has not landed")
-
 
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.tastemap import MapConfig, TasteMap, build_map, load_layout, neighbours_kept
+from recommender.content.tastemap import (
+    MapConfig,
+    TasteMap,
+    build_map,
+    load_layout,
+    neighbours_kept,
+)
 
 GENRES = ["jazz", "metal", "ambient", "hip hop", "folk", "techno"]
 

@@ -332,7 +332,7 @@ def test_map_labels_have_no_dangling_dash_and_the_map_fills_the_view() -> None:
 def test_a_taste_map_of_a_small_library_has_several_regions() -> None:
     import numpy as np
 
-    from recommender.tastemap import MapConfig, _regions
+    from recommender.content.tastemap import MapConfig, _regions
 
     rng = np.random.default_rng(0)
     xy = rng.normal(size=(120, 2)).astype(np.float32)

@@ -18,22 +18,22 @@ from hypothesis import strategies as st
 
 from recommender import api
 from recommender.api import Context, FloatArray
-from recommender.cf import SessionCF
-from recommender.content import ContentIndex
-from recommender.content_gtzan import load_gtzan
-from recommender.feedback import AdaptiveWeights, cold_start_prior
-from recommender.hybrid import CFSource, HybridScorer
-from recommender.metadata import MetadataIndex
-from recommender.reasons import labels_from_arrays
-from recommender.signals import EventLog
-from recommender.sources import (
+from recommender.collab.cf import SessionCF
+from recommender.collab.hybrid import CFSource, HybridScorer
+from recommender.collab.signals import EventLog
+from recommender.content.index import ContentIndex
+from recommender.content.metadata import MetadataIndex
+from recommender.ranking.feedback import AdaptiveWeights, cold_start_prior
+from recommender.ranking.reasons import labels_from_arrays
+from recommender.ranking.sources import (
     ContentSource,
     MetadataSource,
     MixedSimilarity,
     TasteSource,
     VectorSimilarity,
 )
-from recommender.upnext import USER_SOURCE, UpNext, UpNextConfig, UpNextQueue
+from recommender.ranking.upnext import USER_SOURCE, UpNext, UpNextConfig, UpNextQueue
+from tests.benchmarks.gtzan import load_gtzan
 
 GENRES = ["Jazz", "Rock", "Techno", "Folk"]
 N = 48

@@ -30,7 +30,7 @@ def _seed_rows(arrays: Any, db: Any, args: argparse.Namespace) -> tuple[list[int
     """The seed's rows in the engine, its label and its stable key."""
     from player.errors import SegueError
     from player.library import tracks
-    from recommender.metadata import split_artists
+    from recommender.content.metadata import split_artists
 
     seed: str = args.seed
     row_of = {int(t): i for i, t in enumerate(arrays.track_ids.tolist())}

@@ -403,13 +403,14 @@ def load_arrays(db: Database, feature_dims: int | None = None) -> LibraryArrays:
     )
 
 
-TASTE_MAP_FILE = "tastemap.npz"  # recommender.tastemap's file: what the GUI's map draws
+TASTE_MAP_FILE = "tastemap.npz"  # recommender.content.tastemap's file: what the GUI's map draws
 MIXES_FILE = "mixes.npz"  # the last build's mix per track and names, so names carry over
 
 
 def taste_map_path(db: Database) -> Path:
-    """The taste map file of this library (load it with ``recommender.tastemap.load_layout``:
-    ids, positions, regions and their labels; about 1 ms for 100,000 tracks)."""
+    """The taste map file of this library (load it with
+    ``recommender.content.tastemap.load_layout``: ids, positions, regions and their
+    labels; about 1 ms for 100,000 tracks)."""
     return sidecar_path(db, TASTE_MAP_FILE)
 
 

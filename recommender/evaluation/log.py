@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from recommender.signals import DEFAULT_SESSION_GAP_S, session_ids
+from recommender.collab.signals import DEFAULT_SESSION_GAP_S, session_ids
 
 HEADER = ("user", "session", "track", "artist", "timestamp")
 REQUIRED = ("track", "artist", "timestamp")

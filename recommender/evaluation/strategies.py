@@ -16,8 +16,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from recommender import api
-from recommender.cf import CFConfig, SessionCF
-from recommender.hybrid import (
+from recommender.collab.cf import CFConfig, SessionCF
+from recommender.collab.hybrid import (
     ArtistSource,
     CFSource,
     HabitSource,

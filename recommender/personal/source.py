@@ -16,9 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recommender import api
-from recommender.personal.model import PersonalConfig, PersonalModel
-from recommender.reasons import Describe, artist_title
-from recommender.signals import (
+from recommender.collab.signals import (
     DEFAULT_SESSION_GAP_S,
     KIND_CODES,
     SIGNAL_CODES,
@@ -28,6 +26,8 @@ from recommender.signals import (
     weigh,
     weigh_log,
 )
+from recommender.personal.model import PersonalConfig, PersonalModel
+from recommender.ranking.reasons import Describe, artist_title
 
 FloatArray = api.FloatArray
 HISTORY_CAP = 60_000  # plays replayed at start-up: the most recent ones

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recommender.api import FloatArray, IntArray
-from recommender.reasons import TrackLabel
+from recommender.ranking.reasons import TrackLabel
 
 MONTH_S = 30 * 86400.0
 

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from recommender.api import FloatArray, IntArray
 from recommender.playlists.base import Playlist, label_text, top
 from recommender.playlists.profile import ListeningProfile
-from recommender.reasons import Describe
+from recommender.ranking.reasons import Describe
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
 from recommender.api import FloatArray, IntArray
-from recommender.metadata import normalise_genre
-from recommender.signals import SIGNAL_CODES, EventLog, Signal, session_ids, weigh_log
+from recommender.collab.signals import SIGNAL_CODES, EventLog, Signal, session_ids, weigh_log
+from recommender.content.metadata import normalise_genre
 
 BLOCKS = ("content", "cf", "meta")
 DEFAULT_CF_METHOD = "ppmi"

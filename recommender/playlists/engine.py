@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recommender.api import FloatArray, IntArray
+from recommender.collab.signals import EventLog
 from recommender.playlists.base import Playlist
 from recommender.playlists.discover import DiscoverConfig, discover
 from recommender.playlists.embedding import EmbeddingConfig, JointEmbedding
@@ -33,8 +34,7 @@ from recommender.playlists.mood import MoodConfig, energy_scores, mood_playlists
 from recommender.playlists.order import listening_order
 from recommender.playlists.profile import ListeningProfile, ProfileConfig
 from recommender.playlists.radio import RadioConfig, radio
-from recommender.reasons import Describe, TrackLabel
-from recommender.signals import EventLog
+from recommender.ranking.reasons import Describe, TrackLabel
 
 
 def _nan(n: int) -> FloatArray:

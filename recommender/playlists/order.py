@@ -1,6 +1,6 @@
 """Listening order: a playlist's tracks are played in the order up-next would play them.
 
-This is a small adapter, not a second set of rules: a :class:`recommender.upnext.UpNext`
+This is a small adapter, not a second set of rules: a :class:`recommender.ranking.upnext.UpNext`
 over just the playlist's tracks, with the playlist's ranking as a fixed score, the joint
 embedding's cosine as its pool similarity, and the same artist spacing, tempo/energy
 transitions and diversity pass that shape the live queue.
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from recommender.api import Context, FloatArray, IntArray, ScoreBreakdown
-from recommender.reasons import TrackLabel
-from recommender.sources import TasteSource
-from recommender.upnext import UpNext, UpNextConfig
+from recommender.ranking.reasons import TrackLabel
+from recommender.ranking.sources import TasteSource
+from recommender.ranking.upnext import UpNext, UpNextConfig
 
 _PART = "playlist"
 

@@ -1,7 +1,7 @@
 """What the playlists know about the listener, from the events log, vectorised.
 
 Likes and bans follow the taste source's rules (the last verdict wins, a dislike bans);
-plays are weighed by :mod:`recommender.signals` (a completed play counts fully, a partial
+plays are weighed by :mod:`recommender.collab.signals` (a completed play counts fully, a partial
 one a little, a skip nothing).
 """
 
@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from recommender.api import FloatArray
-from recommender.signals import SIGNAL_CODES, EventLog, Signal, SignalConfig, weigh_log
-from recommender.sources import TasteSource
+from recommender.collab.signals import SIGNAL_CODES, EventLog, Signal, SignalConfig, weigh_log
+from recommender.ranking.sources import TasteSource
 
 DAY_S = 86400.0
 

@@ -31,8 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from recommender.audio.features import FEATURE_GROUPS, N_FEATURES
-from recommender.content import DEFAULT_GROUP_WEIGHTS, ContentIndex
-from recommender.content_gtzan import leave_one_out_precision, load_gtzan, tune_group_weights
+from recommender.content.index import DEFAULT_GROUP_WEIGHTS, ContentIndex
 from tests.benchmarks.common import (
     median,
     report,
@@ -41,6 +40,7 @@ from tests.benchmarks.common import (
     since_reset_peak_rss_mb,
     timed,
 )
+from tests.benchmarks.gtzan import leave_one_out_precision, load_gtzan, tune_group_weights
 from tests.benchmarks.paa_table import CACHE, SDIST, load_paa_table
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -33,7 +33,7 @@ from recommender.audio.features import (
     TAG_SLICE,
 )
 from recommender.audio.musicnn import Musicnn
-from recommender.content import DEFAULT_GROUP_WEIGHTS, ContentIndex
+from recommender.content.index import DEFAULT_GROUP_WEIGHTS, ContentIndex
 from tests.benchmarks.common import median, report, timed
 
 ROOT = Path(__file__).resolve().parents[2]

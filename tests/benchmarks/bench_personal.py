@@ -18,8 +18,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from recommender import api
+from recommender.collab.signals import KIND_CODES, EventLog
 from recommender.personal.source import PersonalSource
-from recommender.signals import KIND_CODES, EventLog
 from tests.benchmarks.common import median, peak_rss_mb, report
 
 DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "listening" / "solo_dev_ssharma.tsv"

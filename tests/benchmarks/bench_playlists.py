@@ -34,14 +34,14 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
 from threadpoolctl import threadpool_limits
 
+from recommender.collab.signals import EventLog
+from recommender.content.tastemap import build_map, load_layout
 from recommender.playlists import LibraryState, PlaylistEngine
 from recommender.playlists.discover import DiscoverConfig, discover_scores
 from recommender.playlists.embedding import EmbeddingConfig, JointEmbedding
 from recommender.playlists.mixes import MixConfig, cluster
 from recommender.playlists.profile import ListeningProfile
-from recommender.reasons import labels_from_arrays
-from recommender.signals import EventLog
-from recommender.tastemap import build_map, load_layout
+from recommender.ranking.reasons import labels_from_arrays
 from tests.benchmarks.common import median, peak_rss_mb, report
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"

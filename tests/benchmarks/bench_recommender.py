@@ -14,9 +14,9 @@ import time
 import numpy as np
 
 from recommender import api
-from recommender.cf import SessionCF
-from recommender.hybrid import ArtistSource, CFSource, HybridScorer
-from recommender.signals import KIND_CODES, EventLog
+from recommender.collab.cf import SessionCF
+from recommender.collab.hybrid import ArtistSource, CFSource, HybridScorer
+from recommender.collab.signals import KIND_CODES, EventLog
 from tests.benchmarks.common import median, peak_rss_mb, report
 
 N_ITEMS = 100_000

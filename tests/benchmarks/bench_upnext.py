@@ -28,22 +28,22 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from recommender import api
-from recommender.cf import SessionCF
-from recommender.content import ContentIndex
-from recommender.feedback import AdaptiveWeights, cold_start_prior
-from recommender.hybrid import CFSource, HybridScorer
-from recommender.metadata import MetadataIndex
+from recommender.collab.cf import SessionCF
+from recommender.collab.hybrid import CFSource, HybridScorer
+from recommender.collab.signals import KIND_CODES, EventLog
+from recommender.content.index import ContentIndex
+from recommender.content.metadata import MetadataIndex
 from recommender.personal.source import PersonalSource
-from recommender.reasons import labels_from_arrays
-from recommender.signals import KIND_CODES, EventLog
-from recommender.sources import (
+from recommender.ranking.feedback import AdaptiveWeights, cold_start_prior
+from recommender.ranking.reasons import labels_from_arrays
+from recommender.ranking.sources import (
     ContentSource,
     MetadataSource,
     MixedSimilarity,
     TasteSource,
     VectorSimilarity,
 )
-from recommender.upnext import UpNext, UpNextQueue
+from recommender.ranking.upnext import UpNext, UpNextQueue
 from tests.benchmarks.common import median, peak_rss_mb, report
 
 N_ITEMS = 100_000

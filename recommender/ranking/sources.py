@@ -20,10 +20,11 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from recommender import api, signals
+from recommender import api
 from recommender.api import Context, FloatArray, IntArray
-from recommender.metadata import MetadataIndex
-from recommender.reasons import Describe
+from recommender.collab import signals
+from recommender.content.metadata import MetadataIndex
+from recommender.ranking.reasons import Describe
 
 Neighbours = Callable[[int, int], tuple[IntArray, FloatArray]]
 

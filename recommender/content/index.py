@@ -50,9 +50,9 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.special import ndtr, ndtri
 
-from recommender import content_rerank
 from recommender.api import FloatArray, IntArray
-from recommender.content_rerank import ReciprocalGraph
+from recommender.content import rerank as content_rerank
+from recommender.content.rerank import ReciprocalGraph
 
 GROUP_NAMES: tuple[str, ...] = ("timbre", "harmony", "rhythm", "spectral", "loudness", "deep")
 

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from recommender.api import IntArray
 from recommender.audio.features import GTZAN_COLUMNS  # the table's 57 columns, in order
-from recommender.content import DEFAULT_GROUP_WEIGHTS, ContentIndex, GroupLayout
+from recommender.content.index import DEFAULT_GROUP_WEIGHTS, ContentIndex, GroupLayout
 
 
 def _group_of(column: str) -> str:

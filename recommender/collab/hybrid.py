@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from recommender import api
-from recommender.cf import SessionCF
-from recommender.signals import Signal, SignalConfig, weigh
+from recommender.collab.cf import SessionCF
+from recommender.collab.signals import Signal, SignalConfig, weigh
 
 FloatArray = api.FloatArray
 

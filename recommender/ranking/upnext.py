@@ -31,8 +31,8 @@ import numpy.typing as npt
 
 from recommender import api
 from recommender.api import Context, FloatArray, IntArray, Pick, ScoreBreakdown
-from recommender.feedback import AdaptiveWeights, Outcome, cold_start_prior, outcome_of
-from recommender.reasons import (
+from recommender.ranking.feedback import AdaptiveWeights, Outcome, cold_start_prior, outcome_of
+from recommender.ranking.reasons import (
     DEFAULT_REASON,
     GENERIC,
     NEW_REASON,
@@ -41,7 +41,7 @@ from recommender.reasons import (
     artist_title,
     followed_reason,
 )
-from recommender.sources import Neighbours, PairwiseSimilarity, TasteSource
+from recommender.ranking.sources import Neighbours, PairwiseSimilarity, TasteSource
 
 PairWeight = Callable[[int, int, float], float]  # (before, after, now) -> co-occurrence
 _NO_ITEMS: IntArray = np.empty(0, dtype=np.int64)

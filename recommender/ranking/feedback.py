@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from recommender import api, signals
+from recommender import api
+from recommender.collab import signals
 
 
 class Outcome(Enum):

@@ -30,7 +30,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from recommender import api
-from recommender.signals import (
+from recommender.collab.signals import (
     SIGNAL_CODES,
     EventLog,
     Sessioniser,

@@ -1,0 +1,1 @@
+"""Collaborative signals: listening events turned into weights, and item-item CF over sessions."""
