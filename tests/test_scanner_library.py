@@ -279,6 +279,27 @@ def test_a_removed_track_stays_out_until_the_user_adds_it_again(
     assert stats.overview(library).tracks == 3
 
 
+def test_adding_a_folder_again_brings_back_a_removed_file_with_an_undecodable_name(
+    library: Database, tmp_path: Path
+) -> None:
+    """A file whose name is not UTF-8, in a folder with a non-ASCII name, comes back
+    when the user adds the folder again, like any other removed file."""
+    from player.library import stats, track_info
+
+    folder = tmp_path / "Café Ré"
+    folder.mkdir()
+    odd = folder / os.fsdecode(b"caf\xe9 \xff.wav")
+    shutil.copy(write_audio(tmp_path / "odd.wav", seconds=0.5), odd)
+    plain = write_audio(folder / "plain.wav", seconds=0.5, freq=330.0)
+    scan(library, folder)
+    ids = {from_db(r["path"]): int(r["id"]) for r in library.query("SELECT id, path FROM tracks")}
+    assert track_info.remove_from_library(library, [ids[str(odd)], ids[str(plain)]]) == 2
+    assert stats.overview(library).tracks == 0
+
+    scan(library, folder)  # Add music folder / segue scan PATH, again
+    assert stats.overview(library).tracks == 2
+
+
 def test_an_unreadable_subfolder_keeps_its_tracks(
     library: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -22,6 +22,16 @@ def to_db(path: str) -> str:
         return _BYTES_PREFIX + quote_from_bytes(os.fsencode(path), safe="/")
 
 
+def stored_prefixes(folder: str) -> tuple[str, ...]:
+    """What every stored path under ``folder`` starts with: its plain form and, for the
+    files in it whose names hold undecodable bytes, its ``bytes:`` form (the whole path is
+    percent-encoded then, the folder's part included)."""
+    folder = os.path.join(folder, "")
+    encoded = _BYTES_PREFIX + quote_from_bytes(os.fsencode(folder), safe="/")
+    plain = to_db(folder)
+    return (plain,) if plain == encoded else (plain, encoded)
+
+
 def from_db(stored: str) -> str:
     if stored.startswith(_BYTES_PREFIX):
         return os.fsdecode(unquote_to_bytes(stored[len(_BYTES_PREFIX) :]))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from player.library.db import Database
-from player.library.paths import from_db, to_db
+from player.library.paths import from_db, stored_prefixes, to_db
 
 # Tag columns written from a TrackRecord's ``tags`` dict, in a fixed order.
 TAG_COLUMNS: tuple[str, ...] = (
@@ -112,11 +111,12 @@ class ScanStore:
         added (or scanned by name) again."""
         with self.db.transaction() as conn:
             for folder in folders:
-                prefix = to_db(os.path.join(folder, ""))
-                conn.execute(
-                    "UPDATE tracks SET removed = 0 WHERE removed = 1 AND substr(path, 1, ?) = ?",
-                    (len(prefix), prefix),
-                )
+                for prefix in stored_prefixes(folder):
+                    conn.execute(
+                        "UPDATE tracks SET removed = 0 "
+                        "WHERE removed = 1 AND substr(path, 1, ?) = ?",
+                        (len(prefix), prefix),
+                    )
 
     def roots(self) -> list[Root]:
         rows = self.db.query("SELECT id, path FROM library_roots ORDER BY path")
