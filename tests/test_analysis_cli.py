@@ -177,15 +177,18 @@ def test_one_analysis_at_a_time_across_processes(tmp_path: Path) -> None:
         with sqlite3.connect(db) as conn:
             assert conn.execute("SELECT COUNT(*) FROM track_features").fetchone()[0] == 0
         waited: list[int] = []
+        told: list[int] = []  # the app's runner says it waits, once
 
         def app_runner() -> None:
             with Database(db) as lib:
-                waited.append(Analyzer(lib, workers=1).run(wait=True).analysed)
+                run = Analyzer(lib, workers=1).run(wait=True, on_wait=lambda: told.append(1))
+                waited.append(run.analysed)
 
         thread = threading.Thread(target=app_runner)
         thread.start()
         thread.join(timeout=1.0)
         assert thread.is_alive() and not waited  # waiting for the other analysis
+        assert told == [1]
     thread.join(timeout=120)
     assert waited == [1]
     assert lock_path(db).name == "lib.db.analysis.lock" and lock_path(db).exists()

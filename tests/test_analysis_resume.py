@@ -154,3 +154,27 @@ def test_the_analysis_process_hears_when_music_plays() -> None:
     assert flag()  # one low-priority worker gets work while music plays
     flag.follow(io.StringIO("playing\nidle\n"))
     assert not flag()
+
+
+def test_the_app_says_it_waits_while_segue_analyze_runs(
+    qtbot: Any, tmp_path: Path, launch: Any
+) -> None:
+    """While another Segue process analyses the library (here: holds its analysis lock,
+    as `segue analyze` in a terminal does), the status bar says the app waits for it
+    instead of showing an "Analysing…" that never moves; once it ends, the app analyses
+    what is left."""
+    from player.analysis.lock import analysis_lock
+
+    db_path = tmp_path / "lib.db"
+    music = tmp_path / "music"
+    _song(music / "a.flac", "A", 330.0)
+    _segue(db_path, "scan", str(music))
+    with analysis_lock(db_path):
+        app = launch(db_path)
+        qtbot.waitUntil(app.analysing, timeout=10_000)
+        label = app.window.analysis_status.label
+        qtbot.waitUntil(lambda: "Waiting for" in label.text(), timeout=RUN_TIMEOUT_MS)
+        assert _backlog(db_path) == 1
+    with qtbot.waitSignal(app.window.analysis_job.finished_analysis, timeout=RUN_TIMEOUT_MS):
+        pass
+    assert _backlog(db_path) == 0

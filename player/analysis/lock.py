@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -26,9 +26,12 @@ def lock_path(db_path: str | Path) -> Path:
 
 
 @contextlib.contextmanager
-def analysis_lock(db_path: str | Path, *, wait: bool = False) -> Iterator[None]:
+def analysis_lock(
+    db_path: str | Path, *, wait: bool = False, on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
     """Hold the library's analysis lock for the block. ``wait``: until the other
-    analysis ends (the app's background run); else a one-line SegueError (the CLI)."""
+    analysis ends (the app's background run; ``on_wait`` is told once, before it starts
+    waiting, so the app can say why nothing moves); else a one-line SegueError (the CLI)."""
     if str(db_path) == ":memory:":
         yield
         return
@@ -38,7 +41,14 @@ def analysis_lock(db_path: str | Path, *, wait: bool = False) -> Iterator[None]:
         yield  # a read-only folder: nothing to coordinate through, analyse anyway
         return
     try:
-        _acquire(handle, wait)
+        try:
+            _acquire(handle, wait=False)
+        except SegueError:
+            if not wait:
+                raise
+            if on_wait is not None:
+                on_wait()
+            _acquire(handle, wait=True)
         yield
     finally:
         handle.close()  # releases the lock

@@ -165,13 +165,20 @@ class Analyzer:
         self.playing = playing
         self.progress = progress
 
-    def run(self, limit: int | None = None, *, wait: bool = False) -> AnalyzeSummary:
+    def run(
+        self,
+        limit: int | None = None,
+        *,
+        wait: bool = False,
+        on_wait: Callable[[], None] | None = None,
+    ) -> AnalyzeSummary:
         """Analyse what is pending (at most ``limit`` tracks). One analysis runs per
         library at a time: with ``wait`` this one waits for another process's to end
-        (the backlog is read afterwards), else it refuses in one line."""
+        (``on_wait`` is told when it starts waiting; the backlog is read afterwards),
+        else it refuses in one line."""
         from player.analysis.lock import analysis_lock
 
-        with analysis_lock(self.db.path, wait=wait):
+        with analysis_lock(self.db.path, wait=wait, on_wait=on_wait):
             return self._run(limit)
 
     def _run(self, limit: int | None) -> AnalyzeSummary:

@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             playing=playing if args.follow_playing else None,
             progress=lambda done, total: _say(event="progress", done=done, total=total),
         )
-        summary = analyzer.run(wait=True)  # after `segue analyze`, if one is running
+        # After `segue analyze` (or another window's analysis), if one is running.
+        summary = analyzer.run(wait=True, on_wait=lambda: _say(event="waiting"))
     except KeyboardInterrupt:
         _say(event="cancelled")
         return 130

@@ -74,6 +74,7 @@ class AnalysisJob(QObject):
     """Runs ``player.ui.analysis_runner`` in a subprocess and relays its progress."""
 
     progress = Signal(int, int)
+    waiting = Signal()  # another Segue process (e.g. `segue analyze`) is analysing
     finished_analysis = Signal(object, object)  # summary dict or None, message or None
 
     def __init__(self, db_path: str, workers: int = 1, parent: QObject | None = None) -> None:
@@ -154,6 +155,8 @@ class AnalysisJob(QObject):
             event = msg.get("event")
             if event == "progress":
                 self.progress.emit(int(msg["done"]), int(msg["total"]))
+            elif event == "waiting":
+                self.waiting.emit()
             elif event == "done":
                 self._summary = msg
             elif event == "error":

@@ -761,6 +761,11 @@ class MainWindow(QMainWindow):
         job.progress.connect(
             lambda d, t: self.analysis_status.show_progress(f"Analysing {d:,} / {t:,}", d, t)
         )
+        job.waiting.connect(
+            lambda: self.analysis_status.show_progress(
+                "Waiting for the analysis running in another Segue (segue analyze)…", 0, 0
+            )
+        )
         job.finished_analysis.connect(self._analysis_finished)
         self.analysis_job = job
         self.analysis_status.show_progress("Analysing…", 0, 0)
