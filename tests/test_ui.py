@@ -449,6 +449,31 @@ def test_settings_are_saved_and_the_window_geometry_is_remembered(
     again.window.bridge.close()
 
 
+def test_settings_show_a_music_folder_going_offline_while_open(
+    qtbot: Any, library_db: Path
+) -> None:
+    """A drive unplugged while Settings is open: its folder is marked offline without
+    reopening the dialog, and online again when it is back."""
+    import os
+
+    from player.ui.settings import SettingsDialog
+
+    opened = _open(qtbot, library_db)
+    dialog = SettingsDialog(opened.window)
+    item = dialog.folders.item(0)
+    folder = item.data(Qt.ItemDataRole.UserRole)
+    assert item.text() == folder
+    os.rename(folder, folder + ".unplugged")
+    try:
+        qtbot.waitUntil(lambda: item.text().endswith("(offline)"), timeout=10_000)
+    finally:
+        os.rename(folder + ".unplugged", folder)
+    qtbot.waitUntil(lambda: item.text() == folder, timeout=10_000)
+    dialog.reject()
+    opened.window.shutdown()
+    opened.window.bridge.close()
+
+
 def test_listening_stats_count_the_plays(qtbot: Any, app: App) -> None:
     from player.library import events
     from player.library.db import Database

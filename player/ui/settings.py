@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -68,6 +68,9 @@ def session_options() -> dict[str, Any]:
         "repeat_window_minutes": get("listening/repeat_window"),
         "artist_spacing": get("listening/artist_spacing"),
     }
+
+
+FOLDER_STATE_POLL_MS = 3000
 
 
 class SettingsDialog(QDialog):
@@ -142,6 +145,13 @@ class SettingsDialog(QDialog):
         for w in (folders, listening, analysis, privacy):
             layout.addWidget(w)
         layout.addWidget(buttons)
+        self._states_for: list[str] = []
+        self._asking = False
+        # A drive unplugged (or plugged back) while the dialog is open shows as it happens.
+        self.state_timer = QTimer(self)
+        self.state_timer.setInterval(FOLDER_STATE_POLL_MS)
+        self.state_timer.timeout.connect(self._refresh_states)
+        self.state_timer.start()
         self.load()
 
     def load(self) -> None:
@@ -153,10 +163,7 @@ class SettingsDialog(QDialog):
             item = QListWidgetItem(path)
             item.setData(Qt.ItemDataRole.UserRole, path)
             self.folders.addItem(item)
-        # Listing each folder can hang (an unreachable network mount): on the task pool,
-        # the states shown when they come.
-        self._states_for = paths
-        self.window_.pool.run_task(lambda: _folder_states(paths), self._show_states)
+        self._refresh_states()
         self.skip.setValue(get("listening/skip_threshold"))
         self.repeat.setValue(get("listening/repeat_window"))
         self.spacing.setValue(get("listening/artist_spacing"))
@@ -165,13 +172,29 @@ class SettingsDialog(QDialog):
         self.history_paused.setChecked(get("history/paused"))
         self.notify.setChecked(get("desktop/notifications"))
 
+    def _refresh_states(self) -> None:
+        # Listing each folder can hang (an unreachable network mount): on the task pool,
+        # the states shown when they come, and never a second ask while one hangs.
+        paths = [
+            self.folders.item(row).data(Qt.ItemDataRole.UserRole)
+            for row in range(self.folders.count())
+        ]
+        if self._asking and paths == self._states_for:
+            return
+        self._states_for = paths
+        self._asking = True
+        self.window_.pool.run_task(lambda: _folder_states(paths), self._show_states)
+
     def _show_states(self, states: dict[str, str]) -> None:
         from shiboken6 import isValid
 
         from player.scanner.walk import ONLINE
 
-        if not isValid(self) or self._states_for != list(states):
-            return  # closed, or the list changed meanwhile (a newer load shows its own)
+        if not isValid(self):
+            return  # closed meanwhile
+        if self._states_for != list(states):
+            return  # the list changed meanwhile (a newer ask shows its own)
+        self._asking = False
         for row in range(self.folders.count()):
             item = self.folders.item(row)
             path = item.data(Qt.ItemDataRole.UserRole)
@@ -198,6 +221,7 @@ class SettingsDialog(QDialog):
             item = QListWidgetItem(folder)
             item.setData(Qt.ItemDataRole.UserRole, folder)
             self.folders.addItem(item)
+            self._refresh_states()
 
     def _remove(self) -> None:
         from player.library.browse import remove_root
