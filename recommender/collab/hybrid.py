@@ -78,11 +78,21 @@ class HabitSource:
 def scale_part(scores: FloatArray) -> FloatArray:
     """Divide by the largest magnitude: positives into (0, 1], negatives keep their sign."""
     s = np.asarray(scores, dtype=np.float32)
-    top = float(np.abs(s).max()) if s.size else 0.0
+    top = _largest_magnitude(s)
     if top <= 0 or not math.isfinite(top):
         return np.nan_to_num(s, nan=0.0, posinf=0.0, neginf=0.0)
     result: FloatArray = s * np.float32(1.0 / top)
     return result
+
+
+def _largest_magnitude(s: FloatArray) -> float:
+    """``abs(s).max()`` (NaN if any is NaN) from two reductions, without the copy."""
+    if not s.size:
+        return 0.0
+    high, low = float(s.max()), float(s.min())
+    if math.isnan(high) or math.isnan(low):
+        return math.nan
+    return max(high, -low)
 
 
 class HybridScorer:
@@ -142,28 +152,37 @@ class HybridScorer:
 
     def recency_penalty(self, context: api.Context) -> FloatArray:
         """exp(-age / half-life) for tracks heard within the window, else 0."""
+        recent, values = self._recent_penalty(context)
+        penalty = np.zeros(self.n_items, dtype=np.float32)
+        penalty[recent] = values
+        return penalty
+
+    def _recent_penalty(self, context: api.Context) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """The recency penalty where it is not 0: (items, penalties)."""
         cfg = self.recency
         # ``last_played`` is public: the player may restore it from its history at start-up.
         recent = np.flatnonzero(self.last_played > context.now - cfg.window_s)
-        penalty = np.zeros(self.n_items, dtype=np.float32)
-        if recent.size:
-            age = np.maximum(context.now - self.last_played[recent], 0.0)
-            penalty[recent] = np.exp(-age / cfg.half_life_s)
         if cfg.spare_current and context.current is not None and context.current < self.n_items:
-            penalty[context.current] = 0.0
-        return penalty
+            recent = recent[recent != context.current]
+        age = np.maximum(context.now - self.last_played[recent], 0.0)
+        values: FloatArray = np.exp(-age / cfg.half_life_s).astype(np.float32)
+        return recent, values
 
     def score(self, context: api.Context) -> api.ScoreBreakdown:
         parts: dict[str, FloatArray] = {}
         total = np.zeros(self.n_items, dtype=np.float32)
+        weighted = np.empty(self.n_items, dtype=np.float32)  # one buffer for w x part
         for name, source in self.sources.items():
             part = scale_part(_fit(source.scores(context), self.n_items))
             parts[name] = part
             w = self.weights[name]
             if w:
-                total += np.float32(w) * part
+                np.multiply(part, np.float32(w), out=weighted)
+                total += weighted
         if self.recency.weight:
-            total -= np.float32(self.recency.weight) * self.recency_penalty(context)
+            # Only the tracks heard within the window have a penalty: subtract there.
+            recent, penalty = self._recent_penalty(context)
+            total[recent] -= np.float32(self.recency.weight) * penalty
         total[self.banned] = -np.inf
         if context.queue:
             total[np.asarray(context.queue, dtype=np.int64)] = -np.inf
