@@ -566,12 +566,18 @@ class SessionCF:
         if backoff < 1e-3:
             return item
         group = self.album_scores(context) + self.artist_scores(context)
-        top = float(np.abs(item).max()) if item.size else 0.0
+        top = max(float(item.max()), -float(item.min())) if item.size else 0.0  # |item| max
         gtop = float(group.max()) if group.size else 0.0
         if gtop > 0:
             # Put the back-off on the item scores' scale so the blend means what it says.
             group *= (top if top > 0 else 1.0) / gtop
-        blended: FloatArray = ((1.0 - backoff) * item + backoff * group).astype(np.float32)
+        # (1 - backoff) x item + backoff x group, in the precision numpy's promotion gives
+        # (float64: ``backoff`` is a numpy scalar), rounded once to float32; no temporaries.
+        precision = np.result_type(item, backoff)
+        mixed = np.multiply(item, 1.0 - backoff, dtype=precision)
+        part = np.multiply(group, backoff, dtype=precision)
+        blended: FloatArray = np.empty(item.size, dtype=np.float32)
+        np.add(mixed, part, out=blended, casting="same_kind")
         return blended
 
     def neighbours(self, item: int, k: int = 10) -> tuple[IntArray, FloatArray]:

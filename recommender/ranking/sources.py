@@ -192,10 +192,12 @@ class AnchoredSource:
         if self._last is not None and self._last[0] == key:
             return self._last[1]
         total = np.zeros(self.n_items, dtype=np.float32)
+        weighted = np.empty(self.n_items, dtype=np.float32)  # one buffer for w x row
         weights = sum(weight for _, weight in key)
         for item, weight in key:
             # Rows are pure functions of their item (cached), so the blend is too.
-            total += np.float32(weight / weights) * self.rows.similarities(item)
+            np.multiply(self.rows.similarities(item), np.float32(weight / weights), out=weighted)
+            total += weighted
         total.setflags(write=False)
         self._last = (key, total)
         return total
@@ -487,9 +489,22 @@ class TasteSource:
         parts[4] = cfg.played * positive / (positive + cfg.played_half)
         return parts
 
+    def _item_components(self, item: int) -> list[float]:
+        """``_components`` of one item, as scalars (a reason asks for ten items at most):
+        the same float32 values, without building arrays."""
+        cfg = self.config
+        positive = max(float(self.net[item]), 0.0)
+        return [
+            float(np.float32(cfg.liked * float(self.liked[item]))),
+            float(np.float32(cfg.liked_album * float(self._albums.flagged_one(item)))),
+            float(np.float32(cfg.liked_artist * float(self._artists.flagged_one(item)))),
+            float(np.float32(cfg.near_favourite) * self.near_favourite[item]),
+            float(np.float32(cfg.played * positive / (positive + cfg.played_half))),
+        ]
+
     def reason(self, item: int, context: Context, describe: Describe) -> str:
-        parts = self._components(np.array([item], dtype=np.int64))[:, 0]
-        which = int(np.argmax(parts))
+        parts = self._item_components(item)
+        which = max(range(len(parts)), key=parts.__getitem__)  # the first best, as argmax
         if parts[which] <= 0:
             return ""
         if which == 0:
@@ -541,6 +556,10 @@ class _Groups:
     def recount(self, liked: npt.NDArray[np.bool_]) -> None:
         grouped = liked & (self.group_of >= 0)
         self.liked[:] = np.bincount(self.group_of[grouped], minlength=self.liked.size)
+
+    def flagged_one(self, item: int) -> bool:
+        group = int(self.group_of[item])
+        return group >= 0 and self.liked.size > 0 and bool(self.liked[group] > 0)
 
     def flagged(self, items: IntArray) -> npt.NDArray[np.bool_]:
         groups = self.group_of[items]

@@ -356,15 +356,16 @@ class UpNext:
         for item in pinned.values():
             np.maximum(redundancy, anchor_rows[item], out=redundancy)
         pool_artists = self.artist_ids[pool]
+        weighted_relevance = lam * relevance
         for position in range(size):
             if position in pinned:
                 sequence.append((pinned[position], float("nan")))
                 continue
             if not available.any():
                 break
-            objective = lam * relevance - (np.float32(1) - lam) * redundancy
-            played = history + [item for item, _ in sequence]
-            objective -= self._transition_penalty(played[-1] if played else None, pool)
+            objective = weighted_relevance - (np.float32(1) - lam) * redundancy
+            previous = sequence[-1][0] if sequence else (history[-1] if history else None)
+            objective -= self._transition_penalty(previous, pool)
             objective[~available] = -np.inf
             allowed = self._artist_allowed(pool_artists, history, sequence, pinned, position)
             constrained = np.where(allowed, objective, -np.inf)
