@@ -113,6 +113,9 @@ class HybridScorer:
         self.signals = signals or SignalConfig()
         self.last_played = np.full(n_items, -np.inf, dtype=np.float64)
         self.banned = np.zeros(n_items, dtype=bool)
+        # Each source's last read-only scores and their scaled part: a source that hands
+        # back the same array (a cached blend) is not scaled again.
+        self._scaled: dict[str, tuple[FloatArray, FloatArray]] = {}
         given = dict(weights or {})
         for source in sources:
             self.add_source(source, given.get(source.name, 1.0))
@@ -168,12 +171,34 @@ class HybridScorer:
         values: FloatArray = np.exp(-age / cfg.half_life_s).astype(np.float32)
         return recent, values
 
+    def prepare(self, context: api.Context) -> None:
+        """Ahead of need (when idle): let the sources that can (``prepare``) make their
+        scores for a likely next ``context``, and scale them, so that the re-rank which
+        then asks finds them ready."""
+        for name, source in self.sources.items():
+            make: Any = getattr(source, "prepare", None)
+            if make is not None:
+                self._scaled_part(name, make(context))
+
+    def _scaled_part(self, name: str, scores: npt.ArrayLike) -> FloatArray:
+        raw = _fit(scores, self.n_items)
+        cached = self._scaled.get(name)
+        if cached is not None and cached[0] is raw:
+            return cached[1]
+        part = scale_part(raw)
+        if not raw.flags.writeable:  # the source promises not to change it: keep the part
+            if part is raw:
+                part = part.copy()
+            part.setflags(write=False)
+            self._scaled[name] = (raw, part)
+        return part
+
     def score(self, context: api.Context) -> api.ScoreBreakdown:
         parts: dict[str, FloatArray] = {}
         total = np.zeros(self.n_items, dtype=np.float32)
         weighted = np.empty(self.n_items, dtype=np.float32)  # one buffer for w x part
         for name, source in self.sources.items():
-            part = scale_part(_fit(source.scores(context), self.n_items))
+            part = self._scaled_part(name, source.scores(context))
             parts[name] = part
             w = self.weights[name]
             if w:

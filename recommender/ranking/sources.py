@@ -176,6 +176,9 @@ def anchors(context: Context, policy: AnchorPolicy) -> list[tuple[int, float]]:
     return found
 
 
+_BLENDS_KEPT = 2  # the current blend and the one prepared for the next event
+
+
 class AnchoredSource:
     """Similarity to the current track and the recent session, normalised to [0, 1]."""
 
@@ -184,13 +187,16 @@ class AnchoredSource:
         self.rows = rows
         self.n_items = n_items
         self.policy = policy
-        # The last blend, by its anchors: a like or a ban re-ranks with the same anchors.
-        self._last: tuple[tuple[tuple[int, float], ...], FloatArray] | None = None
+        # The last blends, by their anchors: a like or a ban re-ranks with the same anchors,
+        # and ``prepare`` computes the likely next one ahead of need.
+        self._blends: OrderedDict[tuple[tuple[int, float], ...], FloatArray] = OrderedDict()
 
     def scores(self, context: Context) -> FloatArray:
         key = tuple(anchors(context, self.policy))
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
+        blend = self._blends.get(key)
+        if blend is not None:
+            self._blends.move_to_end(key)
+            return blend
         total = np.zeros(self.n_items, dtype=np.float32)
         weighted = np.empty(self.n_items, dtype=np.float32)  # one buffer for w x row
         weights = sum(weight for _, weight in key)
@@ -199,12 +205,19 @@ class AnchoredSource:
             np.multiply(self.rows.similarities(item), np.float32(weight / weights), out=weighted)
             total += weighted
         total.setflags(write=False)
-        self._last = (key, total)
+        self._blends[key] = total
+        while len(self._blends) > _BLENDS_KEPT:
+            self._blends.popitem(last=False)
         return total
+
+    def prepare(self, context: Context) -> FloatArray:
+        """Compute the blend for a likely next ``context`` ahead of need (when idle): the
+        re-rank that then asks for it finds it made. Returns it (read-only)."""
+        return self.scores(context)
 
     def forget(self) -> None:
         """Drop cached rows: call after the index changed (e.g. new audio vectors)."""
-        self._last = None
+        self._blends.clear()
         clear = getattr(self.rows, "clear_cache", None)
         if clear is not None:
             clear()

@@ -133,6 +133,7 @@ class UpNext:
         self.energy = None if energy is None else np.asarray(energy, dtype=np.float32)
         self.config = config or UpNextConfig()
         self._steers: list[_Steer] = []
+        self._last_context: Context | None = None  # of the last build, for ``prefetch``
         # Which source chose each recent automatic pick, to credit it with the outcome.
         self._picked_by: OrderedDict[int, str] = OrderedDict()
         self.followed_by = followed_by
@@ -206,14 +207,23 @@ class UpNext:
 
     def prefetch(self, picks: Sequence[Pick]) -> None:
         """Warm the similarity rows of the head of ``picks`` (the likely next current
-        track). Call it when idle, e.g. after showing the list: the re-rank after the
-        next skip or track change then skips the one full-library row it would compute."""
+        track) and the similarity blends of the context it would make. Call it when idle,
+        e.g. after showing the list: the re-rank after the next skip or track change then
+        finds the full-library rows and blends it would compute made."""
         if not picks:
             return
+        head = picks[0].item
         for source in self.explainers.values():
             warm: Callable[[int], None] | None = getattr(source, "warm", None)
             if warm is not None:
-                warm(picks[0].item)
+                warm(head)
+        # The scores that depend on the context alone (the similarity blends), for the
+        # likely next context: the head playing after the current track.
+        prepare: Callable[[Context], None] | None = getattr(self.scorer, "prepare", None)
+        last = self._last_context
+        if prepare is not None and last is not None:
+            session = last.session if last.current is None else (*last.session, last.current)
+            prepare(Context(current=head, session=session, now=last.now))
 
     def climb_ladder(self, n_listens: int, audio_coverage: float) -> dict[str, float]:
         """Move the cold-start ladder (``feedback.cold_start_prior``) as history grows and
@@ -239,6 +249,7 @@ class UpNext:
         if pinned is None:
             pinned = dict(enumerate(context.queue))
         size = max(length or cfg.length, max(pinned, default=-1) + 1)
+        self._last_context = context
         breakdown = self.scorer.score(context)
         relevance = self._tilted(breakdown.total)
         blocked = self._blocked(context, pinned.values())
