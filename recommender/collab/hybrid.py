@@ -45,6 +45,9 @@ class CFSource:
     def scores(self, context: api.Context) -> FloatArray:
         return self.model.scores(context)
 
+    def sparse_scores(self, context: api.Context) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        return self.model.sparse_scores(context)
+
     def observe(self, event: api.Event) -> None:
         self.model.observe(event)
 
@@ -198,9 +201,20 @@ class HybridScorer:
         total = np.zeros(self.n_items, dtype=np.float32)
         weighted = np.empty(self.n_items, dtype=np.float32)  # one buffer for w x part
         for name, source in self.sources.items():
+            w = self.weights[name]
+            sparse: Any = getattr(source, "sparse_scores", None)
+            if sparse is not None:
+                # Scores on a few thousand tracks: scaled and added there only (adding the
+                # zeros elsewhere would change nothing).
+                ids, values = _sparse_part(sparse(context), self.n_items)
+                part = np.zeros(self.n_items, dtype=np.float32)
+                part[ids] = values
+                parts[name] = part
+                if w:
+                    total[ids] += np.float32(w) * values
+                continue
             part = self._scaled_part(name, source.scores(context))
             parts[name] = part
-            w = self.weights[name]
             if w:
                 np.multiply(part, np.float32(w), out=weighted)
                 total += weighted
@@ -212,6 +226,24 @@ class HybridScorer:
         if context.queue:
             total[np.asarray(context.queue, dtype=np.int64)] = -np.inf
         return api.ScoreBreakdown(total=total, parts=parts, weights=dict(self.weights))
+
+
+def _sparse_part(
+    scores: tuple[npt.NDArray[np.int64], npt.ArrayLike], n: int
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """A sparse source's (ids, scores) as ``scale_part`` would scale its dense vector:
+    divided by the largest magnitude (the zeros elsewhere never raise it); ids past the
+    library (a source grown further) are dropped, as ``_fit`` drops them."""
+    ids = np.asarray(scores[0], dtype=np.int64)
+    values = np.asarray(scores[1], dtype=np.float32)
+    inside = ids < n
+    if not inside.all():
+        ids, values = ids[inside], values[inside]
+    top = _largest_magnitude(values)
+    if top <= 0 or not math.isfinite(top):
+        return ids, np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+    result: FloatArray = values * np.float32(1.0 / top)
+    return ids, result
 
 
 def _fit(scores: npt.ArrayLike, n: int) -> FloatArray:
