@@ -5,6 +5,10 @@ positives end in (0, 1] and a skip's negative evidence stays negative) and kept 
 ``ScoreBreakdown.parts`` so the up-next builder can explain a pick; ``total`` is the weighted
 sum, pushed down for tracks heard in the last hours and set to ``-inf`` for banned tracks and
 tracks already queued.
+
+A source that scores only a few thousand tracks (session CF, the personal model) may also
+offer ``sparse_scores(context) -> (ids, values)`` (distinct ids, 0 elsewhere): it is scaled
+and added on those ids only, which gives the very sums the dense vector would.
 """
 
 from __future__ import annotations

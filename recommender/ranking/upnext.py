@@ -16,7 +16,8 @@ Only steps 3-5 are per-candidate Python, and they only ever see the pool.
 Latency (``tests/benchmarks/bench_upnext.py``: 100,000 tracks, 1,000,000 events) relies on
 two things the caller does: run the engine with one BLAS thread (a 100k x 32 product is
 ~50x slower when BLAS threads fight over two busy cores), and call ``prefetch`` while a
-track plays so the next track's similarity rows are ready before the next event.
+track plays so the next track's similarity rows, and the blends of the context it would
+make, are ready before the next event.
 """
 
 from __future__ import annotations
@@ -197,8 +198,11 @@ class UpNext:
             for s in self._steers
             if s.item != item
         ]
-        found = [find(item, cfg.like_neighbours)[0] for find in self.neighbours]
-        neighbours = np.unique(np.concatenate(found)) if strength > 0 and found else _NO_ITEMS
+        # Only a pull brings neighbours into the pool: a push does not look for them.
+        found = (
+            [find(item, cfg.like_neighbours)[0] for find in self.neighbours] if strength > 0 else []
+        )
+        neighbours = np.unique(np.concatenate(found)) if found else _NO_ITEMS
         self._steers = [*kept, _Steer(item, strength, neighbours, asked)][-cfg.steer_memory :]
 
     def reset_session(self) -> None:
