@@ -383,10 +383,10 @@ class MetadataIndex:
             text = self._text[ids]
             result = np.asarray((text @ text.T).toarray(), dtype=np.float32)
         result *= np.float32(w.text)
-        result += np.float32(w.artist) * self._artist_overlap(ids)
+        self._add_artists(result, ids, np.float32(w.artist))
         albums = self.album_ids[ids]
         same_album = (albums[:, None] == albums[None, :]) & (albums >= 0)[:, None]
-        result += np.where(same_album, np.float32(w.album), np.float32(0.0))
+        np.add(result, np.float32(w.album), out=result, where=same_album)
         if w.year > 0:
             years = self.years[ids]
             closeness = np.exp(
@@ -401,25 +401,29 @@ class MetadataIndex:
         np.minimum(result, np.float32(1.0), out=result)
         return result
 
-    def _artist_overlap(self, ids: IntArray) -> FloatArray:
-        """Cosine overlap of the items' artist sets (``artists @ artists.T``). With at most
-        one artist per item (the usual case) each entry is a single product, so an
-        equality test gives exactly what the sparse product would."""
+    def _add_artists(self, result: FloatArray, ids: IntArray, weight: np.float32) -> None:
+        """``result += weight x`` the cosine overlap of the items' artist sets (``artists @
+        artists.T``). With at most one artist per item (the usual case) each entry is a
+        single product, so an equality test gives exactly what the sparse product would;
+        a lone artist's entry is 1, and 1 x 1 needs no product at all."""
         indptr = self._artists.indptr
         counts = indptr[ids + 1] - indptr[ids]
         if counts.size and int(counts.max()) > 1:
             artists = self._artists[ids]
-            overlap: FloatArray = (artists @ artists.T).toarray()
-            return overlap
+            result += weight * (artists @ artists.T).toarray()
+            return
         has = counts > 0
         if not has.any():  # no artist known (also: an index without any artist)
-            return np.zeros((ids.size, ids.size), dtype=np.float32)
-        first = indptr[ids]
-        column = np.where(has, self._artists.indices[np.where(has, first, 0)], -1)
-        value = np.where(has, self._artists.data[np.where(has, first, 0)], np.float32(0.0))
+            return
+        first = np.where(has, indptr[ids], 0)
+        column = np.where(has, self._artists.indices[first], -1)
         same = (column[:, None] == column[None, :]) & has[:, None]
+        value = np.where(has, self._artists.data[first], np.float32(0.0))
+        if bool(np.all(value[has] == 1.0)):
+            np.add(result, weight, out=result, where=same)
+            return
         product = value[:, None] * value[None, :]
-        return np.where(same, product, np.float32(0.0)).astype(np.float32, copy=False)
+        np.add(result, weight * product, out=result, where=same)
 
     def similarity_to(self, item: int, items: Sequence[int] | IntArray) -> FloatArray:
         """Similarity of ``item`` to a few items only: O(len(items)), no full row."""
