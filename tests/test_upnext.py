@@ -534,3 +534,34 @@ def test_constraints_hold_for_any_history(
         if picks[i - 1].source != USER_SOURCE:
             window = line[max(0, i - spacing) : i]
             assert artist_of(line[i]) not in {artist_of(t) for t in window} or spacing == 0
+
+
+def test_prefetching_while_a_track_plays_never_changes_the_next_list() -> None:
+    """The player prefetches the likely next context's rows and blends after each list;
+    whatever the user then does (play the head, skip it, like, pick another track), the
+    next list is the one a player that never prefetched would show."""
+
+    def history() -> SessionCF:
+        rng = np.random.default_rng(3)
+        cf = SessionCF(N)
+        for step, item in enumerate(rng.integers(0, N, 300).tolist()):
+            cf.observe(event(item, api.PLAY, ts=NOW - 30 * DAY + step * 240.0))
+        return cf
+
+    eager, lazy = (engine(cf=history(), weights={"cf": 2.0}) for _ in range(2))
+    current, session, now = 0, [3], NOW
+    steps = [api.PLAY, api.SKIP, api.LIKE, "other", api.PLAY, api.SKIP, api.PLAY]
+    for step in steps:
+        context = Context(current=current, session=tuple(session), now=now)
+        picks = eager.upnext.build(context)
+        assert [(p.item, p.reason) for p in picks] == [
+            (p.item, p.reason) for p in lazy.upnext.build(context)
+        ]
+        eager.upnext.prefetch(picks)
+        now += 240.0
+        chosen = picks[0].item if step != "other" else picks[-1].item
+        kind = api.PLAY if step == "other" else step
+        for e in (eager, lazy):
+            e.upnext.observe(event(chosen if kind != api.LIKE else current, kind, ts=now))
+        if kind != api.LIKE:
+            session, current = [*session, current], chosen

@@ -43,6 +43,10 @@ from recommender.collab.signals import (
 
 FloatArray = api.FloatArray
 IntArray = api.IntArray
+Sparse = tuple[IntArray, FloatArray]  # scores where they may be nonzero: (ids, values)
+_NO_SCORES: Sparse = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+for _array in _NO_SCORES:
+    _array.flags.writeable = False
 _MAX_EXPONENT = 30.0  # rescale stored weights before exp(...) leaves float32's comfort zone
 _MIN_BUFFER = 1 << 15
 # Scoring scans the buffer once per row it reads: cap it so that stays well under a millisecond.
@@ -217,7 +221,7 @@ class SessionCF:
         self.t_ref: float | None = None
         self._groups_version = 0  # bumped whenever a track's artist or album changes
         self._observed = 0  # events learned so far: keys the per-scoring cache
-        self._group_cache: dict[str, tuple[object, FloatArray]] = {}
+        self._group_cache: dict[str, tuple[object, Sparse]] = {}
         self._member_cache: dict[int, tuple[IntArray, IntArray, IntArray, int]] = {}
         self._tau = self.config.half_life_days * 86400.0 / math.log(2.0)
         self._sessions = Sessioniser(self.config.session_gap_s)
@@ -460,13 +464,13 @@ class SessionCF:
         group: IntArray,
         recent: list[int],
         deflation: float,
-    ) -> FloatArray:
-        """Scores from group co-occurrence, shared out among each group's tracks by plays."""
+    ) -> Sparse:
+        """Scores from group co-occurrence, shared out among each group's tracks by plays:
+        the tracks of the scored groups (each once) and their scores; the rest score 0."""
         cfg = self.config
         n_groups = cooc.n
-        out = np.zeros(self.n_items, dtype=np.float32)
         if n_groups == 0:
-            return out
+            return _NO_SCORES
         gscore = np.zeros(n_groups, dtype=np.float64)
         shrink = cfg.shrinkage / deflation
         for k, it in enumerate(recent):
@@ -481,9 +485,9 @@ class SessionCF:
             np.add.at(gscore, idx, w * val)
             # The data already holds "same artist again" on the diagonal; this is a prior on top.
             gscore[g] += w * cfg.same_group * float(val.max())
-        groups = np.flatnonzero(gscore)
+        groups = np.flatnonzero(gscore != 0)  # a bool pass is much faster than on floats
         if groups.size == 0:
-            return out
+            return _NO_SCORES
         # Share each scored group's score among its tracks by their plays plus a prior of
         # ``popularity_prior`` plays (in today's units), so unheard tracks still get a little.
         members, ptr = self._members(group, n_groups)
@@ -493,8 +497,8 @@ class SessionCF:
         local = np.repeat(np.arange(groups.size), sizes)
         mass = self.plays[items] + cfg.popularity_prior / deflation
         group_mass = np.bincount(local, weights=mass, minlength=groups.size)
-        out[items] = gscore[groups][local] * mass / np.maximum(group_mass[local], 1e-12)
-        return out
+        shared = gscore[groups][local] * mass / np.maximum(group_mass[local], 1e-12)
+        return items, shared.astype(np.float32)
 
     def _members(self, group: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
         """Each group's items as CSR (members, indptr), rebuilt only after the mapping changed."""
@@ -511,31 +515,49 @@ class SessionCF:
 
     def item_scores(self, context: api.Context) -> FloatArray:
         """Item-level session CF: normalised co-occurrence with the recent session."""
+        return self._dense(self._item_sparse(context))
+
+    def _item_sparse(self, context: api.Context) -> Sparse:
+        """``item_scores`` where they may be nonzero: the ids the recent tracks' rows reach."""
         cfg = self.config
-        scores = np.zeros(self.n_items, dtype=np.float64)
         shrink = cfg.shrinkage / self._deflation(context.now)
+        ids: list[IntArray] = []
+        values: list[npt.NDArray[np.float64]] = []
         for k, it in enumerate(self._context_items(context)):
             if it >= self.n_items:
                 continue
             w = cfg.context_decay**k
             idx, val = self.items.normalised_row(it, shrink)
-            np.add.at(scores, idx, w * val)
+            ids.append(idx)
+            values.append(w * val)
             if cfg.symmetric:
                 idx, val = self.items.normalised_row(it, shrink, transposed=True)
-                np.add.at(scores, idx, cfg.symmetric * w * val)
-        return scores.astype(np.float32)
+                ids.append(idx)
+                values.append(cfg.symmetric * w * val)
+        if not ids:
+            return _NO_SCORES
+        # Summed in the order the rows come, from 0, as a dense accumulation would be.
+        support, where = np.unique(np.concatenate(ids), return_inverse=True)
+        sums = np.zeros(support.size, dtype=np.float64)
+        np.add.at(sums, where, np.concatenate(values))
+        return support, sums.astype(np.float32)
+
+    def _dense(self, scores: Sparse) -> FloatArray:
+        out = np.zeros(self.n_items, dtype=np.float32)
+        out[scores[0]] = scores[1]
+        return out
 
     def artist_scores(self, context: api.Context) -> FloatArray:
         """Artist-level co-occurrence with the session, shared out by each artist's plays."""
-        return self._cached_group("artist", context)
+        return self._dense(self._cached_group("artist", context))
 
     def album_scores(self, context: api.Context) -> FloatArray:
         """Album-level co-occurrence with the session, shared out by each album's plays."""
-        return self._cached_group("album", context)
+        return self._dense(self._cached_group("album", context))
 
-    def _cached_group(self, which: str, context: api.Context) -> FloatArray:
-        # The CF back-off and the hybrid's artist source ask for the same vector in one
-        # scoring: compute it once per (context, model state).
+    def _cached_group(self, which: str, context: api.Context) -> Sparse:
+        # The CF back-off and the hybrid's artist source ask for the same scores in one
+        # scoring: compute them once per (context, model state).
         key = (which, context, self._observed, self._groups_version)
         hit = self._group_cache.get(which)
         if hit is not None and hit[0] == key:
@@ -551,13 +573,19 @@ class SessionCF:
         result = self._group_scores(
             cooc, group, self._context_items(context), self._deflation(context.now)
         )
-        result.flags.writeable = False
+        for array in result:
+            array.flags.writeable = False
         self._group_cache[which] = (key, result)
         return result
 
     def scores(self, context: api.Context) -> FloatArray:
         """Item CF, backing off to album then artist co-occurrence for sparsely heard tracks."""
-        item = self.item_scores(context)
+        return self._dense(self.sparse_scores(context))
+
+    def sparse_scores(self, context: api.Context) -> Sparse:
+        """``scores`` where they may be nonzero (ids distinct, float32); the rest are 0. A
+        few thousand tracks, not the library: the hybrid adds them where they are."""
+        item = self._item_sparse(context)
         current = context.current
         if current is None or current >= self.n_items:
             return item
@@ -565,14 +593,35 @@ class SessionCF:
         backoff = self.config.backoff / (self.config.backoff + seen)
         if backoff < 1e-3:
             return item
-        group = self.album_scores(context) + self.artist_scores(context)
-        top = float(np.abs(item).max()) if item.size else 0.0
-        gtop = float(group.max()) if group.size else 0.0
+        album, artist = self._cached_group("album", context), self._cached_group("artist", context)
+        # The union of the supports; each part laid out on it (0 where it has nothing).
+        support, where = np.unique(
+            np.concatenate([item[0], album[0], artist[0]]), return_inverse=True
+        )
+        n_item, n_album = item[0].size, album[0].size
+        item_values = np.zeros(support.size, dtype=np.float32)
+        item_values[where[:n_item]] = item[1]
+        group = np.zeros(support.size, dtype=np.float32)
+        group[where[n_item : n_item + n_album]] = album[1]
+        group[where[n_item + n_album :]] += artist[1]  # album + artist, as dense vectors add
+        # The largest |item| and the largest group score over the library, where every
+        # track outside the supports counts as a 0.
+        outside = support.size < self.n_items
+        top = max(float(np.abs(item_values).max(initial=0.0)), 0.0)
+        gtop = float(group.max(initial=0.0 if outside else -np.inf)) if support.size else 0.0
+        if outside:
+            gtop = max(gtop, 0.0)
         if gtop > 0:
             # Put the back-off on the item scores' scale so the blend means what it says.
             group *= (top if top > 0 else 1.0) / gtop
-        blended: FloatArray = ((1.0 - backoff) * item + backoff * group).astype(np.float32)
-        return blended
+        # (1 - backoff) x item + backoff x group, in the precision numpy's promotion gives
+        # (float64: ``backoff`` is a numpy scalar), rounded once to float32.
+        precision = np.result_type(item_values, backoff)
+        mixed = np.multiply(item_values, 1.0 - backoff, dtype=precision)
+        part = np.multiply(group, backoff, dtype=precision)
+        blended: FloatArray = np.empty(support.size, dtype=np.float32)
+        np.add(mixed, part, out=blended, casting="same_kind")
+        return support, blended
 
     def neighbours(self, item: int, k: int = 10) -> tuple[IntArray, FloatArray]:
         """The ``k`` items most often played around ``item`` (before or after it, alike)."""

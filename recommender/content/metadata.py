@@ -367,23 +367,26 @@ class MetadataIndex:
         return top_k(combined, k)
 
     def pairwise(self, items: Sequence[int] | IntArray) -> FloatArray:
-        """Dense similarity matrix among a few hundred items (for diversity re-ranking)."""
+        """Dense similarity matrix among a few hundred items (for diversity re-ranking).
+        The rows are gathered straight from the CSR arrays: scipy's fancy indexing costs
+        more than the products at up-next's pool size (~200 items)."""
         ids = np.asarray(items, dtype=np.int64)
         w = self.weights
-        text = self._text[ids]
-        artists = self._artists[ids]
-        used = np.unique(text.indices)
+        rows, used, columns, values = _gather(self._text, ids)
         if used.size <= _DENSE_TERMS:
             # A pool of similar tracks shares most terms: a small dense product beats a
             # sparse one whose result is dense anyway.
-            dense = text[:, used].toarray()
+            dense = np.zeros((ids.size, used.size), dtype=np.float32)
+            dense[rows, columns] = values
             result: FloatArray = dense @ dense.T
         else:
+            text = self._text[ids]
             result = np.asarray((text @ text.T).toarray(), dtype=np.float32)
         result *= np.float32(w.text)
-        result += np.float32(w.artist) * (artists @ artists.T).toarray()
+        self._add_artists(result, ids, np.float32(w.artist))
         albums = self.album_ids[ids]
-        result[(albums[:, None] == albums[None, :]) & (albums >= 0)[:, None]] += np.float32(w.album)
+        same_album = (albums[:, None] == albums[None, :]) & (albums >= 0)[:, None]
+        np.add(result, np.float32(w.album), out=result, where=same_album)
         if w.year > 0:
             years = self.years[ids]
             closeness = np.exp(
@@ -397,6 +400,30 @@ class MetadataIndex:
             result *= closeness
         np.minimum(result, np.float32(1.0), out=result)
         return result
+
+    def _add_artists(self, result: FloatArray, ids: IntArray, weight: np.float32) -> None:
+        """``result += weight x`` the cosine overlap of the items' artist sets (``artists @
+        artists.T``). With at most one artist per item (the usual case) each entry is a
+        single product, so an equality test gives exactly what the sparse product would;
+        a lone artist's entry is 1, and 1 x 1 needs no product at all."""
+        indptr = self._artists.indptr
+        counts = indptr[ids + 1] - indptr[ids]
+        if counts.size and int(counts.max()) > 1:
+            artists = self._artists[ids]
+            result += weight * (artists @ artists.T).toarray()
+            return
+        has = counts > 0
+        if not has.any():  # no artist known (also: an index without any artist)
+            return
+        first = np.where(has, indptr[ids], 0)
+        column = np.where(has, self._artists.indices[first], -1)
+        same = (column[:, None] == column[None, :]) & has[:, None]
+        value = np.where(has, self._artists.data[first], np.float32(0.0))
+        if bool(np.all(value[has] == 1.0)):
+            np.add(result, weight, out=result, where=same)
+            return
+        product = value[:, None] * value[None, :]
+        np.add(result, weight * product, out=result, where=same)
 
     def similarity_to(self, item: int, items: Sequence[int] | IntArray) -> FloatArray:
         """Similarity of ``item`` to a few items only: O(len(items)), no full row."""
@@ -456,6 +483,22 @@ def top_k(scores: FloatArray, k: int) -> tuple[IntArray, FloatArray]:
     order = candidates[np.argsort(-scores[candidates], kind="stable")]
     order = order[scores[order] > 0]
     return order.astype(np.int64), scores[order].astype(np.float32)
+
+
+def _gather(
+    matrix: sp.csr_matrix, ids: IntArray
+) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+    """The entries of rows ``ids`` of a CSR matrix: each entry's position in ``ids``, the
+    distinct columns used (sorted), each entry's index into them, and its value."""
+    indptr = matrix.indptr
+    starts = indptr[ids].astype(np.int64)
+    sizes = indptr[ids + 1].astype(np.int64) - starts
+    total = int(sizes.sum())
+    offsets = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(total)
+    rows = np.repeat(np.arange(ids.size), sizes)
+    used, columns = np.unique(matrix.indices[offsets], return_inverse=True)
+    values: FloatArray = matrix.data[offsets]
+    return rows, used.astype(np.int64), columns.astype(np.int64), values
 
 
 def _l2_rows(matrix: sp.spmatrix) -> sp.csr_matrix:

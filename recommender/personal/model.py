@@ -79,6 +79,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "time": ("hour", "weekday"),
     "repeat": ("is_current",),
 }
+_GROUP_COLUMNS = [[_F[name] for name in names] for names in GROUPS.values()]
 _TOGETHER_TOP = 300
 _FACTOR_SEARCH_MAX = 30_000
 _LATELY = 2000  # plays whose tracks may be among the most activated ...
@@ -115,6 +116,7 @@ class _Featurised:
     candidates: IntArray
     features: npt.NDArray[np.float64]
     scores: npt.NDArray[np.float64]
+    best_two: IntArray | None = None  # the two best candidates, for the reasons
 
 
 def _release_freed_memory() -> None:
@@ -338,7 +340,7 @@ class PersonalModel:
         if together is not None:
             # The tracks sharing most sessions with this one (all of them, in a long one,
             # would be thousands of candidates).
-            shared = np.flatnonzero(together)
+            shared = np.flatnonzero(together != 0)  # a bool pass: ~6x faster on floats
             if shared.size > _TOGETHER_TOP:
                 best = np.argpartition(-together[shared], _TOGETHER_TOP)[:_TOGETHER_TOP]
                 shared = shared[best]
@@ -449,14 +451,15 @@ class PersonalModel:
         where = np.flatnonzero(cache.candidates == item)
         if where.size == 0:
             return None
-        groups = [[_F[name] for name in names] for names in GROUPS.values()]
         # What lifts it above its strongest rival (the best other candidate) speaks.
-        rivals = np.argsort(-cache.scores)[:2]
+        if cache.best_two is None:  # once per ranking, not once per pick
+            cache.best_two = np.argsort(-cache.scores)[:2]
+        rivals = cache.best_two
         rivals = rivals[rivals != where[0]][:1]
         if rivals.size == 0:
             return None
         contrib = self.blender.contributions(
-            cache.features[where], groups, cache.features[rivals].mean(axis=0)
+            cache.features[where], _GROUP_COLUMNS, cache.features[rivals].mean(axis=0)
         )[0]
         best = int(np.argmax(contrib))
         return list(GROUPS)[best] if contrib[best] > 0 else None

@@ -168,8 +168,14 @@ class PersonalSource:
 
     def scores(self, context: api.Context) -> FloatArray:
         out = np.zeros(self.n_items, dtype=np.float32)
+        ids, values = self.sparse_scores(context)
+        out[ids] = values
+        return out
+
+    def sparse_scores(self, context: api.Context) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """The candidates (distinct ids) and their scores; every other track scores 0."""
         if not self.ready.is_set() or context.current is None:
-            return out
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         session = list(context.session)
         if not session or session[-1] != context.current:
             session.append(context.current)
@@ -177,8 +183,8 @@ class PersonalSource:
         f = self.model.featurise(session[-20:], key, context.now)
         top = float(f.scores.max()) if f.scores.size else 0.0
         # exp(score - best): the best candidate 1, the others in (0, 1); non-candidates 0.
-        out[f.candidates] = np.exp(np.maximum(f.scores - top, -30.0)).astype(np.float32)
-        return out
+        values = np.exp(np.maximum(f.scores - top, -30.0)).astype(np.float32)
+        return f.candidates, values
 
     def reason(self, item: int, context: api.Context, describe: Describe) -> str:
         if not self.ready.is_set():

@@ -176,6 +176,9 @@ def anchors(context: Context, policy: AnchorPolicy) -> list[tuple[int, float]]:
     return found
 
 
+_BLENDS_KEPT = 2  # the current blend and the one prepared for the next event
+
+
 class AnchoredSource:
     """Similarity to the current track and the recent session, normalised to [0, 1]."""
 
@@ -184,25 +187,37 @@ class AnchoredSource:
         self.rows = rows
         self.n_items = n_items
         self.policy = policy
-        # The last blend, by its anchors: a like or a ban re-ranks with the same anchors.
-        self._last: tuple[tuple[tuple[int, float], ...], FloatArray] | None = None
+        # The last blends, by their anchors: a like or a ban re-ranks with the same anchors,
+        # and ``prepare`` computes the likely next one ahead of need.
+        self._blends: OrderedDict[tuple[tuple[int, float], ...], FloatArray] = OrderedDict()
 
     def scores(self, context: Context) -> FloatArray:
         key = tuple(anchors(context, self.policy))
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
+        blend = self._blends.get(key)
+        if blend is not None:
+            self._blends.move_to_end(key)
+            return blend
         total = np.zeros(self.n_items, dtype=np.float32)
+        weighted = np.empty(self.n_items, dtype=np.float32)  # one buffer for w x row
         weights = sum(weight for _, weight in key)
         for item, weight in key:
             # Rows are pure functions of their item (cached), so the blend is too.
-            total += np.float32(weight / weights) * self.rows.similarities(item)
+            np.multiply(self.rows.similarities(item), np.float32(weight / weights), out=weighted)
+            total += weighted
         total.setflags(write=False)
-        self._last = (key, total)
+        self._blends[key] = total
+        while len(self._blends) > _BLENDS_KEPT:
+            self._blends.popitem(last=False)
         return total
+
+    def prepare(self, context: Context) -> FloatArray:
+        """Compute the blend for a likely next ``context`` ahead of need (when idle): the
+        re-rank that then asks for it finds it made. Returns it (read-only)."""
+        return self.scores(context)
 
     def forget(self) -> None:
         """Drop cached rows: call after the index changed (e.g. new audio vectors)."""
-        self._last = None
+        self._blends.clear()
         clear = getattr(self.rows, "clear_cache", None)
         if clear is not None:
             clear()
@@ -487,9 +502,22 @@ class TasteSource:
         parts[4] = cfg.played * positive / (positive + cfg.played_half)
         return parts
 
+    def _item_components(self, item: int) -> list[float]:
+        """``_components`` of one item, as scalars (a reason asks for ten items at most):
+        the same float32 values, without building arrays."""
+        cfg = self.config
+        positive = max(float(self.net[item]), 0.0)
+        return [
+            float(np.float32(cfg.liked * float(self.liked[item]))),
+            float(np.float32(cfg.liked_album * float(self._albums.flagged_one(item)))),
+            float(np.float32(cfg.liked_artist * float(self._artists.flagged_one(item)))),
+            float(np.float32(cfg.near_favourite) * self.near_favourite[item]),
+            float(np.float32(cfg.played * positive / (positive + cfg.played_half))),
+        ]
+
     def reason(self, item: int, context: Context, describe: Describe) -> str:
-        parts = self._components(np.array([item], dtype=np.int64))[:, 0]
-        which = int(np.argmax(parts))
+        parts = self._item_components(item)
+        which = max(range(len(parts)), key=parts.__getitem__)  # the first best, as argmax
         if parts[which] <= 0:
             return ""
         if which == 0:
@@ -541,6 +569,10 @@ class _Groups:
     def recount(self, liked: npt.NDArray[np.bool_]) -> None:
         grouped = liked & (self.group_of >= 0)
         self.liked[:] = np.bincount(self.group_of[grouped], minlength=self.liked.size)
+
+    def flagged_one(self, item: int) -> bool:
+        group = int(self.group_of[item])
+        return group >= 0 and self.liked.size > 0 and bool(self.liked[group] > 0)
 
     def flagged(self, items: IntArray) -> npt.NDArray[np.bool_]:
         groups = self.group_of[items]

@@ -16,7 +16,8 @@ Only steps 3-5 are per-candidate Python, and they only ever see the pool.
 Latency (``tests/benchmarks/bench_upnext.py``: 100,000 tracks, 1,000,000 events) relies on
 two things the caller does: run the engine with one BLAS thread (a 100k x 32 product is
 ~50x slower when BLAS threads fight over two busy cores), and call ``prefetch`` while a
-track plays so the next track's similarity rows are ready before the next event.
+track plays so the next track's similarity rows, and the blends of the context it would
+make, are ready before the next event.
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ class UpNext:
         self.energy = None if energy is None else np.asarray(energy, dtype=np.float32)
         self.config = config or UpNextConfig()
         self._steers: list[_Steer] = []
+        self._last_context: Context | None = None  # of the last build, for ``prefetch``
         # Which source chose each recent automatic pick, to credit it with the outcome.
         self._picked_by: OrderedDict[int, str] = OrderedDict()
         self.followed_by = followed_by
@@ -196,8 +198,11 @@ class UpNext:
             for s in self._steers
             if s.item != item
         ]
-        found = [find(item, cfg.like_neighbours)[0] for find in self.neighbours]
-        neighbours = np.unique(np.concatenate(found)) if strength > 0 and found else _NO_ITEMS
+        # Only a pull brings neighbours into the pool: a push does not look for them.
+        found = (
+            [find(item, cfg.like_neighbours)[0] for find in self.neighbours] if strength > 0 else []
+        )
+        neighbours = np.unique(np.concatenate(found)) if found else _NO_ITEMS
         self._steers = [*kept, _Steer(item, strength, neighbours, asked)][-cfg.steer_memory :]
 
     def reset_session(self) -> None:
@@ -206,14 +211,23 @@ class UpNext:
 
     def prefetch(self, picks: Sequence[Pick]) -> None:
         """Warm the similarity rows of the head of ``picks`` (the likely next current
-        track). Call it when idle, e.g. after showing the list: the re-rank after the
-        next skip or track change then skips the one full-library row it would compute."""
+        track) and the similarity blends of the context it would make. Call it when idle,
+        e.g. after showing the list: the re-rank after the next skip or track change then
+        finds the full-library rows and blends it would compute made."""
         if not picks:
             return
+        head = picks[0].item
         for source in self.explainers.values():
             warm: Callable[[int], None] | None = getattr(source, "warm", None)
             if warm is not None:
-                warm(picks[0].item)
+                warm(head)
+        # The scores that depend on the context alone (the similarity blends), for the
+        # likely next context: the head playing after the current track.
+        prepare: Callable[[Context], None] | None = getattr(self.scorer, "prepare", None)
+        last = self._last_context
+        if prepare is not None and last is not None:
+            session = last.session if last.current is None else (*last.session, last.current)
+            prepare(Context(current=head, session=session, now=last.now))
 
     def climb_ladder(self, n_listens: int, audio_coverage: float) -> dict[str, float]:
         """Move the cold-start ladder (``feedback.cold_start_prior``) as history grows and
@@ -239,6 +253,7 @@ class UpNext:
         if pinned is None:
             pinned = dict(enumerate(context.queue))
         size = max(length or cfg.length, max(pinned, default=-1) + 1)
+        self._last_context = context
         breakdown = self.scorer.score(context)
         relevance = self._tilted(breakdown.total)
         blocked = self._blocked(context, pinned.values())
@@ -356,15 +371,16 @@ class UpNext:
         for item in pinned.values():
             np.maximum(redundancy, anchor_rows[item], out=redundancy)
         pool_artists = self.artist_ids[pool]
+        weighted_relevance = lam * relevance
         for position in range(size):
             if position in pinned:
                 sequence.append((pinned[position], float("nan")))
                 continue
             if not available.any():
                 break
-            objective = lam * relevance - (np.float32(1) - lam) * redundancy
-            played = history + [item for item, _ in sequence]
-            objective -= self._transition_penalty(played[-1] if played else None, pool)
+            objective = weighted_relevance - (np.float32(1) - lam) * redundancy
+            previous = sequence[-1][0] if sequence else (history[-1] if history else None)
+            objective -= self._transition_penalty(previous, pool)
             objective[~available] = -np.inf
             allowed = self._artist_allowed(pool_artists, history, sequence, pinned, position)
             constrained = np.where(allowed, objective, -np.inf)

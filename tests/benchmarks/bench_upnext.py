@@ -12,15 +12,18 @@ Measured: from an event (skip, like or completed play of the head of up-next) to
 re-ranked list of 10 picks with reasons. Targets: median <= 5 ms, p99 <= 20 ms.
 
 As the player runs it: one BLAS thread, and after each re-rank (off the event path, while
-the track plays) ``UpNext.prefetch`` warms the similarity rows of the list's head. The
-same loop is also reported without prefetching and with default BLAS threads, and as
-process CPU time. Numbers from a shared, loaded 2-core machine are pessimistic.
+the track plays) ``UpNext.prefetch`` warms the similarity rows of the list's head and
+prepares the content and metadata blends of the context it would make (the head playing
+next). The same loop is also reported without prefetching and with default BLAS threads,
+and as process CPU time. Numbers from a shared, loaded 2-core machine are pessimistic:
+compare the CPU figures, and report the load average with them.
 
     python tests/benchmarks/run.py upnext
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -276,6 +279,7 @@ def main() -> None:
         without_personal_p99_ms=round(without_p99, 3),
         setup_s=round(engine.setup_s, 1),
         peak_rss_mb=round(peak_rss_mb(), 1),
+        load_average=[round(x, 2) for x in os.getloadavg()],
         note="shared 2-core machine under load from other jobs: pessimistic",
     )
 
