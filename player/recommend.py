@@ -351,18 +351,34 @@ class EngineHost:
                     _seconds(duration)[keep],
                 )
             )
-        item, ts, kind_codes, session_codes, position_s, duration_s = (
-            np.concatenate(column) for column in zip(*chunks, strict=True)
-        )
-        order = np.argsort(ts, kind="stable")
-        n = int(order.size)
+        # One column at a time, each column's chunks dropped once joined: the log is never
+        # held twice over (the build's peak).
+        parts = [list(column) for column in zip(*chunks, strict=True)]
+        del chunks
+        columns: list[npt.NDArray[np.generic]] = []
+        for pieces in parts:
+            columns.append(np.concatenate(pieces))
+            pieces.clear()
+        stamps = np.asarray(columns[1], dtype=np.float64)
+        if stamps.size > 1 and not bool(np.all(stamps[1:] >= stamps[:-1])):
+            # Tag history (dated before its track was added) falls among the log's events.
+            # The log itself comes in time order, so usually nothing moves and nothing is
+            # copied.
+            order = np.argsort(stamps, kind="stable")
+            for i, column in enumerate(columns):
+                columns[i] = column[order]
+            del order
+        del stamps
+        item, ts, kind_codes, session_codes, position_s, duration_s = columns
+        del columns
+        n = int(item.size)
         return EventLog(
-            item=item[order].astype(np.int64),
-            ts=ts[order].astype(np.float64),
-            kind=kind_codes[order].astype(np.int8),
-            session=session_codes[order].astype(np.int64),
-            position_s=position_s[order].astype(np.float64),
-            duration_s=duration_s[order].astype(np.float64),
+            item=item.astype(np.int64, copy=False),
+            ts=ts.astype(np.float64, copy=False),
+            kind=kind_codes.astype(np.int8, copy=False),
+            session=session_codes.astype(np.int64, copy=False),
+            position_s=position_s.astype(np.float64, copy=False),
+            duration_s=duration_s.astype(np.float64, copy=False),
             artist=np.full(n, -1, dtype=np.int64),
             album=np.full(n, -1, dtype=np.int64),
         )
