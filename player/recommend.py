@@ -225,7 +225,7 @@ class EngineHost:
         self.engine.set_unavailable(np.flatnonzero(~self.mapping.playable))
         self._plays_since_save = 0
         if self.engine.personal is not None:
-            self.engine.personal.on_ready = self.save_personal
+            self.engine.personal.on_ready = self._personal_ready
             if self.engine.personal.ready.is_set():
                 self.save_personal()
 
@@ -235,6 +235,12 @@ class EngineHost:
 
         skip = self._options.get("skip_threshold_s")
         return None if skip is None else SignalConfig(skip_seconds=max(0.0, float(skip)))
+
+    def _personal_ready(self) -> None:
+        """The personal model learned the log (on its thread): save what it learned, and
+        hand back the heap its replay churned through (~20 MB kept mapped otherwise)."""
+        self.save_personal()
+        _release_freed_memory()
 
     def save_personal(self) -> None:
         """Keep the personal model's learned state beside the DB (``library.personal.npz``)."""
@@ -248,30 +254,67 @@ class EngineHost:
     def _load_catalog(self) -> tuple[Mapping, Catalog, npt.NDArray[np.float64]]:
         from recommender.audio.tags import heard_words, with_heard
 
-        rows = engine_data.catalog_rows(self.db)
-        ids = np.array([r["id"] for r in rows], dtype=np.int64)
-        playable = np.array(
-            [not r["missing"] and not r["removed"] and r["has_audio"] for r in rows], dtype=bool
-        )
-        catalog = Catalog(
-            titles=[r["title"] for r in rows],
-            artists=[r["artist"] or r["albumartist"] for r in rows],
-            albums=[
-                f"{r['albumartist'] or r['artist'] or ''}\x1f{r['album']}" if r["album"] else None
-                for r in rows
-            ],
+        # Artists, albums and genres repeat across tracks: one string object for each
+        # spelling, not one per track (the reasons keep titles, artists and albums).
+        shared: dict[str, str] = {}
+
+        def one(text: str | None) -> str | None:
+            return None if text is None else shared.setdefault(text, text)
+
+        no_words: list[str] = []  # shared by every track nothing was heard in (read only)
+        ids: list[int] = []
+        playable: list[bool] = []
+        lengths: list[float] = []
+        titles: list[str | None] = []
+        artists: list[str | None] = []
+        albums: list[str | None] = []
+        genres: list[str | None] = []
+        years: list[int | None] = []
+        comments: list[str | None] = []
+        lyrics: list[str | None] = []
+        heard: list[list[str]] = []
+        for (
+            track_id,
+            title,
+            artist,
+            albumartist,
+            album,
+            genre,
+            year,
+            comment,
+            lyric,
+            duration,
+            missing,
+            has_audio,
+            removed,
+            heard_tags,
+        ) in engine_data.catalog_rows(self.db):
+            ids.append(track_id)
+            playable.append(bool(not missing and not removed and has_audio))
+            lengths.append(duration if duration else np.nan)
+            titles.append(title)
+            artists.append(one(artist or albumartist))
+            albums.append(one(f"{albumartist or artist or ''}\x1f{album}") if album else None)
             # What the network heard joins the file's genre: an untagged library still
             # gets text similarity, mix names and reasons.
-            genres=[with_heard(r["genre"], r["heard_tags"]) for r in rows],
-            years=[r["year"] for r in rows],
-            comments=[r["comment"] for r in rows],
-            lyrics=[r["lyrics"] for r in rows],
-            heard=[heard_words(r["heard_tags"]) for r in rows],
+            genres.append(one(with_heard(genre, heard_tags)))
+            years.append(year)
+            comments.append(comment)
+            lyrics.append(lyric)
+            heard.append(heard_words(heard_tags) if heard_tags else no_words)
+        catalog = Catalog(
+            titles=titles,
+            artists=artists,
+            albums=albums,
+            genres=genres,
+            years=years,
+            comments=comments,
+            lyrics=lyrics,
+            heard=heard,
         )
-        durations = np.array(
-            [r["duration"] if r["duration"] else np.nan for r in rows], dtype=np.float64
-        )
-        return Mapping(ids, playable), catalog, durations
+        durations = np.array(lengths, dtype=np.float64)
+        ids_array = np.array(ids, dtype=np.int64)
+        return Mapping(ids_array, np.array(playable, dtype=bool)), catalog, durations
 
     def _load_log(self, now: float) -> EventLog:
         """The listening log as engine arrays, read in chunks straight into numpy (a
@@ -308,18 +351,34 @@ class EngineHost:
                     _seconds(duration)[keep],
                 )
             )
-        item, ts, kind_codes, session_codes, position_s, duration_s = (
-            np.concatenate(column) for column in zip(*chunks, strict=True)
-        )
-        order = np.argsort(ts, kind="stable")
-        n = int(order.size)
+        # One column at a time, each column's chunks dropped once joined: the log is never
+        # held twice over (the build's peak).
+        parts = [list(column) for column in zip(*chunks, strict=True)]
+        del chunks
+        columns: list[npt.NDArray[np.generic]] = []
+        for pieces in parts:
+            columns.append(np.concatenate(pieces))
+            pieces.clear()
+        stamps = np.asarray(columns[1], dtype=np.float64)
+        if stamps.size > 1 and not bool(np.all(stamps[1:] >= stamps[:-1])):
+            # Tag history (dated before its track was added) falls among the log's events.
+            # The log itself comes in time order, so usually nothing moves and nothing is
+            # copied.
+            order = np.argsort(stamps, kind="stable")
+            for i, column in enumerate(columns):
+                columns[i] = column[order]
+            del order
+        del stamps
+        item, ts, kind_codes, session_codes, position_s, duration_s = columns
+        del columns
+        n = int(item.size)
         return EventLog(
-            item=item[order].astype(np.int64),
-            ts=ts[order].astype(np.float64),
-            kind=kind_codes[order].astype(np.int8),
-            session=session_codes[order].astype(np.int64),
-            position_s=position_s[order].astype(np.float64),
-            duration_s=duration_s[order].astype(np.float64),
+            item=item.astype(np.int64, copy=False),
+            ts=ts.astype(np.float64, copy=False),
+            kind=kind_codes.astype(np.int8, copy=False),
+            session=session_codes.astype(np.int64, copy=False),
+            position_s=position_s.astype(np.float64, copy=False),
+            duration_s=duration_s.astype(np.float64, copy=False),
             artist=np.full(n, -1, dtype=np.int64),
             album=np.full(n, -1, dtype=np.int64),
         )

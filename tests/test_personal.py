@@ -7,7 +7,7 @@ import pytest
 
 from recommender import api
 from recommender.collab.signals import KIND_CODES, EventLog
-from recommender.personal.activation import Activation, DecayChooser, mixture
+from recommender.personal.activation import Activation, DecayChooser, fit_mixture, mixture
 from recommender.personal.model import PersonalModel
 from recommender.personal.sequence import CountRows
 from recommender.personal.source import PersonalSource
@@ -235,3 +235,11 @@ def test_compact_counts_match_plain_counting_through_every_fold() -> None:
     assert rows.count(41, 0) == 0.0 and rows.arrays(99)[0].size == 0
     r, c, v = rows.coo()
     assert dict(zip(zip(r.tolist(), c.tolist(), strict=True), v.tolist(), strict=True)) == truth
+
+
+def test_the_stored_mixtures_are_the_fit() -> None:
+    """The activation's mixture weights are stored rather than fitted at start-up (the fit
+    needs scipy.optimize, ~15 MB of RSS): they must be what the fit gives, or the
+    favourites it ranks would drift from what it was tuned with."""
+    for decay in Activation(1).decays:
+        assert mixture(decay) == pytest.approx(fit_mixture(decay), rel=1e-9, abs=1e-15)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 from player.library.db import Database
 
 
-def catalog_rows(db: Database) -> list[sqlite3.Row]:
-    """Every track's tags, heard tags (``heard_tags``, or NULL) and state, by id."""
-    return db.query(
+def catalog_rows(db: Database, size: int = 8192) -> Iterator[tuple[Any, ...]]:
+    """Every track's tags, heard tags (``heard_tags``, or NULL) and state, by id, as plain
+    tuples (id, title, artist, albumartist, album, genre, year, comment, lyrics, duration,
+    missing, has_audio, removed, heard_tags), read in chunks: a list of 100,000
+    sqlite3.Row objects would only add to the build's peak."""
+    cursor = db.conn.cursor()
+    cursor.row_factory = None
+    cursor.execute(
         "SELECT t.id, t.title, t.artist, t.albumartist, t.album, t.genre, t.year, t.comment, "
         "t.lyrics, t.duration, t.missing, t.has_audio, t.removed, f.heard_tags FROM tracks t "
         "LEFT JOIN track_features f ON f.track_id = t.id ORDER BY t.id"
     )
+    while rows := cursor.fetchmany(size):
+        yield from rows
 
 
 def catalog_signature(db: Database) -> tuple[float, ...]:

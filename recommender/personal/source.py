@@ -101,6 +101,9 @@ class PersonalSource:
         ``state`` the blender starts from it and only the counts are replayed. In the
         background (a thread) unless told otherwise; events meanwhile wait their turn."""
         self.ready.clear()
+        # The replay keeps only the rows it learns from: the whole log (a million events,
+        # ~70 MB) would otherwise stay alive until it is done, and its peak with it.
+        log = _rows(log, np.flatnonzero((log.kind == _PLAY) | (log.kind == _SKIP))[-HISTORY_CAP:])
         if background:
             threading.Thread(
                 target=self._rebuild, args=(log, state), name="segue-personal", daemon=True
@@ -193,3 +196,17 @@ class PersonalSource:
         if context.current is not None and (not session or session[-1] != context.current):
             session.append(context.current)
         return self.model.reason(item, session, context.now, lambda i: artist_title(describe(i)))
+
+
+def _rows(log: EventLog, rows: npt.NDArray[np.int64]) -> EventLog:
+    """These rows of the log, as a log of their own (fresh arrays)."""
+    return EventLog(
+        item=log.item[rows],
+        ts=log.ts[rows],
+        kind=log.kind[rows],
+        session=log.session[rows],
+        position_s=log.position_s[rows],
+        duration_s=log.duration_s[rows],
+        artist=log.artist[rows],
+        album=log.album[rows],
+    )
