@@ -190,3 +190,29 @@ def test_onnxruntime_runs_the_same_network(
     assert Musicnn.load(tmp_path / "same.npz").backend == "numpy"  # damaged: numpy runs
     shutil.copy(shipped_onnx, tmp_path / "same.onnx")
     assert Musicnn.load(tmp_path / "same.npz").backend == "onnxruntime"
+
+
+def test_a_wheel_install_ships_the_model_and_finds_it(tmp_path: Path) -> None:
+    """``pip install .`` (no source tree) gets the weights, the ONNX file, the licence and
+    the UI's icons through pyproject.toml's data-files, at the place model_path() looks
+    when resources/ is not beside the package."""
+    import glob
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    data_files = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "data-files"
+    ]
+    shipped = {
+        Path(dest) / Path(f).name
+        for dest, patterns in data_files.items()
+        for pattern in patterns
+        for f in glob.glob(str(root / pattern))
+    }
+    for name in ("msd_musicnn.npz", "msd_musicnn.onnx", "LICENSE.musicnn"):
+        assert Path("share/segue/models") / name in shipped
+    for folder in ("icons", "app"):
+        for f in (root / "resources" / folder).iterdir():
+            assert Path("share/segue") / folder / f.name in shipped
+    installed = musicnn.installed_model(tmp_path)
+    assert installed.relative_to(tmp_path) == Path("share/segue/models") / musicnn.MODEL_NAME

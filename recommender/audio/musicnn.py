@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,15 @@ MODEL_ENV = "SEGUE_MUSICNN_MODEL"  # another weights file (tests; a user's own b
 BACKEND_ENV = "SEGUE_MUSICNN_BACKEND"  # "numpy" forces the numpy network
 # The ONNX model's metadata key holding the sha256 of the weights file it was built from.
 ONNX_SHA_KEY = "weights_sha256"
-_DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "msd_musicnn.npz"
+MODEL_NAME = "msd_musicnn.npz"
+# Beside the source tree (a checkout, the editable install, the PyInstaller bundle)...
+_SOURCE_MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / MODEL_NAME
+
+
+def installed_model(prefix: str | Path = sys.prefix) -> Path:
+    """... else where a wheel (``pip install .``) puts it: pyproject.toml's data-files."""
+    return Path(prefix) / "share" / "segue" / "models" / MODEL_NAME
+
 
 _CONVS = (
     "timbral74",
@@ -111,7 +120,12 @@ class ModelError(Exception):
 
 
 def model_path() -> Path:
-    return Path(os.environ.get(MODEL_ENV) or _DEFAULT_MODEL)
+    named = os.environ.get(MODEL_ENV)
+    if named:
+        return Path(named)
+    if not _SOURCE_MODEL.exists() and installed_model().exists():
+        return installed_model()
+    return _SOURCE_MODEL
 
 
 @dataclass(frozen=True)
