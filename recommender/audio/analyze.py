@@ -18,14 +18,20 @@ WINDOW_SECONDS = 10.0
 MIN_SECONDS = 1.0
 # Below this RMS (about -70 dBFS) a file is taken as silence: nothing to describe.
 SILENCE_RMS = 10 ** (-70 / 20)
-# What the music network hears (3-s patches, ~19 ms of CPU each with onnxruntime):
+# What the music network hears (3-s patches, ~20 ms of CPU each with onnxruntime):
 # - a file no longer than the three windows (<= 30 s: a clip, a sketch, a short piece)
 #   is decoded whole, and heard whole: every non-overlapping patch of it, averaged, as
 #   musicnn's embedding was evaluated on 30-s clips (at most WHOLE_PATCHES);
-# - a longer track: DEEP_PATCHES patches, spread over the windows (the middle of each),
-#   as many as the throughput target allows (>= 4 tracks/s with 2 workers on 4-minute
-#   MP3s, tests/benchmarks/bench_analysis.py; see its docstring for the figures).
-DEEP_PATCHES = 3
+# - a longer track: DEEP_PATCHES patches over the windows (the middle of each), as many
+#   as the throughput target allows: >= 4 tracks/s with 2 workers on 4-minute MP3s
+#   (tests/benchmarks/bench_analysis.py). Worker CPU per track, measured at load 7-8:
+#   numpy with 3 patches 0.318 s (4.30 tracks/s on the idle machine); onnxruntime with
+#   3 / 4 / 6 / 9 patches 0.291 / 0.316 / 0.354 / 0.416 s, ~0.021 s a patch. Scaled from
+#   that idle figure: 3 / 4 / 5 / 6 patches ~4.7 / 4.3 / 4.1 / 3.9 tracks/s.
+#   What more patches buy (bench_deep_similarity.py --patches, 6 real recordings of
+#   46-133 s): cosine distance of the embedding to the whole recording's 0.041 / 0.022 /
+#   0.012 with 3 / 6 / 9 patches, against 0.79 between two recordings.
+DEEP_PATCHES = 4
 WHOLE_PATCHES = 10
 
 

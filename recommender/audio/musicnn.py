@@ -22,9 +22,9 @@ Checked against the original TensorFlow graph on real recordings
 Two backends run the same weights. onnxruntime, when it is installed and the ONNX file
 beside the weights was built from them (``msd_musicnn.onnx``, by the same converter
 script; its metadata names the weights' sha256): ~1.35x faster, its MLAS kernels closer
-to the CPU's peak than OpenBLAS's on these convolutions (per 3-s patch, CPU time, one
-thread, 2-core Xeon with AVX-512 at load ~6: numpy 25.7 ms, onnxruntime 18.8 ms; in
-batches of 3 / 12 patches 25.7 / 30.4 vs 19.2 / 20.3 ms). Otherwise numpy, the fallback
+to the CPU's peak than OpenBLAS's on these convolutions (~2.8 GFLOP a patch; per 3-s
+patch, CPU time, one thread, 2-core Xeon with AVX-512 at load ~5-6: numpy 25.7-26.3 ms,
+its batches of 3 / 12 no faster; onnxruntime 18.8-19.2 ms). Otherwise numpy, the fallback
 (``SEGUE_MUSICNN_BACKEND=numpy`` forces it). Both match the fixture within 1e-4 and
 each other within 1e-5.
 """

@@ -200,6 +200,59 @@ def main() -> None:
     )
 
 
+def patches_vs_whole(counts: tuple[int, ...] = (3, 6, 9)) -> None:
+    """How close what the network hears of a long track (``DEEP_PATCHES`` patches over
+    the analysis windows) comes to hearing all of it: for each real recording over 40 s,
+    the cosine distance between the two embeddings (z-scored by the snippets' spread),
+    against the median distance between two different recordings heard whole."""
+    import soundfile as sf
+    import soxr
+
+    from recommender.audio import analyze, musicnn
+    from recommender.audio.decode import SR, load_excerpt
+
+    X, _, _ = load_snippets()
+    mean, std = X[:, DEEP_SLICE].mean(axis=0), X[:, DEEP_SLICE].std(axis=0) + 1e-6
+    net = Musicnn.load()
+
+    def z(v: np.ndarray) -> np.ndarray:
+        out = (v - mean) / std
+        return np.asarray(out / np.linalg.norm(out))
+
+    files = [f for f in sorted(AUDIO.glob("*.ogg")) if sf.info(str(f)).duration > 40]
+    whole: list[np.ndarray] = []
+    parts: dict[int, list[np.ndarray]] = {k: [] for k in counts}
+    saved = analyze.DEEP_PATCHES
+    try:
+        for f in files:
+            y, sr = sf.read(str(f), dtype="float32", always_2d=True)
+            mono = soxr.resample(y.mean(axis=1), sr, musicnn.SR, quality="HQ")
+            whole.append(z(net.describe([np.asarray(mono, np.float32)]).embedding))
+            windows = load_excerpt(str(f), analyze.WINDOW_COUNT, analyze.WINDOW_SECONDS).windows
+            for k in counts:
+                analyze.DEEP_PATCHES = k
+                parts[k].append(z(analyze.deep_features(net, windows).embedding))
+    finally:
+        analyze.DEEP_PATCHES = saved
+    W = np.stack(whole)
+    between = 1 - W @ W.T
+    typical = float(np.median(between[np.triu_indices(len(W), 1)]))
+    table = {
+        f"{k} patches": round(
+            float(np.mean([1 - a @ b for a, b in zip(parts[k], W, strict=True)])), 4
+        )
+        for k in counts
+    }
+    report(
+        "deep_patches_vs_whole_track",
+        recordings=len(files),
+        seconds=[round(sf.info(str(f)).duration) for f in files],
+        cosine_distance_to_whole_track=table,
+        median_distance_between_recordings=round(typical, 4),
+        sample_rate=SR,
+    )
+
+
 def _round(index: ContentIndex, batch: list[int]) -> dict[str, list[float]]:
     q = iter(batch)
     return {
@@ -212,7 +265,7 @@ def _round(index: ContentIndex, batch: list[int]) -> dict[str, list[float]]:
     }
 
 
-def latency(n: int = 100_000, rounds: int = 10) -> None:
+def latency(n: int = 100_000, rounds: int = 10, axes: tuple[int, ...] = ()) -> None:
     """Both indexes fitted and their graphs built, then timed in alternating rounds, so
     that the load other people put on this shared machine falls on both alike."""
     import os
@@ -226,6 +279,10 @@ def latency(n: int = 100_000, rounds: int = 10) -> None:
         "features alone (v1)": ContentIndex.fit(X[:, :N_FEATURES], FEATURE_GROUPS),
         "fused (v2)": ContentIndex.fit(X, DEEP_GROUPS),
     }
+    for keep in axes:
+        indexes[f"fused (v2), deep {keep} axes"] = ContentIndex.fit(
+            X, DEEP_GROUPS, None, {"deep": keep}
+        )
     del X
     out: dict[str, dict[str, float]] = {}
     for name, index in indexes.items():
@@ -256,6 +313,12 @@ def latency(n: int = 100_000, rounds: int = 10) -> None:
 
 
 if __name__ == "__main__":
+    if "--patches" in sys.argv:
+        patches_vs_whole()
+        raise SystemExit(0)
+    if "--latency-axes" in sys.argv:  # the index's width: the default against these
+        latency(axes=(32, 64))
+        raise SystemExit(0)
     main()
     if "--no-latency" not in sys.argv:
         latency()
