@@ -27,7 +27,8 @@ SILENCE_RMS = 10 ** (-70 / 20)
 #   (tests/benchmarks/bench_analysis.py). Worker CPU per track, measured at load 7-8:
 #   numpy with 3 patches 0.318 s (4.30 tracks/s on the idle machine); onnxruntime with
 #   3 / 4 / 6 / 9 patches 0.291 / 0.316 / 0.354 / 0.416 s, ~0.021 s a patch. Scaled from
-#   that idle figure: 3 / 4 / 5 / 6 patches ~4.7 / 4.3 / 4.1 / 3.9 tracks/s.
+#   that idle figure: 3 / 4 / 5 / 6 patches ~4.7 / 4.3 / 4.1 / 3.9 tracks/s. At load ~3:
+#   numpy 3 patches 0.262 s, onnxruntime 4 patches 0.263 s (6.73 tracks/s), 6 0.326 s.
 #   What more patches buy (bench_deep_similarity.py --patches, 6 real recordings of
 #   46-133 s): cosine distance of the embedding to the whole recording's 0.041 / 0.022 /
 #   0.012 with 3 / 6 / 9 patches, against 0.79 between two recordings.

@@ -23,6 +23,10 @@ throughput here reads ~1 track/s; worker CPU per track is the comparable figure:
 
 numpy with 3 patches ran 4.30 tracks/s on the idle machine; scaled by worker CPU,
 onnxruntime with 4 patches ~4.3 tracks/s (the choice), 6 ~3.9 (under the target).
+At load ~3-4 (one after the other): numpy 3 patches 4.40 tracks/s (runs 7.1 / 4.4 /
+3.67), worker CPU 0.262 s, 134 MB; onnxruntime 4 patches 6.73 tracks/s (4.88 / 6.96 /
+6.73), 0.263 s, 185 MB; onnxruntime 6 patches 2.76 tracks/s (the load rising to 4.2),
+0.326 s, 187 MB.
 """
 
 from __future__ import annotations
