@@ -18,6 +18,7 @@ DATAS = [
     (str(ROOT / "resources" / "icons"), "resources/icons"),
     # The music network's weights (recommender/audio/musicnn.py) and their licence.
     (str(ROOT / "resources" / "models" / "msd_musicnn.npz"), "resources/models"),
+    (str(ROOT / "resources" / "models" / "msd_musicnn.onnx"), "resources/models"),
     (str(ROOT / "resources" / "models" / "LICENSE.musicnn"), "resources/models"),
 ]
 

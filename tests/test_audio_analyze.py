@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 from recommender.audio import FEATURE_NAMES, KEY_NAMES, N_FEATURES, AnalysisError, analyze_file
+from recommender.audio.analyze import DEEP_PATCHES
 from tests.audiogen import write_audio
 
 FORMATS = ["wav", "flac", "ogg", "opus", "mp3", "aiff", "m4a", "alac", "wma"]
@@ -156,7 +157,7 @@ def test_the_network_hears_a_two_hour_file_without_decoding_it_whole(tmp_path: P
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert features.deep is not None and features.deep.patches == 3
+    assert features.deep is not None and features.deep.patches == DEEP_PATCHES
     assert features.stored_vector.shape == (N_DEEP_FEATURES,)
     # Two hours at 22,050 Hz would be 635 MB of float32; three windows and the network's
     # working buffers stay far below.
@@ -164,3 +165,29 @@ def test_the_network_hears_a_two_hour_file_without_decoding_it_whole(tmp_path: P
     short = analyze_file(str(write_audio(tmp_path / "short.wav", seconds=1.5)), net)
     assert short.deep is not None and short.deep.patches == 1
     assert np.isfinite(short.stored_vector).all()
+
+
+@pytest.mark.parametrize("seconds", [15.0, 30.0])
+def test_a_clip_is_heard_whole_every_patch_of_it_averaged(tmp_path: Path, seconds: float) -> None:
+    """A 15-30 s file is decoded whole, and the network hears all of it: every
+    non-overlapping 3-s patch, averaged (as the reference evaluation heard 30-s clips),
+    not just the three patches a long track gets."""
+    import soxr
+
+    from recommender.audio import musicnn
+    from recommender.audio.decode import SR
+
+    net = musicnn.shipped()
+    sr = 22050
+    t = np.arange(int(seconds * sr)) / sr
+    # Its halves sound different: hearing only the middle would miss either end.
+    y = np.where(t < seconds / 2, np.sin(2 * np.pi * 220 * t), np.sign(np.sin(2 * np.pi * 3 * t)))
+    y = (0.3 * y + 0.02 * np.random.default_rng(0).standard_normal(t.size)).astype(np.float32)
+    path = tmp_path / "clip.wav"
+    sf.write(str(path), y, sr, subtype="FLOAT")
+    features = analyze_file(str(path), net)
+    assert features.deep is not None
+    assert features.deep.patches == int(seconds / musicnn.PATCH_SECONDS) > DEEP_PATCHES
+    heard = net.describe([np.asarray(soxr.resample(y, SR, musicnn.SR, quality="HQ"), np.float32)])
+    np.testing.assert_allclose(features.deep.embedding, heard.embedding, atol=1e-4)
+    np.testing.assert_allclose(features.deep.tags, heard.tags, atol=1e-5)

@@ -128,11 +128,13 @@ def test_the_weights_ship_with_their_licence_in_every_build() -> None:
     if spec is None or spec.loader is None or importlib.util.find_spec("PyInstaller") is None:
         datas_text = (root / "packaging" / "specutil.py").read_text()
         assert "msd_musicnn.npz" in datas_text and "LICENSE.musicnn" in datas_text
+        assert "msd_musicnn.onnx" in datas_text
     else:
         specutil = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(specutil)
         shipped = {Path(src).name: dst for src, dst in specutil.DATAS}
         assert shipped["msd_musicnn.npz"] == shipped["LICENSE.musicnn"] == "resources/models"
+        assert shipped["msd_musicnn.onnx"] == "resources/models"
     assert musicnn.model_path() == root / "resources" / "models" / "msd_musicnn.npz"
     assert "ISC" in (root / "resources" / "models" / "README.md").read_text()
     assert (
@@ -157,3 +159,60 @@ def test_learning_the_feature_version_does_not_keep_the_network_in_memory(
     version, problem = current_version()
     assert version == FEATURE_VERSION and problem is not None and "damaged" in problem
     assert shipped.cache_info().currsize == 0
+
+
+def test_onnxruntime_runs_the_same_network(
+    reference: dict[str, np.ndarray], tmp_path: Path
+) -> None:
+    """The ONNX file shipped beside the weights (built from them by convert_musicnn.py)
+    runs when onnxruntime is there, with the fixture's answers; beside other weights
+    (its recorded sha256 differs) it is ignored and numpy runs instead."""
+    import shutil
+
+    fast = Musicnn.load()
+    assert fast.backend == "onnxruntime"
+    numpy_net = Musicnn.load(backend="numpy")
+    assert numpy_net.backend == "numpy"
+    for net in (fast, numpy_net):
+        embedding, probs = net.forward(reference["mel"])
+        assert np.abs(embedding - reference["penultimate"]).max() < 1e-4
+        assert np.abs(probs - reference["probs"]).max() < 1e-4
+    shipped_onnx = musicnn.model_path().with_suffix(".onnx")
+    with np.load(musicnn.model_path()) as data:
+        weights = {k: data[k] for k in data.files}
+    weights["output/bias"] = weights["output/bias"] + 1.0  # other weights, same shapes
+    np.savez(tmp_path / "other.npz", **weights)
+    shutil.copy(shipped_onnx, tmp_path / "other.onnx")
+    other = Musicnn.load(tmp_path / "other.npz")
+    assert other.backend == "numpy"
+    shutil.copy(musicnn.model_path(), tmp_path / "same.npz")
+    (tmp_path / "same.onnx").write_bytes(b"not an onnx model")
+    assert Musicnn.load(tmp_path / "same.npz").backend == "numpy"  # damaged: numpy runs
+    shutil.copy(shipped_onnx, tmp_path / "same.onnx")
+    assert Musicnn.load(tmp_path / "same.npz").backend == "onnxruntime"
+
+
+def test_a_wheel_install_ships_the_model_and_finds_it(tmp_path: Path) -> None:
+    """``pip install .`` (no source tree) gets the weights, the ONNX file, the licence and
+    the UI's icons through pyproject.toml's data-files, at the place model_path() looks
+    when resources/ is not beside the package."""
+    import glob
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    data_files = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "data-files"
+    ]
+    shipped = {
+        Path(dest) / Path(f).name
+        for dest, patterns in data_files.items()
+        for pattern in patterns
+        for f in glob.glob(str(root / pattern))
+    }
+    for name in ("msd_musicnn.npz", "msd_musicnn.onnx", "LICENSE.musicnn"):
+        assert Path("share/segue/models") / name in shipped
+    for folder in ("icons", "app"):
+        for f in (root / "resources" / folder).iterdir():
+            assert Path("share/segue") / folder / f.name in shipped
+    installed = musicnn.installed_model(tmp_path)
+    assert installed.relative_to(tmp_path) == Path("share/segue/models") / musicnn.MODEL_NAME

@@ -304,3 +304,32 @@ def test_mix_reasons_say_what_the_tracks_share() -> None:
     from recommender.playlists.mixes import mix_reason
 
     assert mix_reason("", False) == "sounds like the other tracks of this mix"
+
+
+def test_heard_moods_join_the_sound_in_calm_and_energetic() -> None:
+    """21 analysed tracks whose energy, tempo and acousticness rank them 0, 0.05 .. 1 on
+    the calm-energetic scale: alone, Calm takes the bottom seven (<= 0.3) and Energetic
+    the top seven (>= 0.7). Then the moods the network heard move three of them: a
+    "mellow, sad" track at 0.35 becomes calm, a "mellow" one at 0.8 stops being
+    energetic, a "party, hard rock" one at 0.65 becomes energetic."""
+    from recommender.playlists.mood import energy_scores, mood_playlists
+
+    n = 21
+    rank = np.arange(n, dtype=np.float32)
+    scalars = {"energy": rank, "bpm": 60 + 5 * rank, "acousticness": 1 - rank / n}
+    everyone = np.ones(n, dtype=bool)
+    no_liking = np.zeros(n, dtype=np.float32)
+
+    def moods(genres: list[str | None]) -> tuple[set[int], set[int]]:
+        energy, from_sound = energy_scores(genres, **scalars)
+        assert from_sound.all()
+        calm, energetic = mood_playlists(energy, from_sound, no_liking, everyone)
+        assert all(r.startswith("calm by its sound") for r in calm.reasons)
+        return set(calm.items.tolist()), set(energetic.items.tolist())
+
+    genres: list[str | None] = ["pop"] * n
+    assert moods(genres) == (set(range(7)), set(range(14, 21)))
+    genres[7] = "pop; mellow; sad"
+    genres[16] = "pop; mellow"
+    genres[13] = "pop; party; hard rock"
+    assert moods(genres) == (set(range(8)), {13, 14, 15, 17, 18, 19, 20})

@@ -3,6 +3,7 @@ they follow light and dark themes, and rendered at the screen's pixel ratio (hig
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPal
 from PySide6.QtSvg import QSvgRenderer
 
 RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
+if not (RESOURCES / "icons").is_dir():  # a wheel install: pyproject.toml's data-files
+    RESOURCES = Path(sys.prefix) / "share" / "segue"
 ICONS = RESOURCES / "icons"
 APP = RESOURCES / "app"
 

@@ -18,9 +18,22 @@ WINDOW_SECONDS = 10.0
 MIN_SECONDS = 1.0
 # Below this RMS (about -70 dBFS) a file is taken as silence: nothing to describe.
 SILENCE_RMS = 10 ** (-70 / 20)
-# 3-s patches the network hears per track, spread over the windows (the middle of each):
-# ~50 ms of CPU each. See tests/benchmarks/bench_deep_similarity.py for the choice.
-DEEP_PATCHES = 3
+# What the music network hears (3-s patches, ~20 ms of CPU each with onnxruntime):
+# - a file no longer than the three windows (<= 30 s: a clip, a sketch, a short piece)
+#   is decoded whole, and heard whole: every non-overlapping patch of it, averaged, as
+#   musicnn's embedding was evaluated on 30-s clips (at most WHOLE_PATCHES);
+# - a longer track: DEEP_PATCHES patches over the windows (the middle of each), as many
+#   as the throughput target allows: >= 4 tracks/s with 2 workers on 4-minute MP3s
+#   (tests/benchmarks/bench_analysis.py). Worker CPU per track, measured at load 7-8:
+#   numpy with 3 patches 0.318 s (4.30 tracks/s on the idle machine); onnxruntime with
+#   3 / 4 / 6 / 9 patches 0.291 / 0.316 / 0.354 / 0.416 s, ~0.021 s a patch. Scaled from
+#   that idle figure: 3 / 4 / 5 / 6 patches ~4.7 / 4.3 / 4.1 / 3.9 tracks/s. At load ~3:
+#   numpy 3 patches 0.262 s, onnxruntime 4 patches 0.263 s (6.73 tracks/s), 6 0.326 s.
+#   What more patches buy (bench_deep_similarity.py --patches, 6 real recordings of
+#   46-133 s): cosine distance of the embedding to the whole recording's 0.041 / 0.022 /
+#   0.012 with 3 / 6 / 9 patches, against 0.79 between two recordings.
+DEEP_PATCHES = 4
+WHOLE_PATCHES = 10
 
 
 class AnalysisError(Exception):
@@ -52,29 +65,45 @@ def analyze_file(path: str, net: musicnn.Musicnn | None = None) -> Features:
         raise AnalysisError("failed", f"feature extraction failed: {exc}") from None
     if net is None:
         return features
-    return Features(features.vector, features.scalars, deep_features(net, excerpt.windows))
+    # One window means the file was short enough to decode whole (see plan_windows).
+    whole = len(excerpt.windows) == 1
+    return Features(
+        features.vector, features.scalars, deep_features(net, excerpt.windows, whole=whole)
+    )
 
 
-def deep_features(net: musicnn.Musicnn, windows: list[np.ndarray]) -> musicnn.DeepFeatures:
-    """The network's embedding and tags over the middle of each window (22,050 Hz in,
-    resampled to its 16 kHz), ``DEEP_PATCHES`` patches in all."""
+def deep_features(
+    net: musicnn.Musicnn, windows: list[np.ndarray], whole: bool = False
+) -> musicnn.DeepFeatures:
+    """The network's embedding and tags (22,050 Hz in, resampled to its 16 kHz). With
+    ``whole`` (``windows`` is the whole file), every non-overlapping patch of it, up to
+    ``WHOLE_PATCHES`` from the middle; else ``DEEP_PATCHES`` over the middles of the
+    windows, the first windows taking one more where they don't divide evenly."""
     import soxr
 
     windows = [w for w in windows if len(w)]
-    per_window = max(1, DEEP_PATCHES // max(len(windows), 1))
-    # Only the middle of each window is heard: resample and transform just that much
-    # (the patches, and a few frames to spare).
-    needed = int(SR * (per_window * musicnn.PATCH_SECONDS + 0.1))
-    middles = [w[max(0, (len(w) - needed) // 2) :][:needed] for w in windows]
+    if whole:
+        counts = [WHOLE_PATCHES] * len(windows)
+        middles = windows
+    else:
+        n = max(len(windows), 1)
+        counts = [DEEP_PATCHES // n + (1 if i < DEEP_PATCHES % n else 0) for i in range(n)]
+        # Only the middle of each window is heard: resample and transform just that much
+        # (the patches, and a few frames to spare).
+        middles = []
+        for w, count in zip(windows, counts, strict=True):
+            needed = int(SR * (count * musicnn.PATCH_SECONDS + 0.1))
+            middles.append(w[max(0, (len(w) - needed) // 2) :][:needed])
     batch = np.concatenate(
         [
             musicnn.patches(
                 musicnn.log_mel(
                     np.asarray(soxr.resample(w, SR, musicnn.SR, quality="HQ"), dtype=np.float32)
                 ),
-                limit=per_window,
+                limit=count,
             )
-            for w in middles
+            for w, count in zip(middles, counts, strict=True)
+            if count > 0
         ]
     )
     embedding, probs = net.forward(batch)
@@ -89,4 +118,4 @@ def warm_up(net: musicnn.Musicnn | None = None) -> None:
     y = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
     extract([y])
     if net is not None:
-        deep_features(net, [y])
+        deep_features(net, [y], whole=True)

@@ -65,19 +65,37 @@ DEFAULT_GROUP_WEIGHTS: dict[str, float] = {
     "rhythm": 0.25,
     "spectral": 0.25,
     "loudness": 0.75,
-    # The music network's embedding (musicnn, when the tracks have it), kept to its 16
-    # leading principal axes. Measured on 409 real labelled snippets (leave-one-out genre
-    # P@5, bench_deep_similarity.py): the features alone 0.559, the embedding alone
-    # 0.728, fused at weight 0.5 / 1 / 2 / 3.5 / 5 / 7 / 14 (all 200 axes) 0.653 / 0.704 /
-    # 0.736 / 0.753 / 0.755 / 0.754 / 0.748; at 3.5 with 8 / 16 / 24 / 32 / 64 axes 0.744 /
-    # 0.762 / 0.762 / 0.748 / 0.758. 16 axes keep the index 16 columns wider, not 200.
-    "deep": 3.5,
+    # The music network's embedding (musicnn, when the tracks have it), kept to its 24
+    # leading principal axes (DEFAULT_GROUP_DIMS). Measured in bench_deep_similarity.py on
+    # (a) 409 real labelled 2-3 s snippets, leave-one-out genre P@5: the features alone
+    # 0.559, the embedding alone 0.720; and (b) a proxy for longer clips: 8 real
+    # recordings cut into 10 s and 15 s segments, each heard whole, in one library with
+    # the snippets; the share of a segment's nearest that are segments of its recording
+    # (features alone 0.48 / 0.23). Deep weight x leading axes, (a) and (b) 10 s / 15 s:
+    #   16 axes, weight 2 / 3.5 / 5 / 7:  0.761 / 0.762 / 0.756 / 0.759;
+    #                                      (b) 0.56/0.27, 0.55/0.28, 0.50/0.29, 0.52/0.28
+    #   24 axes, weight 3.5 / 4.5 / 5 / 6 / 7 / 10: 0.762 / 0.756 / 0.751 / 0.753 / 0.754
+    #       / 0.748; (b) 0.75/0.54, 0.80/0.61, 0.82/0.64, 0.80/0.62, 0.83/0.65, 0.82/0.60
+    #   32 axes, weight 3.5 / 5 / 7: 0.748 / 0.753 / 0.749; (b) 0.76/0.60, 0.77/0.63, 0.80/0.63
+    #   64 axes, weight 3.5 / 5 / 7: 0.758 / 0.757 / 0.751; (b) 0.66/0.53, 0.79/0.65, 0.78/0.66
+    #   all 200 axes, weight 3.5 / 5 / 7: 0.753 / 0.755 / 0.754; (b) 0.69/0.55, 0.72/0.60,
+    #       0.73/0.61
+    # 16 axes, the former choice, fit the snippets (one padded 3-s patch each) and lose
+    # half the proxy: what tells two recordings apart lies past the genre axes. Anything
+    # from 20 axes and weight 4.5 up holds both; 24 axes at weight 5 sits in the middle of
+    # that plateau (the snippets' differences within it are within their noise, ~0.015),
+    # and keeps the index 24 columns wider, not 200.
+    "deep": 5.0,
 }
 _UNKNOWN_GROUP_WEIGHT = 1.0
 
 # Groups kept to their leading principal axes in the index (the rest dropped), so a wide
-# group doesn't make every query's product wider. Measured in bench_deep_similarity.py.
-DEFAULT_GROUP_DIMS: dict[str, int] = {"deep": 16}
+# group doesn't make every query's product wider. Measured in bench_deep_similarity.py
+# (--latency-axes; 100,000 tracks, load ~10, alternating rounds), similar / up-next's
+# distance_rows of 3 anchors in ms: features alone (121 columns) 24.1 / 49.8; with the
+# deep group at 16 axes 25.3 / 53.8, 32 axes 27.0 / 58.2, 64 axes 28.2 / 66.6. 24 axes
+# (145 columns) lie between 16 and 32: ~+8 % / ~+12 % over the features alone.
+DEFAULT_GROUP_DIMS: dict[str, int] = {"deep": 24}
 
 # How a group reads in an explanation ("similar rhythm and timbre").
 GROUP_WORDS: dict[str, str] = {
@@ -96,8 +114,9 @@ MOMENT_SAMPLE = 20_000  # rows that estimate covariances in a big library
 N_PAIR_SAMPLES = 4096  # random pairs that define a "typical" per-group distance
 CLOSE_PERCENTILE = 0.2  # a group is "similar" when closer than 80% of random pairs
 MAX_ASPECTS = 3
-# 2: the k-reciprocal neighbour graph; 3: groups cut to leading axes; 4: groups a row lacks
-FORMAT_VERSION = 4
+# 2: the k-reciprocal neighbour graph; 3: groups cut to leading axes; 4: groups a row lacks;
+# 5: the deep group at 24 axes and weight 5 (a saved index keeps its own: older ones refit)
+FORMAT_VERSION = 5
 
 # Building a neighbour graph takes seconds to a minute: two threads asking at once wait
 # for one build rather than both doing it.

@@ -2,9 +2,14 @@
 
 With analysis scalars the score is the mean percentile of energy, tempo and
 non-acousticness over the analysed library (percentiles, because the raw scalars have no
-common scale). Without them it falls back to the genre's words: "ambient", "classical",
-"acoustic" read calm; "metal", "punk", "drum and bass" read energetic. Unknown stays NaN,
-and such tracks are in neither playlist.
+common scale), joined by the moods the music network heard in the track (or the file's
+genre field names): "mellow", "chill", "easy listening", "sad" read calm; "party",
+"catchy", "happy", "hard rock", "metal" read energetic (``MOOD_ENERGY``; they weigh
+``MOOD_WEIGHT`` of the three scalars' parts, so a "mellow" track with a loud master still
+reads calm-ish, and two tracks that measure alike are told apart by what they sound like).
+Without scalars it falls back to the genre's words: "ambient", "classical", "acoustic"
+read calm; "metal", "punk", "drum and bass" read energetic. Unknown stays NaN, and such
+tracks are in neither playlist.
 """
 
 from __future__ import annotations
@@ -63,6 +68,35 @@ GENRE_ENERGY: dict[str, float] = {
 }
 
 
+# Moods (and mood-laden styles) among the music network's tags (recommender/audio/tags.py;
+# the library adds the heard ones to each track's genre words) -> energy on the 0..1
+# scale. Only words that say how calm or lively a track is: "beautiful" and "sad" lean
+# calm, "happy" and "catchy" lively; "sexy", or a decade, say neither.
+MOOD_ENERGY: dict[str, float] = {
+    "mellow": 0.1,
+    "chill": 0.15,
+    "chillout": 0.15,
+    "easy listening": 0.15,
+    "ambient": 0.1,
+    "acoustic": 0.25,
+    "beautiful": 0.25,
+    "sad": 0.2,
+    "party": 0.9,
+    "catchy": 0.75,
+    "happy": 0.75,
+    "dance": 0.8,
+    "house": 0.8,
+    "electro": 0.8,
+    "punk": 0.9,
+    "hard rock": 0.85,
+    "metal": 0.9,
+    "heavy metal": 0.95,
+}
+# The heard moods' share beside the scalars' three parts (energy, tempo, acousticness):
+# 1.5 makes them a third of an analysed track's score.
+MOOD_WEIGHT = 1.5
+
+
 def _percentile(values: FloatArray) -> FloatArray:
     out = np.full(values.size, np.nan, dtype=np.float32)
     known = np.isfinite(values)
@@ -93,13 +127,27 @@ def genre_energy(genres: Sequence[str | None]) -> FloatArray:
     return out
 
 
+def mood_energy(genres: Sequence[str | None]) -> FloatArray:
+    """Energy from the mood words among a track's genre words (heard or written): their
+    mean ``MOOD_ENERGY``, NaN where none is there."""
+    cache: dict[str | None, float] = {}
+    out = np.full(len(genres), np.nan, dtype=np.float32)
+    for i, raw in enumerate(genres):
+        if raw not in cache:
+            values = [MOOD_ENERGY[g] for g in genre_words(raw) if g in MOOD_ENERGY]
+            cache[raw] = float(np.mean(values)) if values else float("nan")
+        out[i] = cache[raw]
+    return out
+
+
 def energy_scores(
     genres: Sequence[str | None],
     energy: FloatArray | None = None,
     bpm: FloatArray | None = None,
     acousticness: FloatArray | None = None,
 ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """Calm (0) .. energetic (1) per track: analysis where it exists, genre otherwise;
+    """Calm (0) .. energetic (1) per track: analysis where it exists (the scalars'
+    percentiles with the moods heard in it, see the module docstring), genre otherwise;
     and which tracks' values come from their sound."""
     parts = []
     if energy is not None:
@@ -113,9 +161,14 @@ def energy_scores(
         return fallback, np.zeros(len(genres), dtype=bool)
     stacked = np.vstack(parts)
     counted = np.isfinite(stacked).sum(axis=0)
-    analysed = np.divide(
-        np.nansum(stacked, axis=0), counted, out=np.full(len(genres), np.nan), where=counted > 0
-    ).astype(np.float32)
+    total = np.nansum(stacked, axis=0)
+    moods = mood_energy(genres)
+    heard = np.isfinite(moods) & (counted > 0)  # a mood joins scalars, never stands alone
+    total = np.where(heard, total + MOOD_WEIGHT * np.nan_to_num(moods), total)
+    weight = np.where(heard, counted + MOOD_WEIGHT, counted)
+    analysed = np.divide(total, weight, out=np.full(len(genres), np.nan), where=counted > 0).astype(
+        np.float32
+    )
     result: FloatArray = np.where(np.isfinite(analysed), analysed, fallback).astype(np.float32)
     return result, np.isfinite(analysed)
 

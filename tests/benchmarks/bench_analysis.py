@@ -9,6 +9,24 @@ Targets (issues 3 and 13): >= 4 tracks/s with 2 workers, peak RSS <= 300 MB per 
 with the music network (musicnn) included as ``segue analyze`` runs it.
 Also reported: CPU seconds per track in one warm process, and decoding alone by backend
 (the measurement behind the soundfile/PyAV choice in recommender/audio/decode.py).
+
+The network's share (how many patches a long track gets: DEEP_PATCHES in
+recommender/audio/analyze.py). Measured on the shared machine at load 7-9, so wall
+throughput here reads ~1 track/s; worker CPU per track is the comparable figure:
+
+    backend       patches  worker CPU s/track  peak RSS MB/worker
+    numpy            3         0.318               138
+    onnxruntime      3         0.291               183
+    onnxruntime      4         0.316               190
+    onnxruntime      6         0.354               188
+    onnxruntime      9         0.416               203
+
+numpy with 3 patches ran 4.30 tracks/s on the idle machine; scaled by worker CPU,
+onnxruntime with 4 patches ~4.3 tracks/s (the choice), 6 ~3.9 (under the target).
+At load ~3-4 (one after the other): numpy 3 patches 4.40 tracks/s (runs 7.1 / 4.4 /
+3.67), worker CPU 0.262 s, 134 MB; onnxruntime 4 patches 6.73 tracks/s (4.88 / 6.96 /
+6.73), 0.263 s, 185 MB; onnxruntime 6 patches 2.76 tracks/s (the load rising to 4.2),
+0.326 s, 187 MB.
 """
 
 from __future__ import annotations
@@ -115,6 +133,7 @@ def _throughput(template: Path, folder: Path) -> dict[str, float]:
 
 def _in_process(files: list[Path]) -> dict[str, float]:
     from recommender.audio import analyze_file, warm_up
+    from recommender.audio.analyze import DEEP_PATCHES
     from recommender.audio.decode import _pyav_excerpt, _soundfile_excerpt
     from recommender.audio.musicnn import shipped
 
@@ -129,6 +148,8 @@ def _in_process(files: list[Path]) -> dict[str, float]:
         analyze_file(str(f))
         cpu_without.append(time.process_time() - start)
     out = {
+        "network_backend": net.backend,  # type: ignore[dict-item]
+        "deep_patches_per_track": DEEP_PATCHES,
         "cpu_s_per_track_median": round(statistics.median(cpu), 3),
         "cpu_s_per_track_without_network_median": round(statistics.median(cpu_without), 3),
     }

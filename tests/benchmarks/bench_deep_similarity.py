@@ -3,6 +3,14 @@ similar``'s ranking (``ContentIndex.similar``, re-ranked) over the 409 real labe
 2-3 s snippets of ../shared/data/genre_snippets, before (signal-processing features
 alone) and after (fused with musicnn's embedding), over the fusion weights tried.
 
+A proxy for longer clips (``recording_segments``): the real recordings of
+../shared/data/audio cut into 10 s and 15 s segments, each analysed as a file of its own
+(heard whole: every 3-s patch), put in one library with the 409 snippets; for each
+segment of a recording with several, the share of its k nearest (k = the recording's
+other segments, at most 5) that are segments of the same recording. It checks that the
+fusion settings chosen on 2-3 s snippets (one padded patch each) do not undo what hearing
+10-30 s of a track gives.
+
 Every snippet goes through the product's analysis (``analyze_file`` with the shipped
 network: a snippet shorter than a 3 s patch is repeat-padded, never dropped); the
 matrix is cached in .cache/bench-data (delete it to re-analyse).
@@ -33,12 +41,18 @@ from recommender.audio.features import (
     TAG_SLICE,
 )
 from recommender.audio.musicnn import Musicnn
-from recommender.content.index import DEFAULT_GROUP_WEIGHTS, ContentIndex
+from recommender.content.index import DEFAULT_GROUP_DIMS, DEFAULT_GROUP_WEIGHTS, ContentIndex
 from tests.benchmarks.common import median, report, timed
 
 ROOT = Path(__file__).resolve().parents[2]
 SNIPPETS = ROOT.parent / "shared" / "data" / "genre_snippets"
 CACHE = ROOT / ".cache" / "bench-data" / "genre_snippets_v2.npz"
+AUDIO = ROOT.parent / "shared" / "data" / "audio"
+SEGMENT_CACHE = ROOT / ".cache" / "bench-data" / "recording_segments_v1.npz"
+SEGMENT_SECONDS = (10.0, 15.0)
+# The deep group's settings compared: weights x leading axes (200 = all of them).
+WEIGHTS = (2.0, 3.5, 5.0, 7.0)
+AXES = (16, 24, 32, 64, 200)
 
 
 def load_snippets() -> tuple[np.ndarray, np.ndarray, float]:
@@ -55,6 +69,60 @@ def load_snippets() -> tuple[np.ndarray, np.ndarray, float]:
     CACHE.parent.mkdir(parents=True, exist_ok=True)
     np.savez(CACHE, X=X, names=names, cpu=cpu)
     return X, np.array([n.split(".")[0] for n in names]), cpu
+
+
+def recording_segments() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X, recording id, segment length) of every non-overlapping 10 s and 15 s segment
+    of the real recordings (a shorter recording: one segment of all of it), each written
+    to a FLAC file and analysed by the product; cached."""
+    import tempfile
+
+    import soundfile as sf
+
+    files = sorted(AUDIO.glob("*.ogg"))
+    if SEGMENT_CACHE.exists():
+        with np.load(SEGMENT_CACHE) as data:
+            if data["X"].shape[1] == N_DEEP_FEATURES and int(data["n_files"]) == len(files):
+                return data["X"], data["recording"], data["seconds"]
+    net = Musicnn.load()
+    rows, recording, seconds = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r, f in enumerate(files):
+            y, sr = sf.read(str(f), dtype="float32", always_2d=True)
+            for length in SEGMENT_SECONDS:
+                n = int(length * sr)
+                starts = range(0, max(len(y) - n, 0) + 1, n) if len(y) >= n else [0]
+                for i, start in enumerate(starts):
+                    path = Path(tmp) / f"{r}_{length:g}_{i}.flac"
+                    sf.write(str(path), y[start : start + n], sr)
+                    rows.append(analyze_file(str(path), net).stored_vector)
+                    recording.append(r)
+                    seconds.append(length)
+    X = np.stack(rows)
+    SEGMENT_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(SEGMENT_CACHE, X=X, recording=recording, seconds=seconds, n_files=len(files))
+    return X, np.asarray(recording), np.asarray(seconds)
+
+
+def same_recording_precision(
+    index: ContentIndex, recording: np.ndarray, seconds: np.ndarray, offset: int
+) -> dict[str, float]:
+    """Per segment length: mean share of a segment's k nearest (k = its recording's other
+    segments of that length, at most 5) that are segments of its recording, among all
+    items of ``index`` (segments are rows ``offset`` onwards)."""
+    out = {}
+    for length in SEGMENT_SECONDS:
+        rows = np.flatnonzero(seconds == length)
+        hits = []
+        for i in rows:
+            mates = rows[(recording[rows] == recording[i]) & (rows != i)]
+            k = min(5, mates.size)
+            if k == 0:
+                continue
+            ids, _ = index.similar(offset + int(i), k)
+            hits.append(np.isin(np.asarray(ids) - offset, mates).mean())
+        out[f"{length:g}s"] = round(float(np.mean(hits)), 4)
+    return out
 
 
 def precision_at_5(index: ContentIndex, y: np.ndarray, rerank: bool = True) -> float:
@@ -87,17 +155,37 @@ def main() -> None:
     table["embedding alone"] = precision_at_5(deep_only, y)
     tags_only = ContentIndex.fit(X, {"tags": np.arange(N_DEEP_FEATURES)[TAG_SLICE]})
     table["tag probabilities alone"] = precision_at_5(tags_only, y)
+    # After: what `segue similar` does with the music network's tracks (the defaults).
+    table["after: fused, the defaults"] = precision_at_5(ContentIndex.fit(X, fused_groups()), y)
     fused = ContentIndex.fit(X, fused_groups(tags=True))
     for w in (0.5, 1.0, 2.0, 3.5, 5.0, 7.0, 14.0):
         fused.set_weights({"deep": w, "tags": 0.0})
-        table[f"fused, deep weight {w:g}"] = precision_at_5(fused, y)
+        table[f"fused, deep weight {w:g} (default axes)"] = precision_at_5(fused, y)
     for w_tags in (0.5, 1.0, 2.0):
-        fused.set_weights({"deep": 3.5, "tags": w_tags})
-        table[f"fused, deep 3.5 + tags {w_tags:g}"] = precision_at_5(fused, y)
-    for keep in (8, 16, 24, 32, 48, 64):
-        for w in (3.5, 5.0):
-            cut = ContentIndex.fit(X, fused_groups(), {"deep": w}, {"deep": keep})
-            table[f"fused, deep weight {w:g}, {keep} leading axes"] = precision_at_5(cut, y)
+        fused.set_weights({"tags": w_tags})
+        table[f"fused, default deep + tags {w_tags:g}"] = precision_at_5(fused, y)
+    for keep in (8, 48):
+        cut = ContentIndex.fit(X, fused_groups(), {"deep": 3.5}, {"deep": keep})
+        table[f"fused, deep weight 3.5, {keep} leading axes"] = precision_at_5(cut, y)
+    # The grid the proxy below shares: weights x leading axes.
+    S, recording, seconds = recording_segments()
+    both = np.vstack([X, S])
+    proxy: dict[str, dict[str, float]] = {}
+    for library, name in ((X, "snippets"), (both, "with segments")):
+        for keep in AXES:
+            cut = ContentIndex.fit(library, fused_groups(), None, {"deep": keep})
+            for w in WEIGHTS:
+                cut.set_weights({"deep": w})
+                label = f"fused, deep weight {w:g}, {keep} leading axes"
+                if name == "snippets":
+                    table[label] = precision_at_5(cut, y)
+                else:
+                    proxy[label] = same_recording_precision(cut, recording, seconds, len(X))
+    features = ContentIndex.fit(both[:, :N_FEATURES], FEATURE_GROUPS)
+    proxy["features alone"] = same_recording_precision(features, recording, seconds, len(X))
+    deep = ContentIndex.fit(both, {"deep": np.arange(N_DEEP_FEATURES)[DEEP_SLICE]}, None, {})
+    label = f"embedding alone ({DEFAULT_GROUP_DIMS['deep']} axes)"
+    proxy[label] = same_recording_precision(deep, recording, seconds, len(X))
     report(
         "deep_similarity",
         snippets=len(y),
@@ -105,6 +193,66 @@ def main() -> None:
         analysis_cpu_s_per_snippet=round(cpu, 3),
         default_group_weights=DEFAULT_GROUP_WEIGHTS,
         p_at_5=table,
+    )
+    report(
+        "deep_similarity_segments_proxy",
+        segments={f"{g:g}s": int((seconds == g).sum()) for g in SEGMENT_SECONDS},
+        recordings=len(set(recording.tolist())),
+        distractors=len(X),
+        same_recording_precision=proxy,
+    )
+
+
+def patches_vs_whole(counts: tuple[int, ...] = (3, 6, 9)) -> None:
+    """How close what the network hears of a long track (``DEEP_PATCHES`` patches over
+    the analysis windows) comes to hearing all of it: for each real recording over 40 s,
+    the cosine distance between the two embeddings (z-scored by the snippets' spread),
+    against the median distance between two different recordings heard whole."""
+    import soundfile as sf
+    import soxr
+
+    from recommender.audio import analyze, musicnn
+    from recommender.audio.decode import SR, load_excerpt
+
+    X, _, _ = load_snippets()
+    mean, std = X[:, DEEP_SLICE].mean(axis=0), X[:, DEEP_SLICE].std(axis=0) + 1e-6
+    net = Musicnn.load()
+
+    def z(v: np.ndarray) -> np.ndarray:
+        out = (v - mean) / std
+        return np.asarray(out / np.linalg.norm(out))
+
+    files = [f for f in sorted(AUDIO.glob("*.ogg")) if sf.info(str(f)).duration > 40]
+    whole: list[np.ndarray] = []
+    parts: dict[int, list[np.ndarray]] = {k: [] for k in counts}
+    saved = analyze.DEEP_PATCHES
+    try:
+        for f in files:
+            y, sr = sf.read(str(f), dtype="float32", always_2d=True)
+            mono = soxr.resample(y.mean(axis=1), sr, musicnn.SR, quality="HQ")
+            whole.append(z(net.describe([np.asarray(mono, np.float32)]).embedding))
+            windows = load_excerpt(str(f), analyze.WINDOW_COUNT, analyze.WINDOW_SECONDS).windows
+            for k in counts:
+                analyze.DEEP_PATCHES = k
+                parts[k].append(z(analyze.deep_features(net, windows).embedding))
+    finally:
+        analyze.DEEP_PATCHES = saved
+    W = np.stack(whole)
+    between = 1 - W @ W.T
+    typical = float(np.median(between[np.triu_indices(len(W), 1)]))
+    table = {
+        f"{k} patches": round(
+            float(np.mean([1 - a @ b for a, b in zip(parts[k], W, strict=True)])), 4
+        )
+        for k in counts
+    }
+    report(
+        "deep_patches_vs_whole_track",
+        recordings=len(files),
+        seconds=[round(sf.info(str(f)).duration) for f in files],
+        cosine_distance_to_whole_track=table,
+        median_distance_between_recordings=round(typical, 4),
+        sample_rate=SR,
     )
 
 
@@ -120,7 +268,7 @@ def _round(index: ContentIndex, batch: list[int]) -> dict[str, list[float]]:
     }
 
 
-def latency(n: int = 100_000, rounds: int = 10) -> None:
+def latency(n: int = 100_000, rounds: int = 10, axes: tuple[int, ...] = ()) -> None:
     """Both indexes fitted and their graphs built, then timed in alternating rounds, so
     that the load other people put on this shared machine falls on both alike."""
     import os
@@ -134,6 +282,10 @@ def latency(n: int = 100_000, rounds: int = 10) -> None:
         "features alone (v1)": ContentIndex.fit(X[:, :N_FEATURES], FEATURE_GROUPS),
         "fused (v2)": ContentIndex.fit(X, DEEP_GROUPS),
     }
+    for keep in axes:
+        indexes[f"fused (v2), deep {keep} axes"] = ContentIndex.fit(
+            X, DEEP_GROUPS, None, {"deep": keep}
+        )
     del X
     out: dict[str, dict[str, float]] = {}
     for name, index in indexes.items():
@@ -164,5 +316,12 @@ def latency(n: int = 100_000, rounds: int = 10) -> None:
 
 
 if __name__ == "__main__":
+    if "--patches" in sys.argv:
+        patches_vs_whole()
+        raise SystemExit(0)
+    if "--latency-axes" in sys.argv:  # the index's width: the default against these
+        latency(axes=(32, 64))
+        raise SystemExit(0)
     main()
-    latency()
+    if "--no-latency" not in sys.argv:
+        latency()
