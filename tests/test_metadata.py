@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from recommender.api import Context
 from recommender.content.metadata import MetadataIndex, normalise_genre, split_artists
@@ -148,36 +147,3 @@ def test_an_untagged_library_still_builds_and_ranks_by_artist() -> None:
         assert ids[0] == 1  # the same artist, with no tags anywhere
     lone = MetadataIndex(artists=[None])
     assert lone.n_items == 1
-
-
-def test_tfidf_is_scikit_learns_bit_for_bit() -> None:
-    """The tag vectors are computed without scikit-learn (its import alone costs ~70 MB of
-    RSS) and must stay exactly what the similarity was tuned on: its TfidfVectorizer and
-    row normalisation, to the last bit, for any mix of repeated and empty documents."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-    from sklearn.preprocessing import normalize
-
-    from recommender.content import metadata
-
-    assert frozenset(ENGLISH_STOP_WORDS) == metadata._STOP_WORDS
-    rng = np.random.default_rng(5)
-    vocab = [f"w{i}" for i in rng.permutation(2000)]
-    for _ in range(6):
-        sizes = rng.choice([0, 0, 1, 2, 3, 8, 13, 40], size=int(rng.integers(1, 1500)))
-        top = int(rng.integers(1, len(vocab)))
-        docs = [[vocab[t] for t in rng.integers(0, top, size)] for size in sizes]
-        if not any(docs):
-            continue
-        reference = TfidfVectorizer(
-            analyzer=lambda tokens: tokens, sublinear_tf=True, norm="l2", dtype=np.float32
-        )
-        expected = reference.fit_transform(docs)
-        got, terms, idf = metadata._tfidf(docs)
-        assert list(terms) == list(reference.get_feature_names_out())
-        assert np.array_equal(idf, reference.idf_)
-        assert np.array_equal(got.indptr, expected.indptr)
-        assert np.array_equal(got.indices, expected.indices)
-        assert np.array_equal(got.data.view(np.int32), expected.data.view(np.int32))
-        halves = sp.hstack([got * np.float32(0.8), got * np.float32(0.5)], format="csr")
-        again = normalize(halves, norm="l2")
-        assert np.array_equal(metadata._l2_rows(halves).data, again.data)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.preprocessing import normalize
 
 from recommender.api import FloatArray, IntArray
 
@@ -69,37 +71,7 @@ _AND_FORMS = re.compile(r"\s*(?:&|\+|\bn\b|'n'|'n|n')\s*")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _WORD = re.compile(r"[a-z]{3,}")  # tag/comment/lyrics words; drops ids, hex and numbers
 _FEATURING = re.compile(r"\s+(?:feat\.?|ft\.?|featuring)\s+", re.IGNORECASE)
-# scikit-learn's English stop words (``ENGLISH_STOP_WORDS``, BSD licence), held here so
-# building the engine never imports scikit-learn: that import alone costs ~70 MB of RSS.
-_STOP_WORDS = frozenset(
-    """
-    a about above across after afterwards again against all almost alone along
-    already also although always am among amongst amoungst amount an and another any
-    anyhow anyone anything anyway anywhere are around as at back be became because
-    become becomes becoming been before beforehand behind being below beside besides
-    between beyond bill both bottom but by call can cannot cant co con could couldnt
-    cry de describe detail do done down due during each eg eight either eleven else
-    elsewhere empty enough etc even ever every everyone everything everywhere except
-    few fifteen fifty fill find fire first five for former formerly forty found four
-    from front full further get give go had has hasnt have he hence her here
-    hereafter hereby herein hereupon hers herself him himself his how however
-    hundred i ie if in inc indeed interest into is it its itself keep last latter
-    latterly least less ltd made many may me meanwhile might mill mine more moreover
-    most mostly move much must my myself name namely neither never nevertheless next
-    nine no nobody none noone nor not nothing now nowhere of off often on once one
-    only onto or other others otherwise our ours ourselves out over own part per
-    perhaps please put rather re same see seem seemed seeming seems serious several
-    she should show side since sincere six sixty so some somehow someone something
-    sometime sometimes somewhere still such system take ten than that the their them
-    themselves then thence there thereafter thereby therefore therein thereupon
-    these they thick thin third this those though three through throughout thru thus
-    to together too top toward towards twelve twenty two un under until up upon us
-    very via was we well were what whatever when whence whenever where whereafter
-    whereas whereby wherein whereupon wherever whether which while whither who
-    whoever whole whom whose why will with within without would yet you your yours
-    yourself yourselves
-    """.split()
-)
+_STOP_WORDS = frozenset(ENGLISH_STOP_WORDS)
 # What rippers, encoders and download sites leave in comments: it says nothing about the
 # music, and would make "tagged like X: processed, sox" reasons.
 _URL = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+\.\S+", re.IGNORECASE)
@@ -189,56 +161,20 @@ class MetadataWeights:
 _DENSE_TERMS = 512  # pairwise(): at most this many distinct terms -> dense product
 
 
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
 def _tfidf(
     docs: list[list[str]],
-) -> tuple[sp.csr_matrix, npt.NDArray[np.object_], npt.NDArray[np.float64]]:
+) -> tuple[sp.csr_matrix, npt.NDArray[np.str_], npt.NDArray[np.float64]]:
     """Row-normalised TF-IDF of pre-tokenised documents (all-zero rows where no tokens),
-    with each column's term and IDF. Columns in term order; the numbers are those of
-    scikit-learn's ``TfidfVectorizer(sublinear_tf=True, norm="l2", dtype=np.float32)`` bit
-    for bit (same float32 steps, same order of summation), without importing it."""
+    with each column's term and IDF."""
     if not any(docs):
-        return sp.csr_matrix((len(docs), 0), dtype=np.float32), np.array([], object), np.zeros(0)
-    vocabulary: dict[str, int] = {}  # term -> column, in order of first appearance
-    indices: list[int] = []
-    counts: list[int] = []
-    indptr = [0]
-    for doc in docs:
-        counter: dict[int, int] = {}
-        for token in doc:
-            column = vocabulary.setdefault(token, len(vocabulary))
-            counter[column] = counter.get(column, 0) + 1
-        indices.extend(counter)
-        counts.extend(counter.values())
-        indptr.append(len(indices))
-    n_docs, n_terms = len(docs), len(vocabulary)
-    matrix = sp.csr_matrix(
-        (
-            np.asarray(counts, dtype=np.float32),
-            np.asarray(indices, dtype=np.int32),
-            np.asarray(indptr, dtype=np.int32),
-        ),
-        shape=(n_docs, n_terms),
-    )
-    del indices, counts, indptr
-    matrix.sort_indices()  # by first appearance, as scikit-learn's counts are
-    np.log(matrix.data, out=matrix.data)  # sublinear tf: 1 + log(count)
-    matrix.data += np.float32(1.0)
-    # Smooth idf: log((1 + n) / (1 + df)) + 1, in float32.
-    idf = np.full(n_terms, n_docs + 1, dtype=np.float32)
-    idf /= np.bincount(matrix.indices, minlength=n_terms).astype(np.float32) + np.float32(1.0)
-    np.log(idf, out=idf)
-    idf += np.float32(1.0)
-    matrix.data *= idf[matrix.indices]
-    matrix = _l2_rows(matrix)
-    # Columns renumbered in term order; each row's entries keep their order (scikit-learn
-    # does not sort them again either, and the row norms sum in that order).
-    terms = sorted(vocabulary)
-    old = np.fromiter((vocabulary[t] for t in terms), np.int64, n_terms)
-    renumber = np.empty(n_terms, dtype=np.int32)
-    renumber[old] = np.arange(n_terms, dtype=np.int32)
-    matrix.indices = renumber[matrix.indices]
-    matrix.has_sorted_indices = False
-    return matrix, np.array(terms, dtype=object), idf[old].astype(np.float64)
+        return sp.csr_matrix((len(docs), 0), dtype=np.float32), np.array([], str), np.zeros(0)
+    vectoriser = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, norm="l2", dtype=np.float32)
+    matrix = sp.csr_matrix(vectoriser.fit_transform(docs), dtype=np.float32)
+    return matrix, vectoriser.get_feature_names_out(), np.asarray(vectoriser.idf_)
 
 
 def _memoised(parse: Callable[[str], list[str]], values: list[str]) -> list[list[str]]:
@@ -291,7 +227,7 @@ class MetadataIndex:
         word_matrix, word_terms, word_idf = _tfidf([text_words(raw) for raw in word_texts])
         # Column -> term and IDF, for explanations ("both hip hop", "shared tags: ...").
         self._n_genre_terms = genre_terms.size
-        self._terms = np.concatenate([genre_terms, word_terms])
+        self._terms = np.concatenate([genre_terms.astype(object), word_terms.astype(object)])
         self._idf = np.concatenate([genre_idf, word_idf])
         share = self.weights.genre_share
         text = sp.hstack(
@@ -568,17 +504,8 @@ def _gather(
 
 
 def _l2_rows(matrix: sp.spmatrix) -> sp.csr_matrix:
-    """Rows scaled to unit length (empty rows stay empty), float32: scikit-learn's
-    ``normalize(norm="l2")`` bit for bit (each row's squares summed in float64 in stored
-    order, each entry divided in float64 and rounded back)."""
-    out = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
-    n = out.shape[0]
-    if n == 0 or out.nnz == 0:
-        return out
-    row = np.repeat(np.arange(n), np.diff(out.indptr))
-    squares = (out.data * out.data).astype(np.float64)
-    # bincount adds in index order, one row's entries after another, like the reference.
-    norms = np.sqrt(np.bincount(row, weights=squares, minlength=n))
-    norms[norms == 0.0] = 1.0
-    out.data = (out.data.astype(np.float64) / norms[row]).astype(np.float32)
-    return out
+    """Rows scaled to unit length (empty rows stay empty); an empty library has no rows,
+    which scikit-learn's ``normalize`` refuses."""
+    if matrix.shape[0] == 0:
+        return sp.csr_matrix(matrix.shape, dtype=np.float32)
+    return sp.csr_matrix(normalize(matrix, norm="l2"), dtype=np.float32)
