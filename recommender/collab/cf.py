@@ -80,6 +80,10 @@ class _Cooc:
         self._cols = np.zeros(_MIN_BUFFER, dtype=np.int32)
         self._vals = np.zeros(_MIN_BUFFER, dtype=np.float32)
         self._fill = 0
+        # Where each row's (and column's) entries sit in the buffer, in order: reading a row
+        # then costs its own entries, not a scan of the whole buffer.
+        self._at_row: dict[int, list[int]] = {}
+        self._at_col: dict[int, list[int]] = {}
 
     def grow(self, n: int) -> None:
         if n <= self.n:
@@ -113,16 +117,31 @@ class _Cooc:
             return
         if self._fill + m > self._rows.size:
             self.compact()
-        end = self._fill + m
-        self._rows[self._fill : end] = rows
-        self._cols[self._fill : end] = cols
-        self._vals[self._fill : end] = vals
+        start = self._fill
+        end = start + m
+        self._rows[start:end] = rows
+        self._cols[start:end] = cols
+        self._vals[start:end] = vals
         self._fill = end
+        at_row, at_col = self._at_row, self._at_col
+        for pos, r, c in zip(range(start, end), rows.tolist(), cols.tolist(), strict=True):
+            hit = at_row.get(r)
+            if hit is None:
+                at_row[r] = [pos]
+            else:
+                hit.append(pos)
+            hit = at_col.get(c)
+            if hit is None:
+                at_col[c] = [pos]
+            else:
+                hit.append(pos)
 
     def compact(self) -> None:
         if self._fill:
             f = self._fill
             self._fill = 0
+            self._at_row = {}
+            self._at_col = {}
             self._merge(self._rows[:f], self._cols[:f], self._vals[:f].astype(np.float64))
         # Grow the buffer with the matrix so that merges stay amortised O(1) per entry.
         capacity = min(max(_MIN_BUFFER, self.base.nnz // 8), _MAX_BUFFER)
@@ -163,12 +182,12 @@ class _Cooc:
         lo, hi = m.indptr[i], m.indptr[i + 1]
         idx: IntArray = m.indices[lo:hi].astype(np.int64)
         val: npt.NDArray[np.float32] = m.data[lo:hi]
-        if self._fill:
-            key, other = (self._cols, self._rows) if transposed else (self._rows, self._cols)
-            hit = np.flatnonzero(key[: self._fill] == i)
-            if hit.size:
-                idx = np.concatenate([idx, other[hit].astype(np.int64)])
-                val = np.concatenate([val, self._vals[hit]])
+        at = (self._at_col if transposed else self._at_row).get(i)
+        if at:
+            hit = np.array(at, dtype=np.int64)
+            other = self._rows if transposed else self._cols
+            idx = np.concatenate([idx, other[hit].astype(np.int64)])
+            val = np.concatenate([val, self._vals[hit]])
         return idx, val
 
     def normalised_row(
@@ -512,17 +531,26 @@ class SessionCF:
     def item_scores(self, context: api.Context) -> FloatArray:
         """Item-level session CF: normalised co-occurrence with the recent session."""
         cfg = self.config
-        scores = np.zeros(self.n_items, dtype=np.float64)
         shrink = cfg.shrinkage / self._deflation(context.now)
+        ids: list[IntArray] = []
+        parts: list[npt.NDArray[np.float64]] = []
         for k, it in enumerate(self._context_items(context)):
             if it >= self.n_items:
                 continue
             w = cfg.context_decay**k
             idx, val = self.items.normalised_row(it, shrink)
-            np.add.at(scores, idx, w * val)
+            ids.append(idx)
+            parts.append(w * val)
             if cfg.symmetric:
                 idx, val = self.items.normalised_row(it, shrink, transposed=True)
-                np.add.at(scores, idx, cfg.symmetric * w * val)
+                ids.append(idx)
+                parts.append(cfg.symmetric * w * val)
+        if not ids:
+            return np.zeros(self.n_items, dtype=np.float32)
+        # One pass, summing in the same order as adding row after row would.
+        scores = np.bincount(
+            np.concatenate(ids), weights=np.concatenate(parts), minlength=self.n_items
+        )
         return scores.astype(np.float32)
 
     def artist_scores(self, context: api.Context) -> FloatArray:

@@ -9,6 +9,7 @@ before ``learn(item, key, ts)`` of the play that followed. None of them sees the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any, Protocol
 
 import numpy as np
@@ -148,6 +149,7 @@ class BLL:
         self.decay = decay
         self.items = np.zeros(1024, dtype=np.int64)
         self.ts = np.zeros(1024, dtype=np.float64)
+        self._age = np.zeros(1024, dtype=np.float64)
         self.size = 0
         self._last: tuple[int, float, FloatArray] | None = None  # shared with bll_knn
 
@@ -156,8 +158,14 @@ class BLL:
             return self._last[2]
         if self.size == 0:
             return np.zeros(self.n_items, dtype=np.float32)
-        age = np.maximum(now - self.ts[: self.size], 1.0)
-        weight = 1.0 / np.sqrt(age) if self.decay == 0.5 else age**-self.decay
+        # In place: one buffer for the ages, their weights (no temporaries per call).
+        age = np.subtract(now, self.ts[: self.size], out=self._age[: self.size])
+        np.maximum(age, 1.0, out=age)
+        if self.decay == 0.5:
+            np.sqrt(age, out=age)
+            weight = np.divide(1.0, age, out=age)
+        else:
+            weight = np.power(age, -self.decay, out=age)
         result = np.bincount(self.items[: self.size], weight, minlength=self.n_items)
         self._last = (self.size, now, result.astype(np.float32))
         return self._last[2]
@@ -166,6 +174,7 @@ class BLL:
         if self.size == self.items.size:
             self.items = np.concatenate([self.items, np.zeros_like(self.items)])
             self.ts = np.concatenate([self.ts, np.zeros_like(self.ts)])
+            self._age = np.zeros_like(self.ts)
         self.items[self.size] = item
         self.ts[self.size] = ts
         self.size += 1
@@ -326,18 +335,23 @@ class SessionKNN:
     def scores(self, session: list[int], key: int, now: float) -> FloatArray:
         out = np.zeros(self.n_items, dtype=np.float32)
         mine = set(session)
-        candidates = [s for it in mine for s in self.sets.sessions_of.get(it, ())]
-        if not candidates:
+        sessions_of, items_of = self.sets.sessions_of, self.sets.items_of
+        # The items' session lists flattened at C speed (the order is irrelevant: unique).
+        candidates = np.fromiter(
+            chain.from_iterable(sessions_of.get(it, ()) for it in mine), np.int64
+        )
+        if not candidates.size:
             return out
-        ids, overlap = np.unique(np.asarray(candidates, dtype=np.int64), return_counts=True)
-        sizes = np.fromiter((len(self.sets.items_of[int(s)]) for s in ids), np.float64, ids.size)
-        sim = overlap / np.sqrt(len(mine) * sizes)
+        ids, overlap = np.unique(candidates, return_counts=True)
+        lists = list(map(items_of.__getitem__, ids.tolist()))
+        sizes = np.fromiter(map(len, lists), np.int64, len(lists))
+        sim = overlap / np.sqrt(len(mine) * sizes.astype(np.float64))
         if ids.size > self.k:
             keep = np.argpartition(-sim, self.k - 1)[: self.k]
-            ids, sim = ids[keep], sim[keep]
-        lists = [self.sets.items_of[int(s)] for s in ids]
-        items = np.fromiter((i for lst in lists for i in lst), np.int64)
-        votes = np.repeat(sim, [len(lst) for lst in lists])
+            sim, sizes = sim[keep], sizes[keep]
+            lists = [lists[i] for i in keep.tolist()]
+        items = np.fromiter(chain.from_iterable(lists), np.int64, int(sizes.sum()))
+        votes = np.repeat(sim, sizes)
         np.add.at(out, items, votes.astype(np.float32))
         return out
 

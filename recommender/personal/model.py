@@ -242,11 +242,11 @@ class PersonalModel:
         self.decay.learn(values[:-1], values[-1])
 
     def _learn_rank(self, cache: _Featurised, item: int, skipped: bool) -> None:
-        where = np.flatnonzero(cache.candidates == item)
-        if where.size == 0:
+        cand = cache.candidates  # ascending ids
+        pos = int(np.searchsorted(cand, item))
+        if pos >= cand.size or cand[pos] != item:
             return
-        pos = int(where[0])
-        n = cache.candidates.size
+        n = cand.size
         if n < 2:
             return
         # Hard negatives (what ranked highest) and random ones.
