@@ -197,11 +197,11 @@ def _replay(
                 scores = strategy.scores(so_far, key, ts)
                 top = top_k(scores, k)
                 tally.seconds += clock() - start
-                tally.shown.update(top.tolist())
-                hit = np.flatnonzero(top == item)
-                if hit.size:
+                shown = top.tolist()
+                tally.shown.update(shown)
+                if item in shown:
                     tally.hits += 1
-                    tally.reciprocal += 1.0 / (int(hit[0]) + 1)
+                    tally.reciprocal += 1.0 / (shown.index(item) + 1)
                 if labelled:
                     # Ties share the middle rank: a constant score says nothing of skips.
                     above = np.count_nonzero(scores > scores[item])

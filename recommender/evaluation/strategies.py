@@ -275,17 +275,39 @@ class ArtistPopularity:
 
 
 class _SessionSets:
-    """Past sessions as item sets, with each item's sessions (for session kNN)."""
+    """Past sessions as item sets, with each item's sessions (for session kNN): each item's
+    sessions in a growing array, each session's size in another (sessions are ids >= 0)."""
 
     def __init__(self) -> None:
         self.items_of: dict[int, list[int]] = {}
-        self.sessions_of: dict[int, list[int]] = {}
+        self.sessions_of: dict[int, IntArray] = {}
+        self.count_of: dict[int, int] = {}
+        self.size = np.zeros(1024, dtype=np.float64)
 
     def add(self, item: int, session: int) -> None:
         items = self.items_of.setdefault(session, [])
-        if item not in items:
-            items.append(item)
-            self.sessions_of.setdefault(item, []).append(session)
+        if item in items:
+            return
+        items.append(item)
+        if session >= self.size.size:
+            self.size = np.concatenate([self.size, np.zeros(max(session + 1, self.size.size))])
+        self.size[session] += 1.0
+        held = self.sessions_of.get(item)
+        n = self.count_of.get(item, 0)
+        if held is None or n == held.size:
+            grown = np.zeros(max(8, 2 * n), dtype=np.int64)
+            if held is not None:
+                grown[:n] = held
+            self.sessions_of[item] = held = grown
+        held[n] = session
+        self.count_of[item] = n + 1
+
+    def sessions(self, item: int) -> IntArray:
+        held = self.sessions_of.get(item)
+        return held[: self.count_of[item]] if held is not None else _NONE
+
+
+_NONE: IntArray = np.zeros(0, dtype=np.int64)
 
 
 class ItemKNN:
@@ -335,23 +357,23 @@ class SessionKNN:
     def scores(self, session: list[int], key: int, now: float) -> FloatArray:
         out = np.zeros(self.n_items, dtype=np.float32)
         mine = set(session)
-        sessions_of, items_of = self.sets.sessions_of, self.sets.items_of
-        # The items' session lists flattened at C speed (the order is irrelevant: unique).
-        candidates = np.fromiter(
-            chain.from_iterable(sessions_of.get(it, ()) for it in mine), np.int64
-        )
+        sets = self.sets
+        candidates = np.concatenate([sets.sessions(it) for it in mine])
         if not candidates.size:
             return out
-        ids, overlap = np.unique(candidates, return_counts=True)
-        lists = list(map(items_of.__getitem__, ids.tolist()))
-        sizes = np.fromiter(map(len, lists), np.int64, len(lists))
-        sim = overlap / np.sqrt(len(mine) * sizes.astype(np.float64))
+        # Each candidate session's overlap with this one (ids ascending, as np.unique gives).
+        counts = np.bincount(candidates)
+        ids = np.flatnonzero(counts)
+        overlap = counts[ids]
+        sizes = sets.size[ids]
+        sim = overlap / np.sqrt(len(mine) * sizes)
         if ids.size > self.k:
             keep = np.argpartition(-sim, self.k - 1)[: self.k]
-            sim, sizes = sim[keep], sizes[keep]
-            lists = [lists[i] for i in keep.tolist()]
-        items = np.fromiter(chain.from_iterable(lists), np.int64, int(sizes.sum()))
-        votes = np.repeat(sim, sizes)
+            ids, sim = ids[keep], sim[keep]
+        lists = list(map(sets.items_of.__getitem__, ids.tolist()))
+        lengths = np.fromiter(map(len, lists), np.int64, len(lists))
+        items = np.fromiter(chain.from_iterable(lists), np.int64, int(lengths.sum()))
+        votes = np.repeat(sim, lengths)
         np.add.at(out, items, votes.astype(np.float32))
         return out
 

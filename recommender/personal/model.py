@@ -256,7 +256,7 @@ class PersonalModel:
         rand = self.rng.choice(n, size=min(k // 2, n), replace=False)
         rows = np.unique(np.concatenate([top, rand]))
         rows = rows[rows != pos]
-        batch = np.vstack([cache.features[pos : pos + 1], cache.features[rows]])
+        batch = cache.features[np.concatenate([[pos], rows])]
         weight = self.config.skip_weight if skipped else 1.0
         self.blender.learn(batch, 0, weight=weight)
 
