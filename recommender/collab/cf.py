@@ -355,6 +355,8 @@ class SessionCF:
         self.items.add(before, np.full(before.size, j, dtype=np.int64), w)
         for cooc, group in ((self.artists, self.item_artist), (self.albums, self.item_album)):
             gj = group[j]
+            if gj < 0:
+                continue
             gi = group[before]
             ok = (gi >= 0) & (gj >= 0)
             if ok.any():
