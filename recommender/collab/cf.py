@@ -508,7 +508,8 @@ class SessionCF:
                 continue
             np.add.at(gscore, idx, w * val)
             # The data already holds "same artist again" on the diagonal; this is a prior on top.
-            gscore[g] += w * cfg.same_group * float(val.max())
+            if cfg.same_group:
+                gscore[g] += w * cfg.same_group * float(val.max())
         groups = np.flatnonzero(gscore)
         if groups.size == 0:
             return out
