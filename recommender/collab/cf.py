@@ -184,13 +184,16 @@ class _Cooc:
         self.out_deg *= factor
         self.in_deg *= factor
 
-    def row(self, i: int, transposed: bool = False) -> tuple[IntArray, npt.NDArray[np.floating]]:
+    def row(
+        self, i: int, transposed: bool = False
+    ) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.floating]]:
         """Entries of row ``i`` (or column ``i``), possibly with repeated indices."""
-        m = self.base_t if transposed else self.base
-        lo, hi = m.indptr[i], m.indptr[i + 1]
-        idx: IntArray = m.indices[lo:hi].astype(np.int64)
+        m, pending = (
+            (self.base_t, self._by_col.get(i)) if transposed else (self.base, self._by_row.get(i))
+        )
+        lo, hi = m.indptr[i : i + 2].tolist()
+        idx: npt.NDArray[np.integer] = m.indices[lo:hi]
         val: npt.NDArray[np.floating] = m.data[lo:hi]
-        pending = (self._by_col if transposed else self._by_row).get(i)
         if pending:
             k = len(pending)
             idx = np.concatenate([idx, np.fromiter(pending.keys(), np.int64, k)])
@@ -199,14 +202,16 @@ class _Cooc:
 
     def normalised_row(
         self, i: int, shrink: float, transposed: bool = False
-    ) -> tuple[IntArray, npt.NDArray[np.float64]]:
+    ) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.float64]]:
         """Cosine-style lift ``C[i, j] / (sqrt(out_i * in_j) + shrink)`` of row ``i``."""
         idx, val = self.row(i, transposed)
         if idx.size == 0:
             return idx, np.zeros(0)
         mine, theirs = (self.in_deg, self.out_deg) if transposed else (self.out_deg, self.in_deg)
-        denom = np.sqrt(mine[i] * theirs[idx]) + shrink
-        return idx, val.astype(np.float64) / denom
+        denom = np.sqrt(mine[i] * theirs[idx])
+        denom += shrink
+        result: npt.NDArray[np.float64] = np.divide(val, denom, out=denom)
+        return idx, result
 
     def dense(self) -> npt.NDArray[np.float64]:
         self.compact()
@@ -542,7 +547,7 @@ class SessionCF:
         """Item-level session CF: normalised co-occurrence with the recent session."""
         cfg = self.config
         shrink = cfg.shrinkage / self._deflation(context.now)
-        ids: list[IntArray] = []
+        ids: list[npt.NDArray[np.integer]] = []
         parts: list[npt.NDArray[np.float64]] = []
         for k, it in enumerate(self._context_items(context)):
             if it >= self.n_items:
