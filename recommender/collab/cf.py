@@ -500,8 +500,10 @@ class SessionCF:
         out = np.zeros(self.n_items, dtype=np.float32)
         if n_groups == 0:
             return out
-        gscore = np.zeros(n_groups, dtype=np.float64)
         shrink = cfg.shrinkage / deflation
+        # Each group's score as the sum of these parts in this order (one bincount).
+        ids: list[npt.NDArray[np.integer]] = []
+        parts: list[npt.NDArray[np.float64]] = []
         for k, it in enumerate(recent):
             g = int(group[it]) if it < group.size else -1
             if g < 0:
@@ -509,12 +511,19 @@ class SessionCF:
             w = cfg.context_decay**k
             idx, val = cooc.normalised_row(g, shrink)
             if idx.size == 0 or not (val > 0).any():
-                gscore[g] += w  # nothing learned yet about this artist: stay with it
+                # nothing learned yet about this artist: stay with it
+                ids.append(np.array([g]))
+                parts.append(np.array([w]))
                 continue
-            np.add.at(gscore, idx, w * val)
+            ids.append(idx)
+            parts.append(w * val)
             # The data already holds "same artist again" on the diagonal; this is a prior on top.
             if cfg.same_group:
-                gscore[g] += w * cfg.same_group * float(val.max())
+                ids.append(np.array([g]))
+                parts.append(np.array([w * cfg.same_group * float(val.max())]))
+        if not ids:
+            return out
+        gscore = np.bincount(np.concatenate(ids), weights=np.concatenate(parts), minlength=n_groups)
         groups = np.flatnonzero(gscore)
         if groups.size == 0:
             return out
