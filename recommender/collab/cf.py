@@ -12,11 +12,10 @@ time passes, an event at time ``t`` is stored *inflated* by ``exp((t - t_ref) / 
 stored number shares the same deflation factor, which cancels in the normalised scores and
 is applied explicitly where absolute values matter (shrinkage, :meth:`SessionCF.pair_weight`).
 
-Storage is a CSR matrix (and its transpose) plus the latest additions summed per pair in small
-dicts: an event costs O(window) dict updates, a row read costs its own distinct entries, and
-the pending pairs are merged into the CSR (vectorised, amortised O(1) per entry because the
-capacity grows with the matrix, up to a cap) once there are enough. Nothing is ever recomputed
-from the log except by an explicit :meth:`SessionCF.rebuild`.
+Storage is a CSR matrix plus a small append buffer: an event costs O(window) appends, and the
+buffer is merged into the CSR (vectorised, amortised O(1) per entry because the buffer's
+capacity grows with the matrix) once it is full. Nothing is ever recomputed from the log except
+by an explicit :meth:`SessionCF.rebuild`.
 """
 
 from __future__ import annotations
@@ -45,10 +44,9 @@ from recommender.collab.signals import (
 FloatArray = api.FloatArray
 IntArray = api.IntArray
 _MAX_EXPONENT = 30.0  # rescale stored weights before exp(...) leaves float32's comfort zone
-# Distinct pending pairs before a merge into the CSR: between these bounds, an eighth of the
-# matrix (the dicts cost ~150 bytes a pair, so the cap keeps them to a few MB).
-_MIN_BUFFER = 1 << 12
-_MAX_BUFFER = 1 << 14
+_MIN_BUFFER = 1 << 15
+# Scoring scans the buffer once per row it reads: cap it so that stays well under a millisecond.
+_MAX_BUFFER = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -70,9 +68,7 @@ _EMPTY = sp.csr_matrix((0, 0), dtype=np.float32)  # a placeholder while a merge 
 
 
 class _Cooc:
-    """Directed co-occurrence counts between ``n`` keys: a CSR base (and its transpose) plus
-    the latest additions, summed per pair in small dicts by row and by column, merged into
-    the CSR once there are enough of them. Reading a row costs its own distinct entries."""
+    """Directed co-occurrence counts between ``n`` keys: CSR base plus an append buffer."""
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -80,10 +76,10 @@ class _Cooc:
         self.base_t = sp.csr_matrix((n, n), dtype=np.float32)
         self.out_deg = np.zeros(n, dtype=np.float64)
         self.in_deg = np.zeros(n, dtype=np.float64)
-        self._by_row: dict[int, dict[int, float]] = {}
-        self._by_col: dict[int, dict[int, float]] = {}
-        self._fill = 0  # distinct pending pairs
-        self._capacity = _MIN_BUFFER
+        self._rows = np.zeros(_MIN_BUFFER, dtype=np.int32)
+        self._cols = np.zeros(_MIN_BUFFER, dtype=np.int32)
+        self._vals = np.zeros(_MIN_BUFFER, dtype=np.float32)
+        self._fill = 0
 
     def grow(self, n: int) -> None:
         if n <= self.n:
@@ -112,46 +108,28 @@ class _Cooc:
         else:
             np.add.at(self.out_deg, rows, pos)
             np.add.at(self.in_deg, cols, pos)
-        if m > self._capacity // 4:
+        if m > self._rows.size // 4:
             self._merge(rows, cols, vals)
             return
-        by_row, by_col = self._by_row, self._by_col
-        # Weights as the CSR stores them (float32), so a merge changes next to nothing.
-        weights = vals.astype(np.float32).tolist()
-        for r, c, v in zip(rows.tolist(), cols.tolist(), weights, strict=True):
-            row = by_row.get(r)
-            if row is None:
-                by_row[r] = row = {}
-            old = row.get(c)
-            if old is None:
-                row[c] = v
-                col = by_col.get(c)
-                if col is None:
-                    by_col[c] = col = {}
-                col[r] = v
-                self._fill += 1
-            else:
-                row[c] = by_col[c][r] = old + v
-        if self._fill >= self._capacity:
+        if self._fill + m > self._rows.size:
             self.compact()
-
-    def _pending(self) -> tuple[IntArray, IntArray, npt.NDArray[np.float64]]:
-        by_row = self._by_row
-        rows = np.fromiter((r for r, row in by_row.items() for _ in row), np.int64, self._fill)
-        cols = np.fromiter((c for row in by_row.values() for c in row), np.int64, self._fill)
-        vals = np.fromiter(
-            (v for row in by_row.values() for v in row.values()), np.float64, self._fill
-        )
-        return rows, cols, vals
+        end = self._fill + m
+        self._rows[self._fill : end] = rows
+        self._cols[self._fill : end] = cols
+        self._vals[self._fill : end] = vals
+        self._fill = end
 
     def compact(self) -> None:
         if self._fill:
-            rows, cols, vals = self._pending()
-            self._by_row, self._by_col, self._fill = {}, {}, 0
-            self._merge(rows, cols, vals)
-        # Merge less often as the matrix grows, so that merges stay amortised O(1) per entry.
+            f = self._fill
+            self._fill = 0
+            self._merge(self._rows[:f], self._cols[:f], self._vals[:f].astype(np.float64))
+        # Grow the buffer with the matrix so that merges stay amortised O(1) per entry.
         capacity = min(max(_MIN_BUFFER, self.base.nnz // 8), _MAX_BUFFER)
-        self._capacity = max(self._capacity, capacity)
+        if capacity > self._rows.size:
+            self._rows = np.zeros(capacity, dtype=np.int32)
+            self._cols = np.zeros(capacity, dtype=np.int32)
+            self._vals = np.zeros(capacity, dtype=np.float32)
 
     def _merge(
         self,
@@ -175,12 +153,7 @@ class _Cooc:
     def scale(self, factor: float) -> None:
         self.base.data *= np.float32(factor)
         self.base_t.data *= np.float32(factor)
-        for row in self._by_row.values():
-            for c in row:
-                row[c] *= factor
-        for col in self._by_col.values():
-            for r in col:
-                col[r] *= factor
+        self._vals[: self._fill] *= np.float32(factor)
         self.out_deg *= factor
         self.in_deg *= factor
 
@@ -188,16 +161,16 @@ class _Cooc:
         self, i: int, transposed: bool = False
     ) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.floating]]:
         """Entries of row ``i`` (or column ``i``), possibly with repeated indices."""
-        m, pending = (
-            (self.base_t, self._by_col.get(i)) if transposed else (self.base, self._by_row.get(i))
-        )
+        m = self.base_t if transposed else self.base
         lo, hi = m.indptr[i : i + 2].tolist()
         idx: npt.NDArray[np.integer] = m.indices[lo:hi]
         val: npt.NDArray[np.floating] = m.data[lo:hi]
-        if pending:
-            k = len(pending)
-            idx = np.concatenate([idx, np.fromiter(pending.keys(), np.int64, k)])
-            val = np.concatenate([val, np.fromiter(pending.values(), np.float64, k)])
+        if self._fill:
+            key, other = (self._cols, self._rows) if transposed else (self._rows, self._cols)
+            hit = np.flatnonzero(key[: self._fill] == i)
+            if hit.size:
+                idx = np.concatenate([idx, other[hit]])
+                val = np.concatenate([val, self._vals[hit]])
         return idx, val
 
     def normalised_row(
