@@ -11,6 +11,7 @@ import pytest
 from player.cli import main
 from recommender import api
 from recommender.evaluation import LogFormatError, evaluate, parse_log
+from recommender.evaluation.log import from_arrays
 from recommender.evaluation.replay import default_factories
 from recommender.evaluation.strategies import Catalogue
 
@@ -396,3 +397,29 @@ def test_interleaved_sessions_each_keep_their_own_window() -> None:
     scores = knn.scores([1], 3, 10.0)
     assert scores[0] > 0 and scores[2] > 0
     assert scores[5] == 0 and scores[6] == 0
+
+
+def test_two_processes_give_the_same_numbers_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Segue replays here and the baselines (bll_knn sharing bll's and session kNN's parts)
+    # in a forked process; every figure but the seconds must be the same.
+    import recommender.evaluation.replay as replay
+
+    monkeypatch.setattr(replay, "_FORK_MIN_PLAYS", 100)  # fork for a small log too
+    rng = np.random.default_rng(5)
+    n = 700
+    items = np.where(rng.random(n) < 0.6, rng.zipf(1.5, n) % 300, rng.integers(300, size=n))
+    log = from_arrays(
+        np.zeros(n, dtype=np.int64),
+        np.arange(n) // 12,
+        items,
+        items % 40,
+        np.arange(n) * 200.0,
+        skipped=(rng.random(n) < 0.2).astype(float),
+    )
+    wanted = ("segue", "popularity", "session_item_knn", "bll", "bll_knn")
+    factories = [(n, f) for n, f in default_factories("stream")[0] if n in wanted]
+    one = evaluate(log, "stream", factories, workers=1)
+    two = evaluate(log, "stream", factories, workers=2)
+    assert list(two.strategies) == [name for name, _ in factories]
+    assert two.strategies == one.strategies and two.predictions == one.predictions
+    assert one.strategies["segue"]["hr@10"] > 0 and "skip_auc" in one.strategies["bll_knn"]

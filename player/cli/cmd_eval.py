@@ -45,6 +45,14 @@ def register(subparsers: Any) -> None:
         default="stream",
         help="stream: all sessions as one listener (default); per-user: one model per user",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="processes replaying at once: 2 (default) replays Segue and the baselines side "
+        "by side, 1 all in this process; the numbers are the same",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
@@ -102,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     from recommender.evaluation import evaluate
 
     log = load_log(Path(args.events))
-    result = evaluate(log, args.mode)
+    result = evaluate(log, args.mode, workers=args.jobs)
     if args.json:
         print_json({"file": args.events, **result.as_dict()})
         return 0

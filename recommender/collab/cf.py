@@ -161,30 +161,34 @@ class _Cooc:
         self.out_deg *= factor
         self.in_deg *= factor
 
-    def row(self, i: int, transposed: bool = False) -> tuple[IntArray, npt.NDArray[np.float32]]:
+    def row(
+        self, i: int, transposed: bool = False
+    ) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.floating]]:
         """Entries of row ``i`` (or column ``i``), possibly with repeated indices."""
         m = self.base_t if transposed else self.base
-        lo, hi = m.indptr[i], m.indptr[i + 1]
-        idx: IntArray = m.indices[lo:hi].astype(np.int64)
-        val: npt.NDArray[np.float32] = m.data[lo:hi]
+        lo, hi = m.indptr[i : i + 2].tolist()
+        idx: npt.NDArray[np.integer] = m.indices[lo:hi]
+        val: npt.NDArray[np.floating] = m.data[lo:hi]
         if self._fill:
             key, other = (self._cols, self._rows) if transposed else (self._rows, self._cols)
             hit = np.flatnonzero(key[: self._fill] == i)
             if hit.size:
-                idx = np.concatenate([idx, other[hit].astype(np.int64)])
+                idx = np.concatenate([idx, other[hit]])
                 val = np.concatenate([val, self._vals[hit]])
         return idx, val
 
     def normalised_row(
         self, i: int, shrink: float, transposed: bool = False
-    ) -> tuple[IntArray, npt.NDArray[np.float64]]:
+    ) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.float64]]:
         """Cosine-style lift ``C[i, j] / (sqrt(out_i * in_j) + shrink)`` of row ``i``."""
         idx, val = self.row(i, transposed)
         if idx.size == 0:
             return idx, np.zeros(0)
         mine, theirs = (self.in_deg, self.out_deg) if transposed else (self.out_deg, self.in_deg)
-        denom = np.sqrt(mine[i] * theirs[idx]) + shrink
-        return idx, val.astype(np.float64) / denom
+        denom = np.sqrt(mine[i] * theirs[idx])
+        denom += shrink
+        result: npt.NDArray[np.float64] = np.divide(val, denom, out=denom)
+        return idx, result
 
     def dense(self) -> npt.NDArray[np.float64]:
         self.compact()
@@ -333,6 +337,8 @@ class SessionCF:
         self.items.add(before, np.full(before.size, j, dtype=np.int64), w)
         for cooc, group in ((self.artists, self.item_artist), (self.albums, self.item_album)):
             gj = group[j]
+            if gj < 0:
+                continue
             gi = group[before]
             ok = (gi >= 0) & (gj >= 0)
             if ok.any():
@@ -471,8 +477,10 @@ class SessionCF:
         n_groups = cooc.n
         if n_groups == 0:
             return _NO_SCORES
-        gscore = np.zeros(n_groups, dtype=np.float64)
         shrink = cfg.shrinkage / deflation
+        # Each group's score as the sum of these parts in this order (one bincount).
+        ids: list[npt.NDArray[np.integer]] = []
+        parts: list[npt.NDArray[np.float64]] = []
         for k, it in enumerate(recent):
             g = int(group[it]) if it < group.size else -1
             if g < 0:
@@ -480,11 +488,19 @@ class SessionCF:
             w = cfg.context_decay**k
             idx, val = cooc.normalised_row(g, shrink)
             if idx.size == 0 or not (val > 0).any():
-                gscore[g] += w  # nothing learned yet about this artist: stay with it
+                # nothing learned yet about this artist: stay with it
+                ids.append(np.array([g]))
+                parts.append(np.array([w]))
                 continue
-            np.add.at(gscore, idx, w * val)
+            ids.append(idx)
+            parts.append(w * val)
             # The data already holds "same artist again" on the diagonal; this is a prior on top.
-            gscore[g] += w * cfg.same_group * float(val.max())
+            if cfg.same_group:
+                ids.append(np.array([g]))
+                parts.append(np.array([w * cfg.same_group * float(val.max())]))
+        if not ids:
+            return _NO_SCORES
+        gscore = np.bincount(np.concatenate(ids), weights=np.concatenate(parts), minlength=n_groups)
         groups = np.flatnonzero(gscore != 0)  # a bool pass is much faster than on floats
         if groups.size == 0:
             return _NO_SCORES
@@ -521,26 +537,26 @@ class SessionCF:
         """``item_scores`` where they may be nonzero: the ids the recent tracks' rows reach."""
         cfg = self.config
         shrink = cfg.shrinkage / self._deflation(context.now)
-        ids: list[IntArray] = []
-        values: list[npt.NDArray[np.float64]] = []
+        ids: list[npt.NDArray[np.integer]] = []
+        parts: list[npt.NDArray[np.float64]] = []
         for k, it in enumerate(self._context_items(context)):
             if it >= self.n_items:
                 continue
             w = cfg.context_decay**k
             idx, val = self.items.normalised_row(it, shrink)
             ids.append(idx)
-            values.append(w * val)
+            parts.append(w * val)
             if cfg.symmetric:
                 idx, val = self.items.normalised_row(it, shrink, transposed=True)
                 ids.append(idx)
-                values.append(cfg.symmetric * w * val)
+                parts.append(cfg.symmetric * w * val)
         if not ids:
             return _NO_SCORES
-        # Summed in the order the rows come, from 0, as a dense accumulation would be.
+        # Summed in the order the rows come, from 0, as adding row after row would be
+        # (bincount adds its weights in input order).
         support, where = np.unique(np.concatenate(ids), return_inverse=True)
-        sums = np.zeros(support.size, dtype=np.float64)
-        np.add.at(sums, where, np.concatenate(values))
-        return support, sums.astype(np.float32)
+        sums = np.bincount(where, weights=np.concatenate(parts), minlength=support.size)
+        return support.astype(np.int64), sums.astype(np.float32)
 
     def _dense(self, scores: Sparse) -> FloatArray:
         out = np.zeros(self.n_items, dtype=np.float32)

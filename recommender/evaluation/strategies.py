@@ -9,6 +9,7 @@ before ``learn(item, key, ts)`` of the play that followed. None of them sees the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any, Protocol
 
 import numpy as np
@@ -148,6 +149,7 @@ class BLL:
         self.decay = decay
         self.items = np.zeros(1024, dtype=np.int64)
         self.ts = np.zeros(1024, dtype=np.float64)
+        self._age = np.zeros(1024, dtype=np.float64)
         self.size = 0
         self._last: tuple[int, float, FloatArray] | None = None  # shared with bll_knn
 
@@ -156,8 +158,14 @@ class BLL:
             return self._last[2]
         if self.size == 0:
             return np.zeros(self.n_items, dtype=np.float32)
-        age = np.maximum(now - self.ts[: self.size], 1.0)
-        weight = 1.0 / np.sqrt(age) if self.decay == 0.5 else age**-self.decay
+        # In place: one buffer for the ages, their weights (no temporaries per call).
+        age = np.subtract(now, self.ts[: self.size], out=self._age[: self.size])
+        np.maximum(age, 1.0, out=age)
+        if self.decay == 0.5:
+            np.sqrt(age, out=age)
+            weight = np.divide(1.0, age, out=age)
+        else:
+            weight = np.power(age, -self.decay, out=age)
         result = np.bincount(self.items[: self.size], weight, minlength=self.n_items)
         self._last = (self.size, now, result.astype(np.float32))
         return self._last[2]
@@ -166,6 +174,7 @@ class BLL:
         if self.size == self.items.size:
             self.items = np.concatenate([self.items, np.zeros_like(self.items)])
             self.ts = np.concatenate([self.ts, np.zeros_like(self.ts)])
+            self._age = np.zeros_like(self.ts)
         self.items[self.size] = item
         self.ts[self.size] = ts
         self.size += 1
@@ -266,17 +275,39 @@ class ArtistPopularity:
 
 
 class _SessionSets:
-    """Past sessions as item sets, with each item's sessions (for session kNN)."""
+    """Past sessions as item sets, with each item's sessions (for session kNN): each item's
+    sessions in a growing array, each session's size in another (sessions are ids >= 0)."""
 
     def __init__(self) -> None:
         self.items_of: dict[int, list[int]] = {}
-        self.sessions_of: dict[int, list[int]] = {}
+        self.sessions_of: dict[int, IntArray] = {}
+        self.count_of: dict[int, int] = {}
+        self.size = np.zeros(1024, dtype=np.float64)
 
     def add(self, item: int, session: int) -> None:
         items = self.items_of.setdefault(session, [])
-        if item not in items:
-            items.append(item)
-            self.sessions_of.setdefault(item, []).append(session)
+        if item in items:
+            return
+        items.append(item)
+        if session >= self.size.size:
+            self.size = np.concatenate([self.size, np.zeros(max(session + 1, self.size.size))])
+        self.size[session] += 1.0
+        held = self.sessions_of.get(item)
+        n = self.count_of.get(item, 0)
+        if held is None or n == held.size:
+            grown = np.zeros(max(8, 2 * n), dtype=np.int64)
+            if held is not None:
+                grown[:n] = held
+            self.sessions_of[item] = held = grown
+        held[n] = session
+        self.count_of[item] = n + 1
+
+    def sessions(self, item: int) -> IntArray:
+        held = self.sessions_of.get(item)
+        return held[: self.count_of[item]] if held is not None else _NONE
+
+
+_NONE: IntArray = np.zeros(0, dtype=np.int64)
 
 
 class ItemKNN:
@@ -326,18 +357,23 @@ class SessionKNN:
     def scores(self, session: list[int], key: int, now: float) -> FloatArray:
         out = np.zeros(self.n_items, dtype=np.float32)
         mine = set(session)
-        candidates = [s for it in mine for s in self.sets.sessions_of.get(it, ())]
-        if not candidates:
+        sets = self.sets
+        candidates = np.concatenate([sets.sessions(it) for it in mine])
+        if not candidates.size:
             return out
-        ids, overlap = np.unique(np.asarray(candidates, dtype=np.int64), return_counts=True)
-        sizes = np.fromiter((len(self.sets.items_of[int(s)]) for s in ids), np.float64, ids.size)
+        # Each candidate session's overlap with this one (ids ascending, as np.unique gives).
+        counts = np.bincount(candidates)
+        ids = np.flatnonzero(counts)
+        overlap = counts[ids]
+        sizes = sets.size[ids]
         sim = overlap / np.sqrt(len(mine) * sizes)
         if ids.size > self.k:
             keep = np.argpartition(-sim, self.k - 1)[: self.k]
             ids, sim = ids[keep], sim[keep]
-        lists = [self.sets.items_of[int(s)] for s in ids]
-        items = np.fromiter((i for lst in lists for i in lst), np.int64)
-        votes = np.repeat(sim, [len(lst) for lst in lists])
+        lists = list(map(sets.items_of.__getitem__, ids.tolist()))
+        lengths = np.fromiter(map(len, lists), np.int64, len(lists))
+        items = np.fromiter(chain.from_iterable(lists), np.int64, int(lengths.sum()))
+        votes = np.repeat(sim, lengths)
         np.add.at(out, items, votes.astype(np.float32))
         return out
 

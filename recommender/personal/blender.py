@@ -19,6 +19,11 @@ class RunningScale:
         self.n = 0.0
         self.mean = np.zeros(n)
         self.m2 = np.ones(n)
+        self._std: FloatArray | None = None  # of the current n, mean and m2
+
+    def changed(self) -> None:
+        """Forget the cached spread (after n, mean or m2 were set from outside)."""
+        self._std = None
 
     def update(self, x: FloatArray) -> None:
         """Merge a batch of rows (Chan et al.'s parallel update)."""
@@ -32,9 +37,12 @@ class RunningScale:
         self.mean = self.mean + delta * (k / total)
         self.m2 = self.m2 + m2 + delta**2 * (self.n * k / total)
         self.n = total
+        self._std = None
 
     def apply(self, x: FloatArray) -> FloatArray:
-        std = np.sqrt(self.m2 / max(self.n, 1.0)) + 1e-6
+        std = self._std
+        if std is None:
+            std = self._std = np.sqrt(self.m2 / max(self.n, 1.0)) + 1e-6
         result: FloatArray = (x - self.mean) / std
         return result
 
@@ -52,17 +60,34 @@ class Blender:
         rng = np.random.default_rng(seed)
         self.fallback = np.asarray(fallback, dtype=np.float64)
         self.scale = RunningScale(n)
-        self.params = {
+        initial = {
             "w1": rng.normal(0.0, 1.0 / np.sqrt(n), (n, hidden)),
             "b1": np.zeros(hidden),
             "w2": rng.normal(0.0, 1.0 / np.sqrt(hidden), hidden),
             "lin": np.zeros(n),
         }
-        self.m = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self.v = {k: np.zeros_like(v) for k, v in self.params.items()}
+        # Parameters, gradients and Adam's moments each live in one flat array (the dicts
+        # hold views), so a step updates them all in a few vectorised operations.
+        size = sum(v.size for v in initial.values())
+        self._flat = {name: np.zeros(size) for name in ("p", "g", "m", "v")}
+        self.params = self._views(self._flat["p"], initial)
+        for key, value in initial.items():
+            self.params[key][...] = value
+        self._grads = self._views(self._flat["g"], initial)
+        self.m = self._views(self._flat["m"], initial)
+        self.v = self._views(self._flat["v"], initial)
         self.lr = lr
         self.warmup = warmup
         self.steps = 0
+
+    @staticmethod
+    def _views(flat: FloatArray, shapes: dict[str, FloatArray]) -> dict[str, FloatArray]:
+        out: dict[str, FloatArray] = {}
+        start = 0
+        for key, value in shapes.items():
+            out[key] = flat[start : start + value.size].reshape(value.shape)
+            start += value.size
+        return out
 
     @property
     def ready(self) -> bool:
@@ -99,22 +124,30 @@ class Blender:
         else:
             target[positive] = 1.0
         grad_out = (prob - target) * weight  # d loss / d score
-        p = self.params
-        grads = {
-            "w2": hidden.T @ grad_out,
-            "lin": z.T @ grad_out,
-        }
+        p, grads = self.params, self._grads
+        grads["w2"][...] = hidden.T @ grad_out
+        grads["lin"][...] = z.T @ grad_out
         grad_hidden = np.outer(grad_out, p["w2"]) * (1.0 - hidden**2)
-        grads["w1"] = z.T @ grad_hidden
-        grads["b1"] = grad_hidden.sum(axis=0)
+        grads["w1"][...] = z.T @ grad_hidden
+        grads["b1"][...] = grad_hidden.sum(axis=0)
         self.steps += 1
         t = self.steps
-        for key, g in grads.items():
-            self.m[key] = 0.9 * self.m[key] + 0.1 * g
-            self.v[key] = 0.999 * self.v[key] + 0.001 * g * g
-            m_hat = self.m[key] / (1 - 0.9**t)
-            v_hat = self.v[key] / (1 - 0.999**t)
-            p[key] -= self.lr * m_hat / (np.sqrt(v_hat) + 1e-8)
+        # Adam over every parameter at once (elementwise, as per parameter).
+        flat = self._flat
+        g, m, v = flat["g"], flat["m"], flat["v"]
+        m *= 0.9
+        m += 0.1 * g
+        g2 = 0.001 * g
+        g2 *= g
+        v *= 0.999
+        v += g2
+        m_hat = m / (1 - 0.9**t)
+        v_hat = v / (1 - 0.999**t)
+        np.sqrt(v_hat, out=v_hat)
+        v_hat += 1e-8
+        m_hat *= self.lr
+        m_hat /= v_hat
+        flat["p"] -= m_hat
 
     def contributions(
         self, x: FloatArray, groups: list[list[int]], baseline: FloatArray
@@ -131,9 +164,9 @@ class Blender:
         return result
 
     def state(self) -> dict[str, FloatArray]:
-        out = {f"p_{k}": v for k, v in self.params.items()}
-        out.update({f"m_{k}": v for k, v in self.m.items()})
-        out.update({f"v_{k}": v for k, v in self.v.items()})
+        out = {f"p_{k}": v.copy() for k, v in self.params.items()}
+        out.update({f"m_{k}": v.copy() for k, v in self.m.items()})
+        out.update({f"v_{k}": v.copy() for k, v in self.v.items()})
         out["scale"] = np.concatenate([[self.scale.n], self.scale.mean, self.scale.m2])
         out["steps"] = np.array([self.steps], dtype=np.float64)
         return out
@@ -144,11 +177,12 @@ class Blender:
         if any(v is None or v.shape != self.params[k].shape for k, v in params.items()):
             return False
         for k in self.params:
-            self.params[k] = np.array(state[f"p_{k}"], dtype=np.float64)
-            self.m[k] = np.array(state[f"m_{k}"], dtype=np.float64)
-            self.v[k] = np.array(state[f"v_{k}"], dtype=np.float64)
+            self.params[k][...] = state[f"p_{k}"]
+            self.m[k][...] = state[f"m_{k}"]
+            self.v[k][...] = state[f"v_{k}"]
         n = self.fallback.size
         scale = np.asarray(state["scale"], dtype=np.float64)
         self.scale.n, self.scale.mean, self.scale.m2 = scale[0], scale[1 : 1 + n], scale[1 + n :]
+        self.scale.changed()
         self.steps = int(state["steps"][0])
         return True
