@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,7 +29,8 @@ import numpy.typing as npt
 from recommender.personal.activation import Activation, DecayChooser
 from recommender.personal.blender import Blender
 from recommender.personal.factors import ppmi_embeddings
-from recommender.personal.sequence import Transitions, WindowCooccurrence
+from recommender.personal.refresh import FactorRefresh
+from recommender.personal.sequence import CountRows, Transitions, WindowCooccurrence
 from recommender.personal.timeofday import TimeOfDay, hour_and_day, part_of_day
 
 FloatArray = npt.NDArray[np.float32]
@@ -155,7 +155,8 @@ class PersonalModel:
         self.last_skipped = np.zeros(n_items, dtype=np.float64)
         self.embedding: FloatArray | None = None
         self.since_refit = 0
-        self._refitting: threading.Thread | None = None
+        # Refits the factors every ``refit_every`` plays (on a thread in the app).
+        self.refresh = FactorRefresh(cfg.factor_dim, cfg.background)
         fallback = np.zeros(len(FEATURES))
         for name, weight in FALLBACK.items():
             fallback[_F[name]] = weight
@@ -229,8 +230,10 @@ class PersonalModel:
         self._session_key = session
         self.plays_seen += 1
         self.since_refit += 1
-        if self.since_refit >= self.config.refit_every:
-            self.refit_factors()
+        self.refresh.after_play(self)
+
+    def together_rows(self) -> CountRows:
+        return self.transitions.together
 
     def _learn_decay(self, item: int, ts: float) -> None:
         """Each decay's rank of this play among (a sample of) the tracks heard before."""
@@ -292,28 +295,6 @@ class PersonalModel:
         self.decay.loss = np.array(loss, dtype=np.float64)
         self.decay.seen = int(state["decay_seen"][0])
         return True
-
-    def refit_factors(self) -> None:
-        self.since_refit = 0
-        rows = self.transitions.together
-        if not self.config.background:
-            self.embedding = ppmi_embeddings(rows, self.n_items, self.config.factor_dim)
-            return
-        if self._refitting is not None and self._refitting.is_alive():
-            return
-        snapshot = rows.coo()  # fresh arrays: later bumps do not change them
-        n = self.n_items
-
-        def work() -> None:
-            emb = ppmi_embeddings(snapshot, n, self.config.factor_dim)
-            if emb is not None and emb.shape[0] < self.n_items:
-                emb = np.vstack(
-                    [emb, np.zeros((self.n_items - emb.shape[0], emb.shape[1]), np.float32)]
-                )
-            self.embedding = emb
-
-        self._refitting = threading.Thread(target=work, name="segue-factors", daemon=True)
-        self._refitting.start()
 
     # -- ranking -------------------------------------------------------------------------
 

@@ -1,0 +1,173 @@
+"""The personal model's latent factors kept fresh while a long session runs: refitted every
+``refit_every`` plays, on a thread in the app (one fit at a time, the session answering
+meanwhile), inline in a replay at the same plays."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from player.library import events
+from player.library.db import Database
+from recommender.personal.model import PersonalConfig, PersonalModel
+from recommender.personal.refresh import CountsSnapshot
+from recommender.personal.sequence import CountRows
+
+HOUR = 3600.0
+PLAYLISTS = (list(range(0, 10)), list(range(10, 20)), list(range(20, 30)))
+NEWCOMER = 40  # a track the listener only starts playing later, always with the first list
+
+
+def _sessions(
+    model: PersonalModel, count: int, first: int, rng: np.random.Generator, newcomer: bool
+) -> None:
+    """``count`` sessions of six tracks from one playlist each (with the newcomer in the
+    first playlist's sessions when ``newcomer``), an hour apart."""
+    for s in range(first, first + count):
+        playlist = PLAYLISTS[s % 3] if not newcomer else PLAYLISTS[0]
+        tracks = [int(t) for t in rng.choice(playlist, 6, replace=False)]
+        if newcomer:
+            tracks[int(rng.integers(0, 6))] = NEWCOMER
+        for k, item in enumerate(tracks):
+            model.observe(item, s * HOUR + 200.0 * k, s)
+
+
+def _factor_feature(model: PersonalModel, item: int, session: list[int], key: object) -> float:
+    from recommender.personal.model import FEATURES
+
+    f = model.featurise(session, key, 1e6)
+    where = np.flatnonzero(f.candidates == item)
+    assert where.size == 1, "the track is a candidate (it shares sessions with these)"
+    return float(f.features[where[0], FEATURES.index("factors")])
+
+
+def test_after_a_refresh_a_track_now_played_with_a_list_is_close_to_it_in_the_factors() -> None:
+    model = PersonalModel(50, PersonalConfig(refit_every=300, background=True))
+    rng = np.random.default_rng(0)
+    _sessions(model, 50, 0, rng, newcomer=False)  # 300 plays: the first fit starts
+    assert model.refresh.wait(60)
+    _sessions(model, 1, 50, rng, newcomer=False)  # the next play swaps it in
+    assert model.refresh.fits == 1 and model.embedding is not None
+    assert not model.embedding[NEWCOMER].any()  # never heard yet: no factors
+    # The newcomer joins the first list's sessions: 49 plays later it is often heard
+    # with them, but the factors are the ones fitted before.
+    _sessions(model, 8, 51, rng, newcomer=True)
+    session = [0, 1, 2]
+    assert _factor_feature(model, NEWCOMER, session, 51) == 0.0
+    # Once 300 plays are new the refresh fits them again, and the newcomer sits with
+    # the first list, not the others.
+    _sessions(model, 42, 59, rng, newcomer=True)
+    assert model.refresh.wait(60)
+    _sessions(model, 1, 101, rng, newcomer=True)
+    assert model.refresh.fits == 2
+    emb = model.embedding
+    assert emb is not None
+    assert _factor_feature(model, NEWCOMER, session, 101) > 0.5
+    assert emb[PLAYLISTS[0]] @ emb[NEWCOMER] == pytest.approx(1.0, abs=0.5)
+    assert np.mean(emb[PLAYLISTS[1]] @ emb[NEWCOMER]) < 0.2
+
+
+def test_one_refresh_at_a_time_and_the_session_keeps_answering_while_it_runs() -> None:
+    model = PersonalModel(50, PersonalConfig(refit_every=30, background=True))
+    release = threading.Event()
+    running, most, calls = [0], [0], [0]
+    fit = model.refresh.fit
+
+    def slow_fit(*args: object) -> object:
+        calls[0] += 1
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        release.wait(60)  # a long history's fit, still running
+        running[0] -= 1
+        return fit(*args)  # type: ignore[arg-type]
+
+    model.refresh.fit = slow_fit  # type: ignore[assignment]
+    rng = np.random.default_rng(1)
+    _sessions(model, 10, 0, rng, newcomer=False)  # 60 plays: one fit started at play 30
+    assert calls[0] == 1 and model.refresh.running
+    # The session goes on: 240 more plays (the policy due at each), rankings meanwhile.
+    for first in range(10, 50, 5):
+        _sessions(model, 5, first, rng, newcomer=False)
+        scores = model.scores([0, 1], ("new", first), (first + 4) * HOUR + 2000.0)
+        assert scores.argmax() in PLAYLISTS[0]  # a track of the list being heard
+    assert calls[0] == 1 and model.refresh.running and model.embedding is None
+    assert model.activation.count.sum() == 300  # every play learnt while it ran
+    release.set()
+    assert model.refresh.wait(60)
+    _sessions(model, 1, 50, rng, newcomer=False)
+    # Swapped in at the next play, and (270 plays being new by then) the next one started.
+    assert model.embedding is not None and model.refresh.fits == 1
+    assert model.refresh.wait(60)
+    assert calls[0] == 2 and most[0] == 1
+
+
+def test_the_replay_refits_at_the_same_plays_as_the_app() -> None:
+    """`segue eval` replays inline what the app fits on a thread: the same factors."""
+    app = PersonalModel(50, PersonalConfig(refit_every=100, background=True))
+    replay = PersonalModel(50, PersonalConfig(refit_every=100, background=False))
+    rng_app, rng_replay = np.random.default_rng(2), np.random.default_rng(2)
+    for s in range(40):
+        _sessions(app, 1, s, rng_app, newcomer=s >= 20)
+        _sessions(replay, 1, s, rng_replay, newcomer=s >= 20)
+        app.refresh.wait(60)  # the thread done before the next session: deterministic
+    _sessions(app, 1, 40, rng_app, newcomer=True)
+    _sessions(replay, 1, 40, rng_replay, newcomer=True)
+    assert replay.refresh.fits == app.refresh.fits == 2  # at plays 100 and 200
+    assert app.embedding is not None and replay.embedding is not None
+    np.testing.assert_allclose(app.embedding, replay.embedding, atol=1e-5)
+
+
+def test_a_snapshot_of_the_counts_is_exact_and_later_plays_do_not_change_it() -> None:
+    rng = np.random.default_rng(3)
+    rows, truth = CountRows(fold_every=25), dict[tuple[int, int], int]()
+    for a, b in rng.integers(0, 30, size=(110, 2)).tolist():  # a base and pending bumps
+        rows.bump(a, b)
+        truth[a, b] = truth.get((a, b), 0) + 1
+    assert rows.delta  # some bumps still pending
+    snapshot = CountsSnapshot.of(rows)
+    for a, b in rng.integers(0, 40, size=(60, 2)).tolist():  # bumps and folds after it
+        rows.bump(a, b)
+    r, c, v = snapshot.entries()
+    got = dict(zip(zip(r.tolist(), c.tolist(), strict=True), v.tolist(), strict=True))
+    assert got == truth
+
+
+def test_the_app_saves_the_personal_state_after_a_refresh(
+    library: Database, tmp_path: Path
+) -> None:
+    from player.personal_cache import state_path
+    from player.recommend import EngineHost
+    from tests.audiogen import tag, write_audio
+    from tests.scanhelp import scan
+
+    music = tmp_path / "music"
+    for i in range(6):
+        path = write_audio(music / f"{i}.flac", seconds=0.5, sr=8000, freq=200.0 + 30 * i)
+        tag(path, title=f"T{i}", artist=f"A{i % 3}")
+    scan(library, music)
+    ids = [r["id"] for r in library.query("SELECT id FROM tracks ORDER BY id")]
+    for n in range(30):
+        events.append(library, events.NewEvent(track_id=ids[n % 6], kind="play", ts=1e9 + 300 * n))
+    host = EngineHost(library, background=False)
+    personal = host.engine.personal
+    assert personal is not None and personal.ready.is_set()
+    model = personal.model
+    model.config = replace(model.config, refit_every=5)
+    state_path(library.path).unlink()  # saved once learnt; now only a refresh saves it
+
+    def play(n: int) -> None:
+        event = events.NewEvent(track_id=ids[n % 6], kind="play", ts=2e9 + 300 * n)
+        host.observe(event)
+
+    for n in range(5):
+        play(n)
+    assert model.refresh.running or model.refresh.wait(60)
+    assert not state_path(library.path).exists()
+    assert model.refresh.wait(60)
+    play(5)  # the fit is swapped in at the next play, and the state saved
+    assert model.refresh.fits == 1
+    assert state_path(library.path).exists()
