@@ -23,16 +23,24 @@ NEWCOMER = 40  # a track the listener only starts playing later, always with the
 
 
 def _sessions(
-    model: PersonalModel, count: int, first: int, rng: np.random.Generator, newcomer: bool
+    model: PersonalModel,
+    count: int,
+    first: int,
+    rng: np.random.Generator,
+    newcomer: bool,
+    rank: bool = False,
 ) -> None:
     """``count`` sessions of six tracks from one playlist each (with the newcomer in the
-    first playlist's sessions when ``newcomer``), an hour apart."""
+    first playlist's sessions when ``newcomer``), an hour apart. ``rank``: ranked before
+    each play, as the player does (so the blender learns from each)."""
     for s in range(first, first + count):
         playlist = PLAYLISTS[s % 3] if not newcomer else PLAYLISTS[0]
         tracks = [int(t) for t in rng.choice(playlist, 6, replace=False)]
         if newcomer:
             tracks[int(rng.integers(0, 6))] = NEWCOMER
         for k, item in enumerate(tracks):
+            if rank and k:
+                model.scores(tracks[:k], s, s * HOUR + 200.0 * k)
             model.observe(item, s * HOUR + 200.0 * k, s)
 
 
@@ -98,27 +106,62 @@ def test_one_refresh_at_a_time_and_the_session_keeps_answering_while_it_runs() -
     assert model.activation.count.sum() == 300  # every play learnt while it ran
     release.set()
     assert model.refresh.wait(60)
-    _sessions(model, 1, 50, rng, newcomer=False)
-    # Swapped in at the next play, and (270 plays being new by then) the next one started.
-    assert model.embedding is not None and model.refresh.fits == 1
+    model.observe(0, 50 * HOUR, 50)
+    # Swapped in at the next play, and (271 plays being new by then) the next one started.
+    assert model.embedding is not None and model.refresh.fits == 1 and calls[0] == 2
     assert model.refresh.wait(60)
-    assert calls[0] == 2 and most[0] == 1
+    assert most[0] == 1
 
 
-def test_the_replay_refits_at_the_same_plays_as_the_app() -> None:
-    """`segue eval` replays inline what the app fits on a thread: the same factors."""
-    app = PersonalModel(50, PersonalConfig(refit_every=100, background=True))
-    replay = PersonalModel(50, PersonalConfig(refit_every=100, background=False))
+def test_the_replay_refreshes_as_the_app_does_and_the_blender_trains_once_more() -> None:
+    """`segue eval` replays inline what the app does on a thread: the same factors, the
+    same blender, retrained once over its kept steps at each refresh."""
+    config = PersonalConfig(refit_every=120, warmup=50)
+    app = PersonalModel(50, replace(config, background=True))
+    replay = PersonalModel(50, replace(config, background=False))
     rng_app, rng_replay = np.random.default_rng(2), np.random.default_rng(2)
-    for s in range(40):
-        _sessions(app, 1, s, rng_app, newcomer=s >= 20)
-        _sessions(replay, 1, s, rng_replay, newcomer=s >= 20)
-        app.refresh.wait(60)  # the thread done before the next session: deterministic
-    _sessions(app, 1, 40, rng_app, newcomer=True)
-    _sessions(replay, 1, 40, rng_replay, newcomer=True)
-    assert replay.refresh.fits == app.refresh.fits == 2  # at plays 100 and 200
+    for s in range(45):
+        _sessions(app, 1, s, rng_app, newcomer=s >= 20, rank=True)
+        _sessions(replay, 1, s, rng_replay, newcomer=s >= 20, rank=True)
+        assert app.refresh.wait(60)  # done before the next session: deterministic
+        app.refresh.swap(app)
+    assert replay.refresh.fits == app.refresh.fits == 2  # at plays 120 and 240
     assert app.embedding is not None and replay.embedding is not None
     np.testing.assert_allclose(app.embedding, replay.embedding, atol=1e-5)
+    # Each learning step once as it came, and the ones kept at each refresh once more.
+    learnt = replay.blender.recorded
+    assert app.blender.recorded == learnt > 100
+    assert app.blender.steps == replay.blender.steps > learnt + 100
+    for key, value in replay.blender.params.items():
+        np.testing.assert_allclose(app.blender.params[key], value, atol=1e-8)
+
+
+def test_what_the_session_learns_while_a_refresh_runs_is_kept() -> None:
+    """The retrained blender replaces the live one at the next play once the refresh is
+    done; the steps the live one learnt meanwhile are learnt by the new one too."""
+    model = PersonalModel(50, PersonalConfig(refit_every=60, warmup=20, background=True))
+    release = threading.Event()
+    fit = model.refresh.fit
+
+    def blocked_fit(*args: object) -> object:
+        release.wait(60)
+        return fit(*args)  # type: ignore[arg-type]
+
+    model.refresh.fit = blocked_fit  # type: ignore[assignment]
+    rng = np.random.default_rng(4)
+    _sessions(model, 10, 0, rng, newcomer=False, rank=True)  # the refresh starts at play 60
+    live = model.blender
+    assert model.refresh.running and live.memory is not None
+    steps, kept, recorded = live.steps, len(live.memory), live.recorded
+    _sessions(model, 5, 10, rng, newcomer=False, rank=True)  # learnt while it runs
+    meanwhile = live.recorded - recorded
+    assert meanwhile > 10 and model.blender is live
+    release.set()
+    assert model.refresh.wait(60)
+    model.observe(0, 20 * HOUR, 20)  # no ranking before it: no step of its own
+    assert model.blender is not live and model.refresh.fits == 1
+    assert model.blender.recorded == live.recorded  # the kept steps carry over
+    assert model.blender.steps == steps + kept + meanwhile
 
 
 def test_a_snapshot_of_the_counts_is_exact_and_later_plays_do_not_change_it() -> None:
