@@ -116,7 +116,7 @@ def test_one_refresh_at_a_time_and_the_session_keeps_answering_while_it_runs() -
 def test_the_replay_refreshes_as_the_app_does_and_the_blender_trains_once_more() -> None:
     """`segue eval` replays inline what the app does on a thread: the same factors, the
     same blender, retrained once over its kept steps at each refresh."""
-    config = PersonalConfig(refit_every=120, warmup=50)
+    config = PersonalConfig(refit_every=120, warmup=50, retrain_last=2000)
     app = PersonalModel(50, replace(config, background=True))
     replay = PersonalModel(50, replace(config, background=False))
     rng_app, rng_replay = np.random.default_rng(2), np.random.default_rng(2)
@@ -136,10 +136,13 @@ def test_the_replay_refreshes_as_the_app_does_and_the_blender_trains_once_more()
         np.testing.assert_allclose(app.blender.params[key], value, atol=1e-8)
 
 
-def test_what_the_session_learns_while_a_refresh_runs_is_kept() -> None:
-    """The retrained blender replaces the live one at the next play once the refresh is
-    done; the steps the live one learnt meanwhile are learnt by the new one too."""
-    model = PersonalModel(50, PersonalConfig(refit_every=60, warmup=20, background=True))
+@pytest.mark.parametrize("retrain_last", [0, 2000])
+def test_what_the_session_learns_while_a_refresh_runs_is_kept(retrain_last: int) -> None:
+    """With a retraining pass, the retrained blender replaces the live one at the next
+    play once the refresh is done, and learns the steps the live one learnt meanwhile;
+    without, the live one stays."""
+    config = PersonalConfig(refit_every=60, warmup=20, background=True, retrain_last=retrain_last)
+    model = PersonalModel(50, config)
     release = threading.Event()
     fit = model.refresh.fit
 
@@ -151,17 +154,20 @@ def test_what_the_session_learns_while_a_refresh_runs_is_kept() -> None:
     rng = np.random.default_rng(4)
     _sessions(model, 10, 0, rng, newcomer=False, rank=True)  # the refresh starts at play 60
     live = model.blender
-    assert model.refresh.running and live.memory is not None
-    steps, kept, recorded = live.steps, len(live.memory), live.recorded
+    assert model.refresh.running
+    kept = len(live.memory) if live.memory is not None else 0
+    assert (kept > 0) == (retrain_last > 0)
+    steps = live.steps
     _sessions(model, 5, 10, rng, newcomer=False, rank=True)  # learnt while it runs
-    meanwhile = live.recorded - recorded
+    meanwhile = live.steps - steps
     assert meanwhile > 10 and model.blender is live
     release.set()
     assert model.refresh.wait(60)
     model.observe(0, 20 * HOUR, 20)  # no ranking before it: no step of its own
-    assert model.blender is not live and model.refresh.fits == 1
-    assert model.blender.recorded == live.recorded  # the kept steps carry over
+    assert model.refresh.fits == 1 and model.embedding is not None
+    assert (model.blender is live) == (retrain_last == 0)
     assert model.blender.steps == steps + kept + meanwhile
+    assert model.blender.recorded == live.recorded  # the kept steps carry over
 
 
 def test_a_snapshot_of_the_counts_is_exact_and_later_plays_do_not_change_it() -> None:

@@ -103,6 +103,12 @@ class PersonalConfig:
     # 1.473, 1000 1.478, 500 1.472, 250 1.480 -- the same within noise, so a few hundred
     # plays keeps the factors fresh for tracks newly heard together at little cost.
     refit_every: int = 500
+    # At each refit, one more pass of the blender over its last this many learning steps
+    # (``refresh.py``). Off: on the first 30 % of the dev logs 2000 lifted the geomean
+    # 1.472 -> 1.486 (jbolding 0.479 -> 0.491), but on the whole logs (refit every 500)
+    # jbolding 0.505 -> 0.513, khushi 0.301 -> 0.299, ssharma 0.328 -> 0.323 (skip AUC
+    # 0.566 -> 0.562, below bll_knn's 0.563): no gain that holds.
+    retrain_last: int = 0
     factor_dim: int = 32
     hidden: int = 16
     warmup: int = 300  # learning steps before the network replaces the hand weights

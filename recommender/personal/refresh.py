@@ -3,7 +3,8 @@
 The PPMI-SVD factors (``factors.py``) are fitted from the "shared a session" counts, which
 grow with every play; the blender learns online from each play. The policy: once
 ``PersonalConfig.refit_every`` plays are new since the last refresh, fit the factors again
-and give the blender one more pass over its last ``RETRAIN_LAST`` learning steps.
+and (if ``PersonalConfig.retrain_last``, off by default) give the blender one more pass over
+its last learning steps.
 ``FactorRefresh`` applies it after every play the model learns. In the app a refresh runs
 on a thread of its own, one at a time, from a snapshot of the counts (taken in O(new
 counts)) and a copy of the blender; both are swapped in on the session thread at the
@@ -31,12 +32,6 @@ from recommender.personal.sequence import CountRows
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
-# The blender's last learning steps a refresh trains it on once more. On the first 30 % of
-# the dev logs, refreshing every 500 plays, HR@10 with / without this pass: jbolding 0.491
-# / 0.479, khushi 0.358 / 0.353, ssharma 0.359 / 0.362, zoetrev 0.199 / 0.198; geomean
-# over the best baseline 1.486 / 1.472 (1.498 with another shuffle of the steps). Costs
-# the refresh thread ~0.15 s CPU (bench_personal_refresh).
-RETRAIN_LAST = 2000
 
 
 @dataclass(frozen=True)
@@ -79,6 +74,9 @@ class CountsSnapshot:
 class _Config(Protocol):
     @property
     def refit_every(self) -> int: ...
+
+    @property
+    def retrain_last(self) -> int: ...
 
 
 class Refreshable(Protocol):
@@ -127,8 +125,8 @@ class _Fitted:
 
 
 class FactorRefresh:
-    """Refits a model's factors and retrains its blender once over its last
-    ``RETRAIN_LAST`` learning steps, at most one refresh at a time. ``background``: on a
+    """Refits a model's factors (and retrains its blender once over its last
+    ``retrain_last`` learning steps), at most one refresh at a time. ``background``: on a
     thread, the result swapped in by ``swap`` (on the session thread); otherwise inline."""
 
     def __init__(self, dim: int, background: bool) -> None:
@@ -147,8 +145,9 @@ class FactorRefresh:
     def after_play(self, model: Refreshable) -> None:
         """The policy, after each play the model learnt: swap in a finished refresh; start
         a new one once ``refit_every`` plays are new (if one still runs, at a later play)."""
-        if model.blender.memory is None:  # the steps a retraining pass goes over
-            model.blender.memory = deque(maxlen=RETRAIN_LAST)
+        keep = model.config.retrain_last
+        if keep > 0 and model.blender.memory is None:  # the steps a retraining pass goes over
+            model.blender.memory = deque(maxlen=keep)
         self.swap(model)
         if model.since_refit >= model.config.refit_every and self.start(model):
             model.since_refit = 0
@@ -166,14 +165,17 @@ class FactorRefresh:
             fitted = self.fit(snapshot, n, self.dim)
             if fitted is not None:  # too few counts yet: the previous factors stay
                 model.embedding = fitted
-            retrain(live, steps, seed)
+            if steps:
+                retrain(live, steps, seed)
             self.fits += 1
             return True
-        twin, recorded = _copy(live), live.recorded
+        twin = _copy(live) if steps else None
+        recorded = live.recorded
 
         def work() -> None:
             result = self.fit(snapshot, n, self.dim)
-            retrain(twin, steps, seed)
+            if twin is not None:
+                retrain(twin, steps, seed)
             with self._lock:
                 self._done = _Fitted(result, twin, recorded)
 
