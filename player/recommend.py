@@ -224,6 +224,7 @@ class EngineHost:
         )
         self.engine.set_unavailable(np.flatnonzero(~self.mapping.playable))
         self._plays_since_save = 0
+        self._factor_fits_saved = 0
         if self.engine.personal is not None:
             self.engine.personal.on_ready = self._personal_ready
             if self.engine.personal.ready.is_set():
@@ -518,6 +519,18 @@ class EngineHost:
                 duration_s=event.duration_ms / 1000.0 if event.duration_ms is not None else None,
             )
         )
+        self._save_after_refresh()
+
+    def _save_after_refresh(self) -> None:
+        """The personal model refits its factors every few hundred plays on a thread; once
+        a fit is swapped in (on this thread, at a play), its learned state is saved."""
+        personal = self.engine.personal
+        if personal is None or not personal.ready.is_set():
+            return
+        fits = personal.model.refresh.fits
+        if fits != self._factor_fits_saved:
+            self._factor_fits_saved = fits
+            self.save_personal()
 
     def steer(self, track_id: int, strength: float) -> None:
         self._steering[track_id] = self._steering.get(track_id, 0.0) + strength

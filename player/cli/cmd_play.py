@@ -125,7 +125,8 @@ def _start_track(db: Any, args: argparse.Namespace) -> int:
         if found is None:
             raise SegueError(f"no track or artist matches {ref!r}")
         return found
-    picks = EngineHost(db).recommend(None, count=1)
+    # The personal model learnt first, as `segue upnext` does: the first pick is the app's.
+    picks = EngineHost(db, background=False).recommend(None, count=1)
     if not picks:
         raise SegueError("the library is empty: run 'segue scan DIR' first")
     return picks[0][0]

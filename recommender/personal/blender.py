@@ -6,10 +6,13 @@ plays, the hand-set linear weights rank instead."""
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+Step = tuple[npt.NDArray[np.float32], int, float, bool]  # learn()'s arguments
 
 
 class RunningScale:
@@ -79,6 +82,9 @@ class Blender:
         self.lr = lr
         self.warmup = warmup
         self.steps = 0
+        # The last learning steps, kept (when set) for a retraining pass (``refresh.py``).
+        self.memory: deque[Step] | None = None
+        self.recorded = 0  # steps ever put in ``memory``
 
     @staticmethod
     def _views(flat: FloatArray, shapes: dict[str, FloatArray]) -> dict[str, FloatArray]:
@@ -110,6 +116,9 @@ class Blender:
     ) -> None:
         """One step on a list: row ``positive`` is the play; the others were not played.
         ``negative``: the play was skipped, so the row is pushed below the others."""
+        if self.memory is not None:
+            self.memory.append((x.astype(np.float32), positive, weight, negative))
+            self.recorded += 1
         self.scale.update(x)
         z = self.scale.apply(x)
         out, hidden = self._forward(z)
