@@ -19,10 +19,10 @@ import numpy.typing as npt
 from recommender import api
 from recommender.api import Context, FloatArray, IntArray, Pick
 from recommender.collab.cf import SessionCF
-from recommender.collab.hybrid import CFSource, HybridScorer
-from recommender.collab.signals import EventLog, SignalConfig
+from recommender.collab.hybrid import CFSource, HybridScorer, scale_part
+from recommender.collab.signals import KIND_CODES, EventLog, SignalConfig
 from recommender.content.metadata import MetadataIndex
-from recommender.personal.source import PersonalSource
+from recommender.personal.source import PersonalSource, log_rows
 from recommender.ranking.feedback import AdaptiveWeights, cold_start_prior
 from recommender.ranking.reasons import labels_from_arrays
 from recommender.ranking.sources import (
@@ -103,6 +103,136 @@ class SubsetContentIndex:
         return str(self.index.explain(ra, rb))
 
 
+# The personal model grows with the history like session CF, and leads once the listener
+# has one: it carries what a single long history teaches. Tuned on the first 30 % of the
+# dev logs (tests/benchmarks/tune_personal.py --app-weights: session CF, tags, taste and
+# personal as weighed here; no audio, no up-next constraints), HR@10 / best baseline,
+# geomean over the four: personal = 0 x CF 1.066, 0.75 x 1.244, 1.5 x 1.306, 2.5 x 1.331,
+# 4 x 1.350, 6 x 1.357, 8 x 1.365, 12 x 1.368, 16 x 1.366, 100 x 1.360; 8 x, where the
+# plateau starts.
+PERSONAL_OVER_CF = 8.0
+
+
+def blend_weights(n_listens: int, audio_coverage: float = 0.0) -> dict[str, float]:
+    """The sources' weights in the app's blend (``Engine.build``, and ``segue eval``'s
+    ``segue``): the cold-start ladder, with the personal model ``PERSONAL_OVER_CF`` x CF."""
+    prior = cold_start_prior(n_listens, audio_coverage=audio_coverage)
+    return {**prior, "personal": PERSONAL_OVER_CF * prior["cf"]}
+
+
+class SharedCF(CFSource):
+    """Session CF as the source ``cf``, its scores of the last context kept: the personal
+    model's input (``SessionInput``) reads the very scores the blend adds, computed once
+    per ranking."""
+
+    def __init__(self, model: SessionCF) -> None:
+        super().__init__(model)
+        self._last: tuple[object, int, tuple[IntArray, FloatArray]] | None = None
+
+    def sparse_scores(self, context: Context) -> tuple[IntArray, FloatArray]:
+        last = self._last
+        observed = self.model._observed
+        if last is not None and last[0] == context and last[1] == observed:
+            return last[2]
+        result = self.model.sparse_scores(context)
+        self._last = (context, observed, result)
+        return result
+
+
+class SessionInput:
+    """The personal model's input ``extra`` (its blender learns how much to trust it): the
+    session hybrid's score -- session CF and its artist co-occurrence, each scaled to its
+    largest magnitude, minus the recency penalty of the blend -- floored at -4."""
+
+    def __init__(self, cf: SharedCF, scorer: HybridScorer, recency_weight: float = 2.0) -> None:
+        self.cf = cf
+        self.scorer = scorer
+        # The session hybrid's own recency weight (RecencyConfig's), whatever the blend's.
+        self.recency_weight = recency_weight
+
+    def __call__(self, context: Context) -> FloatArray:
+        n = self.scorer.n_items
+        out = np.zeros(n, dtype=np.float32)
+        ids, values = self.cf.sparse_scores(context)
+        inside = ids < n
+        top = float(np.abs(values).max(initial=0.0))
+        if top > 0 and np.isfinite(top):
+            out[ids[inside]] = values[inside] * np.float32(1.0 / top)
+        artist = self.cf.model.artist_scores(context)
+        out[: min(n, artist.size)] += scale_part(artist)[:n]
+        if self.recency_weight:
+            recent, penalty = self.scorer._recent_penalty(context)
+            out[recent] -= np.float32(self.recency_weight) * penalty
+        np.maximum(out, np.float32(-4.0), out=out)
+        return out
+
+
+class ReplayInput:
+    """``SessionInput`` over a session CF of its own, for the personal model's replay of
+    the log (``PersonalSource.rebuild``): the CF of the rows before ``first`` is built in
+    one vectorised pass, each row from there on is observed as the replay reaches it."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        first: int,
+        n: int,
+        n_artists: int,
+        n_albums: int,
+        signals: SignalConfig | None = None,
+    ) -> None:
+        self.log = log
+        before = log_rows(log, np.arange(first, dtype=np.int64))
+        cf = SessionCF.rebuild(before, n, n_artists=n_artists, n_albums=n_albums, signals=signals)
+        shared = SharedCF(cf)
+        self.scorer = HybridScorer(n, sources=[shared], signals=signals)
+        np.maximum.at(self.scorer.last_played, log.item[:first], log.ts[:first])
+        self.input = SessionInput(shared, self.scorer)
+        self._kinds = {code: kind for kind, code in KIND_CODES.items()}
+
+    def __call__(self, context: Context) -> FloatArray:
+        return self.input(context)
+
+    def observe(self, row: int) -> None:
+        log = self.log
+        position, duration = float(log.position_s[row]), float(log.duration_s[row])
+        session = int(log.session[row])
+        event = api.Event(
+            item=int(log.item[row]),
+            ts=float(log.ts[row]),
+            kind=self._kinds.get(int(log.kind[row]), api.PLAY),
+            session=session if session >= 0 else None,
+            position_s=position if position == position else None,
+            duration_s=duration if duration == duration else None,
+            artist=int(log.artist[row]) if log.artist[row] >= 0 else None,
+            album=int(log.album[row]) if log.album[row] >= 0 else None,
+        )
+        self.scorer.observe(event)
+
+
+def blend_scorer(
+    n: int,
+    cf: SessionCF,
+    metadata: MetadataSource,
+    taste: TasteSource,
+    personal: PersonalSource,
+    n_listens: int,
+    content: ContentSource | None = None,
+    audio_coverage: float = 0.0,
+) -> HybridScorer:
+    """The app's blend, shared by ``Engine.build`` and ``segue eval``'s ``segue``: session
+    CF, (sound,) tags, taste and the personal model, weighed by ``blend_weights``, minus
+    the recency penalty; the personal model reads the session hybrid (``SessionInput``)
+    from the same CF scores."""
+    shared = SharedCF(cf)
+    sources: list[api.ScoreSource] = [shared, metadata, taste, personal]
+    if content is not None:
+        sources.insert(1, content)
+    scorer = HybridScorer(n, sources=sources, weights=blend_weights(n_listens, audio_coverage))
+    personal.extra = SessionInput(shared, scorer)
+    return scorer
+
+
 class Engine:
     """Ranks up-next picks with reasons, and learns from every event."""
 
@@ -165,35 +295,32 @@ class Engine:
         meta_source = MetadataSource(metadata)
         if personal is None or personal.n_items != n:
             personal = PersonalSource(n, signals=signals)
+            personal.replay_input = lambda rows, first: ReplayInput(
+                rows, first, n, n_artists, n_albums, signals
+            )
             personal.rebuild(
                 log,
                 dict(personal_state) if personal_state is not None else None,
                 background=personal_background,
             )
-        sources: list[api.ScoreSource] = [CFSource(cf), meta_source, taste, personal]
         explainers: list[object] = [personal, meta_source, taste]
         coverage = 0.0
+        content: ContentSource | None = None
         # A skip pushes down what shares its tags, and (once analysed) what sounds like it.
         similarity: PairwiseSimilarity = metadata
         if vectors is not None and vector_items is not None and len(vector_items) >= 2:
             index = SubsetContentIndex(n, vector_items, vectors, groups, content_index)
             content = ContentSource(index, n, heard=catalog.heard)
-            sources.insert(1, content)
             explainers.insert(0, content)
             coverage = len(vector_items) / max(n, 1)
             similarity = MixedSimilarity(
                 [(metadata, 0.5), (VectorSimilarity(index.embedding_by_item()), 0.5)]
             )
-        prior = cold_start_prior(int(np.count_nonzero(log.kind == 0)), audio_coverage=coverage)
-        # The personal model grows with the history like session CF, and leads once the
-        # listener has one: it carries what a single long history teaches. Tuned on the
-        # first 30 % of the dev logs (tests/benchmarks/tune_personal.py --app-weights:
-        # session CF, tags, taste and personal as weighed here; no audio, no up-next
-        # constraints), HR@10 / best baseline, geomean over the four: personal = 0 x CF
-        # 1.066, 0.75 x 1.244, 1.5 x 1.306, 2.5 x 1.331, 4 x 1.350, 6 x 1.357, 8 x 1.365,
-        # 12 x 1.368, 16 x 1.366, 100 x 1.360; 8 x, where the plateau starts.
-        weights = {**prior, "personal": 8.0 * prior["cf"]}
-        scorer = HybridScorer(n, sources=sources, weights=weights)
+        listens = int(np.count_nonzero(log.kind == 0))
+        prior = cold_start_prior(listens, audio_coverage=coverage)
+        scorer = blend_scorer(
+            n, cf, meta_source, taste, personal, listens, content, audio_coverage=coverage
+        )
         scorer.last_played[:] = taste.last_played
         scorer.banned[:] = taste.banned
         upnext = UpNext(

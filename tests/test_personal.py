@@ -243,3 +243,78 @@ def test_the_stored_mixtures_are_the_fit() -> None:
     favourites it ranks would drift from what it was tuned with."""
     for decay in Activation(1).decays:
         assert mixture(decay) == pytest.approx(fit_mixture(decay), rel=1e-9, abs=1e-15)
+
+
+def _sessions_log(n_sessions: int, tracks: tuple[int, ...]) -> EventLog:
+    """A listener who plays the same little playlist every day, one session a day."""
+    items, stamps, kinds, sessions = [], [], [], []
+    for s in range(n_sessions):
+        for k, item in enumerate(tracks):
+            items.append(item)
+            stamps.append(s * DAY + 240 * k)
+            kinds.append(api.PLAY)
+            sessions.append(s)
+    return _log(items, stamps, kinds, sessions)
+
+
+def test_the_apps_personal_source_reads_the_session_hybrid_computed_once_per_ranking() -> None:
+    """Issue 12: the app's personal source ranked without the session CF input the eval's
+    model learnt with. Now Engine.build gives it the session hybrid (session CF, its
+    artist co-occurrence, minus recency), from the very CF scores the blend adds."""
+    from recommender.engine import Catalog, Engine, SessionInput
+    from recommender.personal.model import FEATURES
+
+    n = 12
+    catalog = Catalog(titles=[f"t{i}" for i in range(n)], artists=[f"a{i % 4}" for i in range(n)])
+    log = _sessions_log(30, (0, 1, 2, 3, 4))
+    engine = Engine.build(catalog, log, personal_background=False)
+    personal = engine.personal
+    assert personal is not None and isinstance(personal.extra, SessionInput)
+    cf = engine.cf
+    calls = []
+    real = cf.sparse_scores
+
+    def counted(context: api.Context) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(context)
+        return real(context)
+
+    cf.sparse_scores = counted  # type: ignore[method-assign]
+    context = api.Context(current=1, session=(0, 1), now=31 * DAY)
+    engine.upnext.scorer.score(context)
+    assert len(calls) == 1  # the blend's CF and the personal model's input: one pass
+    extra = personal.extra(context)
+    cached = personal.model._cache
+    assert cached is not None
+    column = cached.features[:, FEATURES.index("extra")]
+    assert np.allclose(column, extra[cached.candidates])
+    # What followed track 1 in every session (track 2) leads the session hybrid.
+    assert int(np.argmax(extra)) == 2 and extra.min() >= -4.0
+
+
+def test_the_replay_learns_with_the_session_hybrid_and_old_states_are_learnt_again() -> None:
+    """The blender's replay of the log sees the session hybrid as it was at each play (a
+    model learnt without it would read the live input on a scale it never saw), and a
+    state saved before it had that input is not restored."""
+    from recommender.engine import Catalog, Engine
+    from recommender.personal.model import FEATURES
+
+    n = 12
+    catalog = Catalog(titles=[f"t{i}" for i in range(n)], artists=[f"a{i % 4}" for i in range(n)])
+    log = _sessions_log(60, (0, 1, 2, 3, 4, 5))
+    engine = Engine.build(catalog, log, personal_background=False)
+    personal = engine.personal
+    assert personal is not None
+    scale = personal.model.blender.scale
+    column = FEATURES.index("extra")
+    assert scale.n > 0 and abs(scale.mean[column]) > 1e-3  # it learnt with the input
+    state = personal.state()
+    assert state["session_input"][0] == 1.0
+    marked = {**state, "scale": state["scale"].copy()}
+    marked["scale"][0] = 12345.0  # a state told apart from a replay's
+    old = {k: v for k, v in marked.items() if k != "session_input"}
+    again = Engine.build(catalog, log, personal_state=old, personal_background=False)
+    assert again.personal is not None
+    assert again.personal.model.blender.scale.n == scale.n  # learnt again
+    kept = Engine.build(catalog, log, personal_state=marked, personal_background=False)
+    assert kept.personal is not None
+    assert kept.personal.model.blender.scale.n == 12345.0  # restored, not replayed

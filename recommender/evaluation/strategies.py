@@ -25,8 +25,11 @@ from recommender.collab.hybrid import (
     HybridScorer,
     RecencyConfig,
 )
+from recommender.content.metadata import MetadataIndex
 from recommender.personal.model import PersonalConfig, PersonalModel
 from recommender.personal.sequence import WindowCooccurrence
+from recommender.personal.source import PersonalSource
+from recommender.ranking.sources import MetadataSource, TasteSource
 
 FloatArray = api.FloatArray
 IntArray = api.IntArray
@@ -105,13 +108,64 @@ class Hybrid:
 
 
 class Segue:
-    """Segue as the app ranks: the personal model (re-listening, the session's sources,
-    time of day, latent factors, skips, blended by the learned network), with the hybrid's
-    session CF as one of its inputs. The up-next constraints (no artist twice in a row, no
-    repeats within hours, MMR) are not applied: they would forbid the same-artist runs and
-    repeats that real listeners make, so a next-track hit rate cannot judge them."""
+    """Segue as the app ranks (``engine.blend_scorer``, the very code ``Engine.build``
+    uses): session CF, tags (here the artist only), taste and the personal model
+    (re-listening, the session's sources, time of day, latent factors, skips, blended by
+    the learned network, with the session hybrid as one of its inputs), weighed as the app
+    weighs them, minus the recency penalty. No audio vectors, and the up-next constraints
+    (no artist twice in a row, no repeats within hours, MMR) are not applied: they would
+    forbid the same-artist runs and repeats that real listeners make, so a next-track hit
+    rate cannot judge them."""
 
     name = "segue"
+
+    def __init__(self, catalogue: Catalogue, config: PersonalConfig | None = None) -> None:
+        from recommender.engine import blend_scorer, blend_weights
+
+        n = catalogue.n_items
+        self.catalogue = catalogue
+        self.cf = SessionCF(n, catalogue.n_artists, config=SEGUE_CF)
+        self.cf.set_groups(catalogue.item_artist)
+        metadata = MetadataIndex(artists=[str(a) for a in catalogue.item_artist.tolist()])
+        self.taste = TasteSource(
+            n,
+            artist_ids=metadata.artist_ids,
+            album_ids=metadata.album_ids,
+            neighbours=[metadata.similar],
+        )
+        self.personal = PersonalSource(n, config=config or PersonalConfig())
+        self.scorer = blend_scorer(
+            n, self.cf, MetadataSource(metadata), self.taste, self.personal, 0
+        )
+        self._weights = blend_weights
+        self.listens = 0
+
+    def scores(self, session: list[int], key: int, now: float) -> FloatArray:
+        # The weights the app would have built with, after this many listens.
+        for name, weight in self._weights(self.listens).items():
+            if name in self.scorer.weights:
+                self.scorer.weights[name] = weight
+        context = api.Context(current=session[-1], session=tuple(session), now=now)
+        return self.scorer.score(context).total
+
+    def learn(self, item: int, session: int, ts: float) -> None:
+        self.learn_play(item, session, ts, np.nan, np.nan)
+
+    def learn_play(
+        self, item: int, session: int, ts: float, ms_played: float, skipped: float
+    ) -> None:
+        skip = skipped == skipped and bool(skipped)  # NaN: not known
+        kind = api.SKIP if skip else api.PLAY
+        artist = int(self.catalogue.item_artist[item])
+        self.scorer.observe(api.Event(item, ts, kind, session=session, artist=artist))
+        self.listens += not skip
+
+
+class SeguePersonal:
+    """The personal model alone (what ``segue`` ranked before it replayed the app's blend),
+    with the hybrid's session CF as one of its inputs: for tuning the model."""
+
+    name = "segue_personal"
 
     def __init__(
         self, catalogue: Catalogue, config: PersonalConfig | None = None, hybrid: bool = True

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +34,18 @@ FloatArray = api.FloatArray
 HISTORY_CAP = 60_000  # plays replayed at start-up: the most recent ones
 TRAIN_LAST = 24_000  # at start-up, the blender learns from the most recent plays ...
 TRAIN_EVERY = 3  # ... every third of them (the rest only counts)
+# The version of the blender's ``extra`` input (the session hybrid, ``engine.SessionInput``)
+# a saved state was learnt with; a state without it is learnt again from the log.
+SESSION_INPUT = 1.0
 _PLAY, _SKIP = KIND_CODES[api.PLAY], KIND_CODES[api.SKIP]
+
+
+class ReplayInput(Protocol):
+    """The session hybrid's scores as a replay of the log goes (``engine.ReplayInput``)."""
+
+    def __call__(self, context: api.Context) -> FloatArray: ...
+
+    def observe(self, row: int) -> None: ...
 
 
 class PersonalSource:
@@ -63,6 +75,12 @@ class PersonalSource:
         self._gap_session = 0
         self._cancelled = threading.Event()
         self.on_ready: Callable[[], None] | None = None
+        # The session hybrid's scores for a context (``engine.SessionInput``): one of the
+        # blender's inputs, as it learns and as it ranks.
+        self.extra: Callable[[api.Context], FloatArray] | None = None
+        # The same input over a replay of the log (``engine.ReplayInput``): made for the
+        # log and the first play the blender learns from, fed every play from there on.
+        self.replay_input: Callable[[EventLog, int], ReplayInput] | None = None
 
     # -- learning ------------------------------------------------------------------------
 
@@ -101,9 +119,13 @@ class PersonalSource:
         ``state`` the blender starts from it and only the counts are replayed. In the
         background (a thread) unless told otherwise; events meanwhile wait their turn."""
         self.ready.clear()
+        if state is not None and state.get("session_input", np.zeros(1))[0] != SESSION_INPUT:
+            state = None  # learnt without the session hybrid as its input: learn again
         # The replay keeps only the rows it learns from: the whole log (a million events,
         # ~70 MB) would otherwise stay alive until it is done, and its peak with it.
-        log = _rows(log, np.flatnonzero((log.kind == _PLAY) | (log.kind == _SKIP))[-HISTORY_CAP:])
+        log = log_rows(
+            log, np.flatnonzero((log.kind == _PLAY) | (log.kind == _SKIP))[-HISTORY_CAP:]
+        )
         if background:
             threading.Thread(
                 target=self._rebuild, args=(log, state), name="segue-personal", daemon=True
@@ -120,6 +142,13 @@ class PersonalSource:
         source = PersonalSource.__new__(PersonalSource)
         source.model, source._session_at, source._gap_session = model, (None, -np.inf), 0
         items, stamps, sessions = log.item[plays], log.ts[plays], log.session[plays]
+        first = max(plays.size - TRAIN_LAST, 0)  # the first play the blender learns from
+        # The session hybrid as it was at each play the blender learns from.
+        replay = (
+            self.replay_input(log_rows(log, plays), first)
+            if self.replay_input is not None and not restored
+            else None
+        )
         previous: list[int] = []
         previous_key: object = None
         for n, (item, ts, session, skip) in enumerate(
@@ -131,15 +160,18 @@ class PersonalSource:
             source._session_at = (key, ts)
             if key != previous_key:
                 previous, previous_key = [], key
-            train = (
-                not restored
-                and n >= plays.size - TRAIN_LAST
-                and n % TRAIN_EVERY == 0
-                and bool(previous)
-            )
+            train = not restored and n >= first and n % TRAIN_EVERY == 0 and bool(previous)
             if train:
-                model.featurise(previous[-20:], key, ts)
+                extra = None
+                if replay is not None:
+                    context = api.Context(
+                        current=previous[-1], session=tuple(previous[-20:]), now=ts
+                    )
+                    extra = replay(context)
+                model.featurise(previous[-20:], key, ts, extra)
             model.observe(item, ts, key, skipped=bool(skip), train=train)
+            if replay is not None and n >= first:
+                replay.observe(n)
             previous.append(item)
         model.refit_factors_now()
         model.config = self.config
@@ -165,7 +197,9 @@ class PersonalSource:
         return result
 
     def state(self) -> dict[str, npt.NDArray[np.float64]]:
-        return self.model.state()
+        out = self.model.state()
+        out["session_input"] = np.array([SESSION_INPUT], dtype=np.float64)
+        return out
 
     # -- ranking -------------------------------------------------------------------------
 
@@ -183,7 +217,10 @@ class PersonalSource:
         if not session or session[-1] != context.current:
             session.append(context.current)
         key = self._session_at[0]  # the next play continues the session being heard
-        f = self.model.featurise(session[-20:], key, context.now)
+        extra = self.extra(context) if self.extra is not None else None
+        if extra is not None and extra.size != self.model.n_items:
+            extra = np.resize(extra, self.model.n_items) if extra.size else None
+        f = self.model.featurise(session[-20:], key, context.now, extra)
         top = float(f.scores.max()) if f.scores.size else 0.0
         # exp(score - best): the best candidate 1, the others in (0, 1); non-candidates 0.
         values = np.exp(np.maximum(f.scores - top, -30.0)).astype(np.float32)
@@ -198,7 +235,7 @@ class PersonalSource:
         return self.model.reason(item, session, context.now, lambda i: artist_title(describe(i)))
 
 
-def _rows(log: EventLog, rows: npt.NDArray[np.int64]) -> EventLog:
+def log_rows(log: EventLog, rows: npt.NDArray[np.int64]) -> EventLog:
     """These rows of the log, as a log of their own (fresh arrays)."""
     return EventLog(
         item=log.item[rows],

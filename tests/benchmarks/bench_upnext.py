@@ -32,10 +32,10 @@ from threadpoolctl import threadpool_limits
 
 from recommender import api
 from recommender.collab.cf import SessionCF
-from recommender.collab.hybrid import CFSource, HybridScorer
 from recommender.collab.signals import KIND_CODES, EventLog
 from recommender.content.index import ContentIndex
 from recommender.content.metadata import MetadataIndex
+from recommender.engine import ReplayInput, blend_scorer
 from recommender.personal.source import PersonalSource
 from recommender.ranking.feedback import AdaptiveWeights, cold_start_prior
 from recommender.ranking.reasons import labels_from_arrays
@@ -158,14 +158,17 @@ def build_engine() -> Engine:
         neighbours=[metadata.similar],
     )
     taste.fit(log)
-    # The personal model, as Engine.build makes it (its most recent 60,000 plays).
+    # The personal model and the blend, as Engine.build makes them (its most recent 60,000
+    # plays, learnt with the session hybrid as its input; recommender/engine.py).
     personal = PersonalSource(N_ITEMS)
+    n_artists, n_albums = int(metadata.artist_ids.max()) + 1, N_ITEMS // TRACKS_PER_ALBUM + 1
+    personal.replay_input = lambda rows, first: ReplayInput(
+        rows, first, N_ITEMS, n_artists, n_albums
+    )
     personal.rebuild(log, None, background=False)
     prior = cold_start_prior(len(log), audio_coverage=0.95)
-    scorer = HybridScorer(
-        N_ITEMS,
-        sources=[CFSource(cf), content, meta_source, taste, personal],
-        weights={**prior, "personal": 1.5 * prior["cf"]},
+    scorer = blend_scorer(
+        N_ITEMS, cf, meta_source, taste, personal, len(log), content, audio_coverage=0.95
     )
     scorer.last_played[:] = taste.last_played
     scorer.banned[:] = taste.banned

@@ -5,11 +5,14 @@
     python tests/benchmarks/tune_personal.py [--fraction 0.3] [--files a.tsv ...] VARIANT...
 
 A variant is ``name`` or ``name:key=value,key=value`` over PersonalConfig fields, plus
-``hybrid=0`` to leave the hybrid's session CF out of the blender's inputs.
+``hybrid=0`` to leave the hybrid's session CF out of the blender's inputs: the personal
+model alone (``SeguePersonal``).
 
-``--app-weights 0.75,1.5,3`` replays the app's blend instead (``Engine.build``: session CF,
-taste and the ``personal`` source weighed by the long-history prior, personal = that many
-times CF), one variant per weight, all sharing one set of models.
+``--app-weights 0.75,1.5,3 [--recency 2,1]`` replays the app's blend instead
+(``engine.blend_scorer``, as ``Engine.build`` and ``segue eval``'s ``segue``: session CF,
+tags, taste and the ``personal`` source weighed by the long-history prior, personal = that
+many times CF, minus that weight of the recency penalty), one variant per pair, all
+sharing one set of models.
 """
 
 from __future__ import annotations
@@ -29,15 +32,16 @@ DATA = ROOT.parent / "shared" / "data" / "listening"
 
 from player.cli.cmd_eval import load_log  # noqa: E402
 from recommender import api  # noqa: E402
-from recommender.collab.cf import SessionCF  # noqa: E402
-from recommender.collab.hybrid import CFSource, HybridScorer  # noqa: E402
-from recommender.content.metadata import MetadataIndex  # noqa: E402
 from recommender.evaluation import evaluate  # noqa: E402
-from recommender.evaluation.strategies import BLLKNN, Catalogue, Segue, SessionItemKNN  # noqa: E402
+from recommender.evaluation.strategies import (  # noqa: E402
+    BLLKNN,
+    Catalogue,
+    Segue,
+    SeguePersonal,
+    SessionItemKNN,
+)
 from recommender.personal.model import PersonalConfig  # noqa: E402
-from recommender.personal.source import PersonalSource  # noqa: E402
 from recommender.ranking.feedback import cold_start_prior  # noqa: E402
-from recommender.ranking.sources import MetadataSource, TasteSource  # noqa: E402
 
 
 def variant(spec: str) -> tuple[str, object]:
@@ -58,60 +62,51 @@ def variant(spec: str) -> tuple[str, object]:
             },
         )
 
-    def make(catalogue: Catalogue) -> Segue:
-        return Segue(catalogue, config, hybrid=hybrid)
+    def make(catalogue: Catalogue) -> SeguePersonal:
+        return SeguePersonal(catalogue, config, hybrid=hybrid)
 
     return name, make
 
 
 class _AppParts:
-    """One replay of the app's sources (session CF, tags -- here only the artist --, taste,
-    personal), each part scaled as ``HybridScorer`` scales it; shared by the variants,
-    which only weigh them. No audio vectors, and no up-next constraints (see ``Segue``)."""
+    """One replay of the app's blend (``Segue``: ``engine.blend_scorer``, as
+    ``Engine.build`` builds it) whose parts -- each source scaled as ``HybridScorer``
+    scales it, and the recency penalty -- are shared by the variants, which only weigh
+    them. No audio vectors, and no up-next constraints (see ``Segue``)."""
 
     def __init__(self, catalogue: Catalogue) -> None:
-        n = catalogue.n_items
-        self.catalogue = catalogue
-        cf = SessionCF(n, catalogue.n_artists)
-        self.taste = TasteSource(n, artist_ids=catalogue.item_artist)
-        # The app's personal source, its factors refitted inline at the app's plays.
-        self.personal = PersonalSource(n, config=PersonalConfig())
-        metadata = MetadataSource(
-            MetadataIndex(artists=[str(a) for a in catalogue.item_artist.tolist()])
-        )
-        sources = [CFSource(cf), metadata, self.taste, self.personal]
-        self.scorer = HybridScorer(n, sources=sources)
+        self.segue = Segue(catalogue)
         self.learnt = 0
         self._parts: tuple[int, dict[str, np.ndarray]] | None = None
 
     def parts(self, step: int, session: list[int], now: float) -> dict[str, np.ndarray]:
         if self._parts is None or self._parts[0] != step:
             context = api.Context(current=session[-1], session=tuple(session), now=now)
-            breakdown = self.scorer.score(context)
-            penalty = self.scorer.recency_penalty(context) * self.scorer.recency.weight
-            self._parts = (step, {**breakdown.parts, "recency": penalty})
+            scorer = self.segue.scorer
+            breakdown = scorer.score(context)
+            self._parts = (step, {**breakdown.parts, "recency": scorer.recency_penalty(context)})
         return self._parts[1]
 
     def learn(self, item: int, session: int, ts: float, skipped: float) -> None:
-        kind = api.SKIP if skipped == skipped and skipped else api.PLAY
-        artist = int(self.catalogue.item_artist[item])
-        self.scorer.observe(api.Event(item, ts, kind, session=session, artist=artist))
+        self.segue.learn_play(item, session, ts, np.nan, skipped)
         self.learnt += 1
 
 
 class AppBlend:
-    def __init__(self, shared: dict[int, _AppParts], catalogue: Catalogue, ratio: float) -> None:
+    def __init__(
+        self, shared: dict[int, _AppParts], catalogue: Catalogue, ratio: float, recency: float
+    ) -> None:
         core = shared.get(id(catalogue))
         if core is None:
             shared.clear()
             core = shared[id(catalogue)] = _AppParts(catalogue)
-        self.core, self.ratio, self.step = core, ratio, 0
+        self.core, self.ratio, self.recency, self.step = core, ratio, recency, 0
 
     def scores(self, session: list[int], key: int, now: float) -> np.ndarray:
         parts = self.core.parts(self.step, session, now)
-        prior = cold_start_prior(self.core.learnt)  # as Engine.build weighs, by history
+        prior = cold_start_prior(self.core.segue.listens)  # as Engine.build weighs them
         total = prior["cf"] * parts["cf"] + prior["taste"] * parts["taste"]
-        total = total + prior["metadata"] * parts["metadata"] - parts["recency"]
+        total = total + prior["metadata"] * parts["metadata"] - self.recency * parts["recency"]
         total = total + self.ratio * prior["cf"] * parts["personal"]
         return np.asarray(total, dtype=np.float32)
 
@@ -126,15 +121,18 @@ class AppBlend:
             self.core.learn(item, session, ts, skipped)
 
 
-def app_variants(weights: str) -> list[tuple[str, object]]:
+def app_variants(weights: str, recency: str) -> list[tuple[str, object]]:
     shared: dict[int, _AppParts] = {}
     out: list[tuple[str, object]] = []
     for ratio in (float(w) for w in weights.split(",")):
+        for penalty in (float(r) for r in recency.split(",")):
 
-        def make(catalogue: Catalogue, ratio: float = ratio) -> AppBlend:
-            return AppBlend(shared, catalogue, ratio)
+            def make(
+                catalogue: Catalogue, ratio: float = ratio, penalty: float = penalty
+            ) -> AppBlend:
+                return AppBlend(shared, catalogue, ratio, penalty)
 
-        out.append((f"app_personal_x{ratio:g}", make))
+            out.append((f"app_personal_x{ratio:g}_recency{penalty:g}", make))
     return out
 
 
@@ -145,11 +143,12 @@ def main() -> None:
         "--files", nargs="*", default=sorted(str(p) for p in DATA.glob("solo_dev_*.tsv"))
     )
     parser.add_argument("--app-weights", default="")
+    parser.add_argument("--recency", default="2", help="the blend's recency penalty weights")
     parser.add_argument("variants", nargs="*")
     args = parser.parse_args()
     factories = [variant(v) for v in args.variants]
     if args.app_weights:
-        factories += app_variants(args.app_weights)
+        factories += app_variants(args.app_weights, args.recency)
     factories += [("bll_knn", BLLKNN), ("session_item_knn", SessionItemKNN)]
     ratios: dict[str, list[float]] = {name: [] for name, _ in factories[:-2]}
     for file in args.files:
