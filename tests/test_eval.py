@@ -423,3 +423,39 @@ def test_two_processes_give_the_same_numbers_as_one(monkeypatch: pytest.MonkeyPa
     assert list(two.strategies) == [name for name, _ in factories]
     assert two.strategies == one.strategies and two.predictions == one.predictions
     assert one.strategies["segue"]["hr@10"] > 0 and "skip_auc" in one.strategies["bll_knn"]
+
+
+def test_segue_replays_the_apps_blend_through_the_engines_own_code() -> None:
+    """Issue 12: ``segue`` replayed the personal model alone, a ranking users do not get.
+    It now ranks by ``engine.blend_scorer`` (what Engine.build uses): the weighted parts of
+    session CF, tags, taste and the personal model (personal 8 x CF once there is a
+    history), minus the recency penalty, the personal model reading the session hybrid."""
+    from recommender.engine import PERSONAL_OVER_CF, SessionInput, blend_weights
+    from recommender.evaluation.strategies import Segue
+    from recommender.personal.model import FEATURES
+
+    catalogue = Catalogue(np.arange(20, dtype=np.int64) % 5, 5)
+    segue = Segue(catalogue)
+    assert isinstance(segue.personal.extra, SessionInput)
+    rng = np.random.default_rng(0)
+    ts = 0.0
+    for s in range(60):
+        for k in (0, 1, 2, int(rng.integers(3, 20))):
+            segue.learn_play(k, s, ts, np.nan, float(k == 7))
+            ts += 200.0
+        ts += 86400.0
+    session = [0, 1]
+    total = segue.scores(session, 60, ts)
+    weights = blend_weights(segue.listens)
+    assert weights["personal"] == PERSONAL_OVER_CF * weights["cf"] > 0
+    scorer = segue.scorer
+    context = api.Context(current=1, session=(0, 1), now=ts)
+    breakdown = scorer.score(context)
+    expected = sum(weights[name] * part for name, part in breakdown.parts.items())
+    expected = expected - scorer.recency.weight * scorer.recency_penalty(context)
+    assert np.allclose(total, expected, atol=1e-5)
+    assert int(np.argmax(total)) == 2  # what always followed 0, 1
+    cached = segue.personal.model._cache
+    assert cached is not None
+    column = cached.features[:, FEATURES.index("extra")]
+    assert np.allclose(column, segue.personal.extra(context)[cached.candidates])

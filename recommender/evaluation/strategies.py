@@ -26,6 +26,7 @@ from recommender.collab.hybrid import (
     RecencyConfig,
 )
 from recommender.content.metadata import MetadataIndex
+from recommender.engine import blend_scorer, blend_weights
 from recommender.personal.model import PersonalConfig, PersonalModel
 from recommender.personal.sequence import WindowCooccurrence
 from recommender.personal.source import PersonalSource
@@ -120,8 +121,6 @@ class Segue:
     name = "segue"
 
     def __init__(self, catalogue: Catalogue, config: PersonalConfig | None = None) -> None:
-        from recommender.engine import blend_scorer, blend_weights
-
         n = catalogue.n_items
         self.catalogue = catalogue
         self.cf = SessionCF(n, catalogue.n_artists, config=SEGUE_CF)
