@@ -459,3 +459,28 @@ def test_segue_replays_the_apps_blend_through_the_engines_own_code() -> None:
     assert cached is not None
     column = cached.features[:, FEATURES.index("extra")]
     assert np.allclose(column, segue.personal.extra(context)[cached.candidates])
+
+
+def test_segue_learns_each_listeners_session_when_sessions_interleave() -> None:
+    """On a log of many listeners (30Music) sessions interleave: the personal model ranks
+    and learns for the session being predicted, not the one of the last event."""
+    from recommender.evaluation.strategies import Segue
+
+    segue = Segue(Catalogue(np.arange(20, dtype=np.int64) % 5, 5))
+    ts = 0.0
+    for day in range(40):
+        a, b = 2 * day, 2 * day + 1  # two listeners, their plays alternating
+        for step in range(4):
+            for key, item in ((a, step), (b, 10 + step)):
+                if step:
+                    segue.scores(
+                        list(range(step)) if key == a else [10 + i for i in range(step)], key, ts
+                    )
+                segue.learn_play(item, key, ts, np.nan, np.nan)
+                ts += 100.0
+        ts += 86400.0
+    # The rankings were learnt from (3 per session, 80 sessions; not the first few, whose
+    # played track was new): none were when the last event's session was taken.
+    assert segue.personal.model.blender.steps >= 220
+    total = segue.scores([10, 11], 81, ts)
+    assert int(np.argmax(total)) == 12

@@ -145,6 +145,7 @@ class Segue:
             if name in self.scorer.weights:
                 self.scorer.weights[name] = weight
         context = api.Context(current=session[-1], session=tuple(session), now=now)
+        self.personal.session = key  # sessions of several listeners may interleave
         return self.scorer.score(context).total
 
     def learn(self, item: int, session: int, ts: float) -> None:

@@ -81,6 +81,9 @@ class PersonalSource:
         # The same input over a replay of the log (``engine.ReplayInput``): made for the
         # log and the first play the blender learns from, fed every play from there on.
         self.replay_input: Callable[[EventLog, int], ReplayInput] | None = None
+        # The session the next ranking is for, when the caller knows it (``segue eval``
+        # replays many listeners' interleaved sessions); None: the last event's.
+        self.session: object = None
 
     # -- learning ------------------------------------------------------------------------
 
@@ -216,7 +219,9 @@ class PersonalSource:
         session = list(context.session)
         if not session or session[-1] != context.current:
             session.append(context.current)
-        key = self._session_at[0]  # the next play continues the session being heard
+        # The next play continues the session being heard: the caller's (a replay of
+        # interleaved sessions knows it), else the last event's.
+        key = self.session if self.session is not None else self._session_at[0]
         extra = self.extra(context) if self.extra is not None else None
         if extra is not None and extra.size != self.model.n_items:
             extra = np.resize(extra, self.model.n_items) if extra.size else None

@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from recommender import api
 from recommender.collab.signals import KIND_CODES, EventLog
+from recommender.engine import ReplayInput
 from recommender.personal.source import PersonalSource
 from tests.benchmarks.common import median, peak_rss_mb, report
 
@@ -66,6 +67,8 @@ def main() -> None:
     with threadpool_limits(limits=1):
         # Learning the history from scratch, as the app's thread does (nothing saved yet).
         source = PersonalSource(n_items)
+        # As Engine.build: the blender learns with the session hybrid as its input.
+        source.replay_input = lambda rows, first: ReplayInput(rows, first, n_items, 0, 0)
         start, cpu = time.perf_counter(), time.process_time()
         source.rebuild(log, None, background=False)
         rebuild_s, rebuild_cpu_s = time.perf_counter() - start, time.process_time() - cpu
