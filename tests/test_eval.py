@@ -428,7 +428,7 @@ def test_two_processes_give_the_same_numbers_as_one(monkeypatch: pytest.MonkeyPa
 def test_segue_replays_the_apps_blend_through_the_engines_own_code() -> None:
     """Issue 12: ``segue`` replayed the personal model alone, a ranking users do not get.
     It now ranks by ``engine.blend_scorer`` (what Engine.build uses): the weighted parts of
-    session CF, tags, taste and the personal model (personal 8 x CF once there is a
+    session CF, tags, taste and the personal model (personal 16 x CF once there is a
     history), minus the recency penalty, the personal model reading the session hybrid."""
     from recommender.engine import PERSONAL_OVER_CF, SessionInput, blend_weights
     from recommender.evaluation.strategies import Segue
