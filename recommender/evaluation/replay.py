@@ -13,8 +13,8 @@ import multiprocessing as mp
 import os
 import signal
 import sys
-import traceback
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
