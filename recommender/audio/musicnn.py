@@ -34,7 +34,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from recommender import resources
 from recommender.audio import dsp
 
 SR = 16000
@@ -83,11 +83,6 @@ MODEL_NAME = "msd_musicnn.npz"
 _SOURCE_MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / MODEL_NAME
 
 
-def installed_model(prefix: str | Path = sys.prefix) -> Path:
-    """... else where a wheel (``pip install .``) puts it: pyproject.toml's data-files."""
-    return Path(prefix) / "share" / "segue" / "models" / MODEL_NAME
-
-
 _CONVS = (
     "timbral74",
     "timbral77",
@@ -123,8 +118,10 @@ def model_path() -> Path:
     named = os.environ.get(MODEL_ENV)
     if named:
         return Path(named)
-    if not _SOURCE_MODEL.exists() and installed_model().exists():
-        return installed_model()
+    if not _SOURCE_MODEL.exists():
+        found = resources.installed(f"models/{MODEL_NAME}")
+        if found is not None:
+            return found
     return _SOURCE_MODEL
 
 
