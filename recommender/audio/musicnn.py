@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,8 @@ MSD_LABELS: tuple[str, ...] = (
     "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock",
     "60s", "rnb", "indie pop", "sad", "House", "happy",
 )  # fmt: skip
+
+_log = logging.getLogger(__name__)
 
 MODEL_ENV = "SEGUE_MUSICNN_MODEL"  # another weights file (tests; a user's own build)
 BACKEND_ENV = "SEGUE_MUSICNN_BACKEND"  # "numpy" forces the numpy network
@@ -162,7 +165,8 @@ def _onnx_session(weights_path: Path) -> Any:
         return None
     try:
         import onnxruntime as ort
-    except ImportError:
+    except Exception as exc:  # not installed, or a broken native wheel
+        _log.warning("musicnn: onnxruntime unavailable (%s); the network runs on numpy", exc)
         return None
     try:
         options = ort.SessionOptions()
@@ -179,10 +183,11 @@ def _onnx_session(weights_path: Path) -> Any:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         built_from = session.get_modelmeta().custom_metadata_map.get(ONNX_SHA_KEY)
-    except Exception:  # a damaged file, an onnxruntime too old for it
+    except Exception as exc:  # a damaged file, an onnxruntime too old for it
+        _log.warning("musicnn: %s unusable (%s); the network runs on numpy", onnx_path, exc)
         return None
     if built_from != weights_sha256(weights_path):
-        return None
+        return None  # other weights (a user's own): numpy runs them
     return session
 
 
