@@ -496,6 +496,11 @@ class EngineHost:
             request.count,
         )
 
+    def warm(self) -> None:
+        """Prepare the next re-rank (see ``Engine.prefetch``); the session runs it after
+        publishing the list it just ranked."""
+        self.engine.prefetch()
+
     def observe(self, event: events_repo.NewEvent) -> None:
         item = self.mapping.item(event.track_id)
         if item is not None and event.kind == "undislike":

@@ -780,6 +780,10 @@ class ListeningSession:
             count=self._settings.upnext_length,
         )
         self._queue.set_auto_tail(self._recommender.fill(request))
+        warm = getattr(self._recommender, "warm", None)
+        if warm is not None:
+            # After this task has published the list: off the event path.
+            self._post(warm)
 
     def _queue_changed(self) -> None:
         entries = tuple(

@@ -254,6 +254,7 @@ class Engine:
         self.cf = cf
         self.metadata = metadata
         self.personal = personal
+        self._last_picks: list[Pick] = []  # the last ranking, for ``prefetch``
 
     @classmethod
     def build(
@@ -431,10 +432,16 @@ class Engine:
                 now=context.now,
             )
         picks = self.upnext.build(context, pinned=pinned or {}, length=length)
-        # Warm the likely next track's similarity rows now, while nothing waits on us:
-        # the re-rank after the next event then skips its one full-library pass.
-        self.upnext.prefetch(picks)
+        self._last_picks = picks
         return [p for p in picks if p.source != "user"]
+
+    def prefetch(self) -> None:
+        """Warm what the re-rank after the next event needs (the likely next track's
+        similarity rows and blends). The caller runs it once the list is shown, while
+        nothing waits on it: it is off the event path."""
+        picks, self._last_picks = self._last_picks, []
+        if picks:
+            self.upnext.prefetch(picks)
 
 
 def _with_groups(log: EventLog, metadata: MetadataIndex) -> EventLog:

@@ -191,3 +191,16 @@ def test_a_clip_is_heard_whole_every_patch_of_it_averaged(tmp_path: Path, second
     heard = net.describe([np.asarray(soxr.resample(y, SR, musicnn.SR, quality="HQ"), np.float32)])
     np.testing.assert_allclose(features.deep.embedding, heard.embedding, atol=1e-4)
     np.testing.assert_allclose(features.deep.tags, heard.tags, atol=1e-5)
+
+
+def test_a_long_file_cut_short_is_not_taken_for_a_short_clip(tmp_path: Path) -> None:
+    """The header says 4 minutes and the data stops after ~25 s: it is read from its
+    start in one window, but it is not a whole short clip, so the network hears the
+    long-track number of patches, not every patch of what it read."""
+    from recommender.audio.musicnn import shipped
+
+    long_file = write_audio(tmp_path / "long.flac", seconds=240.0, sr=8000)
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(long_file.read_bytes()[: long_file.stat().st_size // 10])
+    features = analyze_file(str(cut), shipped())
+    assert features.deep is not None and features.deep.patches == DEEP_PATCHES

@@ -484,3 +484,41 @@ def test_segue_learns_each_listeners_session_when_sessions_interleave() -> None:
     assert segue.personal.model.blender.steps >= 220
     total = segue.scores([10, 11], 81, ts)
     assert int(np.argmax(total)) == 12
+
+
+def test_a_baseline_failing_in_the_forked_process_is_one_line_naming_where(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The baselines replay in a forked child; its failure reaches the user as one line
+    # with the place it happened (the CLI turns ReplayError into its one-line error).
+    import recommender.evaluation.replay as replay
+    from recommender.evaluation.replay import ReplayError
+
+    monkeypatch.setattr(replay, "_FORK_MIN_PLAYS", 10)
+
+    class Broken:
+        name = "broken"
+
+        def __init__(self, catalogue: object) -> None:
+            pass
+
+        def scores(self, session: list[int], key: int, now: float) -> np.ndarray:
+            raise ValueError("a baseline gave up")
+
+        def learn(self, item: int, session: int, ts: float) -> None:
+            pass
+
+    n = 60
+    log = from_arrays(
+        np.zeros(n, dtype=np.int64),
+        np.arange(n) // 6,
+        np.arange(n) % 9,
+        np.arange(n) % 3,
+        np.arange(n) * 60.0,
+    )
+    factories = [(n, f) for n, f in default_factories("stream")[0] if n == "popularity"]
+    with pytest.raises(ReplayError) as failed:
+        evaluate(log, "stream", [*factories, ("broken", Broken)], workers=2)
+    message = str(failed.value)
+    assert "\n" not in message
+    assert "ValueError: a baseline gave up" in message and "test_eval.py:" in message

@@ -97,11 +97,3 @@ def test_all_sql_lives_in_the_library_package() -> None:
                 if statement.search(line):
                     problems.append(f"{rel}:{number}: {line.strip()}")
     assert not problems, "\n".join(problems)
-
-
-def test_the_engine_host_does_not_load_scipy_optimize() -> None:
-    """The app's recommender is built without scipy.optimize (the activation's fit is
-    stored): importing it costs ~15 MB of resident memory for as long as the app runs
-    (issue 12's RSS target)."""
-    loaded = _loaded_after_import(["player.recommend", "recommender.engine"])
-    assert "scipy.optimize" not in loaded

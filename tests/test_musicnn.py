@@ -192,7 +192,9 @@ def test_onnxruntime_runs_the_same_network(
     assert Musicnn.load(tmp_path / "same.npz").backend == "onnxruntime"
 
 
-def test_a_wheel_install_ships_the_model_and_finds_it(tmp_path: Path) -> None:
+def test_a_wheel_install_ships_the_model_and_finds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``pip install .`` (no source tree) gets the weights, the ONNX file, the licence and
     the UI's icons through pyproject.toml's data-files, at the place model_path() looks
     when resources/ is not beside the package."""
@@ -214,5 +216,15 @@ def test_a_wheel_install_ships_the_model_and_finds_it(tmp_path: Path) -> None:
     for folder in ("icons", "app"):
         for f in (root / "resources" / folder).iterdir():
             assert Path("share/segue") / folder / f.name in shipped
-    installed = musicnn.installed_model(tmp_path)
-    assert installed.relative_to(tmp_path) == Path("share/segue/models") / musicnn.MODEL_NAME
+    # Installed with `pip install --user .` (no source tree beside the package): found in
+    # the user scheme's share/segue, not only under sys.prefix.
+    import site
+
+    user_base = tmp_path / "user"
+    installed = user_base / "share" / "segue" / "models" / musicnn.MODEL_NAME
+    installed.parent.mkdir(parents=True)
+    installed.write_bytes(b"weights")
+    monkeypatch.delenv(musicnn.MODEL_ENV, raising=False)
+    monkeypatch.setattr(musicnn, "_SOURCE_MODEL", tmp_path / "no-checkout" / "model.npz")
+    monkeypatch.setattr(site, "USER_BASE", str(user_base))
+    assert musicnn.model_path() == installed

@@ -197,3 +197,34 @@ def test_previous_and_next_walk_the_history(
     s.next()
     s.wait_idle()
     assert s.snapshot().now_playing.id == ids[1]
+
+
+def test_the_next_re_rank_is_prepared_after_the_list_is_shown(
+    music_db: tuple[Path, list[int]],
+) -> None:
+    """After an event the session publishes the re-ranked up-next first and only then
+    warms what the next re-rank needs: the user never waits for the warming."""
+    from player.recommend import EngineHost
+
+    order: list[str] = []
+
+    class Host(EngineHost):
+        def warm(self) -> None:
+            order.append("warm")
+            super().warm()
+
+    def heard(update: SessionUpdate) -> None:
+        if update.kind == "queue" and update.state.upnext:
+            order.append("shown")
+
+    backend = NullBackend()
+    s = ListeningSession(music_db[0], backend, recommender=Host)
+    try:
+        s.add_listener(heard)
+        s.play_track(music_db[1][0])
+        s.wait_idle()
+        s.wait_idle()  # the warm task posted behind the event's task
+        assert "warm" in order and "shown" in order
+        assert order.index("shown") < order.index("warm")
+    finally:
+        s.close()

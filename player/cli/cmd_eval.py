@@ -110,9 +110,13 @@ def load_log(path: Path) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from recommender.evaluation import evaluate
+    from recommender.evaluation.replay import ReplayError
 
     log = load_log(Path(args.events))
-    result = evaluate(log, args.mode, workers=args.jobs)
+    try:
+        result = evaluate(log, args.mode, workers=args.jobs)
+    except ReplayError as exc:
+        raise SegueError(str(exc)) from None
     if args.json:
         print_json({"file": args.events, **result.as_dict()})
         return 0

@@ -3,7 +3,6 @@ they follow light and dark themes, and rendered at the screen's pixel ratio (hig
 
 from __future__ import annotations
 
-import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,9 +10,11 @@ from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
+from recommender import resources
+
 RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
 if not (RESOURCES / "icons").is_dir():  # a wheel install: pyproject.toml's data-files
-    RESOURCES = Path(sys.prefix) / "share" / "segue"
+    RESOURCES = (resources.installed("icons") or RESOURCES / "icons").parent
 ICONS = RESOURCES / "icons"
 APP = RESOURCES / "app"
 

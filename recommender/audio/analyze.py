@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from recommender.audio import musicnn
-from recommender.audio.decode import SR, DecodeError, load_excerpt
+from recommender.audio.decode import SR, DecodeError, Excerpt, load_excerpt
 from recommender.audio.features import Features, extract
 
 # Three windows of 10 s at 10-90 % of the track. Measured against features of the whole
@@ -65,10 +67,22 @@ def analyze_file(path: str, net: musicnn.Musicnn | None = None) -> Features:
         raise AnalysisError("failed", f"feature extraction failed: {exc}") from None
     if net is None:
         return features
-    # One window means the file was short enough to decode whole (see plan_windows).
-    whole = len(excerpt.windows) == 1
     return Features(
-        features.vector, features.scalars, deep_features(net, excerpt.windows, whole=whole)
+        features.vector,
+        features.scalars,
+        deep_features(net, excerpt.windows, whole=_whole(excerpt)),
+    )
+
+
+def _whole(excerpt: Excerpt) -> bool:
+    """Whether the excerpt is the whole file (short enough to decode whole, see
+    plan_windows). One window alone does not say so: a file of unknown length, or one
+    whose header promises more than it holds, is read from its start, one window long."""
+    duration = excerpt.duration
+    return (
+        len(excerpt.windows) == 1
+        and math.isfinite(duration)
+        and 0 < duration <= excerpt.seconds + 1.0
     )
 
 

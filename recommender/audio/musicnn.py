@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from recommender import resources
 from recommender.audio import dsp
 
 SR = 16000
@@ -74,6 +75,8 @@ MSD_LABELS: tuple[str, ...] = (
     "60s", "rnb", "indie pop", "sad", "House", "happy",
 )  # fmt: skip
 
+_log = logging.getLogger(__name__)
+
 MODEL_ENV = "SEGUE_MUSICNN_MODEL"  # another weights file (tests; a user's own build)
 BACKEND_ENV = "SEGUE_MUSICNN_BACKEND"  # "numpy" forces the numpy network
 # The ONNX model's metadata key holding the sha256 of the weights file it was built from.
@@ -81,11 +84,6 @@ ONNX_SHA_KEY = "weights_sha256"
 MODEL_NAME = "msd_musicnn.npz"
 # Beside the source tree (a checkout, the editable install, the PyInstaller bundle)...
 _SOURCE_MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / MODEL_NAME
-
-
-def installed_model(prefix: str | Path = sys.prefix) -> Path:
-    """... else where a wheel (``pip install .``) puts it: pyproject.toml's data-files."""
-    return Path(prefix) / "share" / "segue" / "models" / MODEL_NAME
 
 
 _CONVS = (
@@ -123,8 +121,10 @@ def model_path() -> Path:
     named = os.environ.get(MODEL_ENV)
     if named:
         return Path(named)
-    if not _SOURCE_MODEL.exists() and installed_model().exists():
-        return installed_model()
+    if not _SOURCE_MODEL.exists():
+        found = resources.installed(f"models/{MODEL_NAME}")
+        if found is not None:
+            return found
     return _SOURCE_MODEL
 
 
@@ -165,7 +165,8 @@ def _onnx_session(weights_path: Path) -> Any:
         return None
     try:
         import onnxruntime as ort
-    except ImportError:
+    except Exception as exc:  # not installed, or a broken native wheel
+        _log.warning("musicnn: onnxruntime unavailable (%s); the network runs on numpy", exc)
         return None
     try:
         options = ort.SessionOptions()
@@ -182,10 +183,11 @@ def _onnx_session(weights_path: Path) -> Any:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         built_from = session.get_modelmeta().custom_metadata_map.get(ONNX_SHA_KEY)
-    except Exception:  # a damaged file, an onnxruntime too old for it
+    except Exception as exc:  # a damaged file, an onnxruntime too old for it
+        _log.warning("musicnn: %s unusable (%s); the network runs on numpy", onnx_path, exc)
         return None
     if built_from != weights_sha256(weights_path):
-        return None
+        return None  # other weights (a user's own): numpy runs them
     return session
 
 

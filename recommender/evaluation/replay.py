@@ -7,8 +7,14 @@ ranked above a skipped one (0.5: blind to skips)."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing as mp
+import os
+import signal
+import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,7 +155,8 @@ def evaluate(
             workers > 1
             and len(factories) > 1
             and len(log) >= _FORK_MIN_PLAYS
-            and "fork" in mp.get_all_start_methods()
+            # Fork only where it is safe with a BLAS already loaded (not macOS).
+            and sys.platform.startswith("linux")
         ):
             mine, theirs = factories[:1], factories[1:]
             child = _Forked(lambda: _replay_all(log, groups, theirs, catalogue, k))
@@ -191,6 +198,24 @@ def _replay_all(
     return predictions, tallies
 
 
+class ReplayError(RuntimeError):
+    """The baselines' process failed; the message is one line."""
+
+
+def _end_with_parent(parent: int) -> None:
+    """The forked child dies with the replay it works for (a killed or timed-out
+    ``segue eval`` must not leave it replaying on a core): Linux's parent-death signal,
+    and a check for a parent that is already gone."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 class _Forked:
     """``work()`` run in a forked child process; :meth:`result` waits for what it returned
     (or raises what went wrong there)."""
@@ -199,13 +224,19 @@ class _Forked:
         ctx = mp.get_context("fork")
         self._conn, theirs = ctx.Pipe(duplex=False)
 
+        parent = os.getpid()
+
         def run() -> None:
+            _end_with_parent(parent)
             try:
                 outcome: tuple[str, Any] = ("ok", work())
             except BaseException as exc:  # reported to the parent, which raises it
-                outcome = ("error", f"{type(exc).__name__}: {exc}")
-            theirs.send(outcome)
-            theirs.close()
+                where = traceback.extract_tb(exc.__traceback__)[-1:]
+                at = f" ({where[0].filename}:{where[0].lineno})" if where else ""
+                outcome = ("error", f"{type(exc).__name__}: {exc}{at}")
+            with contextlib.suppress(OSError):  # the parent is gone: nobody to tell
+                theirs.send(outcome)
+                theirs.close()
 
         self._process = ctx.Process(target=run, name="segue-eval-baselines", daemon=True)
         self._process.start()
@@ -226,7 +257,7 @@ class _Forked:
             self._conn.close()
             self._process.join()
         if status != "ok":
-            raise RuntimeError(f"replaying the baselines failed: {value}")
+            raise ReplayError(f"replaying the baselines failed: {value}")
         result: tuple[int, dict[str, _Tally]] = value
         return result
 

@@ -6,6 +6,7 @@ plays, the hand-set linear weights rank instead."""
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 
 import numpy as np
@@ -85,6 +86,19 @@ class Blender:
         # The last learning steps, kept (when set) for a retraining pass (``refresh.py``).
         self.memory: deque[Step] | None = None
         self.recorded = 0  # steps ever put in ``memory``
+
+    def copy(self) -> Blender:
+        """An independent twin: its own flat arrays (and the dicts' views over them) and
+        running scale, so training one never moves the other. Kept steps are not copied."""
+        twin = copy.copy(self)
+        twin._flat = {name: flat.copy() for name, flat in self._flat.items()}
+        twin.params = self._views(twin._flat["p"], self.params)
+        twin._grads = self._views(twin._flat["g"], self.params)
+        twin.m = self._views(twin._flat["m"], self.params)
+        twin.v = self._views(twin._flat["v"], self.params)
+        twin.scale = copy.deepcopy(self.scale)
+        twin.memory, twin.recorded = None, 0
+        return twin
 
     @staticmethod
     def _views(flat: FloatArray, shapes: dict[str, FloatArray]) -> dict[str, FloatArray]:

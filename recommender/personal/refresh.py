@@ -15,7 +15,6 @@ it measures what the app does.
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -99,13 +98,7 @@ def _fit(snapshot: CountsSnapshot, n_items: int, dim: int) -> FloatArray | None:
 
 def _copy(blender: Blender) -> Blender:
     """The network and its optimiser's state, without the kept steps."""
-    twin = copy.copy(blender)
-    twin.params = {k: v.copy() for k, v in blender.params.items()}
-    twin.m = {k: v.copy() for k, v in blender.m.items()}
-    twin.v = {k: v.copy() for k, v in blender.v.items()}
-    twin.scale = copy.deepcopy(blender.scale)
-    twin.memory, twin.recorded = None, 0
-    return twin
+    return blender.copy()
 
 
 def retrain(blender: Blender, steps: Sequence[Step], seed: int) -> None:
@@ -201,7 +194,7 @@ class FactorRefresh:
             live, twin = model.blender, done.blender
             since = live.recorded - done.recorded
             memory = list(live.memory) if live.memory is not None and since > 0 else []
-            for x, positive, weight, negative in memory[len(memory) - since :]:
+            for x, positive, weight, negative in memory[max(0, len(memory) - since) :]:
                 twin.learn(x.astype(np.float64), positive, weight, negative)
             twin.memory, twin.recorded = live.memory, live.recorded
             model.blender = twin
