@@ -289,6 +289,17 @@ def test_the_apps_personal_source_reads_the_session_hybrid_computed_once_per_ran
     assert np.allclose(column, extra[cached.candidates])
     # What followed track 1 in every session (track 2) leads the session hybrid.
     assert int(np.argmax(extra)) == 2 and extra.min() >= -4.0
+    # The quantity segue eval's ``Hybrid`` scores: CF and artist parts, each scaled, minus
+    # twice the recency penalty (track 4, heard 2 hours before ``now``).
+    from recommender.collab.hybrid import scale_part
+
+    scorer = engine.upnext.scorer
+    scorer.last_played[4] = context.now - 2 * HOUR
+    expected = scale_part(cf.scores(context)) + scale_part(cf.artist_scores(context))
+    expected -= 2.0 * scorer.recency_penalty(context)
+    got = personal.extra(context)
+    assert got[4] < 0
+    np.testing.assert_allclose(got, np.maximum(expected, -4.0), atol=1e-6)
 
 
 def test_the_replay_learns_with_the_session_hybrid_and_old_states_are_learnt_again() -> None:
