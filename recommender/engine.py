@@ -163,11 +163,11 @@ class SessionInput:
         top = float(np.abs(values).max(initial=0.0))
         if top > 0 and np.isfinite(top):
             out[ids[inside]] = values[inside] * np.float32(1.0 / top)
-        # The artist scores where they are not 0 (all >= 0): scaled as ``scale_part``
-        # scales the dense vector, without three passes over the library.
+        # The artist scores where they are not 0 (skips can make them negative): scaled
+        # as ``scale_part`` scales the dense vector, without three passes over the library.
         ids, values = self.cf.model._cached_group("artist", context)
         inside = ids < n
-        top = float(values.max(initial=0.0))
+        top = max(float(values.max(initial=0.0)), -float(values.min(initial=0.0)))
         if top > 0 and np.isfinite(top):
             out[ids[inside]] += values[inside] * np.float32(1.0 / top)
         if self.recency_weight:
