@@ -329,3 +329,28 @@ def test_the_replay_learns_with_the_session_hybrid_and_old_states_are_learnt_aga
     kept = Engine.build(catalog, log, personal_state=marked, personal_background=False)
     assert kept.personal is not None
     assert kept.personal.model.blender.scale.n == 12345.0  # restored, not replayed
+
+
+def test_the_session_input_scales_negative_artist_evidence_as_the_eval_did() -> None:
+    """Skips make artist co-occurrence negative; the session input scales it by its
+    largest magnitude, as the eval's ``Hybrid`` (``scale_part``) does."""
+    from recommender.collab.hybrid import scale_part
+    from recommender.engine import Catalog, Engine
+
+    events = []
+    for s in range(30):
+        for k, item in enumerate((0, 1, 2, 3, 4)):
+            events.append(api.Event(item, s * DAY + 240 * k, api.PLAY, session=s))
+        for k, item in enumerate((5, 9)):  # skipped after 4, every time
+            events.append(
+                api.Event(item, s * DAY + 240 * (5 + k), api.SKIP, session=s, position_s=3.0)
+            )
+    n = 12
+    catalog = Catalog(titles=[f"t{i}" for i in range(n)], artists=[f"a{i % 4}" for i in range(n)])
+    engine = Engine.build(catalog, EventLog.from_events(events), personal_background=False)
+    assert engine.personal is not None and engine.personal.extra is not None
+    context = api.Context(current=4, session=(3, 4), now=31 * DAY)
+    artist = engine.cf.artist_scores(context)
+    assert -artist.min() > artist.max() > 0  # the negative evidence is the largest
+    expected = scale_part(engine.cf.scores(context)) + scale_part(artist)
+    np.testing.assert_allclose(engine.personal.extra(context), expected, atol=1e-6)
