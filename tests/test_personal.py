@@ -195,6 +195,27 @@ def test_the_source_rebuilds_in_the_background_and_keeps_events_that_arrive_mean
     assert source.scores(api.Context(current=None, now=42 * DAY)).max() == 0.0
 
 
+def test_the_saved_state_is_taken_between_two_events_never_during_one() -> None:
+    """The host saves the model from the replay thread while the session thread may be
+    learning an event: the copy waits for that event to be learnt whole."""
+    import threading
+
+    source = PersonalSource(4)
+    source.rebuild(
+        _log([0, 1, 2], [0.0, 300.0, 600.0], [api.PLAY] * 3, [1, 1, 1]), background=False
+    )
+    assert source.ready.is_set()
+    taken: list[dict[str, np.ndarray]] = []
+    with source._lock:  # the session thread in the middle of learning an event
+        saver = threading.Thread(target=lambda: taken.append(source.state()))
+        saver.start()
+        saver.join(0.3)
+        assert saver.is_alive() and not taken
+        source.model.observe(3, DAY, 2, skipped=False)
+    saver.join(10)
+    assert taken and taken[0]["session_input"][0] == 1.0
+
+
 def test_the_replay_counts_skips_by_the_users_threshold() -> None:
     """Review 21: the replay counted every stop before 30 s (and every "next", however
     late) as a skip, whatever the user's skip threshold; it now follows signals.py."""

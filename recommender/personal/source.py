@@ -200,7 +200,10 @@ class PersonalSource:
         return result
 
     def state(self) -> dict[str, npt.NDArray[np.float64]]:
-        out = self.model.state()
+        """A copy of what the model learned, taken between two events: the host saves it
+        from the replay thread while the session thread may be learning."""
+        with self._lock:
+            out = self.model.state()
         out["session_input"] = np.array([SESSION_INPUT], dtype=np.float64)
         return out
 
