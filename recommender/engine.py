@@ -22,7 +22,7 @@ from recommender.collab.cf import SessionCF
 from recommender.collab.hybrid import CFSource, HybridScorer, RecencyConfig
 from recommender.collab.signals import KIND_CODES, EventLog, SignalConfig
 from recommender.content.metadata import MetadataIndex
-from recommender.personal.source import PersonalSource, log_rows
+from recommender.personal.source import PersonalSource
 from recommender.ranking.feedback import AdaptiveWeights, cold_start_prior
 from recommender.ranking.reasons import labels_from_arrays
 from recommender.ranking.sources import (
@@ -193,7 +193,7 @@ class ReplayInput:
         signals: SignalConfig | None = None,
     ) -> None:
         self.log = log
-        before = log_rows(log, np.arange(first, dtype=np.int64))
+        before = log.take(np.arange(first, dtype=np.int64))
         cf = SessionCF.rebuild(before, n, n_artists=n_artists, n_albums=n_albums, signals=signals)
         shared = SharedCF(cf)
         self.scorer = HybridScorer(n, sources=[shared], signals=signals)

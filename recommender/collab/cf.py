@@ -361,7 +361,7 @@ class SessionCF:
             return model
         in_order = bool(np.all(log.ts[1:] >= log.ts[:-1]))
         order = np.arange(len(log)) if in_order else np.argsort(log.ts, kind="stable")
-        sorted_log = log if in_order else _take(log, order)  # no copies of a sorted log
+        sorted_log = log if in_order else log.take(order)  # no copies of a sorted log
         item, ts = sorted_log.item, sorted_log.ts
         artist, album = sorted_log.artist, sorted_log.album
         model.grow(
@@ -727,19 +727,6 @@ class SessionCF:
                 cooc.out_deg = z[f"{name}_out"].astype(np.float64)
                 cooc.in_deg = z[f"{name}_in"].astype(np.float64)
         return model
-
-
-def _take(log: EventLog, order: IntArray) -> EventLog:
-    return EventLog(
-        item=log.item[order],
-        ts=log.ts[order],
-        kind=log.kind[order],
-        session=log.session[order],
-        position_s=log.position_s[order],
-        duration_s=log.duration_s[order],
-        artist=log.artist[order],
-        album=log.album[order],
-    )
 
 
 def _explicit_of(

@@ -174,6 +174,19 @@ class EventLog:
     def __len__(self) -> int:
         return int(self.item.size)
 
+    def take(self, rows: npt.NDArray[np.integer]) -> EventLog:
+        """These rows (in this order) as a log of their own (fresh arrays)."""
+        return EventLog(
+            item=self.item[rows],
+            ts=self.ts[rows],
+            kind=self.kind[rows],
+            session=self.session[rows],
+            position_s=self.position_s[rows],
+            duration_s=self.duration_s[rows],
+            artist=self.artist[rows],
+            album=self.album[rows],
+        )
+
     @classmethod
     def plays(
         cls,

@@ -126,9 +126,7 @@ class PersonalSource:
             state = None  # learnt without the session hybrid as its input: learn again
         # The replay keeps only the rows it learns from: the whole log (a million events,
         # ~70 MB) would otherwise stay alive until it is done, and its peak with it.
-        log = log_rows(
-            log, np.flatnonzero((log.kind == _PLAY) | (log.kind == _SKIP))[-HISTORY_CAP:]
-        )
+        log = log.take(np.flatnonzero((log.kind == _PLAY) | (log.kind == _SKIP))[-HISTORY_CAP:])
         if background:
             threading.Thread(
                 target=self._rebuild, args=(log, state), name="segue-personal", daemon=True
@@ -148,7 +146,7 @@ class PersonalSource:
         first = max(plays.size - TRAIN_LAST, 0)  # the first play the blender learns from
         # The session hybrid as it was at each play the blender learns from.
         replay = (
-            self.replay_input(log_rows(log, plays), first)
+            self.replay_input(log.take(plays), first)
             if self.replay_input is not None and not restored
             else None
         )
@@ -241,17 +239,3 @@ class PersonalSource:
         if context.current is not None and (not session or session[-1] != context.current):
             session.append(context.current)
         return self.model.reason(item, session, context.now, lambda i: artist_title(describe(i)))
-
-
-def log_rows(log: EventLog, rows: npt.NDArray[np.int64]) -> EventLog:
-    """These rows of the log, as a log of their own (fresh arrays)."""
-    return EventLog(
-        item=log.item[rows],
-        ts=log.ts[rows],
-        kind=log.kind[rows],
-        session=log.session[rows],
-        position_s=log.position_s[rows],
-        duration_s=log.duration_s[rows],
-        artist=log.artist[rows],
-        album=log.album[rows],
-    )
