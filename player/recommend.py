@@ -238,10 +238,9 @@ class EngineHost:
         return None if skip is None else SignalConfig(skip_seconds=max(0.0, float(skip)))
 
     def _personal_ready(self) -> None:
-        """The personal model learned the log (on its thread): save what it learned, and
-        hand back the heap its replay churned through (~20 MB kept mapped otherwise)."""
+        """The personal model learned the log (on its thread): save what it learned. (Its
+        replay already handed the heap it churned through back: ``refit_factors_now``.)"""
         self.save_personal()
-        _release_freed_memory()
 
     def save_personal(self) -> None:
         """Keep the personal model's learned state beside the DB (``library.personal.npz``)."""

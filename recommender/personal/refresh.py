@@ -96,11 +96,6 @@ def _fit(snapshot: CountsSnapshot, n_items: int, dim: int) -> FloatArray | None:
     return ppmi_embeddings(snapshot.entries(), n_items, dim)
 
 
-def _copy(blender: Blender) -> Blender:
-    """The network and its optimiser's state, without the kept steps."""
-    return blender.copy()
-
-
 def retrain(blender: Blender, steps: Sequence[Step], seed: int) -> None:
     """One more pass over the kept steps, shuffled (not kept again)."""
     memory, blender.memory = blender.memory, None
@@ -162,7 +157,7 @@ class FactorRefresh:
                 retrain(live, steps, seed)
             self.fits += 1
             return True
-        twin = _copy(live) if steps else None
+        twin = live.copy() if steps else None
         recorded = live.recorded
 
         def work() -> None:
