@@ -190,14 +190,13 @@ def test_engine_rebuilds_never_pile_up_personal_model_replays(
     assert not first.ready.is_set()  # superseded, stopped, never used
 
 
-def test_segue_upnext_ranks_with_the_personal_model_learnt(
+def _slowly_learnt_history(
     library: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Review 18: the one-shot `segue upnext` ranked before the personal model had learnt
-    the log (it learns on a thread in the app), so its picks were not the app's."""
+) -> tuple[dict[str, int], list[bool]]:
+    """A played library whose personal model learns slowly (as a long history does), and
+    the list that records, for each ranking, whether the model had learnt it by then."""
     import time
 
-    from player.cli import main
     from recommender.personal.model import PersonalModel
 
     ids = _library(library, tmp_path)
@@ -222,6 +221,17 @@ def test_segue_upnext_ranks_with_the_personal_model_learnt(
         return recommend(self, *args, **kwargs)
 
     monkeypatch.setattr(EngineHost, "recommend", recording)
+    return ids, ranked_with
+
+
+def test_segue_upnext_ranks_with_the_personal_model_learnt(
+    library: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 18: the one-shot `segue upnext` ranked before the personal model had learnt
+    the log (it learns on a thread in the app), so its picks were not the app's."""
+    from player.cli import main
+
+    ids, ranked_with = _slowly_learnt_history(library, tmp_path, monkeypatch)
     assert main(["--db", str(library.path), "upnext", "--seed", str(ids["T1"]), "-n", "3"]) == 0
     assert ranked_with == [True]
 
@@ -232,33 +242,10 @@ def test_segue_play_picks_its_first_track_with_the_personal_model_learnt(
     """`segue play` with no track ranked its first pick before the personal model had
     learnt the log (as `segue upnext` once did), so it was not the app's pick."""
     import argparse
-    import time
 
     from player.cli.cmd_play import _start_track
-    from recommender.personal.model import PersonalModel
 
-    ids = _library(library, tmp_path)
-    for n in range(20):
-        events.append(
-            library,
-            events.NewEvent(track_id=ids[f"T{n % 6}"], kind="play", ts=1e9 + 300.0 * n),
-        )
-    learn = PersonalModel.observe
-
-    def slow_observe(self: PersonalModel, *args: Any, **kwargs: Any) -> None:
-        time.sleep(0.02)  # a long history takes a while to learn
-        learn(self, *args, **kwargs)
-
-    monkeypatch.setattr(PersonalModel, "observe", slow_observe)
-    recommend = EngineHost.recommend
-    ranked_with: list[bool] = []
-
-    def recording(self: EngineHost, *args: Any, **kwargs: Any) -> Any:
-        personal = self.engine.personal
-        ranked_with.append(personal is not None and personal.ready.is_set())
-        return recommend(self, *args, **kwargs)
-
-    monkeypatch.setattr(EngineHost, "recommend", recording)
+    ids, ranked_with = _slowly_learnt_history(library, tmp_path, monkeypatch)
     first = _start_track(library, argparse.Namespace(track=None, radio=None))
     assert first in ids.values()
     assert ranked_with == [True]
