@@ -35,6 +35,11 @@ def test_likely_tags_and_telling_moods_are_heard() -> None:
                      ("mellow", pytest.approx(0.06))]  # fmt: skip
     assert tags.heard_tags(_probs(rock=0.05)) == []  # nothing stands out: nothing heard
     assert tags.heard_tags(_probs(jazz=0.19)) == []  # "jazz" is said of everything a bit
+    # ... and of orchestral and solo instrumental music (the network knows no "classical")
+    # at 0.25-0.50, where real jazz gets 0.6 and more.
+    orchestra = tags.heard_tags(_probs(jazz=0.37, instrumental=0.26, easy_listening=0.10))
+    assert [t for t, _ in orchestra] == ["instrumental", "easy listening"]
+    assert tags.heard_tags(_probs(jazz=0.62))[0][0] == "jazz"
     many = tags.heard_tags(_probs(rock=0.5, pop=0.4, indie=0.3, dance=0.3, punk=0.2, soul=0.2))
     assert len(many) == tags.MAX_HEARD and many[0][0] == "rock"
     both = tags.heard_tags(_probs(female_vocalists=0.3, female_vocalist=0.2))

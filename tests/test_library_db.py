@@ -6,6 +6,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from player.errors import DatabaseError
@@ -55,6 +56,50 @@ def test_version_1_db_migrates_to_latest_and_keeps_its_rows(db_path: Path) -> No
         assert db.scalar("SELECT COUNT(*) FROM events WHERE track_id = ?", (track_id,)) == 1
     backups = list(db_path.parent.glob("library.db.backup-*"))
     assert len(backups) == 1, "an existing DB is backed up before a migration changes it"
+
+
+def test_upgrading_re_derives_heard_tags_so_orchestral_music_is_no_longer_called_jazz(
+    db_path: Path,
+) -> None:
+    """A library analysed under the older rule (a genre heard at 2x its typical
+    probability) said "jazz" of a string orchestra at 0.37; after the upgrade the stored
+    words follow the stricter rule, from the probabilities already stored: no re-analysis."""
+    from recommender.audio.features import N_DEEP_FEATURES, N_FEATURES, TAG_SLICE
+    from recommender.audio.musicnn import MSD_LABELS
+
+    old = Database(db_path, migrate=False)
+    assert old.migrate(target=6) == 6
+    orchestral = np.zeros(N_DEEP_FEATURES, dtype="<f4")
+    probs = orchestral[TAG_SLICE]
+    probs[:] = 0.001
+    for label, p in (("jazz", 0.37), ("instrumental", 0.26), ("easy listening", 0.10)):
+        probs[MSD_LABELS.index(label)] = p
+    jazz = orchestral.copy()
+    jazz[TAG_SLICE][MSD_LABELS.index("jazz")] = 0.62
+    rows = [
+        ("/music/dance.ogg", orchestral, "jazz=0.37;instrumental=0.26;easy listening=0.10"),
+        ("/music/jazz.ogg", jazz, "jazz=0.62;instrumental=0.26;easy listening=0.10"),
+        ("/music/old.ogg", np.zeros(N_FEATURES, dtype="<f4"), None),  # no network: no words
+    ]
+    with old.transaction() as conn:
+        ids = []
+        for path, vector, heard in rows:
+            ids.append(_add_track(conn, path))
+            conn.execute(
+                "INSERT INTO track_features (track_id, version, fingerprint, dims, vector, "
+                "analysed_at, heard_tags) VALUES (?, 2, 'fp', ?, ?, 0, ?)",
+                (ids[-1], vector.size, vector.tobytes(), heard),
+            )
+    old.close()
+
+    with open_library(db_path) as db:
+        heard = {
+            r["track_id"]: r["heard_tags"]
+            for r in db.query("SELECT track_id, heard_tags FROM track_features")
+        }
+    assert heard[ids[0]] == "instrumental=0.26;easy listening=0.10"
+    assert heard[ids[1]] == "jazz=0.62;instrumental=0.26;easy listening=0.10"
+    assert heard[ids[2]] is None
 
 
 def test_two_processes_upgrading_an_old_db_at_once_apply_each_migration_once(

@@ -331,11 +331,11 @@ def _stored(
     job: PendingTrack, vector: np.ndarray[Any, Any], scalars: dict[str, Any], cpu: float
 ) -> StoredFeatures:
     from recommender.audio.features import N_DEEP_FEATURES, TAG_SLICE
-    from recommender.audio.tags import format_heard, heard_tags
+    from recommender.audio.tags import heard_text
 
     heard = None
     if len(vector) == N_DEEP_FEATURES:
-        heard = format_heard(heard_tags(np.asarray(vector)[TAG_SLICE]))
+        heard = heard_text(np.asarray(vector)[TAG_SLICE])
     return StoredFeatures(
         track_id=job.id,
         fingerprint=job.fingerprint,

@@ -187,6 +187,8 @@ class Database:
             for migration in pending:
                 for statement in migration.statements:
                     conn.execute(statement)
+                if migration.data is not None:
+                    migration.data(conn)
                 conn.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (migration.version, migration.name, time.time()),

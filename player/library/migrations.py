@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -11,6 +15,25 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
+    # Rewrites data the statements cannot (derived values computed in Python), in the
+    # same transaction, after the statements.
+    data: Callable[[sqlite3.Connection], None] | None = None
+
+
+def _rederive_heard_tags(conn: sqlite3.Connection) -> None:
+    """Every stored heard-tags text again from the tag probabilities stored in the same
+    row's vector, under the current rule (``recommender.audio.tags``)."""
+    from recommender.audio.features import N_DEEP_FEATURES, TAG_SLICE
+    from recommender.audio.tags import heard_text
+
+    rows = conn.execute(
+        "SELECT track_id, vector FROM track_features WHERE dims = ?", (N_DEEP_FEATURES,)
+    ).fetchall()
+    updates = []
+    for track_id, blob in rows:
+        probs = np.frombuffer(blob, dtype="<f4")[TAG_SLICE]
+        updates.append((heard_text(probs), track_id))
+    conn.executemany("UPDATE track_features SET heard_tags = ? WHERE track_id = ?", updates)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -200,6 +223,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             # analysed without the network.
             "ALTER TABLE track_features ADD COLUMN heard_tags TEXT",
         ),
+    ),
+    Migration(
+        7,
+        "heard tags: a genre is heard at 3x its typical probability, not 2x (no more "
+        "'jazz' on orchestral music); stored tags re-derived from the stored probabilities",
+        (),
+        _rederive_heard_tags,
     ),
 )
 
