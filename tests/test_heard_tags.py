@@ -131,6 +131,9 @@ def test_mix_names_read_heard_moods_as_adjectives() -> None:
     names = name_clusters(labels, 2, genres)
     assert names[0] == "Mellow Jazz"
     assert "Metal" in names[1]
+    # One genre a kind of the other reads once, as the more specific.
+    genres[6:] = [tags.with_heard(None, "metal=0.6;heavy metal=0.5")] * 6
+    assert name_clusters(labels, 2, genres)[1] == "Heavy Metal"
 
 
 def test_a_reason_names_the_tags_both_tracks_share() -> None:

@@ -105,6 +105,11 @@ def _title(genre: str) -> str:
     return special.get(genre, " ".join(words))
 
 
+def _one_within_other(a: str, b: str) -> bool:
+    """One genre is a kind of the other, word for word ("metal", "heavy metal")."""
+    return set(a.split()) <= set(b.split()) or set(b.split()) <= set(a.split())
+
+
 def name_clusters(
     labels: IntArray,
     k: int,
@@ -140,6 +145,8 @@ def name_clusters(
         picked = [names_by_col[j] for j in order[:2] if share[c, j] >= 0.1] if vocab else []
         if len(picked) == 2 and weight[c, order[1]] < 0.5 * weight[c, order[0]]:
             picked = picked[:1]
+        if len(picked) == 2 and _one_within_other(*picked):
+            picked = [max(picked, key=len)]  # "Heavy Metal", not "Metal & Heavy Metal"
         # A heard mood ("mellow", "happy") reads as an adjective: "Mellow Jazz".
         heard_moods = [_title(g) for g in picked if g in MOODS]
         words = [w for w in dict.fromkeys((*heard_moods, mood[c], decade_words[c])) if w]
