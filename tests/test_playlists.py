@@ -306,6 +306,25 @@ def test_mix_reasons_say_what_the_tracks_share() -> None:
     assert mix_reason("", False) == "sounds like the other tracks of this mix"
 
 
+def test_energy_from_genre_and_mood_words_per_track() -> None:
+    """A library's repeated, distinct, compound and missing genres: each track gets its own
+    text's energy, whether the text is worked out once or per track."""
+    from recommender.playlists.mood import energy_scores, genre_energy, mood_energy
+
+    genres: list[str | None] = [
+        "Jazz", None, "Progressive Metal", "jazz; mellow", "", "Ambient; Rock", "polka",
+        "Jazz", "pop; mellow; sad", "Progressive Metal", "Hard Rock/Party", None,
+    ]  # fmt: skip
+    nan = float("nan")
+    by_genre = [0.35, nan, 0.9, 0.35, nan, 0.4, nan, 0.35, 0.6, 0.9, 0.85, nan]
+    by_mood = [nan, nan, nan, 0.1, nan, 0.1, nan, nan, 0.15, nan, 0.875, nan]
+    assert genre_energy(genres).tolist() == pytest.approx(by_genre, nan_ok=True)
+    assert mood_energy(genres).tolist() == pytest.approx(by_mood, nan_ok=True)
+    energy, from_sound = energy_scores(genres)  # not analysed: the genre alone
+    assert energy.tolist() == pytest.approx(by_genre, nan_ok=True) and not from_sound.any()
+    assert genre_energy([]).size == 0 and mood_energy([]).size == 0
+
+
 def test_heard_moods_join_the_sound_in_calm_and_energetic() -> None:
     """21 analysed tracks whose energy, tempo and acousticness rank them 0, 0.05 .. 1 on
     the calm-energetic scale: alone, Calm takes the bottom seven (<= 0.3) and Energetic
