@@ -22,6 +22,7 @@ import numpy.typing as npt
 from scipy.stats import rankdata
 
 from recommender.api import FloatArray, IntArray
+from recommender.audio.tags import MOODS, phrase
 from recommender.playlists.base import Playlist, top
 from recommender.playlists.embedding import genre_words
 
@@ -202,15 +203,39 @@ class MoodConfig:
     filter_band: float = 0.4  # a mood filter keeps this end of the 0..1 scale
 
 
+def _leaning_moods(raw: str | None, calm: bool, limit: int = 2) -> list[str]:
+    """The moods heard in a track (``MOODS``, the network's mood tags, among its genre
+    words) that lean its way on the scale: "mellow" or "sad" for a calm track, "party" or
+    "happy" for an energetic one. A mood that says neither ("sexy"), or the other way,
+    is not named."""
+    found = []
+    for word in genre_words(raw):
+        value = MOOD_ENERGY.get(word)
+        if word in MOODS and value is not None and (value < 0.5 if calm else value > 0.5):
+            found.append(word)
+    return found[:limit]
+
+
+def _mood_reason(words: str, from_sound: bool, moods: list[str], favourite: bool) -> str:
+    """ "calm by its sound: mellow and sad, one of your favourites"."""
+    reason = f"{words} by its {'sound' if from_sound else 'genre'}"
+    if moods:
+        reason += ": " + " and ".join(phrase([m]) for m in moods)
+    return reason + (", one of your favourites" if favourite else "")
+
+
 def mood_playlists(
     energy: FloatArray,
     from_sound: npt.NDArray[np.bool_],
     affinity: FloatArray,
     allowed: npt.NDArray[np.bool_],
     config: MoodConfig | None = None,
+    genres: Sequence[str | None] | None = None,
 ) -> list[Playlist]:
     """ "Calm" and "Energetic": tracks at the ends of the scale, the listener's favourites
-    among them first (then the most extreme)."""
+    among them first (then the most extreme). With the tracks' ``genres`` (heard tags
+    included), a pick whose sound was read with the moods heard in it names those moods
+    that lean its way ("calm by its sound: mellow")."""
     cfg = config or MoodConfig()
     known = np.isfinite(energy) & allowed
     value = np.nan_to_num(energy, nan=0.5)
@@ -224,8 +249,13 @@ def mood_playlists(
         items = top(scores, inside, cfg.length)
         words = "calm" if key == "calm" else "energetic"
         reasons = [
-            f"{words} by its {'sound' if from_sound[i] else 'genre'}"
-            + (", one of your favourites" if affinity[i] > 0 else "")
+            _mood_reason(
+                words,
+                bool(from_sound[i]),
+                # Moods join the sound only (a genre-only reading never counts them).
+                _leaning_moods(genres[i], key == "calm") if genres and from_sound[i] else [],
+                bool(affinity[i] > 0),
+            )
             for i in items.tolist()
         ]
         out.append(
