@@ -216,8 +216,10 @@ class Musicnn:
     """The MSD_musicnn network with its weights. Thread-safe (read-only arrays; an
     onnxruntime session's ``run`` is thread-safe too)."""
 
-    # The onnxruntime session that runs ``forward`` (see ``load``), else None: numpy.
+    # The onnxruntime session that runs ``forward`` (see ``load``), else None: numpy,
+    # and ``fallback`` says why ("onnxruntime is not installed").
     session: Any = None
+    fallback: str | None = None
 
     def __init__(self, weights: dict[str, npt.NDArray[np.generic]]) -> None:
         try:
@@ -283,8 +285,10 @@ class Musicnn:
             net = cls(weights)
         except ModelError as exc:
             raise ModelError(f"the music model {path} is damaged: {exc}") from None
-        if backend != "numpy":
-            net.session, _ = _onnx_session(path)
+        if backend == "numpy":
+            net.fallback = "asked for numpy"
+        else:
+            net.session, net.fallback = _onnx_session(path)
         return net
 
     # ---- the layers ------------------------------------------------------------------
