@@ -106,11 +106,26 @@ def _analysis(db: object) -> Check:
     return Check("audio analysis", status.pending == 0 and not model, detail)
 
 
+def check_music_network() -> Check:
+    """What analysis runs the music network on: onnxruntime at full speed, or numpy (the
+    same numbers, slower) and why."""
+    from recommender.audio.musicnn import ModelError, network_backend
+
+    try:
+        backend, why = network_backend()
+    except ModelError as exc:
+        return Check("music network", False, f"{exc}: analysis runs without it")
+    if why is None:
+        return Check("music network", True, f"{backend} (analysis at full speed)")
+    return Check("music network", True, f"numpy fallback (same results, slower analysis): {why}")
+
+
 def run_checks(db_path: Path) -> list[Check]:
     checks = [Check("segue", True, f"version {__version__}")]
     checks.append(check_playback())
     checks.append(check_audio_output())
     checks.extend(check_database(db_path))
+    checks.append(check_music_network())
     data_dir = db_path.parent
     writable = os.access(data_dir, os.W_OK) if data_dir.exists() else True
     checks.append(

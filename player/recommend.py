@@ -26,6 +26,7 @@ from player.queue import AutoItem, FillRequest
 from recommender import api
 from recommender.collab.signals import EventLog
 from recommender.engine import Catalog, Engine
+from recommender.memory import release_freed_memory
 
 # How the player's logged kinds reach the engine. A stop is a partial listen (the
 # engine weighs it by how much was heard); a failure says nothing about taste.
@@ -109,15 +110,6 @@ def _big_arrays_returned_at_once() -> Iterator[None]:
         _mallopt(_M_TRIM_THRESHOLD, _STEADY_TRIM_THRESHOLD)
 
 
-def _release_freed_memory() -> None:
-    """Hand the heap the build freed (catalogue rows, log chunks) back to the system:
-    glibc keeps it mapped otherwise, and the app would carry ~150 MB it no longer uses."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl): nothing to do
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 def _seconds(milliseconds: Sequence[int | None]) -> npt.NDArray[np.float64]:
     return np.fromiter(
         (np.nan if ms is None else ms / 1000.0 for ms in milliseconds),
@@ -152,7 +144,7 @@ class EngineHost:
         self._signature = engine_data.catalog_signature(self.db)
         with _big_arrays_returned_at_once():
             self._build(now if now is not None else time.time())
-        _release_freed_memory()
+        release_freed_memory()
         self._built_at = time.monotonic()
         self._build_seconds = self._built_at - started
         if self._discover is not None:
@@ -205,7 +197,7 @@ class EngineHost:
         self.durations = durations
         log = self._load_log(now)
         vector_items, vectors, groups, bpm, energy = self._load_vectors()
-        _release_freed_memory()  # before the build allocates: keeps the peak down
+        release_freed_memory()  # before the build allocates: keeps the peak down
         from player.personal_cache import load_state
 
         self.engine = Engine.build(

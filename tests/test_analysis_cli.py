@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
+
+import pytest
 
 from tests.audiogen import write_audio
 from tests.test_cli import assert_one_line_error, segue
@@ -51,6 +54,7 @@ def test_analyze_text_summary_and_bad_options(tmp_path: Path) -> None:
     result = segue("analyze", "--workers", "1", db=db)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("1 analysed, 1 could not be analysed, 0 pending")
+    assert "numpy" not in result.stderr  # onnxruntime, installed here, ran the network
     assert "1 too_short" in result.stdout
     listed = segue("analyze", "--failures", "--json", db=db)
     row = json.loads(listed.stdout)
@@ -192,3 +196,35 @@ def test_one_analysis_at_a_time_across_processes(tmp_path: Path) -> None:
     thread.join(timeout=120)
     assert waited == [1]
     assert lock_path(db).name == "lib.db.analysis.lock" and lock_path(db).exists()
+
+
+def test_analyze_says_once_when_numpy_runs_the_network_for_want_of_onnxruntime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where onnxruntime has no wheel it is not installed: analysis still runs (numpy,
+    the same numbers), and says so in one line. The workers' own warnings go nowhere
+    (their stderr is closed against decoder noise), so the run says it, once."""
+    db = tmp_path / "lib.db"
+    music = tmp_path / "music"
+    for name in ("a.flac", "b.flac"):
+        write_audio(music / name, seconds=3.0)
+    assert segue("scan", str(music), db=db).returncode == 0
+    fake = tmp_path / "no-wheel"
+    (fake / "onnxruntime").mkdir(parents=True)
+    (fake / "onnxruntime" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'onnxruntime'\", name='onnxruntime')\n"
+    )
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(fake), os.getenv("PYTHONPATH")]))
+    )
+    result = segue("analyze", "--json", "--workers", "2", db=db)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (
+        summary["analysed"] == 2 and summary["network_fallback"] == "onnxruntime is not installed"
+    )
+    said = [line for line in result.stderr.splitlines() if "numpy" in line]
+    assert said == [
+        "segue: the music network ran on numpy, slower than with onnxruntime: "
+        "onnxruntime is not installed"
+    ]

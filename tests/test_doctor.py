@@ -184,3 +184,41 @@ def test_an_unreadable_music_folder_is_permission_denied_not_offline(
     assert f"folder: {gone}  (offline)" in seen["library"]
     assert f"permission denied: {music}" in seen["doctor"]
     assert f"offline: {gone}" in seen["doctor"]
+
+
+def _network_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in result.stdout.splitlines() if "music network:" in line]
+    assert len(lines) == 1, result.stdout
+    return lines[0]
+
+
+def test_doctor_tells_whether_analysis_runs_the_network_at_full_speed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """onnxruntime (installed here) runs the music network at full speed; without it (no
+    wheel for the platform: here an onnxruntime that fails to import, first on the
+    path) or when the user forces numpy, doctor says numpy runs it, and why. Neither
+    fallback is a failure: analysis works, only slower."""
+    from tests.clihelp import segue
+
+    db = tmp_path / "lib.db"
+    line = _network_line(segue("doctor", db=db))
+    assert line.startswith("ok  music network: onnxruntime ") and "full speed" in line
+
+    fake = tmp_path / "no-wheel"
+    (fake / "onnxruntime").mkdir(parents=True)
+    (fake / "onnxruntime" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'onnxruntime'\", name='onnxruntime')\n"
+    )
+    with monkeypatch.context() as m:
+        m.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(fake), os.getenv("PYTHONPATH")])))
+        missing = segue("doctor", "--json", db=db)
+    check = {c["name"]: c for c in json.loads(missing.stdout)["checks"]}["music network"]
+    assert check["ok"]
+    assert check["detail"].startswith("numpy fallback")
+    assert check["detail"].endswith("onnxruntime is not installed")
+
+    monkeypatch.setenv("SEGUE_MUSICNN_BACKEND", "numpy")
+    line = _network_line(segue("doctor", db=db))
+    assert line.startswith("ok  music network: numpy fallback")
+    assert line.endswith("SEGUE_MUSICNN_BACKEND=numpy asks for it")

@@ -306,6 +306,25 @@ def test_mix_reasons_say_what_the_tracks_share() -> None:
     assert mix_reason("", False) == "sounds like the other tracks of this mix"
 
 
+def test_energy_from_genre_and_mood_words_per_track() -> None:
+    """A library's repeated, distinct, compound and missing genres: each track gets its own
+    text's energy, whether the text is worked out once or per track."""
+    from recommender.playlists.mood import energy_scores, genre_energy, mood_energy
+
+    genres: list[str | None] = [
+        "Jazz", None, "Progressive Metal", "jazz; mellow", "", "Ambient; Rock", "polka",
+        "Jazz", "pop; mellow; sad", "Progressive Metal", "Hard Rock/Party", None,
+    ]  # fmt: skip
+    nan = float("nan")
+    by_genre = [0.35, nan, 0.9, 0.35, nan, 0.4, nan, 0.35, 0.6, 0.9, 0.85, nan]
+    by_mood = [nan, nan, nan, 0.1, nan, 0.1, nan, nan, 0.15, nan, 0.875, nan]
+    assert genre_energy(genres).tolist() == pytest.approx(by_genre, nan_ok=True)
+    assert mood_energy(genres).tolist() == pytest.approx(by_mood, nan_ok=True)
+    energy, from_sound = energy_scores(genres)  # not analysed: the genre alone
+    assert energy.tolist() == pytest.approx(by_genre, nan_ok=True) and not from_sound.any()
+    assert genre_energy([]).size == 0 and mood_energy([]).size == 0
+
+
 def test_heard_moods_join_the_sound_in_calm_and_energetic() -> None:
     """21 analysed tracks whose energy, tempo and acousticness rank them 0, 0.05 .. 1 on
     the calm-energetic scale: alone, Calm takes the bottom seven (<= 0.3) and Energetic
@@ -333,3 +352,55 @@ def test_heard_moods_join_the_sound_in_calm_and_energetic() -> None:
     genres[16] = "pop; mellow"
     genres[13] = "pop; party; hard rock"
     assert moods(genres) == (set(range(8)), {13, 14, 15, 17, 18, 19, 20})
+
+
+def test_a_pick_read_with_its_heard_moods_names_them_in_its_reason() -> None:
+    """The 21 tracks above: the "mellow, sad" one that the moods made calm says so, as
+    does the "party" one made energetic (hard rock is a style, not a mood); a mood leaning
+    the other way ("happy" on a calm track) is not named, nor one that says neither
+    ("sexy"). A track read by its genre alone (not analysed) names no mood."""
+    from recommender.playlists.mood import energy_scores, mood_playlists
+
+    n = 21
+    rank = np.arange(n, dtype=np.float32)
+    scalars = {"energy": rank, "bpm": 60 + 5 * rank, "acousticness": 1 - rank / n}
+    genres: list[str | None] = ["pop"] * n
+    genres[7] = "pop; mellow; sad"
+    genres[13] = "pop; party; hard rock"
+    genres[0] = "pop; happy; sexy"
+    genres[1] = "pop; chill"
+    genres[3] = "ambient; mellow"
+    scalars["energy"][3] = np.nan  # analysed by its tempo and acousticness only
+    liking = np.zeros(n, dtype=np.float32)
+    liking[7] = 1.0
+    energy, from_sound = energy_scores(genres, **scalars)
+    calm, energetic = mood_playlists(
+        energy, from_sound, liking, np.ones(n, dtype=bool), genres=genres
+    )
+    calm_reason = dict(zip(calm.items.tolist(), calm.reasons, strict=True))
+    assert calm_reason[7] == "calm by its sound: mellow and sad, one of your favourites"
+    assert calm_reason[1] == "calm by its sound: chilled"
+    assert calm_reason[3] == "calm by its sound: mellow"
+    assert calm_reason[0] == "calm by its sound" and calm_reason[2] == "calm by its sound"
+    energetic_reason = dict(zip(energetic.items.tolist(), energetic.reasons, strict=True))
+    assert energetic_reason[13] == "energetic by its sound: party music"
+    assert energetic_reason[20] == "energetic by its sound"
+
+    unanalysed = ["ambient; mellow", "ambient", "metal; party", "metal"]
+    energy, from_sound = energy_scores(unanalysed)
+    calm, energetic = mood_playlists(
+        energy, from_sound, np.zeros(4, np.float32), np.ones(4, dtype=bool), genres=unanalysed
+    )
+    assert calm.reasons == ["calm by its genre"] * 2
+    assert energetic.reasons == ["energetic by its genre"] * 2
+
+
+def test_the_engines_calm_playlist_names_the_moods_heard_in_its_tracks() -> None:
+    state = library([])
+    state.genres = list(state.genres)
+    state.energy = np.linspace(0, 1, state.n_items).astype(np.float32)
+    state.genres[0] = f"{state.genres[0]}; mellow"  # the calmest track, heard mellow
+    calm, _ = PlaylistEngine(state).moods()
+    reasons = dict(zip(calm.items.tolist(), calm.reasons, strict=True))
+    assert reasons[0] == "calm by its sound: mellow"
+    assert sum("mellow" in r for r in calm.reasons) == 1

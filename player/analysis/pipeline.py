@@ -70,6 +70,7 @@ class AnalyzeSummary:
     peak_worker_rss_mb: float = 0.0
     interrupted: bool = False
     model_problem: str | None = None  # why the music network was not used
+    network_fallback: str | None = None  # why numpy, not onnxruntime, ran the network
 
     @property
     def tracks_per_second(self) -> float:
@@ -89,6 +90,7 @@ class AnalyzeSummary:
             "peak_worker_rss_mb": round(self.peak_worker_rss_mb, 1),
             "interrupted": self.interrupted,
             "model_problem": self.model_problem,
+            "network_fallback": self.network_fallback,
         }
 
 
@@ -254,6 +256,7 @@ class Analyzer:
                     if message is not None and message[0] == "ready":
                         w.ready = True
                         startup_failures = 0
+                        summary.network_fallback = summary.network_fallback or message[1]
                     elif message is not None:
                         track_id, ok, payload, cpu, rss = message
                         current = w.job

@@ -2,9 +2,10 @@
 
 Runs in a fresh (spawned) interpreter, never a fork of the app: the parent holds a
 SQLite connection and maybe Qt, neither of which survives a fork. It talks to the
-parent over one pipe: ``("ready",)`` after warm-up, then for each ``(track_id, path)``
-one reply ``(track_id, ok, payload, cpu_seconds, peak_rss_mb)``. With ``deep`` it loads
-the music network once and every vector carries what the network hears (version 2).
+parent over one pipe: ``("ready", fallback)`` after warm-up (why numpy, not onnxruntime,
+runs the network, or None), then for each ``(track_id, path)`` one reply ``(track_id,
+ok, payload, cpu_seconds, peak_rss_mb)``. With ``deep`` it loads the music network once
+and every vector carries what the network hears (version 2).
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ def main(conn: Connection, low_priority: bool, deep: bool = False) -> None:
     # cannot start, and the run says so rather than store vectors of the wrong version.
     net = shipped() if deep else None
     warm_up(net)
-    conn.send(("ready",))
+    # Why numpy runs the network, if it does (this process's stderr is closed: the parent
+    # says it, once per run).
+    conn.send(("ready", net.fallback if net is not None else None))
     while True:
         try:
             job = conn.recv()

@@ -79,6 +79,12 @@ def run(args: argparse.Namespace) -> int:
             summary = analyzer.run()
     finally:
         db.close()
+    if summary.network_fallback:  # onnxruntime missing (no wheel here), or turned off
+        print(
+            f"segue: the music network ran on numpy, slower than with onnxruntime: "
+            f"{summary.network_fallback}",
+            file=sys.stderr,
+        )
     if args.json:
         print_json(summary.as_dict())
         return 0

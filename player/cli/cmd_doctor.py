@@ -9,7 +9,7 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "doctor", help="check the set-up: libVLC, DB integrity, analysis, missing files"
+        "doctor", help="check the set-up: libVLC, DB, analysis and its backend, missing files"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)

@@ -155,19 +155,25 @@ def weights_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _onnx_session(weights_path: Path) -> Any:
-    """An onnxruntime session over the ONNX file beside ``weights_path``, or None when
-    onnxruntime is missing, the file is absent, unreadable, or was built from other
-    weights (then numpy runs the network: same numbers, a little slower). One thread:
-    the analysis runs one worker per core."""
+def _onnx_session(weights_path: Path) -> tuple[Any, str | None]:
+    """An onnxruntime session over the ONNX file beside ``weights_path``, or None and
+    why not: onnxruntime is forced off or missing, the file is absent, unreadable, or
+    was built from other weights (then numpy runs the network: same numbers, a little
+    slower). A missing or broken onnxruntime, or a damaged file, logs one warning. One
+    thread: the analysis runs one worker per core."""
     onnx_path = weights_path.with_suffix(".onnx")
-    if os.environ.get(BACKEND_ENV, "").lower() == "numpy" or not onnx_path.is_file():
-        return None
+    if os.environ.get(BACKEND_ENV, "").lower() == "numpy":
+        return None, f"{BACKEND_ENV}=numpy asks for it"
+    if not onnx_path.is_file():
+        return None, f"{onnx_path} is missing"
     try:
         import onnxruntime as ort
-    except Exception as exc:  # not installed, or a broken native wheel
-        _log.warning("musicnn: onnxruntime unavailable (%s); the network runs on numpy", exc)
-        return None
+    except Exception as exc:  # not installed (no wheel for this platform), a broken wheel
+        why = "onnxruntime is not installed"
+        if not isinstance(exc, ModuleNotFoundError):
+            why = f"onnxruntime does not load ({type(exc).__name__}: {exc})"
+        _log.warning("musicnn: %s; the network runs on numpy", why)
+        return None, why
     try:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
@@ -184,19 +190,36 @@ def _onnx_session(weights_path: Path) -> Any:
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         built_from = session.get_modelmeta().custom_metadata_map.get(ONNX_SHA_KEY)
     except Exception as exc:  # a damaged file, an onnxruntime too old for it
-        _log.warning("musicnn: %s unusable (%s); the network runs on numpy", onnx_path, exc)
-        return None
+        why = f"{onnx_path} is unusable ({exc})"
+        _log.warning("musicnn: %s; the network runs on numpy", why)
+        return None, why
     if built_from != weights_sha256(weights_path):
-        return None  # other weights (a user's own): numpy runs them
-    return session
+        # Other weights (a user's own): numpy runs them.
+        return None, f"{onnx_path} was built from other weights than {weights_path.name}"
+    return session, None
+
+
+def network_backend() -> tuple[str, str | None]:
+    """What analysis runs the shipped network on: ("onnxruntime " + its version, None),
+    or ("numpy", why not onnxruntime). For ``segue doctor``; raises ``ModelError`` when
+    the weights themselves are missing or damaged."""
+    check()
+    session, why = _onnx_session(model_path())
+    if session is None:
+        return "numpy", why
+    import onnxruntime as ort
+
+    return f"onnxruntime {ort.__version__}", None
 
 
 class Musicnn:
     """The MSD_musicnn network with its weights. Thread-safe (read-only arrays; an
     onnxruntime session's ``run`` is thread-safe too)."""
 
-    # The onnxruntime session that runs ``forward`` (see ``load``), else None: numpy.
+    # The onnxruntime session that runs ``forward`` (see ``load``), else None: numpy,
+    # and ``fallback`` says why ("onnxruntime is not installed").
     session: Any = None
+    fallback: str | None = None
 
     def __init__(self, weights: dict[str, npt.NDArray[np.generic]]) -> None:
         try:
@@ -262,8 +285,10 @@ class Musicnn:
             net = cls(weights)
         except ModelError as exc:
             raise ModelError(f"the music model {path} is damaged: {exc}") from None
-        if backend != "numpy":
-            net.session = _onnx_session(path)
+        if backend == "numpy":
+            net.fallback = "asked for numpy"
+        else:
+            net.session, net.fallback = _onnx_session(path)
         return net
 
     # ---- the layers ------------------------------------------------------------------

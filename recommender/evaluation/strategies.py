@@ -37,6 +37,9 @@ IntArray = api.IntArray
 
 
 class Strategy(Protocol):
+    """``scores`` of an empty session (nothing heard yet) is the strategy's cold start:
+    what it ranks from its history alone, all zeros when that is nothing."""
+
     name: str
 
     def scores(self, session: list[int], key: int, now: float) -> FloatArray: ...
@@ -50,6 +53,11 @@ class LearnsOutcomes(Protocol):
     def learn_play(
         self, item: int, session: int, ts: float, ms_played: float, skipped: float
     ) -> None: ...
+
+
+def _current(session: list[int]) -> int | None:
+    """The track playing now, or None before the session's first."""
+    return session[-1] if session else None
 
 
 class Catalogue:
@@ -100,7 +108,7 @@ class Hybrid:
         )
 
     def scores(self, session: list[int], key: int, now: float) -> FloatArray:
-        context = api.Context(current=session[-1], session=tuple(session), now=now)
+        context = api.Context(current=_current(session), session=tuple(session), now=now)
         return self.hybrid.score(context).total
 
     def learn(self, item: int, session: int, ts: float) -> None:
@@ -144,7 +152,7 @@ class Segue:
         for name, weight in self._weights(self.listens).items():
             if name in self.scorer.weights:
                 self.scorer.weights[name] = weight
-        context = api.Context(current=session[-1], session=tuple(session), now=now)
+        context = api.Context(current=_current(session), session=tuple(session), now=now)
         self.personal.session = key  # sessions of several listeners may interleave
         return self.scorer.score(context).total
 
@@ -319,6 +327,8 @@ class ArtistPopularity:
 
     def scores(self, session: list[int], key: int, now: float) -> FloatArray:
         scores = self.counts / np.float32(self.counts.max() + 1.0)
+        if not session:  # no previous track: the most played overall
+            return scores
         mates = self.catalogue.tracks_of(int(self.catalogue.item_artist[session[-1]]))
         played = mates[self.counts[mates] > 0]
         scores[played] += 1.0 + self.counts[played]
@@ -377,6 +387,8 @@ class ItemKNN:
 
     def scores(self, session: list[int], key: int, now: float) -> FloatArray:
         out = np.zeros(self.counts.size, dtype=np.float32)
+        if not session:
+            return out
         last = session[-1]
         row = self.pairs.get(last)
         if row:
@@ -410,6 +422,8 @@ class SessionKNN:
 
     def scores(self, session: list[int], key: int, now: float) -> FloatArray:
         out = np.zeros(self.n_items, dtype=np.float32)
+        if not session:
+            return out
         mine = set(session)
         sets = self.sets
         candidates = np.concatenate([sets.sessions(it) for it in mine])
@@ -468,7 +482,7 @@ class ImplicitFactors:
         )
 
     def scores(self, session: list[int], key: int, now: float) -> FloatArray:
-        if self.item_factors is None:
+        if self.item_factors is None or not session:
             return np.zeros(self.n_items, dtype=np.float32)
         user = self.item_factors[np.asarray(session, dtype=np.int64)].mean(axis=0)
         result: FloatArray = (self.item_factors @ user).astype(np.float32)

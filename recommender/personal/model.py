@@ -18,14 +18,13 @@ blender (``blender.py``); the rest of the catalogue ranks below it.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from recommender.memory import release_freed_memory
 from recommender.personal.activation import Activation, DecayChooser
 from recommender.personal.blender import Blender
 from recommender.personal.factors import ppmi_embeddings
@@ -127,19 +126,6 @@ class _Featurised:
     features: npt.NDArray[np.float64]
     scores: npt.NDArray[np.float64]
     best_two: IntArray | None = None  # the two best candidates, for the reasons
-
-
-def _release_freed_memory() -> None:
-    """Hand the heap freed by a replay back to the OS. A replay churns through millions of
-    small allocations (fresh counts, per-play arrays); glibc keeps the freed heap (~130 MB
-    after 60,000 plays over 100,000 tracks) unless asked. Elsewhere, nothing to do."""
-    name = ctypes.util.find_library("c")
-    try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
-        trim = None
-    if trim is not None:
-        trim(0)
 
 
 def _human_age(seconds: float) -> str:
@@ -288,7 +274,7 @@ class PersonalModel:
         self.embedding = ppmi_embeddings(
             self.transitions.together, self.n_items, self.config.factor_dim
         )
-        _release_freed_memory()
+        release_freed_memory()
 
     def state(self) -> dict[str, npt.NDArray[np.float64]]:
         """What cannot be recounted from the log cheaply: the blender and the decay."""

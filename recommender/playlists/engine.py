@@ -202,7 +202,12 @@ class PlaylistEngine:
 
     def moods(self) -> list[Playlist]:
         found = mood_playlists(
-            self.energy, self.from_sound, self.profile.affinity, self.available, self.config.mood
+            self.energy,
+            self.from_sound,
+            self.profile.affinity,
+            self.available,
+            self.config.mood,
+            genres=self.state.genres,
         )
         return [self._ordered(p) for p in found]
 

@@ -14,14 +14,15 @@ tracks are in neither playlist.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from scipy.stats import rankdata
 
-from recommender.api import FloatArray
+from recommender.api import FloatArray, IntArray
+from recommender.audio.tags import MOODS, phrase
 from recommender.playlists.base import Playlist, top
 from recommender.playlists.embedding import genre_words
 
@@ -107,37 +108,57 @@ def _percentile(values: FloatArray) -> FloatArray:
     return out
 
 
+def _distinct(genres: Sequence[str | None]) -> tuple[list[str], IntArray]:
+    """The distinct genre texts ("" for none) and each track's index among them: a
+    library has few, so what depends on the text alone is worked out once per text.
+
+    ``np.unique`` of the texts' hashes, not of the texts: sorting 100,000 strings costs
+    ~45 ms, sorting their hashes ~5. Should two texts share a hash, the check sees it and
+    the texts themselves are sorted."""
+    texts = np.asarray([g or "" for g in genres], dtype=object).reshape(-1)
+    keys = np.fromiter(map(hash, texts), np.int64, texts.size)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    distinct = texts[first]
+    if not np.array_equal(distinct[inverse.reshape(-1)], texts):
+        distinct, inverse = np.unique(texts, return_inverse=True)
+    return [str(g) for g in distinct.tolist()], inverse.reshape(-1).astype(np.int64)
+
+
+def _genre_energy(raw: str) -> float:
+    values = []
+    for genre in genre_words(raw):
+        value = GENRE_ENERGY.get(genre)
+        if value is None:
+            words = [GENRE_ENERGY[w] for w in genre.split() if w in GENRE_ENERGY]
+            value = float(np.mean(words)) if words else None
+        if value is not None:
+            values.append(value)
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _mood_energy(raw: str) -> float:
+    values = [MOOD_ENERGY[g] for g in genre_words(raw) if g in MOOD_ENERGY]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _per_track(
+    distinct: list[str], inverse: IntArray, of_text: Callable[[str], float]
+) -> FloatArray:
+    per_text = np.fromiter(map(of_text, distinct), np.float32, len(distinct))
+    result: FloatArray = per_text[inverse]
+    return result
+
+
 def genre_energy(genres: Sequence[str | None]) -> FloatArray:
     """Energy from genre words alone: the mean of the known genres' values (NaN if none);
     a compound genre ("progressive metal") falls back to its words."""
-    cache: dict[str | None, float] = {}
-    out = np.full(len(genres), np.nan, dtype=np.float32)
-    for i, raw in enumerate(genres):
-        if raw not in cache:
-            values = []
-            for genre in genre_words(raw):
-                value = GENRE_ENERGY.get(genre)
-                if value is None:
-                    words = [GENRE_ENERGY[w] for w in genre.split() if w in GENRE_ENERGY]
-                    value = float(np.mean(words)) if words else None
-                if value is not None:
-                    values.append(value)
-            cache[raw] = float(np.mean(values)) if values else float("nan")
-        out[i] = cache[raw]
-    return out
+    return _per_track(*_distinct(genres), _genre_energy)
 
 
 def mood_energy(genres: Sequence[str | None]) -> FloatArray:
     """Energy from the mood words among a track's genre words (heard or written): their
     mean ``MOOD_ENERGY``, NaN where none is there."""
-    cache: dict[str | None, float] = {}
-    out = np.full(len(genres), np.nan, dtype=np.float32)
-    for i, raw in enumerate(genres):
-        if raw not in cache:
-            values = [MOOD_ENERGY[g] for g in genre_words(raw) if g in MOOD_ENERGY]
-            cache[raw] = float(np.mean(values)) if values else float("nan")
-        out[i] = cache[raw]
-    return out
+    return _per_track(*_distinct(genres), _mood_energy)
 
 
 def energy_scores(
@@ -156,13 +177,14 @@ def energy_scores(
         parts.append(_percentile(np.asarray(bpm, np.float32)))
     if acousticness is not None:
         parts.append(1.0 - _percentile(np.asarray(acousticness, np.float32)))
-    fallback = genre_energy(genres)
+    texts = _distinct(genres)  # once for both
+    fallback = _per_track(*texts, _genre_energy)
     if not parts:
         return fallback, np.zeros(len(genres), dtype=bool)
     stacked = np.vstack(parts)
     counted = np.isfinite(stacked).sum(axis=0)
     total = np.nansum(stacked, axis=0)
-    moods = mood_energy(genres)
+    moods = _per_track(*texts, _mood_energy)
     heard = np.isfinite(moods) & (counted > 0)  # a mood joins scalars, never stands alone
     total = np.where(heard, total + MOOD_WEIGHT * np.nan_to_num(moods), total)
     weight = np.where(heard, counted + MOOD_WEIGHT, counted)
@@ -181,15 +203,39 @@ class MoodConfig:
     filter_band: float = 0.4  # a mood filter keeps this end of the 0..1 scale
 
 
+def _leaning_moods(raw: str | None, calm: bool, limit: int = 2) -> list[str]:
+    """The moods heard in a track (``MOODS``, the network's mood tags, among its genre
+    words) that lean its way on the scale: "mellow" or "sad" for a calm track, "party" or
+    "happy" for an energetic one. A mood that says neither ("sexy"), or the other way,
+    is not named."""
+    found = []
+    for word in genre_words(raw):
+        value = MOOD_ENERGY.get(word)
+        if word in MOODS and value is not None and (value < 0.5 if calm else value > 0.5):
+            found.append(word)
+    return found[:limit]
+
+
+def _mood_reason(words: str, from_sound: bool, moods: list[str], favourite: bool) -> str:
+    """ "calm by its sound: mellow and sad, one of your favourites"."""
+    reason = f"{words} by its {'sound' if from_sound else 'genre'}"
+    if moods:
+        reason += ": " + " and ".join(phrase([m]) for m in moods)
+    return reason + (", one of your favourites" if favourite else "")
+
+
 def mood_playlists(
     energy: FloatArray,
     from_sound: npt.NDArray[np.bool_],
     affinity: FloatArray,
     allowed: npt.NDArray[np.bool_],
     config: MoodConfig | None = None,
+    genres: Sequence[str | None] | None = None,
 ) -> list[Playlist]:
     """ "Calm" and "Energetic": tracks at the ends of the scale, the listener's favourites
-    among them first (then the most extreme)."""
+    among them first (then the most extreme). With the tracks' ``genres`` (heard tags
+    included), a pick whose sound was read with the moods heard in it names those moods
+    that lean its way ("calm by its sound: mellow")."""
     cfg = config or MoodConfig()
     known = np.isfinite(energy) & allowed
     value = np.nan_to_num(energy, nan=0.5)
@@ -203,8 +249,13 @@ def mood_playlists(
         items = top(scores, inside, cfg.length)
         words = "calm" if key == "calm" else "energetic"
         reasons = [
-            f"{words} by its {'sound' if from_sound[i] else 'genre'}"
-            + (", one of your favourites" if affinity[i] > 0 else "")
+            _mood_reason(
+                words,
+                bool(from_sound[i]),
+                # Moods join the sound only (a genre-only reading never counts them).
+                _leaning_moods(genres[i], key == "calm") if genres and from_sound[i] else [],
+                bool(affinity[i] > 0),
+            )
             for i in items.tolist()
         ]
         out.append(
