@@ -131,6 +131,28 @@ def test_rapid_skipping_never_ends_or_skips_a_track_that_was_replaced(tmp_path: 
     assert errors == []
 
 
+def test_seeking_in_an_ogg_file_of_unknown_length_never_ends_it(tmp_path: Path) -> None:
+    """libVLC finds an Ogg file's length in its last pages: with more than 64 KB of
+    something else after them it cannot tell it. A seek by time would then guess a byte
+    offset from the announced bitrate, here past the last page: the track ended at once."""
+    path = write_audio(tmp_path / "tail.ogg", seconds=8.0)
+    with path.open("ab") as file:
+        file.write(np.random.default_rng(0).bytes(300_000))
+    started, ended = threading.Event(), threading.Event()
+    with VlcBackend([*DEFAULT_VLC_ARGS, "--aout=dummy"]) as backend:
+        backend.add_start_listener(lambda p: started.set())
+        backend.add_end_listener(lambda p: ended.set())
+        backend.load(str(path))
+        backend.play()
+        assert started.wait(TIMEOUT)
+        time.sleep(0.5)
+        assert backend.duration() is None  # libVLC cannot tell it
+        backend.seek(5.0)
+        assert not ended.wait(1.5)
+        assert backend.state() is State.PLAYING
+        assert 0.0 < backend.position() < 5.0 + 1.5
+
+
 def test_a_next_track_prepared_at_the_last_moment_still_follows(tmp_path: Path) -> None:
     # The first track is over in milliseconds, while the next is being prepared: the
     # switch must wait for the prepared player if needed, and never lose the track.
