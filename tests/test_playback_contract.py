@@ -244,6 +244,20 @@ def test_seek_lands_where_asked_in_each_format(
     _seek_and_check_landing(harness, path, 1.5)  # and back
 
 
+@pytest.mark.parametrize("fmt", ["ogg", "opus", "flac"])
+def test_seek_lands_where_asked_in_a_track_that_followed_by_itself(
+    harness: Harness, eight_seconds: dict[str, Path], tones: dict[str, Path], fmt: str
+) -> None:
+    """Most tracks start as the prepared next one (Ogg ones are only opened ahead)."""
+    backend, first, path = harness.backend, str(tones["wav"]), str(eight_seconds[fmt])
+    backend.load(first)
+    backend.set_next(path)
+    backend.play()
+    harness.wait_event("start", path)
+    harness.wait_for(lambda: backend.duration() == pytest.approx(8.0, abs=0.1))
+    _seek_and_check_landing(harness, path, 4.0)
+
+
 @pytest.mark.parametrize("fmt", [*FORMATS, "opus"])
 def test_a_seek_given_before_playing_starts_there(
     harness: Harness, eight_seconds: dict[str, Path], fmt: str
