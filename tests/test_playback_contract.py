@@ -193,16 +193,14 @@ def _seek_and_check_landing(harness: Harness, path: str, target: float) -> None:
     the track plays from: at ``target``, plus at most the time since the seek (libVLC's
     time comes from the decoded audio, so a seek that lands elsewhere shows)."""
     backend = harness.backend
+    before = backend.position()
+    assert abs(target - before) > 1.0
     backend.seek(target)
     asked = time.monotonic()
-    # The backend shows the target as soon as it takes the seek; the next report is fresh.
-    shown_target = False
 
-    def fresh() -> bool:
-        nonlocal shown_target
-        at_target = backend.position() == pytest.approx(target, abs=1e-3)
-        shown_target = shown_target or at_target
-        return shown_target and not at_target
+    def fresh() -> bool:  # not the target the backend shows at once, and moved
+        position = backend.position()
+        return position != pytest.approx(target, abs=1e-3) and abs(position - before) > 0.5
 
     harness.wait_for(fresh)
     since = time.monotonic() - asked
