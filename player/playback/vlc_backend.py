@@ -45,6 +45,7 @@ from player.playback.backend import (
     engine_level,
     output_amplitude,
 )
+from player.playback.oggpages import byte_fraction
 
 log = logging.getLogger(__name__)
 
@@ -511,13 +512,19 @@ class VlcBackend(PlaybackBackend):
         the asked time (7.5 s late at 1 min in a 2-min recording, measured on the decoded
         output), and beyond the end of a file quieter than announced, which then simply
         ends. A seek by position bisects the file by its granule positions and lands
-        where asked. It needs the length: until libVLC knows it, the seek waits.
+        where asked.
+
+        When libVLC cannot tell the length, it takes a position as a fraction of the
+        file's bytes: ``oggpages`` finds the fraction where the asked time lies. Where it
+        cannot (an Ogg codec other than Vorbis and Opus), the seek waits for a length.
         """
         if slot.ogg:
-            if slot.length_ms <= 0:
+            length = slot.length_ms or max(0, int(slot.player.get_length()))
+            fraction = ms / length if length > 0 else byte_fraction(slot.path or "", ms / 1000)
+            if fraction is None:
                 slot.pending_seek_ms = ms
                 return
-            slot.player.set_position(min(1.0, max(0.0, ms / slot.length_ms)))
+            slot.player.set_position(min(1.0, max(0.0, fraction)))
         else:
             slot.player.set_time(ms)
         slot.pending_seek_ms = None
