@@ -96,8 +96,16 @@ def long_track(tmp_path_factory: pytest.TempPathFactory) -> Path:
     real = [p for p in RECORDINGS if "trumpet" in p.name]
     if real:
         return real[0]
-    # FLAC: libVLC seeks in it exactly (in libsndfile's Ogg Vorbis a seek ran to the end).
-    return write_audio(tmp_path_factory.mktemp("long") / "long.flac", seconds=5.3)
+    return write_audio(tmp_path_factory.mktemp("long") / "long.ogg", seconds=5.3)
+
+
+@pytest.fixture(scope="module")
+def eight_seconds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """8 s files to seek in, written as the other fixtures are (libsndfile, PyAV)."""
+    folder = tmp_path_factory.mktemp("eight")
+    files = {fmt: write_audio(folder / f"eight.{fmt}", seconds=8.0) for fmt in FORMATS}
+    files["opus"] = write_audio(folder / "eight.opus", seconds=8.0, sr=48000)
+    return files
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +186,104 @@ def test_pause_holds_the_position_and_play_resumes(harness: Harness, long_track:
     harness.wait_for(lambda: backend.state() is State.PLAYING)
     harness.wait_for(lambda: backend.position() > held + 0.1)
     assert [e[0] for e in harness.seen()] == ["start"]  # resuming is not a new start
+
+
+def _seek_and_check_landing(harness: Harness, path: str, target: float) -> None:
+    """Seek to ``target`` in the playing ``path``; the position reported next must be where
+    the track plays from: at ``target``, plus at most the time since the seek (libVLC's
+    time comes from the decoded audio, so a seek that lands elsewhere shows)."""
+    backend = harness.backend
+    before = backend.position()
+    assert abs(target - before) > 1.0
+    backend.seek(target)
+    asked = time.monotonic()
+
+    def fresh() -> bool:  # not the target the backend shows at once, and moved
+        position = backend.position()
+        return position != pytest.approx(target, abs=1e-3) and abs(position - before) > 0.5
+
+    harness.wait_for(fresh)
+    since = time.monotonic() - asked
+    position = backend.position()
+    assert target - 0.25 <= position <= target + 1.2 * since + 0.5, (target, position, since)
+    assert ("end", path) not in harness.seen()
+    assert backend.state() is State.PLAYING
+
+
+@pytest.mark.parametrize(
+    "recording",
+    RECORDINGS or [pytest.param(None, marks=NO_RECORDINGS)],
+    ids=lambda p: p.stem[:24] if p else "none",
+)
+def test_seek_lands_where_asked_in_real_recordings(harness: Harness, recording: Path) -> None:
+    """libVLC 3 seeks in Ogg by time with the bitrate the Vorbis header announces: in
+    these recordings that landed up to 8 s after the asked time."""
+    backend, path = harness.backend, str(recording)
+    length = sf.info(path).duration
+    backend.load(path)
+    backend.play()
+    harness.wait_event("start", path)
+    harness.wait_for(lambda: backend.duration() is not None)
+    _seek_and_check_landing(harness, path, round(length / 2, 2))
+
+
+@pytest.mark.parametrize("fmt", [*FORMATS, "opus"])
+def test_seek_lands_where_asked_in_each_format(
+    harness: Harness, eight_seconds: dict[str, Path], fmt: str
+) -> None:
+    """In libsndfile's Ogg Vorbis a tone is coded far below the announced bitrate: a seek
+    by time ran past the end and the track ended at once."""
+    backend, path = harness.backend, str(eight_seconds[fmt])
+    backend.load(path)
+    backend.play()
+    harness.wait_event("start", path)
+    harness.wait_for(lambda: backend.duration() is not None)
+    _seek_and_check_landing(harness, path, 4.0)
+    _seek_and_check_landing(harness, path, 1.5)  # and back
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "opus", "flac"])
+def test_seek_lands_where_asked_in_a_track_that_followed_by_itself(
+    harness: Harness, eight_seconds: dict[str, Path], tones: dict[str, Path], fmt: str
+) -> None:
+    """Most tracks start as the prepared next one (Ogg ones are only opened ahead)."""
+    backend, first, path = harness.backend, str(tones["wav"]), str(eight_seconds[fmt])
+    backend.load(first)
+    backend.set_next(path)
+    backend.play()
+    harness.wait_event("start", path)
+    harness.wait_for(lambda: backend.duration() == pytest.approx(8.0, abs=0.1))
+    _seek_and_check_landing(harness, path, 4.0)
+
+
+@pytest.mark.parametrize("fmt", [*FORMATS, "opus"])
+def test_a_seek_given_before_playing_starts_there(
+    harness: Harness, eight_seconds: dict[str, Path], fmt: str
+) -> None:
+    """As when the app restores where the user left a track: load, seek, play."""
+    backend, path = harness.backend, str(eight_seconds[fmt])
+    backend.load(path)
+    backend.seek(5.0)
+    backend.play()
+    harness.wait_event("start", path)
+    harness.wait_for(lambda: backend.position() > 5.05)
+    assert backend.position() < 7.5
+    assert ("end", path) not in harness.seen()
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "flac", "mp3"])
+def test_seeking_past_the_end_goes_on_to_the_prepared_track(
+    harness: Harness, eight_seconds: dict[str, Path], tones: dict[str, Path], fmt: str
+) -> None:
+    backend, path, after = harness.backend, str(eight_seconds[fmt]), str(tones["next"])
+    backend.load(path)
+    backend.set_next(after)
+    backend.play()
+    harness.wait_event("start", path)
+    harness.wait_for(lambda: backend.duration() is not None)
+    backend.seek(999.0)
+    harness.wait_event("start", after)
+    assert [e[:2] for e in harness.seen()][:3] == [("start", path), ("end", path), ("start", after)]
 
 
 def test_seek_moves_the_position(harness: Harness, long_track: Path) -> None:

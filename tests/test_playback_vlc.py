@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,15 @@ from player.playback.vlc_backend import DEFAULT_VLC_ARGS, VlcBackend
 from tests.audiogen import tag, write_audio
 
 ROOT = Path(__file__).resolve().parent.parent
+RECORDINGS = ROOT.parent / "shared" / "data" / "audio"
 TIMEOUT = 20.0
+
+
+def _wait(condition: Callable[[], bool], timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -129,6 +138,53 @@ def test_rapid_skipping_never_ends_or_skips_a_track_that_was_replaced(tmp_path: 
         assert backend.state() is State.STOPPED
     assert ends == [paths[-1]]
     assert errors == []
+
+
+@pytest.mark.parametrize("source", ["generated", "real"])
+def test_a_seek_in_an_ogg_file_of_unknown_length_lands_near_where_asked(
+    tmp_path: Path, source: str
+) -> None:
+    """libVLC finds an Ogg file's length in its last pages: with more than 64 KB of
+    something else after them it cannot tell it. A seek by time then guessed a byte offset
+    from the announced bitrate: past the last page of the tone (the track ended at once),
+    3.4 s late in the recording. Now it starts at the page that holds the asked time."""
+    path = tmp_path / "tail.ogg"
+    if source == "real":
+        real = sorted(RECORDINGS.glob("*Vibe_Ace*.ogg"))
+        if not real:
+            pytest.skip("the real recordings of ../shared/data are not present")
+        path.write_bytes(real[0].read_bytes())
+        target = 30.0
+    else:
+        write_audio(path, seconds=8.0)  # pages of 1.2 s: it may start one page early
+        target = 5.0
+    with path.open("ab") as file:
+        file.write(np.random.default_rng(0).bytes(300_000))
+    started, ended = threading.Event(), threading.Event()
+    with VlcBackend([*DEFAULT_VLC_ARGS, "--aout=dummy"]) as backend:
+        backend.add_start_listener(lambda p: started.set())
+        backend.add_end_listener(lambda p: ended.set())
+        backend.load(str(path))
+        backend.play()
+        assert started.wait(TIMEOUT)
+        time.sleep(0.5)
+        assert backend.duration() is None  # libVLC cannot tell it
+        before = backend.position()
+        backend.seek(target)
+        asked = time.monotonic()
+        # A fresh report from libVLC: not the target the backend shows at once, and moved.
+        _wait(
+            lambda: (
+                backend.position() != pytest.approx(target, abs=1e-3)
+                and abs(backend.position() - before) > 1.0
+            )
+        )
+        since = time.monotonic() - asked
+        assert target - 1.3 <= backend.position() <= target + 1.2 * since + 0.5
+        assert not ended.is_set()
+        assert backend.state() is State.PLAYING
+        backend.seek(999.0)  # past the end: the track ends (the app plays the next one)
+        assert ended.wait(TIMEOUT)
 
 
 def test_a_next_track_prepared_at_the_last_moment_still_follows(tmp_path: Path) -> None:

@@ -10,11 +10,14 @@ import pytest
 
 from player.library import events
 from player.library.db import open_library
+from player.library.paths import from_db
 from player.playback import create_backend
 from player.recommend import EngineHost
 from player.session import ListeningSession, SessionUpdate
 from tests.audiogen import tag, write_audio
 from tests.scanhelp import scan
+
+RECORDINGS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "audio"
 
 
 def _wait(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
@@ -79,3 +82,45 @@ def test_vlc_session_play_skip_like_complete(tmp_path: Path) -> None:
     assert logged[2][:2] == (second.id, "play")
     assert logged[2][2] == pytest.approx(2500, abs=150)
     assert any(u.kind == "queue" for u in updates)
+
+
+def test_vlc_session_seeks_where_asked_in_a_real_recording_and_past_its_end_moves_on(
+    tmp_path: Path,
+) -> None:
+    """The user drags the seek bar half-way into a real 2-min Ogg recording: it plays
+    from there (libVLC seeking by time landed 7.5 s late in it). Then "Forward 10 s"
+    near its end: the next queued track plays."""
+    if not any(RECORDINGS.glob("*.ogg")):
+        pytest.skip("the real recordings of ../shared/data are not present")
+    choice = create_backend(vlc_args=["--aout=dummy"])
+    if choice.unavailable_reason:
+        pytest.fail(f"libVLC must be installed for this test: {choice.unavailable_reason}")
+    db_path = tmp_path / "lib.db"
+    with open_library(db_path) as db:
+        scan(db, RECORDINGS)  # read in place
+        rows = db.query("SELECT id, path, duration FROM tracks")
+        by_name = {Path(from_db(r["path"])).name: (r["id"], r["duration"]) for r in rows}
+    ((long_id, length),) = [v for k, v in by_name.items() if "Tchaikovsky" in k]
+    ((next_id, _),) = [v for k, v in by_name.items() if "trumpet" in k]
+    session = ListeningSession(db_path, choice.backend, recommender=None)
+    try:
+        session.play_track(long_id)
+        session.enqueue(next_id)
+        _wait(lambda: session.snapshot().play_state == "playing")
+        target = round(length / 2, 1)
+        session.seek(target)
+        asked = time.monotonic()
+        _wait(lambda: session.snapshot().position == pytest.approx(target, abs=1e-3))
+        _wait(lambda: session.snapshot().position != pytest.approx(target, abs=1e-3))
+        since, now = time.monotonic() - asked, session.snapshot()
+        assert target - 0.25 <= now.position <= target + 1.2 * since + 0.5
+        assert now.now_playing is not None and now.now_playing.id == long_id
+
+        session.seek(length - 4.0)
+        _wait(lambda: session.snapshot().position >= length - 4.0)
+        session.seek_by(10.0)
+        _wait(lambda: (session.snapshot().now_playing or now.now_playing).id == next_id)
+        assert session.snapshot().play_state == "playing"
+    finally:
+        session.close()
+        choice.backend.close()
