@@ -72,6 +72,7 @@ class Database:
             self.conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open library DB {self.path}: {_describe(exc)}") from None
+        self._busy_ms = int(busy_timeout * 1000)
         self._depth = 0
         self._lock = threading.RLock()
         if migrate:
@@ -89,6 +90,20 @@ class Database:
         return sqlite_utils.Database(self.conn)
 
     # -- transactions ---------------------------------------------------------------
+
+    @contextmanager
+    def waiting_at_most(self, seconds: float | None) -> Iterator[None]:
+        """Writes in here wait at most ``seconds`` for another writer's lock (None: the
+        connection's own busy timeout), e.g. a retry that must not hold its thread up."""
+        if seconds is None:
+            yield
+            return
+        with self._lock:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+            try:
+                yield
+            finally:
+                self.conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
