@@ -307,3 +307,28 @@ def test_events_left_unwritten_at_close_are_written_when_the_lock_frees(
     s.close()  # quitting while locked: the stop waits for the lock, then is written
     other.close()
     assert [(t, k) for t, k, _ in logged(db_path)] == [(ids[0], "like"), (ids[0], "stop")]
+
+
+def test_forget_after_a_private_play_leaves_the_older_real_play(
+    session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
+) -> None:
+    """With nothing playing, "forget this play" removes only the event this session logged
+    for the play that just ended: after a private play (history paused) there is none."""
+    s, backend, clock = session
+    db_path, ids = music_db
+    s.play_track(ids[0])
+    play_for(backend, clock, s, 61.0)  # a real play, logged
+    s.set_history_paused(True)
+    s.play_track(ids[0])
+    play_for(backend, clock, s, 61.0)  # the same track again, privately: not logged
+    assert s.snapshot().now_playing is None
+    s.forget_current_play()
+    s.wait_idle()
+    assert logged(db_path) == [(ids[0], "play", 60000)]
+    s.set_history_paused(False)
+    s.play_track(ids[1])
+    play_for(backend, clock, s, 62.0)
+    s.forget_current_play()  # the play that just ended, and only it
+    s.forget_current_play()  # a second press has nothing left to forget
+    s.wait_idle()
+    assert logged(db_path) == [(ids[0], "play", 60000)]
