@@ -139,6 +139,57 @@ def test_db_from_a_newer_segue_is_refused_and_left_untouched(db_path: Path) -> N
     assert db_path.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        # beets: nothing of Segue's in it
+        (
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, path BLOB, title TEXT)",
+            "CREATE TABLE albums (id INTEGER PRIMARY KEY, album TEXT)",
+            "INSERT INTO items (path, title) VALUES (x'2f6d2f612e6d7033', 'A')",
+        ),
+        # another player's DB with a table named like Segue's
+        (
+            "CREATE TABLE tracks (id INTEGER PRIMARY KEY, location TEXT)",
+            "INSERT INTO tracks (location) VALUES ('/m/a.mp3')",
+        ),
+    ],
+    ids=["beets", "tracks-table"],
+)
+def test_another_programs_db_is_refused_and_left_untouched(
+    tmp_path: Path, schema: tuple[str, ...]
+) -> None:
+    """`--db` pointed at another program's SQLite file: refused in one line; not a byte
+    changed (no Segue tables, no WAL mode, no -wal/-shm or backup beside it)."""
+    from tests.clihelp import segue
+
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    for statement in schema:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(DatabaseError, match="is not a Segue library; it was left untouched"):
+        open_library(path)
+    with pytest.raises(DatabaseError, match="not a Segue library"):
+        Database(path, migrate=False)
+    result = segue("library", db=path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"segue: error: {path} is not a Segue library; it was left untouched"
+    ]
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
+def test_an_empty_sqlite_file_becomes_a_library(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()  # 0 bytes: nothing in it to protect
+    with open_library(path) as db:
+        assert db.schema_version() == LATEST_VERSION
+
+
 def test_failed_transaction_leaves_nothing_behind(library: Database) -> None:
     with pytest.raises(RuntimeError), library.transaction() as conn:
         _add_track(conn)

@@ -41,6 +41,18 @@ def _describe(exc: sqlite3.Error) -> str:
     return text
 
 
+def _foreign(conn: sqlite3.Connection) -> bool:
+    """True for another program's SQLite DB: something in it, but no schema_migrations
+    (every Segue library records its migrations from its first one on). Only reads."""
+    names = {
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+    }
+    return bool(names) and "schema_migrations" not in names
+
+
 class Database:
     """One open library DB. Not shared between threads: open one per thread."""
 
@@ -66,6 +78,9 @@ class Database:
             self.conn.row_factory = sqlite3.Row
             self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self.conn.execute("PRAGMA foreign_keys = ON")
+            if str(self.path) != ":memory:" and _foreign(self.conn):
+                self.conn.close()
+                raise DatabaseError(f"{self.path} is not a Segue library; it was left untouched")
             mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(self.path) != ":memory:" and mode.lower() != "wal":
                 raise DatabaseError(f"cannot use library DB {self.path}: WAL mode unavailable")
