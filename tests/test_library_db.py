@@ -213,9 +213,9 @@ def test_listening_history_is_append_only_and_outlives_its_track(library: Databa
         conn.execute(
             "INSERT INTO events (ts, track_id, kind) VALUES (?, ?, 'play')", (1.0, track_id)
         )
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"), library.transaction() as c:
+    with pytest.raises(DatabaseError, match="append-only"), library.transaction() as c:
         c.execute("UPDATE events SET kind = 'skip'")
-    with pytest.raises(sqlite3.DatabaseError, match="history"), library.transaction() as c:
+    with pytest.raises(DatabaseError, match="history"), library.transaction() as c:
         c.execute("DELETE FROM tracks WHERE id = ?", (track_id,))
     assert library.scalar("SELECT COUNT(*) FROM events") == 1
 
@@ -241,6 +241,25 @@ def test_locked_db_gives_one_clear_error(db_path: Path) -> None:
     finally:
         holder.conn.execute("ROLLBACK")
         holder.close()
+
+
+def test_an_error_inside_a_transaction_is_one_clear_line(library: Database) -> None:
+    """A write the DB refuses half-way (here a full disk, as SQLite's page limit makes it)
+    is rolled back and reported as a DatabaseError saying why, not a raw sqlite3 error."""
+    pages = library.scalar("PRAGMA page_count")
+    library.conn.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(DatabaseError) as caught, library.transaction() as conn:
+        for i in range(2000):
+            _add_track(conn, f"/music/{i:04d}-{'x' * 200}.mp3")
+    assert str(caught.value) == (
+        f"cannot write to library DB {library.path}: the disk is full "
+        "(free some space and try again)"
+    )
+    library.conn.execute("PRAGMA max_page_count = 1073741823")
+    assert library.scalar("SELECT COUNT(*) FROM tracks") == 0
+    with library.transaction() as conn:  # the connection is fine afterwards
+        _add_track(conn)
+    assert library.scalar("SELECT COUNT(*) FROM tracks") == 1
 
 
 def test_only_the_newest_three_backups_are_kept(db_path: Path) -> None:

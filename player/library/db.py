@@ -36,6 +36,10 @@ def _describe(exc: sqlite3.Error) -> str:
         return "it is damaged or not a Segue library"
     if "readonly" in text or "read-only" in text:
         return "it is read-only"
+    if "disk is full" in text or "disk full" in text:
+        return "the disk is full (free some space and try again)"
+    if "disk I/O error" in text:
+        return "the disk reported an I/O error"
     if "unable to open" in text:
         return "it cannot be opened (check the folder exists and is writable)"
     return text
@@ -137,13 +141,20 @@ class Database:
             self._depth += 1
             try:
                 yield self.conn
-            except BaseException:
+            except BaseException as exc:
                 self._depth -= 1
-                if depth == 0:
-                    self.conn.execute("ROLLBACK")
-                else:
-                    self.conn.execute(f"ROLLBACK TO sp{depth}")
-                    self.conn.execute(f"RELEASE sp{depth}")
+                try:
+                    if depth == 0:
+                        self.conn.execute("ROLLBACK")
+                    else:
+                        self.conn.execute(f"ROLLBACK TO sp{depth}")
+                        self.conn.execute(f"RELEASE sp{depth}")
+                except sqlite3.Error:
+                    pass  # SQLite rolled back already (a full disk, an I/O error)
+                if isinstance(exc, sqlite3.Error):  # one line for the user, not a traceback
+                    raise DatabaseError(
+                        f"cannot write to library DB {self.path}: {_describe(exc)}"
+                    ) from exc
                 raise
             self._depth -= 1
             try:
