@@ -130,6 +130,24 @@ def test_a_read_only_db_gives_one_line_for_log_and_scan(tmp_path: Path) -> None:
         subprocess.run(["chattr", "-i", str(db)], check=True)
 
 
+def test_a_raw_sqlite_error_from_a_read_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A read that goes straight to the connection (no DatabaseError mapping) and finds
+    the file damaged half-way still ends in one line and exit 1."""
+    from player.cli import main
+    from player.library import stats
+
+    def damaged(*args: object, **kwargs: object) -> None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(stats, "overview", damaged)
+    assert main(["--db", str(tmp_path / "lib.db"), "library"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "segue: error: library DB: it is damaged or not a Segue library"
+    ]
+
+
 def test_db_path_from_environment(tmp_path: Path) -> None:
     target = tmp_path / "from-env.db"
     result = subprocess.run(

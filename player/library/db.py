@@ -28,7 +28,7 @@ BUSY_TIMEOUT_S = 5.0
 BACKUPS_KEPT = 3
 
 
-def _describe(exc: sqlite3.Error) -> str:
+def describe_error(exc: sqlite3.Error) -> str:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return "it is locked by another program (is another Segue scanning?)"
@@ -90,7 +90,9 @@ class Database:
                 raise DatabaseError(f"cannot use library DB {self.path}: WAL mode unavailable")
             self.conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
-            raise DatabaseError(f"cannot open library DB {self.path}: {_describe(exc)}") from None
+            raise DatabaseError(
+                f"cannot open library DB {self.path}: {describe_error(exc)}"
+            ) from None
         self._busy_ms = int(busy_timeout * 1000)
         self._depth = 0
         self._lock = threading.RLock()
@@ -136,7 +138,7 @@ class Database:
                     self.conn.execute(f"SAVEPOINT sp{depth}")
             except sqlite3.Error as exc:
                 raise DatabaseError(
-                    f"cannot write to library DB {self.path}: {_describe(exc)}"
+                    f"cannot write to library DB {self.path}: {describe_error(exc)}"
                 ) from None
             self._depth += 1
             try:
@@ -153,7 +155,7 @@ class Database:
                     pass  # SQLite rolled back already (a full disk, an I/O error)
                 if isinstance(exc, sqlite3.Error):  # one line for the user, not a traceback
                     raise DatabaseError(
-                        f"cannot write to library DB {self.path}: {_describe(exc)}"
+                        f"cannot write to library DB {self.path}: {describe_error(exc)}"
                     ) from exc
                 raise
             self._depth -= 1
@@ -166,7 +168,7 @@ class Database:
                 if depth == 0 and self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise DatabaseError(
-                    f"cannot write to library DB {self.path}: {_describe(exc)}"
+                    f"cannot write to library DB {self.path}: {describe_error(exc)}"
                 ) from None
 
     # -- reads ----------------------------------------------------------------------
@@ -177,7 +179,9 @@ class Database:
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and "no such" in str(exc):
                 raise
-            raise DatabaseError(f"cannot read library DB {self.path}: {_describe(exc)}") from None
+            raise DatabaseError(
+                f"cannot read library DB {self.path}: {describe_error(exc)}"
+            ) from None
 
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         rows = self.query(sql, params)
@@ -198,7 +202,9 @@ class Database:
                 ).fetchone()[0]
             )
         except sqlite3.DatabaseError as exc:
-            raise DatabaseError(f"cannot open library DB {self.path}: {_describe(exc)}") from None
+            raise DatabaseError(
+                f"cannot open library DB {self.path}: {describe_error(exc)}"
+            ) from None
 
     def migrate(self, target: int = LATEST_VERSION) -> int:
         """Apply pending numbered migrations; return the resulting version."""
