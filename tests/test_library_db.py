@@ -251,15 +251,48 @@ def test_an_error_inside_a_transaction_is_one_clear_line(library: Database) -> N
     with pytest.raises(DatabaseError) as caught, library.transaction() as conn:
         for i in range(2000):
             _add_track(conn, f"/music/{i:04d}-{'x' * 200}.mp3")
-    assert str(caught.value) == (
-        f"cannot write to library DB {library.path}: the disk is full "
-        "(free some space and try again)"
-    )
+    assert str(caught.value) == f"cannot write to library DB {library.path}: the disk is full"
     library.conn.execute("PRAGMA max_page_count = 1073741823")
     assert library.scalar("SELECT COUNT(*) FROM tracks") == 0
     with library.transaction() as conn:  # the connection is fine afterwards
         _add_track(conn)
     assert library.scalar("SELECT COUNT(*) FROM tracks") == 1
+
+
+def test_no_upgrade_without_a_backup_and_no_partial_backup_left(db_path: Path) -> None:
+    """A disk too full for the pre-upgrade backup (a file size limit stands in for it):
+    the partial copy is removed, the DB stays at its old version, and the one line says
+    how much space to free; each retry behaves the same, leaving nothing behind."""
+    import resource
+    import signal
+
+    old = Database(db_path, migrate=False)
+    assert old.migrate(target=LATEST_VERSION - 1) == LATEST_VERSION - 1
+    with old.transaction() as conn:
+        for i in range(300):
+            _add_track(conn, f"/music/{i:04d}-{'x' * 200}.mp3")
+    old.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    old.close()
+    size = db_path.stat().st_size
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size // 2, limits[1]))
+    try:
+        for _ in range(2):
+            with pytest.raises(DatabaseError) as caught:
+                open_library(db_path)
+            message = str(caught.value)
+            assert "its backup could not be written" in message and "\n" not in message
+            assert f"free at least {-(-size // 1_000_000)} MB in {db_path.parent}" in message
+            assert list(db_path.parent.glob("library.db.backup-*")) == []
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+    with Database(db_path, migrate=False) as db:
+        assert db.schema_version() == LATEST_VERSION - 1
+    with open_library(db_path) as db:  # space again: backed up, then upgraded
+        assert db.schema_version() == LATEST_VERSION
+    assert len(list(db_path.parent.glob("library.db.backup-*"))) == 1
 
 
 def test_only_the_newest_three_backups_are_kept(db_path: Path) -> None:

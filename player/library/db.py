@@ -37,12 +37,16 @@ def describe_error(exc: sqlite3.Error) -> str:
     if "readonly" in text or "read-only" in text:
         return "it is read-only"
     if "disk is full" in text or "disk full" in text:
-        return "the disk is full (free some space and try again)"
+        return "the disk is full"
     if "disk I/O error" in text:
         return "the disk reported an I/O error"
     if "unable to open" in text:
         return "it cannot be opened (check the folder exists and is writable)"
     return text
+
+
+def _megabytes(size: int) -> str:
+    return f"{max(1, -(-size // 1_000_000))} MB"
 
 
 def _foreign(conn: sqlite3.Connection) -> bool:
@@ -248,15 +252,32 @@ class Database:
             return None
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # sorts chronologically
         target = self.path.with_name(f"{self.path.name}.backup-{stamp}-{label}")
-        dest = sqlite3.connect(str(target))
         try:
-            self.conn.backup(dest)
-        finally:
-            dest.close()
+            dest = sqlite3.connect(str(target))
+            try:
+                self.conn.backup(dest)
+            finally:
+                dest.close()
+        except (sqlite3.Error, OSError) as exc:
+            # A full disk: no partial copy is left behind, and no upgrade without a backup.
+            for partial in (target, target.with_name(f"{target.name}-journal")):
+                partial.unlink(missing_ok=True)
+            reason = describe_error(exc) if isinstance(exc, sqlite3.Error) else exc.strerror
+            raise DatabaseError(
+                f"cannot upgrade library DB {self.path}: its backup could not be written "
+                f"({reason}); free at least {_megabytes(self._size())} in {self.path.parent} "
+                "and start again (the library was left untouched)"
+            ) from None
         backups = sorted(self.path.parent.glob(f"{self.path.name}.backup-*"))
         for old in backups[:-BACKUPS_KEPT]:
             old.unlink(missing_ok=True)
         return target
+
+    def _size(self) -> int:
+        """Bytes a full copy of the DB takes (its pages, the WAL's included)."""
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
+        return int(pages) * int(page_size)
 
     def integrity_ok(self) -> bool:
         return bool(self.scalar("PRAGMA integrity_check") == "ok")
