@@ -148,6 +148,17 @@ def test_a_raw_sqlite_error_from_a_read_is_one_line(
     ]
 
 
+def test_log_position_that_is_not_a_number_is_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "lib.db"
+    music = tmp_path / "music"
+    write_audio(music / "a.wav", seconds=0.5)
+    assert segue("scan", str(music), db=db).returncode == 0
+    for value in ("nan", "inf", "-1"):
+        result = segue("log", "skip", str(music / "a.wav"), "--position", value, db=db)
+        assert_one_line_error(result, "--position must be zero or more seconds")
+    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM events").fetchone() == (0,)
+
+
 def test_db_path_from_environment(tmp_path: Path) -> None:
     target = tmp_path / "from-env.db"
     result = subprocess.run(
