@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from player.errors import DatabaseError
+from player.errors import DatabaseError, WriteRefusedError
 from player.library import events, player_state, tracks
 from player.library.db import BUSY_TIMEOUT_S, Database
 from player.playback.backend import PlaybackBackend, State
@@ -229,14 +229,12 @@ class ListeningSession:
             task = self._worker.tasks.get()
             if task is None:
                 break
-            try:
-                task()
-                if self._write_due:  # after the command: what plays has moved on already
-                    self._write_due = False
-                    self._write_events()
-            except Exception as exc:  # one bad command must not kill the session
-                log.exception("session task failed")
-                self._publish("error", last_error=f"{type(exc).__name__}: {exc}")
+            for step in (task, self._write_due_events):
+                try:
+                    step()
+                except Exception as exc:  # one bad command must not kill the session
+                    log.exception("session task failed")
+                    self._publish("error", last_error=f"{type(exc).__name__}: {exc}")
         if self._db is not None:
             if self._unwritten:  # the last chance: wait longer for the lock
                 self._write_events(wait=HISTORY_CLOSE_WAIT_S)
@@ -771,6 +769,12 @@ class ListeningSession:
         """How long a write may wait for the lock: briefly while writes keep failing."""
         return HISTORY_RETRY_WAIT_S if self._write_failures else None
 
+    def _write_due_events(self) -> None:
+        """After each command: what plays has moved on already."""
+        if self._write_due:
+            self._write_due = False
+            self._write_events()
+
     def _write_events(self, wait: float | None = None) -> None:
         """Write the unwritten events, in order, in one transaction; on failure keep
         them all for the next chance (a failed transaction wrote none of them)."""
@@ -780,12 +784,37 @@ class ListeningSession:
         try:
             with self._db.waiting_at_most(wait or self._write_wait()), self._db.transaction():
                 ids = [events.append(self._db, logged.event) for logged in batch]
+        except WriteRefusedError:
+            # One of them can never be written (its track is gone): one at a time, so
+            # the refused one is set aside instead of holding back the rest for good.
+            self._write_singly(wait)
+            return
         except DatabaseError as exc:
             self._write_failed(exc)
             return
         for logged, event_id in zip(batch, ids, strict=True):
             logged.event_id = event_id
             self._unwritten.popleft()
+        self._written(batch)
+
+    def _write_singly(self, wait: float | None) -> None:
+        assert self._db is not None
+        batch = list(self._unwritten)
+        while self._unwritten:
+            logged = self._unwritten[0]
+            try:
+                with self._db.waiting_at_most(wait or self._write_wait()):
+                    logged.event_id = events.append(self._db, logged.event)
+            except WriteRefusedError as exc:
+                log.error("listening event %s refused by the library: %s", logged.event, exc)
+            except DatabaseError as exc:
+                self._write_failed(exc)
+                return
+            self._unwritten.popleft()
+        self._written(batch)
+
+    def _written(self, batch: list[_Logged]) -> None:
+        assert self._db is not None
         self._write_failures = 0
         if any(logged.event.kind in _VERDICT_KINDS for logged in batch):
             self._verdicts = events.verdicts(self._db)

@@ -332,3 +332,23 @@ def test_forget_after_a_private_play_leaves_the_older_real_play(
     s.forget_current_play()  # a second press has nothing left to forget
     s.wait_idle()
     assert logged(db_path) == [(ids[0], "play", 60000)]
+
+
+def test_an_event_the_library_refuses_does_not_hold_back_the_others(
+    session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
+) -> None:
+    """A verdict on a track the library does not have breaks its rules (a foreign key):
+    it is set aside, and the events around it are written as usual."""
+    s, backend, clock = session
+    db_path, ids = music_db
+    s.play_track(ids[0])
+    s.like(ids[0])
+    s.like(987654)  # no such track
+    s.dislike(ids[1])
+    s.wait_idle()
+    play_for(backend, clock, s, 61.0)
+    assert [(t, k) for t, k, _ in logged(db_path)] == [
+        (ids[0], "like"),
+        (ids[1], "dislike"),
+        (ids[0], "play"),
+    ]

@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from player.errors import DatabaseError
+from player.errors import DatabaseError, WriteRefusedError
 from player.library.migrations import LATEST_VERSION, MIGRATIONS
 
 if TYPE_CHECKING:
@@ -158,7 +158,8 @@ class Database:
                 except sqlite3.Error:
                     pass  # SQLite rolled back already (a full disk, an I/O error)
                 if isinstance(exc, sqlite3.Error):  # one line for the user, not a traceback
-                    raise DatabaseError(
+                    refused = isinstance(exc, sqlite3.IntegrityError)
+                    raise (WriteRefusedError if refused else DatabaseError)(
                         f"cannot write to library DB {self.path}: {describe_error(exc)}"
                     ) from exc
                 raise
