@@ -7,3 +7,7 @@ class SegueError(Exception):
 
 class DatabaseError(SegueError):
     """The library database cannot be opened, read or written."""
+
+
+class WriteRefusedError(DatabaseError):
+    """The DB's own rules refuse a write (a constraint): trying it again changes nothing."""

@@ -19,14 +19,16 @@ import queue as queue_module
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from player.errors import DatabaseError, WriteRefusedError
 from player.library import events, player_state, tracks
-from player.library.db import Database
+from player.library.db import BUSY_TIMEOUT_S, Database
 from player.playback.backend import PlaybackBackend, State
 from player.playback.replaygain import ReplayGainMode, ReplayGainTags, gain_factor
 from player.queue import AutoItem, Entry, FillRequest, Origin, PlayQueue, Repeat
@@ -36,6 +38,17 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 USER_REASON = "queued by you"
+
+# An event the library cannot take now (another program holds its write lock past the busy
+# timeout, or it cannot be written at all) waits in memory, in order, and is written at the
+# next chance: with the next event, or on a retry every HISTORY_RETRY_S. While writes keep
+# failing, a write waits at most HISTORY_RETRY_WAIT_S for the lock, so commands stay quick;
+# at close the session waits up to HISTORY_CLOSE_WAIT_S to write what is left.
+HISTORY_RETRY_S = 3.0
+HISTORY_RETRY_WAIT_S = 0.25
+HISTORY_CLOSE_WAIT_S = 10.0
+
+_VERDICT_KINDS = frozenset({"like", "unlike", "dislike", "undislike"})
 
 
 class SessionRecommender(Protocol):
@@ -100,6 +113,8 @@ class SessionState:
     muted: bool = False
     playback_note: str | None = None
     last_error: str | None = None
+    # Shown while listens wait to be written because the library cannot take them now.
+    history_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +144,14 @@ class _Playing:
     heard: bool = True
 
 
+@dataclass(eq=False)  # compared by identity: two equal events are still two listens
+class _Logged:
+    """An event of this session: waiting to be written, or written as ``event_id``."""
+
+    event: events.NewEvent
+    event_id: int | None = None
+
+
 @dataclass
 class _Worker:
     tasks: queue_module.Queue[Callable[[], object] | None] = field(
@@ -149,11 +172,16 @@ class ListeningSession:
         clock: Callable[[], float] = time.time,
         autofill: bool = True,
         remember: bool = False,
+        busy_timeout: float = BUSY_TIMEOUT_S,
+        retry_s: float = HISTORY_RETRY_S,
     ) -> None:
         """``remember``: save what plays, where, and the queue as they change, so that
         ``restore()`` at the next start puts them back (the app does; ``segue play``
-        leaves the app's saved state alone)."""
+        leaves the app's saved state alone). ``busy_timeout``: how long a write waits for
+        another program's lock; ``retry_s``: how often waiting events are tried again."""
         self._db_path = Path(db_path)
+        self._busy_timeout = busy_timeout
+        self._retry_s = retry_s
         self._backend = backend
         self._make_recommender = recommender
         self._settings = settings or SessionSettings()
@@ -175,6 +203,15 @@ class ListeningSession:
         self._remember = remember
         self._resume_at: float | None = None  # a restored track waits here, paused
         self._restoring = False  # no saves while half restored (the position is not set yet)
+        # Events not written yet, oldest first; the last listen this session logged (what
+        # "forget this play" removes once it has ended); writes failing since the last
+        # success; the player state waiting to be saved; the pending retry.
+        self._unwritten: deque[_Logged] = deque()
+        self._write_due = False
+        self._last_listen: _Logged | None = None
+        self._write_failures = 0
+        self._state_unsaved = False
+        self._retry_timer: threading.Timer | None = None
         self._unsubscribe = [
             backend.add_start_listener(lambda p: self._post(lambda: self._on_start(p))),
             backend.add_end_listener(lambda p: self._post(lambda: self._on_end(p))),
@@ -192,13 +229,25 @@ class ListeningSession:
             task = self._worker.tasks.get()
             if task is None:
                 break
-            try:
-                task()
-            except Exception as exc:  # one bad command must not kill the session
-                log.exception("session task failed")
-                self._publish("error", last_error=f"{type(exc).__name__}: {exc}")
+            for step in (task, self._write_due_events):
+                try:
+                    step()
+                except Exception as exc:  # one bad command must not kill the session
+                    log.exception("session task failed")
+                    self._publish("error", last_error=f"{type(exc).__name__}: {exc}")
         if self._db is not None:
+            if self._unwritten:  # the last chance: wait longer for the lock
+                self._write_events(wait=HISTORY_CLOSE_WAIT_S)
+            if self._unwritten:
+                log.error(
+                    "%d listening events could not be written to %s",
+                    len(self._unwritten),
+                    self._db_path,
+                )
             self._db.close()
+        timer = self._retry_timer
+        if timer is not None:
+            timer.cancel()
 
     def _post(self, task: Callable[[], object]) -> None:
         self._worker.tasks.put(task)
@@ -261,7 +310,7 @@ class ListeningSession:
     # -- setup and teardown ------------------------------------------------------------------
 
     def _open(self) -> None:
-        self._db = Database(self._db_path)
+        self._db = Database(self._db_path, busy_timeout=self._busy_timeout)
         self._verdicts = events.verdicts(self._db)
         if self._make_recommender is not None:
             self._recommender = self._make_recommender(self._db)
@@ -352,20 +401,29 @@ class ListeningSession:
     def _save_state(self) -> None:
         if not self._remember or self._db is None or self._restoring:
             return
+        if self._unwritten:  # the library is not taking writes: saved once events are
+            self._state_unsaved = True
+            return
         position = self._resume_at
         if position is None:
             position = self._backend.position() if self._playing is not None else 0.0
-        player_state.save(
-            self._db,
-            {
-                "queue": self._queue.saved(),
-                "position": round(float(position or 0.0), 3),
-                "repeat": self._queue.repeat.value,
-                "shuffle": self._queue.shuffle,
-                "discover": self._state.discover,
-                "volume": self._state.volume,
-            },
-        )
+        state = {
+            "queue": self._queue.saved(),
+            "position": round(float(position or 0.0), 3),
+            "repeat": self._queue.repeat.value,
+            "shuffle": self._queue.shuffle,
+            "discover": self._state.discover,
+            "volume": self._state.volume,
+        }
+        try:
+            with self._db.waiting_at_most(self._write_wait()):
+                player_state.save(self._db, state)
+        except DatabaseError as exc:
+            self._state_unsaved = True
+            self._write_failed(exc)
+            return
+        self._state_unsaved = False
+        self._write_failures = 0
 
     # -- commands (thread-safe, return at once) ----------------------------------------------
 
@@ -550,13 +608,21 @@ class ListeningSession:
 
     def forget_current_play(self) -> None:
         """Forget the playing track's listen (it will not be logged), or, when nothing
-        plays, the last logged listen."""
+        plays, the listen this session logged for the play that just ended (nothing when
+        that play was not logged, e.g. while history was paused)."""
 
         def task() -> None:
             if self._playing is not None:
                 self._playing.forget = True
-            elif self._db is not None and self._queue.history:
-                events.forget_last_listen(self._db, self._queue.history[-1].item)
+                return
+            logged = self._last_listen
+            if logged is None or self._db is None:
+                return
+            if logged in self._unwritten:  # not written yet: it never will be
+                self._unwritten.remove(logged)
+            elif logged.event_id is not None:
+                events.forget(self._db, logged.event_id)
+            self._last_listen = None
 
         self._post(task)
 
@@ -668,6 +734,7 @@ class ListeningSession:
         if playing is None:
             return
         self._playing = None
+        self._last_listen = None
         # The library's duration: by the time an "end" arrives, the backend may already
         # report the next track's.
         duration = playing.track.duration or self._backend.duration()
@@ -684,9 +751,98 @@ class ListeningSession:
             session_id=playing.session_id,
             source="segue",
         )
-        events.append(self._db, event)
+        self._last_listen = self._log(event)
         if self._recommender is not None:
             self._recommender.observe(event)
+
+    # -- writing the log -----------------------------------------------------------------
+
+    def _log(self, event: events.NewEvent) -> _Logged:
+        """Queue ``event`` behind any still unwritten; they are written once the current
+        command is done, so what plays moves on at once whatever the library does."""
+        logged = _Logged(event)
+        self._unwritten.append(logged)
+        self._write_due = True
+        return logged
+
+    def _write_wait(self) -> float | None:
+        """How long a write may wait for the lock: briefly while writes keep failing."""
+        return HISTORY_RETRY_WAIT_S if self._write_failures else None
+
+    def _write_due_events(self) -> None:
+        """After each command: what plays has moved on already."""
+        if self._write_due:
+            self._write_due = False
+            self._write_events()
+
+    def _write_events(self, wait: float | None = None) -> None:
+        """Write the unwritten events, in order, in one transaction; on failure keep
+        them all for the next chance (a failed transaction wrote none of them)."""
+        if self._db is None or not self._unwritten:
+            return
+        batch = list(self._unwritten)
+        try:
+            with self._db.waiting_at_most(wait or self._write_wait()), self._db.transaction():
+                ids = [events.append(self._db, logged.event) for logged in batch]
+        except WriteRefusedError:
+            # One of them can never be written (its track is gone): one at a time, so
+            # the refused one is set aside instead of holding back the rest for good.
+            self._write_singly(wait)
+            return
+        except DatabaseError as exc:
+            self._write_failed(exc)
+            return
+        for logged, event_id in zip(batch, ids, strict=True):
+            logged.event_id = event_id
+            self._unwritten.popleft()
+        self._written(batch)
+
+    def _write_singly(self, wait: float | None) -> None:
+        assert self._db is not None
+        batch = list(self._unwritten)
+        while self._unwritten:
+            logged = self._unwritten[0]
+            try:
+                with self._db.waiting_at_most(wait or self._write_wait()):
+                    logged.event_id = events.append(self._db, logged.event)
+            except WriteRefusedError as exc:
+                log.error("listening event %s refused by the library: %s", logged.event, exc)
+            except DatabaseError as exc:
+                self._write_failed(exc)
+                return
+            self._unwritten.popleft()
+        self._written(batch)
+
+    def _written(self, batch: list[_Logged]) -> None:
+        assert self._db is not None
+        self._write_failures = 0
+        if any(logged.event.kind in _VERDICT_KINDS for logged in batch):
+            self._verdicts = events.verdicts(self._db)
+        if self._state.history_note is not None:
+            self._publish("state", history_note=None)
+        if self._state_unsaved:
+            self._save_state()
+
+    def _write_failed(self, exc: DatabaseError) -> None:
+        self._write_failures += 1
+        log.warning("library write postponed: %s", exc)
+        if self._unwritten and self._write_failures >= 2 and self._state.history_note is None:
+            self._publish(
+                "state",
+                history_note="Listening history will be saved when the library is free",
+            )
+        if self._retry_timer is None:
+            timer = threading.Timer(self._retry_s, lambda: self._post(self._retry))
+            timer.daemon = True
+            self._retry_timer = timer
+            timer.start()
+
+    def _retry(self) -> None:
+        self._retry_timer = None
+        if self._unwritten:
+            self._write_events()
+        elif self._state_unsaved:
+            self._save_state()
 
     def _on_start(self, path: str) -> None:
         if self._playing is not None and self._playing.track.path == path:
@@ -737,10 +893,9 @@ class ListeningSession:
                 track_id = current.item
             else:
                 return
-        assert self._db is not None
         event = events.NewEvent(track_id=track_id, kind=kind, ts=self._clock(), source="segue")
-        events.append(self._db, event)
-        self._verdicts = events.verdicts(self._db)
+        self._log(event)
+        self._verdicts = _with_verdict(self._verdicts, track_id, kind)
         if self._recommender is not None:
             self._recommender.observe(event)
         if kind == "dislike":
@@ -809,3 +964,20 @@ def _saved_ids(saved: dict[str, Any]) -> list[int]:
         ids.extend(queue.get(key) or [])
     ids.extend(pair[0] for pair in queue.get("auto") or [] if isinstance(pair, list) and pair)
     return [i for i in ids if isinstance(i, int)]
+
+
+def _with_verdict(verdicts: dict[str, set[int]], track_id: int, kind: str) -> dict[str, set[int]]:
+    """The likes and dislikes after one more verdict (events.verdicts' rule), for while it
+    waits to be written."""
+    liked, disliked = set(verdicts["like"]), set(verdicts["dislike"])
+    if kind == "like":
+        liked.add(track_id)
+        disliked.discard(track_id)
+    elif kind == "dislike":
+        disliked.add(track_id)
+        liked.discard(track_id)
+    elif kind == "unlike":
+        liked.discard(track_id)
+    else:
+        disliked.discard(track_id)
+    return {"like": liked, "dislike": disliked}

@@ -111,6 +111,54 @@ def test_locked_db_is_reported_not_crashed(tmp_path: Path) -> None:
     assert_one_line_error(result, "locked")
 
 
+def test_a_read_only_db_gives_one_line_for_log_and_scan(tmp_path: Path) -> None:
+    """'attempt to write a readonly database' raised inside a write: one line, exit 1.
+    The tests run as root, who may write any file: the immutable flag makes it read-only."""
+    db = tmp_path / "lib.db"
+    music = tmp_path / "music"
+    write_audio(music / "a.wav", seconds=0.5)
+    assert segue("scan", str(music), db=db).returncode == 0
+    write_audio(music / "b.wav", seconds=0.6, freq=330.0)
+    if subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    try:
+        for command in (["log", "play", str(music / "a.wav")], ["scan"]):
+            assert_one_line_error(
+                segue(*command, db=db), f"cannot write to library DB {db}: it is read-only"
+            )
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], check=True)
+
+
+def test_a_raw_sqlite_error_from_a_read_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A read that goes straight to the connection (no DatabaseError mapping) and finds
+    the file damaged half-way still ends in one line and exit 1."""
+    from player.cli import main
+    from player.library import stats
+
+    def damaged(*args: object, **kwargs: object) -> None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(stats, "overview", damaged)
+    assert main(["--db", str(tmp_path / "lib.db"), "library"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "segue: error: library DB: it is damaged or not a Segue library"
+    ]
+
+
+def test_log_position_that_is_not_a_number_is_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "lib.db"
+    music = tmp_path / "music"
+    write_audio(music / "a.wav", seconds=0.5)
+    assert segue("scan", str(music), db=db).returncode == 0
+    for value in ("nan", "inf", "-1"):
+        result = segue("log", "skip", str(music / "a.wav"), "--position", value, db=db)
+        assert_one_line_error(result, "--position must be zero or more seconds")
+    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM events").fetchone() == (0,)
+
+
 def test_db_path_from_environment(tmp_path: Path) -> None:
     target = tmp_path / "from-env.db"
     result = subprocess.run(

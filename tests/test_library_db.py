@@ -139,6 +139,57 @@ def test_db_from_a_newer_segue_is_refused_and_left_untouched(db_path: Path) -> N
     assert db_path.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        # beets: nothing of Segue's in it
+        (
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, path BLOB, title TEXT)",
+            "CREATE TABLE albums (id INTEGER PRIMARY KEY, album TEXT)",
+            "INSERT INTO items (path, title) VALUES (x'2f6d2f612e6d7033', 'A')",
+        ),
+        # another player's DB with a table named like Segue's
+        (
+            "CREATE TABLE tracks (id INTEGER PRIMARY KEY, location TEXT)",
+            "INSERT INTO tracks (location) VALUES ('/m/a.mp3')",
+        ),
+    ],
+    ids=["beets", "tracks-table"],
+)
+def test_another_programs_db_is_refused_and_left_untouched(
+    tmp_path: Path, schema: tuple[str, ...]
+) -> None:
+    """`--db` pointed at another program's SQLite file: refused in one line; not a byte
+    changed (no Segue tables, no WAL mode, no -wal/-shm or backup beside it)."""
+    from tests.clihelp import segue
+
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    for statement in schema:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(DatabaseError, match="is not a Segue library; it was left untouched"):
+        open_library(path)
+    with pytest.raises(DatabaseError, match="not a Segue library"):
+        Database(path, migrate=False)
+    result = segue("library", db=path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"segue: error: {path} is not a Segue library; it was left untouched"
+    ]
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
+def test_an_empty_sqlite_file_becomes_a_library(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()  # 0 bytes: nothing in it to protect
+    with open_library(path) as db:
+        assert db.schema_version() == LATEST_VERSION
+
+
 def test_failed_transaction_leaves_nothing_behind(library: Database) -> None:
     with pytest.raises(RuntimeError), library.transaction() as conn:
         _add_track(conn)
@@ -162,9 +213,9 @@ def test_listening_history_is_append_only_and_outlives_its_track(library: Databa
         conn.execute(
             "INSERT INTO events (ts, track_id, kind) VALUES (?, ?, 'play')", (1.0, track_id)
         )
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"), library.transaction() as c:
+    with pytest.raises(DatabaseError, match="append-only"), library.transaction() as c:
         c.execute("UPDATE events SET kind = 'skip'")
-    with pytest.raises(sqlite3.DatabaseError, match="history"), library.transaction() as c:
+    with pytest.raises(DatabaseError, match="history"), library.transaction() as c:
         c.execute("DELETE FROM tracks WHERE id = ?", (track_id,))
     assert library.scalar("SELECT COUNT(*) FROM events") == 1
 
@@ -190,6 +241,58 @@ def test_locked_db_gives_one_clear_error(db_path: Path) -> None:
     finally:
         holder.conn.execute("ROLLBACK")
         holder.close()
+
+
+def test_an_error_inside_a_transaction_is_one_clear_line(library: Database) -> None:
+    """A write the DB refuses half-way (here a full disk, as SQLite's page limit makes it)
+    is rolled back and reported as a DatabaseError saying why, not a raw sqlite3 error."""
+    pages = library.scalar("PRAGMA page_count")
+    library.conn.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(DatabaseError) as caught, library.transaction() as conn:
+        for i in range(2000):
+            _add_track(conn, f"/music/{i:04d}-{'x' * 200}.mp3")
+    assert str(caught.value) == f"cannot write to library DB {library.path}: the disk is full"
+    library.conn.execute("PRAGMA max_page_count = 1073741823")
+    assert library.scalar("SELECT COUNT(*) FROM tracks") == 0
+    with library.transaction() as conn:  # the connection is fine afterwards
+        _add_track(conn)
+    assert library.scalar("SELECT COUNT(*) FROM tracks") == 1
+
+
+def test_no_upgrade_without_a_backup_and_no_partial_backup_left(db_path: Path) -> None:
+    """A disk too full for the pre-upgrade backup (a file size limit stands in for it):
+    the partial copy is removed, the DB stays at its old version, and the one line says
+    how much space to free; each retry behaves the same, leaving nothing behind."""
+    import resource
+    import signal
+
+    old = Database(db_path, migrate=False)
+    assert old.migrate(target=LATEST_VERSION - 1) == LATEST_VERSION - 1
+    with old.transaction() as conn:
+        for i in range(300):
+            _add_track(conn, f"/music/{i:04d}-{'x' * 200}.mp3")
+    old.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    old.close()
+    size = db_path.stat().st_size
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size // 2, limits[1]))
+    try:
+        for _ in range(2):
+            with pytest.raises(DatabaseError) as caught:
+                open_library(db_path)
+            message = str(caught.value)
+            assert "its backup could not be written" in message and "\n" not in message
+            assert f"free at least {-(-size // 1_000_000)} MB in {db_path.parent}" in message
+            assert list(db_path.parent.glob("library.db.backup-*")) == []
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+    with Database(db_path, migrate=False) as db:
+        assert db.schema_version() == LATEST_VERSION - 1
+    with open_library(db_path) as db:  # space again: backed up, then upgraded
+        assert db.schema_version() == LATEST_VERSION
+    assert len(list(db_path.parent.glob("library.db.backup-*"))) == 1
 
 
 def test_only_the_newest_three_backups_are_kept(db_path: Path) -> None:

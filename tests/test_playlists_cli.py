@@ -255,3 +255,36 @@ def test_a_saved_smart_query_the_parser_now_refuses_breaks_only_its_own_row(lib)
         with Database(db) as lib_db:
             playlists.delete(lib_db, "Old nineties")
             playlists.delete(lib_db, "Still fine")
+
+
+def test_two_quick_adds_to_a_playlist_while_another_program_writes_both_land(lib) -> None:
+    """Each add reads the playlist's end and appends under one write lock: the second add
+    no longer rewrites the playlist from a read made before the first one landed."""
+    import sqlite3
+    import threading
+
+    from player.ui import playlists_view
+
+    db, ids = lib
+    first, second, third = ids["Ambient 2"], ids["Ambient 3"], ids["Ambient 4"]
+    playlists_view.save_tracks(str(db), "Both land", [first], how="new")
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # a scan batch or a CLI command writing
+    release = threading.Timer(1.0, lambda: other.execute("COMMIT"))
+    release.start()
+    adds = []
+    for track in (second, third):
+        add = threading.Thread(
+            target=playlists_view.save_tracks,
+            args=(str(db), "Both land", [track]),
+            kwargs={"how": "append"},
+        )
+        add.start()
+        adds.append(add)
+        time.sleep(0.3)  # the user adds another track a moment later
+    for add in adds:
+        add.join()
+    release.join()
+    other.close()
+    tracks = playlists_view.user_tracks(str(db), "Both land")
+    assert tracks[0] == first and sorted(tracks[1:]) == sorted([second, third])

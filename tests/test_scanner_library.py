@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -325,3 +326,34 @@ def test_an_unreadable_subfolder_keeps_its_tracks(
     assert summary.missing == 0 and summary.denied == [closed]
     assert not any(t["missing"] for t in tracks(library).values())
     assert errors(library)[closed]["kind"] == "unreadable_folder"
+
+
+def test_two_scans_at_once_add_each_new_file_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app and a cron job scan the same new files at once: the one that writes second
+    refreshes the rows the first added instead of failing on tracks.path's uniqueness."""
+    from player.library.scanstore import ScanStore
+
+    music = tmp_path / "music"
+    _music(music)
+    db_path = tmp_path / "library.db"
+    app, cron = Database(db_path), Database(db_path)
+    lookup = ScanStore.known_track_by_path
+    raced: list[bool] = []
+
+    def read_then_lose_the_race(self: ScanStore, paths: list[str]) -> dict[str, Any]:
+        found = lookup(self, paths)  # read before the cron job's scan lands
+        if self.db is app and not raced:
+            raced.append(True)
+            scan(cron, music)
+        return found
+
+    monkeypatch.setattr(ScanStore, "known_track_by_path", read_then_lose_the_race)
+    summary = scan(app, music)
+    assert raced
+    rows = tracks(app)
+    assert len(rows) == 3 and summary.errors == 0
+    assert sorted(r["title"] for r in rows.values()) == ["Song 0", "Song 1", "Song 2"]
+    app.close()
+    cron.close()

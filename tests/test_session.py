@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from player.library import events
+from player.library import events, player_state
 from player.library.db import open_library
 from player.playback.null import NullBackend
 from player.session import ListeningSession, SessionUpdate
@@ -228,3 +230,125 @@ def test_the_next_re_rank_is_prepared_after_the_list_is_shown(
         assert order.index("shown") < order.index("warm")
     finally:
         s.close()
+
+
+def _wait_until(check: Callable[[], bool], timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+def test_listens_wait_in_memory_while_another_program_holds_the_db(
+    music_db: tuple[Path, list[int]],
+) -> None:
+    """Another program (a history import) holds the write lock past the busy timeout: the
+    queue still advances, Next still skips, and every listen is written once, in order, as
+    soon as the lock is free."""
+    db_path, ids = music_db
+    backend, clock = NullBackend(), Clock()
+    s = ListeningSession(
+        db_path, backend, clock=clock, autofill=False, remember=True, busy_timeout=0.2, retry_s=0.1
+    )
+    try:
+        s.enqueue(ids[1])
+        s.enqueue(ids[2])
+        s.enqueue(ids[3])
+        s.play_track(ids[0])
+        s.wait_idle()
+        other = sqlite3.connect(db_path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            play_for(backend, clock, s, 60.5)  # song 0 ends while the DB is locked
+            assert s.snapshot().now_playing.id == ids[1]
+            play_for(backend, clock, s, 4.5)
+            s.next()  # the skip of song 1 is not dropped
+            play_for(backend, clock, s, 1.0)
+            assert s.snapshot().now_playing.id == ids[2]
+            assert backend.current_path().endswith("2.ogg")
+            # Writes keep failing: one calm line says so.
+            assert _wait_until(lambda: s.snapshot().history_note is not None)
+            assert logged(db_path) == []
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        expected = [(ids[0], "play", 60000), (ids[1], "skip", 5000)]
+        assert _wait_until(lambda: logged(db_path) == expected)
+        s.wait_idle()
+        assert s.snapshot().history_note is None
+        with open_library(db_path) as db:  # the player state waited too, and is saved
+            assert (player_state.load(db) or {})["queue"]["current"] == ids[2]
+        play_for(backend, clock, s, 61.5)  # song 2 ends: logged at once, nothing twice
+        assert logged(db_path) == [*expected, (ids[2], "play", 62000)]
+        assert s.snapshot().now_playing.id == ids[3]
+    finally:
+        s.close()
+    assert logged(db_path)[-1][:2] == (ids[3], "stop")
+    assert len(logged(db_path)) == 4
+
+
+def test_events_left_unwritten_at_close_are_written_when_the_lock_frees(
+    music_db: tuple[Path, list[int]],
+) -> None:
+    db_path, ids = music_db
+    backend, clock = NullBackend(), Clock()
+    s = ListeningSession(
+        db_path, backend, clock=clock, autofill=False, busy_timeout=0.2, retry_s=60.0
+    )
+    s.play_track(ids[0])
+    s.like()
+    s.wait_idle()
+    other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(1.0, lambda: other.execute("COMMIT")).start()
+    play_for(backend, clock, s, 5.0)
+    s.close()  # quitting while locked: the stop waits for the lock, then is written
+    other.close()
+    assert [(t, k) for t, k, _ in logged(db_path)] == [(ids[0], "like"), (ids[0], "stop")]
+
+
+def test_forget_after_a_private_play_leaves_the_older_real_play(
+    session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
+) -> None:
+    """With nothing playing, "forget this play" removes only the event this session logged
+    for the play that just ended: after a private play (history paused) there is none."""
+    s, backend, clock = session
+    db_path, ids = music_db
+    s.play_track(ids[0])
+    play_for(backend, clock, s, 61.0)  # a real play, logged
+    s.set_history_paused(True)
+    s.play_track(ids[0])
+    play_for(backend, clock, s, 61.0)  # the same track again, privately: not logged
+    assert s.snapshot().now_playing is None
+    s.forget_current_play()
+    s.wait_idle()
+    assert logged(db_path) == [(ids[0], "play", 60000)]
+    s.set_history_paused(False)
+    s.play_track(ids[1])
+    play_for(backend, clock, s, 62.0)
+    s.forget_current_play()  # the play that just ended, and only it
+    s.forget_current_play()  # a second press has nothing left to forget
+    s.wait_idle()
+    assert logged(db_path) == [(ids[0], "play", 60000)]
+
+
+def test_an_event_the_library_refuses_does_not_hold_back_the_others(
+    session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
+) -> None:
+    """A verdict on a track the library does not have breaks its rules (a foreign key):
+    it is set aside, and the events around it are written as usual."""
+    s, backend, clock = session
+    db_path, ids = music_db
+    s.play_track(ids[0])
+    s.like(ids[0])
+    s.like(987654)  # no such track
+    s.dislike(ids[1])
+    s.wait_idle()
+    play_for(backend, clock, s, 61.0)
+    assert [(t, k) for t, k, _ in logged(db_path)] == [
+        (ids[0], "like"),
+        (ids[1], "dislike"),
+        (ids[0], "play"),
+    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -82,6 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except SegueError as exc:
         print(f"segue: error: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:  # a read outside the library's own mapping: still one line
+        from player.library.db import describe_error
+
+        print(f"segue: error: library DB: {describe_error(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("segue: interrupted; everything finished so far is saved", file=sys.stderr)

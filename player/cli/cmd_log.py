@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from datetime import datetime
 from typing import Any
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from player.library import events, tracks
 
     ts = _timestamp(args.at)
-    if args.position is not None and args.position < 0:
+    if args.position is not None and not (math.isfinite(args.position) and args.position >= 0):
         raise SegueError("--position must be zero or more seconds")
     with open_db(args) as db:
         track = tracks.resolve(db, args.track)

@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from player.errors import DatabaseError
+from player.errors import DatabaseError, WriteRefusedError
 from player.library.migrations import LATEST_VERSION, MIGRATIONS
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ BUSY_TIMEOUT_S = 5.0
 BACKUPS_KEPT = 3
 
 
-def _describe(exc: sqlite3.Error) -> str:
+def describe_error(exc: sqlite3.Error) -> str:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return "it is locked by another program (is another Segue scanning?)"
@@ -36,9 +36,29 @@ def _describe(exc: sqlite3.Error) -> str:
         return "it is damaged or not a Segue library"
     if "readonly" in text or "read-only" in text:
         return "it is read-only"
+    if "disk is full" in text or "disk full" in text:
+        return "the disk is full"
+    if "disk I/O error" in text:
+        return "the disk reported an I/O error"
     if "unable to open" in text:
         return "it cannot be opened (check the folder exists and is writable)"
     return text
+
+
+def _megabytes(size: int) -> str:
+    return f"{max(1, -(-size // 1_000_000))} MB"
+
+
+def _foreign(conn: sqlite3.Connection) -> bool:
+    """True for another program's SQLite DB: something in it, but no schema_migrations
+    (every Segue library records its migrations from its first one on). Only reads."""
+    names = {
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+    }
+    return bool(names) and "schema_migrations" not in names
 
 
 class Database:
@@ -66,12 +86,18 @@ class Database:
             self.conn.row_factory = sqlite3.Row
             self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self.conn.execute("PRAGMA foreign_keys = ON")
+            if str(self.path) != ":memory:" and _foreign(self.conn):
+                self.conn.close()
+                raise DatabaseError(f"{self.path} is not a Segue library; it was left untouched")
             mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(self.path) != ":memory:" and mode.lower() != "wal":
                 raise DatabaseError(f"cannot use library DB {self.path}: WAL mode unavailable")
             self.conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
-            raise DatabaseError(f"cannot open library DB {self.path}: {_describe(exc)}") from None
+            raise DatabaseError(
+                f"cannot open library DB {self.path}: {describe_error(exc)}"
+            ) from None
+        self._busy_ms = int(busy_timeout * 1000)
         self._depth = 0
         self._lock = threading.RLock()
         if migrate:
@@ -91,6 +117,20 @@ class Database:
     # -- transactions ---------------------------------------------------------------
 
     @contextmanager
+    def waiting_at_most(self, seconds: float | None) -> Iterator[None]:
+        """Writes in here wait at most ``seconds`` for another writer's lock (None: the
+        connection's own busy timeout), e.g. a retry that must not hold its thread up."""
+        if seconds is None:
+            yield
+            return
+        with self._lock:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+            try:
+                yield
+            finally:
+                self.conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """All writes happen in here. Nested calls become savepoints."""
         with self._lock:
@@ -102,18 +142,26 @@ class Database:
                     self.conn.execute(f"SAVEPOINT sp{depth}")
             except sqlite3.Error as exc:
                 raise DatabaseError(
-                    f"cannot write to library DB {self.path}: {_describe(exc)}"
+                    f"cannot write to library DB {self.path}: {describe_error(exc)}"
                 ) from None
             self._depth += 1
             try:
                 yield self.conn
-            except BaseException:
+            except BaseException as exc:
                 self._depth -= 1
-                if depth == 0:
-                    self.conn.execute("ROLLBACK")
-                else:
-                    self.conn.execute(f"ROLLBACK TO sp{depth}")
-                    self.conn.execute(f"RELEASE sp{depth}")
+                try:
+                    if depth == 0:
+                        self.conn.execute("ROLLBACK")
+                    else:
+                        self.conn.execute(f"ROLLBACK TO sp{depth}")
+                        self.conn.execute(f"RELEASE sp{depth}")
+                except sqlite3.Error:
+                    pass  # SQLite rolled back already (a full disk, an I/O error)
+                if isinstance(exc, sqlite3.Error):  # one line for the user, not a traceback
+                    refused = isinstance(exc, sqlite3.IntegrityError)
+                    raise (WriteRefusedError if refused else DatabaseError)(
+                        f"cannot write to library DB {self.path}: {describe_error(exc)}"
+                    ) from exc
                 raise
             self._depth -= 1
             try:
@@ -125,7 +173,7 @@ class Database:
                 if depth == 0 and self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise DatabaseError(
-                    f"cannot write to library DB {self.path}: {_describe(exc)}"
+                    f"cannot write to library DB {self.path}: {describe_error(exc)}"
                 ) from None
 
     # -- reads ----------------------------------------------------------------------
@@ -136,7 +184,9 @@ class Database:
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and "no such" in str(exc):
                 raise
-            raise DatabaseError(f"cannot read library DB {self.path}: {_describe(exc)}") from None
+            raise DatabaseError(
+                f"cannot read library DB {self.path}: {describe_error(exc)}"
+            ) from None
 
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         rows = self.query(sql, params)
@@ -157,7 +207,9 @@ class Database:
                 ).fetchone()[0]
             )
         except sqlite3.DatabaseError as exc:
-            raise DatabaseError(f"cannot open library DB {self.path}: {_describe(exc)}") from None
+            raise DatabaseError(
+                f"cannot open library DB {self.path}: {describe_error(exc)}"
+            ) from None
 
     def migrate(self, target: int = LATEST_VERSION) -> int:
         """Apply pending numbered migrations; return the resulting version."""
@@ -201,15 +253,32 @@ class Database:
             return None
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # sorts chronologically
         target = self.path.with_name(f"{self.path.name}.backup-{stamp}-{label}")
-        dest = sqlite3.connect(str(target))
         try:
-            self.conn.backup(dest)
-        finally:
-            dest.close()
+            dest = sqlite3.connect(str(target))
+            try:
+                self.conn.backup(dest)
+            finally:
+                dest.close()
+        except (sqlite3.Error, OSError) as exc:
+            # A full disk: no partial copy is left behind, and no upgrade without a backup.
+            for partial in (target, target.with_name(f"{target.name}-journal")):
+                partial.unlink(missing_ok=True)
+            reason = describe_error(exc) if isinstance(exc, sqlite3.Error) else exc.strerror
+            raise DatabaseError(
+                f"cannot upgrade library DB {self.path}: its backup could not be written "
+                f"({reason}); free at least {_megabytes(self._size())} in {self.path.parent} "
+                "and start again (the library was left untouched)"
+            ) from None
         backups = sorted(self.path.parent.glob(f"{self.path.name}.backup-*"))
         for old in backups[:-BACKUPS_KEPT]:
             old.unlink(missing_ok=True)
         return target
+
+    def _size(self) -> int:
+        """Bytes a full copy of the DB takes (its pages, the WAL's included)."""
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
+        return int(pages) * int(page_size)
 
     def integrity_ok(self) -> bool:
         return bool(self.scalar("PRAGMA integrity_check") == "ok")

@@ -94,6 +94,29 @@ def save_user(
     return playlist_id
 
 
+def append_user(db: Database, name: str, track_ids: Sequence[int]) -> int | None:
+    """Add tracks to the end of the user playlist ``name``, all in one write transaction
+    (its last position is read under the lock, so two adds at once both land). Returns
+    its id, or None when there is no user playlist of that name."""
+    with db.transaction() as conn:
+        row = conn.execute(
+            "SELECT id FROM playlists WHERE name = ? COLLATE NOCASE AND kind = 'user'", (name,)
+        ).fetchone()
+        if row is None:
+            return None
+        playlist_id = int(row[0])
+        end = conn.execute(
+            "SELECT COALESCE(MAX(position) + 1, 0) FROM playlist_entries WHERE playlist_id = ?",
+            (playlist_id,),
+        ).fetchone()[0]
+        conn.executemany(
+            "INSERT INTO playlist_entries (playlist_id, position, track_id) VALUES (?, ?, ?)",
+            [(playlist_id, int(end) + i, int(t)) for i, t in enumerate(track_ids)],
+        )
+        conn.execute("UPDATE playlists SET updated_at = ? WHERE id = ?", (time.time(), playlist_id))
+    return playlist_id
+
+
 def save_smart(db: Database, name: str, query: str, *, replace: bool = True) -> int:
     if not name.strip():
         raise SegueError("a smart playlist needs a name")

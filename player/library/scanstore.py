@@ -191,9 +191,13 @@ class ScanStore:
         sets = ", ".join(f"{c} = ?" for c in WRITE_COLUMNS)
         with self.db.transaction() as conn:
             if inserts:
+                # ON CONFLICT: another scan (the app's and a cron job's at once) added the
+                # same new file since this one read the library; the row is refreshed.
                 conn.executemany(
                     f"INSERT INTO tracks (path, {cols}, added_at, updated_at) "
-                    f"VALUES (?, {marks}, ?, ?)",
+                    f"VALUES (?, {marks}, ?, ?) ON CONFLICT(path) DO UPDATE SET "
+                    + ", ".join(f"{c} = excluded.{c}" for c in WRITE_COLUMNS)
+                    + ", updated_at = excluded.updated_at",
                     [
                         (to_db(path), *(values.get(c) for c in WRITE_COLUMNS), now, now)
                         for path, values in inserts

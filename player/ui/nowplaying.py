@@ -374,6 +374,10 @@ class NowPlayingBar(QFrame):
         self.shuffle.setChecked(bool(getattr(state, "shuffle", False)))
         self.shuffle.blockSignals(False)
         self._show_repeat(str(getattr(state, "repeat", self._repeat_mode)))
-        note = getattr(state, "playback_note", None) or getattr(state, "last_error", None)
+        note = (
+            getattr(state, "playback_note", None)
+            or getattr(state, "last_error", None)
+            or getattr(state, "history_note", None)
+        )
         self.note.setVisible(bool(note))
         self.note.setText(note or "")

@@ -99,10 +99,11 @@ def save_tracks(db_path: str, name: str, ids: list[int], *, how: str) -> None:
     from player.playlists import save_user
 
     db = thread_db(db_path)
-    existing = user_tracks(db_path, name) if how == "append" else []
+    if how == "append" and playlists.append_user(db, name, ids) is not None:
+        return  # read and written under one lock: two quick adds both land
     found = playlists.find(db, name)
     source = found.source if found is not None else None
-    save_user(db, name, existing + ids, source=source, replace=how != "new")
+    save_user(db, name, ids, source=source, replace=how != "new")
 
 
 def rename(db_path: str, old: str, new: str) -> None:
