@@ -201,14 +201,25 @@ def test_learning_the_feature_version_does_not_keep_the_network_in_memory(
 ) -> None:
     """The app asks the feature version every half-minute (its analysis backlog); the
     answer must not cost it the network's weights for the rest of the session."""
-    from recommender.audio.features import DEEP_FEATURE_VERSION, FEATURE_VERSION, current_version
+    from recommender.audio.features import (
+        DEEP_FEATURE_VERSION,
+        FEATURE_VERSION,
+        MTT_FEATURE_VERSION,
+        current_version,
+    )
     from recommender.audio.musicnn import MODEL_ENV, shipped
 
     shipped.cache_clear()
-    assert current_version() == (DEEP_FEATURE_VERSION, None)
+    assert current_version() == (MTT_FEATURE_VERSION, None)
     assert shipped.cache_info().currsize == 0  # checked, not kept
     damaged = tmp_path / "damaged.npz"
     damaged.write_bytes(b"PK\x03\x04 not really a zip")
+    # Without the MTT weights: the MSD network's version, with one line saying why.
+    monkeypatch.setenv(MTT.env, str(damaged))
+    version, problem = current_version()
+    assert version == DEEP_FEATURE_VERSION and problem is not None
+    assert "the instrument-tag model" in problem and "damaged" in problem
+    assert "\n" not in problem
     monkeypatch.setenv(MODEL_ENV, str(damaged))
     version, problem = current_version()
     assert version == FEATURE_VERSION and problem is not None and "damaged" in problem
