@@ -301,3 +301,28 @@ def test_a_wheel_install_ships_the_model_and_finds_it(
     monkeypatch.setattr(site, "USER_BASE", str(user_base))
     assert musicnn.model_path() == models / "msd_musicnn.npz"
     assert musicnn.model_path(MTT) == models / "mtt_musicnn.npz"
+
+
+def test_without_onnxruntime_both_networks_run_on_numpy_said_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken or missing onnxruntime costs speed, not answers: both networks load on
+    numpy, and the log says so in one line, not one per network."""
+    import builtins
+    import logging
+
+    real_import = builtins.__import__
+
+    def no_onnxruntime(name: str, *args: object, **kwargs: object) -> object:
+        if name == "onnxruntime":
+            raise ImportError("no module named onnxruntime")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_onnxruntime)
+    monkeypatch.setattr(musicnn, "_warned", set())
+    with caplog.at_level(logging.WARNING, logger=musicnn.__name__):
+        nets = [Musicnn.load(spec=spec) for spec in (MSD, MTT, MSD)]
+    assert [n.backend for n in nets] == ["numpy"] * 3
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "onnxruntime does not load" in lines[0]
+    assert all(n.fallback == nets[0].fallback for n in nets)

@@ -199,12 +199,17 @@ def weights_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+# What this process has already warned of (one line a process, for both networks).
+_warned: set[str] = set()
+
+
 def _onnx_session(weights_path: Path) -> tuple[Any, str | None]:
     """An onnxruntime session over the ONNX file beside ``weights_path``, or None and
     why not: onnxruntime is forced off or missing, the file is absent, unreadable, or
     was built from other weights (then numpy runs the network: same numbers, a little
-    slower). A missing or broken onnxruntime, or a damaged file, logs one warning. One
-    thread: the analysis runs one worker per core."""
+    slower). A missing or broken onnxruntime logs one warning a process (whichever
+    network asks first), a damaged file one each time. One thread: the analysis runs one
+    worker per core."""
     onnx_path = weights_path.with_suffix(".onnx")
     if os.environ.get(BACKEND_ENV, "").lower() == "numpy":
         return None, f"{BACKEND_ENV}=numpy asks for it"
@@ -216,7 +221,9 @@ def _onnx_session(weights_path: Path) -> tuple[Any, str | None]:
         why = "onnxruntime is not installed"
         if not isinstance(exc, ModuleNotFoundError):
             why = f"onnxruntime does not load ({type(exc).__name__}: {exc})"
-        _log.warning("musicnn: %s; the network runs on numpy", why)
+        if "onnxruntime" not in _warned:
+            _log.warning("musicnn: %s; the networks run on numpy", why)
+            _warned.add("onnxruntime")
         return None, why
     try:
         options = ort.SessionOptions()
