@@ -19,6 +19,8 @@ DATAS = [
     # The music network's weights (recommender/audio/musicnn.py) and their licence.
     (str(ROOT / "resources" / "models" / "msd_musicnn.npz"), "resources/models"),
     (str(ROOT / "resources" / "models" / "msd_musicnn.onnx"), "resources/models"),
+    (str(ROOT / "resources" / "models" / "mtt_musicnn.npz"), "resources/models"),
+    (str(ROOT / "resources" / "models" / "mtt_musicnn.onnx"), "resources/models"),
     (str(ROOT / "resources" / "models" / "LICENSE.musicnn"), "resources/models"),
 ]
 

@@ -91,11 +91,11 @@ def check_database(path: Path) -> list[Check]:
 def _analysis(db: object) -> Check:
     from player.library.db import Database
     from player.library.features import FeatureStore
-    from recommender.audio.features import current_version
+    from recommender.audio.features import LACKING, current_version
 
     assert isinstance(db, Database)
     version, problem = current_version()
-    model = f"; {problem}: no heard tags" if problem else ""
+    model = f"; {problem}: {LACKING[version]}" if problem else ""
     status = FeatureStore(db).status(version)
     failed = sum(status.failed.values())
     detail = (

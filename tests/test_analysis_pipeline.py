@@ -15,12 +15,18 @@ from player.analysis import Analyzer
 from player.library.db import Database
 from player.library.features import FeatureStore, StoredFeatures
 from player.library.paths import from_db
-from recommender.audio.features import DEEP_FEATURE_VERSION, N_DEEP_FEATURES, N_FEATURES
+from recommender.audio.features import (
+    DEEP_FEATURE_VERSION,
+    MTT_FEATURE_VERSION,
+    N_DEEP_FEATURES,
+    N_FEATURES,
+    N_MTT_FEATURES,
+)
 from tests.audiogen import write_audio
 from tests.scanhelp import scan
 
-# With the shipped music network, the analysis writes version 2 vectors.
-FEATURE_VERSION = DEEP_FEATURE_VERSION
+# With both shipped music networks, the analysis writes version 3 vectors.
+FEATURE_VERSION = MTT_FEATURE_VERSION
 
 
 def _library(folder: Path, n: int) -> list[Path]:
@@ -253,18 +259,89 @@ def test_workers_must_be_positive(library: Database) -> None:
 
 
 def test_tracks_carry_what_the_network_hears(library: Database, tmp_path: Path) -> None:
-    from recommender.audio.features import DEEP_SLICE, TAG_SLICE
+    from recommender.audio.features import DEEP_SLICE, MTT_TAG_SLICE, TAG_SLICE
 
     _library(tmp_path / "music", 2)
     scan(library, tmp_path / "music")
     analyzer = Analyzer(library, workers=1)
-    assert analyzer.deep and analyzer.model_problem is None
+    assert analyzer.deep and analyzer.mtt and analyzer.model_problem is None
     analyzer.run()
-    vectors = FeatureStore(library).serving(N_DEEP_FEATURES).vectors
-    assert vectors.shape == (2, N_DEEP_FEATURES) and np.isfinite(vectors).all()
+    vectors = FeatureStore(library).serving(N_MTT_FEATURES).vectors
+    assert vectors.shape == (2, N_MTT_FEATURES) and np.isfinite(vectors).all()
     assert np.abs(vectors[:, DEEP_SLICE]).sum() > 0
-    tags = vectors[:, TAG_SLICE]
-    assert ((tags > 0) & (tags < 1)).all()
+    for tags in (vectors[:, TAG_SLICE], vectors[:, MTT_TAG_SLICE]):  # both networks'
+        assert tags.shape == (2, 50) and ((tags > 0) & (tags < 1)).all()
+    assert not np.allclose(vectors[:, TAG_SLICE], vectors[:, MTT_TAG_SLICE])
+
+
+def test_without_the_mtt_model_it_says_so_once_and_stores_the_msd_outputs(
+    library: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A missing or damaged MTT weights file costs the "classical" and instrument tags,
+    nothing else: one line, then version 2 vectors with the MSD network's embedding, tags
+    and heard words."""
+    from recommender.audio.features import TAG_SLICE
+    from recommender.audio.musicnn import MTT, shipped
+
+    damaged = tmp_path / "mtt.npz"
+    damaged.write_bytes(b"PK\x03\x04 cut short")
+    monkeypatch.setenv(MTT.env, str(damaged))
+    shipped.cache_clear()
+    try:
+        _library(tmp_path / "music", 2)
+        scan(library, tmp_path / "music")
+        analyzer = Analyzer(library, workers=1)
+        assert analyzer.deep and not analyzer.mtt and analyzer.version == DEEP_FEATURE_VERSION
+        problem = analyzer.model_problem
+        assert problem is not None and "\n" not in problem
+        assert problem.startswith(f"the instrument-tag model {damaged} is damaged")
+        assert problem.endswith("analysing without it (no classical or instrument tags)")
+        summary = analyzer.run()
+        assert (summary.analysed, summary.failed) == (2, 0)
+        serving = FeatureStore(library).serving(N_MTT_FEATURES)
+        assert serving.vectors.shape == (2, N_DEEP_FEATURES)
+        assert set(serving.versions.tolist()) == {DEEP_FEATURE_VERSION}
+        assert ((serving.vectors[:, TAG_SLICE] > 0) & (serving.vectors[:, TAG_SLICE] < 1)).all()
+        heard = library.query("SELECT heard_tags FROM track_features")
+        assert all(r["heard_tags"] is not None for r in heard)  # MSD's words, maybe none
+    finally:
+        shipped.cache_clear()
+
+
+def test_version_2_vectors_serve_the_same_index_columns_until_upgraded(
+    library: Database, tmp_path: Path
+) -> None:
+    """Version 3 appends the MTT tags: a library half upgraded gives the content index
+    exactly the columns it had (layout_groups), and the version 2 tracks are queued for
+    re-analysis behind new ones, serving meanwhile."""
+    from recommender.audio.features import N_INDEXED_FEATURES, layout_groups
+
+    paths = _library(tmp_path / "music", 3)
+    scan(library, tmp_path / "music")
+    ids = _ids(library)
+    store = FeatureStore(library)
+
+    def stored(path: Path, dims: int) -> StoredFeatures:
+        tid = ids[str(path)]
+        fp = str(library.scalar("SELECT fingerprint FROM tracks WHERE id = ?", (tid,)))
+        return StoredFeatures(
+            tid, fp, np.arange(dims, dtype=np.float32), 100.0, 0.5, 0, 1, 0.5, 0.5, 0.5,
+            0.5, 0.5, -20.0,
+        )  # fmt: skip
+
+    store.save(DEEP_FEATURE_VERSION, [stored(paths[0], N_DEEP_FEATURES)], [])
+    store.save(MTT_FEATURE_VERSION, [stored(paths[1], N_MTT_FEATURES)], [])
+    serving = store.serving(N_INDEXED_FEATURES)
+    assert serving.vectors.shape == (2, N_INDEXED_FEATURES)
+    np.testing.assert_array_equal(serving.vectors[0], serving.vectors[1])
+    assert layout_groups(N_MTT_FEATURES) is layout_groups(N_DEEP_FEATURES)
+    assert layout_groups(N_INDEXED_FEATURES) is layout_groups(N_DEEP_FEATURES)
+    pending = store.pending(MTT_FEATURE_VERSION)
+    assert [(p.id, p.upgrade) for p in pending] == [
+        (ids[str(paths[2])], False),
+        (ids[str(paths[0])], True),
+    ]
+    assert store.pending_count(DEEP_FEATURE_VERSION) == 1  # a version 3 vector is never redone
 
 
 def test_without_the_model_it_says_so_once_and_uses_the_features_alone(

@@ -167,6 +167,35 @@ def test_the_network_hears_a_two_hour_file_without_decoding_it_whole(tmp_path: P
     assert np.isfinite(short.stored_vector).all()
 
 
+def test_both_networks_hear_the_same_patches_of_one_log_mel(tmp_path: Path) -> None:
+    """With the MTT network too, a track's vector is version 3: version 2's columns
+    unchanged, then MTT's tag probabilities over MTT_PATCHES of the same patches (the
+    first and the last); a clip of one patch gets that one."""
+    from recommender.audio.analyze import MTT_PATCHES
+    from recommender.audio.features import MTT_FEATURE_VERSION, N_DEEP_FEATURES, N_MTT_FEATURES
+    from recommender.audio.musicnn import MTT, shipped
+
+    net, mtt = shipped(), shipped(MTT)
+    seen: list[np.ndarray] = []
+
+    class Watched:
+        def forward(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            seen.append(patches)
+            return mtt.forward(patches)
+
+    path = write_audio(tmp_path / "long.wav", seconds=90.0)
+    both = analyze_file(str(path), net, Watched())  # type: ignore[arg-type]
+    msd_only = analyze_file(str(path), net)
+    assert both.version == MTT_FEATURE_VERSION and both.deep is not None
+    assert both.stored_vector.shape == (N_MTT_FEATURES,)
+    np.testing.assert_array_equal(both.stored_vector[:N_DEEP_FEATURES], msd_only.stored_vector)
+    assert both.deep.mtt_tags is not None and both.deep.mtt_tags.shape == (50,)
+    assert len(seen) == 1 and len(seen[0]) == MTT_PATCHES < DEEP_PATCHES
+    short = analyze_file(str(write_audio(tmp_path / "short.wav", seconds=1.5)), net, mtt)
+    assert short.deep is not None and short.deep.mtt_tags is not None
+    assert ((short.deep.mtt_tags > 0) & (short.deep.mtt_tags < 1)).all()
+
+
 @pytest.mark.parametrize("seconds", [15.0, 30.0])
 def test_a_clip_is_heard_whole_every_patch_of_it_averaged(tmp_path: Path, seconds: float) -> None:
     """A 15-30 s file is decoded whole, and the network hears all of it: every

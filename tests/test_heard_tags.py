@@ -16,8 +16,9 @@ from player.library.paths import from_db
 from player.library.playlists import select_smart
 from player.smartquery import SmartQueryError, parse
 from recommender.audio import tags
-from recommender.audio.musicnn import MSD_LABELS
+from recommender.audio.musicnn import MSD_LABELS, MTT_LABELS
 from tests.audiogen import write_audio
+from tests.clihelp import segue
 from tests.scanhelp import scan
 
 
@@ -47,6 +48,38 @@ def test_likely_tags_and_telling_moods_are_heard() -> None:
     assert tags.heard_tags(np.full(50, np.nan)) == []
 
 
+def _mtt(**named: float) -> np.ndarray:
+    q = np.array([tags.MTT_TYPICAL[label] for label in MTT_LABELS])  # nothing stands out
+    for label, value in named.items():
+        q[MTT_LABELS.index(label.replace("_", " "))] = value
+    return q
+
+
+def test_the_mtt_network_adds_classical_and_instruments() -> None:
+    """MSD's tags know no "classical": a string orchestra was "instrumental, easy
+    listening" (and "jazz" at 0.37-0.55); MTT's words join them, likeliest first, and its
+    "classical" silences a half-hearted "jazz" (real jazz, >= 0.6, stays)."""
+    orchestra = _probs(jazz=0.50, instrumental=0.24, easy_listening=0.12)
+    assert [t for t, _ in tags.heard_tags(orchestra)] == ["jazz", "instrumental", "easy listening"]
+    heard = tags.heard_tags(orchestra, _mtt(classical=0.80, strings=0.55, violin=0.6))
+    assert [t for t, _ in heard] == ["classical", "strings", "instrumental", "easy listening"]
+    assert heard[0][1] == pytest.approx(0.80)
+    jazz_quartet = tags.heard_tags(_probs(jazz=0.72), _mtt(classical=0.45, piano=0.5))
+    assert [t for t, _ in jazz_quartet] == ["jazz", "piano", "classical"]
+    # Only the words that measured well, each once, never a second "female vocalists".
+    voices = _mtt(female=0.9, woman=0.8, female_vocal=0.7, choir=0.3, choral=0.4, opera=0.5)
+    assert [t for t, _ in tags.heard_tags(_probs(female_vocalists=0.3), voices)] == [
+        "choir",
+        "female vocalists",
+    ]
+    # Rare MTT tags are not heard at a few times their tiny typical value (the MSD moods are).
+    assert tags.heard_tags(_probs(), _mtt(choir=0.05, harpsichord=0.05)) == []
+    # A track analysed before the MTT network ran keeps its MSD words exactly.
+    msd_only = _probs(jazz=0.71, instrumental=0.16, Mellow=0.06)
+    assert tags.heard_tags(msd_only, None) == tags.heard_tags(msd_only)
+    assert tags.heard_text(msd_only, np.full(50, np.nan)) == tags.heard_text(msd_only)
+
+
 def test_stored_text_round_trips_and_reads_as_words() -> None:
     text = tags.format_heard([("jazz", 0.714), ("female vocalists", 0.2)])
     assert text == "jazz=0.71;female vocalists=0.20"
@@ -57,6 +90,8 @@ def test_stored_text_round_trips_and_reads_as_words() -> None:
     assert tags.phrase(["mellow", "jazz", "female vocalists"]) == (
         "mellow, jazzy, with female vocals"
     )
+    assert tags.phrase(["classical", "strings"]) == "classical, with strings"
+    assert tags.phrase(["strings", "classical", "piano"]) == "classical, with strings and piano"
 
 
 def _library_with_heard(db: Database, folder: Path) -> dict[str, int]:
@@ -176,6 +211,74 @@ def test_real_recordings_get_heard_tags_end_to_end(
     trumpet = tags.heard_words(heard[ids["sorohanro_-_solo-trumpet-06"]])
     assert "jazz" in trumpet  # a solo jazz trumpet (TensorFlow's musicnn agrees: 0.6-0.9)
     assert ids["sorohanro_-_solo-trumpet-06"] in select_smart(library, parse("tag:jazz"))
+
+
+CLASSICAL = (
+    "Hungarian_Dance_number_5_-_Allegro_in_F_sharp_minor_(string_orchestra)",
+    "Kevin_MacLeod_-_P_I_Tchaikovsky_Dance_of_the_Sugar_Plum_Fairy",
+)
+
+
+def test_classical_recordings_are_heard_as_classical_with_strings_not_jazz(
+    library: Database, db_path: Path, tmp_path: Path, shared_data: Path
+) -> None:
+    """A string orchestra and Tchaikovsky, analysed as the app analyses them: heard as
+    "classical" (never "jazz", which MSD's network alone said of the orchestra), found by
+    ``segue smart "tag:classical"``, shown as heard in the song list and Song info, and
+    named in a "sounds like" reason."""
+    from player.analysis import Analyzer
+    from player.library import track_info
+    from player.ui.models import _genre_text
+    from player.ui.trackinfo import info_rows
+    from recommender.api import Context
+    from recommender.ranking.reasons import labels_from_arrays
+    from recommender.ranking.sources import ContentSource
+
+    music = tmp_path / "music"
+    music.mkdir()
+    for stem in (*CLASSICAL, "sorohanro_-_solo-trumpet-06"):
+        shutil.copy(shared_data / "audio" / f"{stem}.ogg", music / f"{stem}.ogg")
+    scan(library, music)
+    Analyzer(library, workers=1).run()
+    ids = {
+        Path(from_db(r["path"])).stem: int(r["id"]) for r in library.query("SELECT * FROM tracks")
+    }
+    stored = FeatureStore(library).heard_tags(list(ids.values()))
+    words = {stem: tags.heard_words(stored[ids[stem]]) for stem in ids}
+    for stem in CLASSICAL:
+        assert words[stem][0] == "classical" and "strings" in words[stem]
+        assert "jazz" not in words[stem]
+    trumpet = words["sorohanro_-_solo-trumpet-06"]
+    assert "jazz" in trumpet and "classical" not in trumpet
+
+    out = segue("smart", "tag:classical", "--json", db=db_path)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    found = {t["id"] for t in json.loads(out.stdout)["tracks"]}
+    assert found == {ids[stem] for stem in CLASSICAL}
+
+    orchestra = ids[CLASSICAL[0]]
+    row = browse.songs(library, [orchestra])[0]
+    assert row.genre == ""  # the file has no genre tag: what was heard shows instead
+    assert _genre_text(row).startswith("heard: classical, strings")
+    details = track_info.details(library, orchestra)
+    assert details is not None and details.heard[0][0] == "classical"
+    sound = dict(dict(info_rows(details))["How it sounds"])
+    assert sound["Heard in the audio"].startswith("classical ")
+
+    class Index:
+        def distances(self, item: int) -> np.ndarray:
+            return np.array([[0.0, 0.1], [0.1, 0.0]][item], dtype=np.float32)
+
+        def explain(self, a: int, b: int) -> str:
+            return "similar timbre"
+
+    heard = [words[CLASSICAL[0]], words[CLASSICAL[1]]]
+    source = ContentSource(Index(), 2, heard=heard)  # type: ignore[arg-type]
+    reason = source.reason(1, Context(current=0), labels_from_arrays(["Hungarian Dance", "x"]))
+    assert reason.startswith("sounds like Hungarian Dance: classical, ")
+    assert reason.endswith("with strings") or "with strings and " in reason
 
 
 def test_an_untagged_library_gets_text_similarity_from_heard_tags() -> None:

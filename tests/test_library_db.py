@@ -64,8 +64,15 @@ def test_upgrading_re_derives_heard_tags_so_orchestral_music_is_no_longer_called
     """A library analysed under the older rule (a genre heard at 2x its typical
     probability) said "jazz" of a string orchestra at 0.37; after the upgrade the stored
     words follow the stricter rule, from the probabilities already stored: no re-analysis."""
-    from recommender.audio.features import N_DEEP_FEATURES, N_FEATURES, TAG_SLICE
-    from recommender.audio.musicnn import MSD_LABELS
+    from recommender.audio.features import (
+        MTT_TAG_SLICE,
+        N_DEEP_FEATURES,
+        N_FEATURES,
+        N_MTT_FEATURES,
+        TAG_SLICE,
+    )
+    from recommender.audio.musicnn import MSD_LABELS, MTT_LABELS
+    from recommender.audio.tags import MTT_TYPICAL
 
     old = Database(db_path, migrate=False)
     assert old.migrate(target=6) == 6
@@ -81,6 +88,12 @@ def test_upgrading_re_derives_heard_tags_so_orchestral_music_is_no_longer_called
         ("/music/jazz.ogg", jazz, "jazz=0.62;instrumental=0.26;easy listening=0.10"),
         ("/music/old.ogg", np.zeros(N_FEATURES, dtype="<f4"), None),  # no network: no words
     ]
+    # With the MTT network's columns too (version 3), its words join MSD's.
+    both = np.concatenate([orchestral, np.zeros(N_MTT_FEATURES - N_DEEP_FEATURES, "<f4")])
+    both[MTT_TAG_SLICE] = [MTT_TYPICAL[label] for label in MTT_LABELS]
+    both[MTT_TAG_SLICE][MTT_LABELS.index("classical")] = 0.8
+    both[MTT_TAG_SLICE][MTT_LABELS.index("strings")] = 0.55
+    rows.append(("/music/orchestra.ogg", both, "instrumental=0.26;easy listening=0.10"))
     with old.transaction() as conn:
         ids = []
         for path, vector, heard in rows:
@@ -100,6 +113,7 @@ def test_upgrading_re_derives_heard_tags_so_orchestral_music_is_no_longer_called
     assert heard[ids[0]] == "instrumental=0.26;easy listening=0.10"
     assert heard[ids[1]] == "jazz=0.62;instrumental=0.26;easy listening=0.10"
     assert heard[ids[2]] is None
+    assert heard[ids[3]] == "classical=0.80;strings=0.55;instrumental=0.26;easy listening=0.10"
 
 
 def test_two_processes_upgrading_an_old_db_at_once_apply_each_migration_once(

@@ -1,5 +1,6 @@
-"""The numpy musicnn: same answers as the original TensorFlow graph, layer by layer
-shapes, its input as librosa computes it, and a clear line when its weights are bad."""
+"""The numpy musicnn: same answers as the original TensorFlow graphs (both trainings,
+MSD_musicnn and MTT_musicnn), layer by layer shapes, its input as librosa computes it,
+and a clear line when its weights are bad."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import numpy as np
 import pytest
 
 from recommender.audio import musicnn
-from recommender.audio.musicnn import ModelError, Musicnn
+from recommender.audio.musicnn import MSD, MTT, ModelError, Musicnn
 
 FIXTURE = Path(__file__).parent / "fixtures" / "musicnn_reference.npz"
+MTT_FIXTURE = Path(__file__).parent / "fixtures" / "mtt_musicnn_reference.npz"
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +24,12 @@ def net() -> Musicnn:
 @pytest.fixture(scope="module")
 def reference() -> dict[str, np.ndarray]:
     with np.load(FIXTURE, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+@pytest.fixture(scope="module")
+def mtt_reference() -> dict[str, np.ndarray]:
+    with np.load(MTT_FIXTURE, allow_pickle=False) as data:
         return {k: data[k] for k in data.files}
 
 
@@ -49,7 +57,50 @@ def test_intermediate_layers_match_the_tensorflow_graph(
     close(mid.mean(axis=1), reference["mean_pool"])
 
 
-def test_every_layer_has_its_shape(net: Musicnn) -> None:
+@pytest.mark.parametrize("backend", ["numpy", "auto"])
+def test_the_mtt_training_matches_its_tensorflow_graph(
+    backend: str, reference: dict[str, np.ndarray], mtt_reference: dict[str, np.ndarray]
+) -> None:
+    """MTT_musicnn (MagnaTagATune's tags: "classical", the instruments), numpy and
+    onnxruntime, on the very patches the MSD fixture holds; TensorFlow hears the string
+    orchestra as classical, with violin and strings, and so do we."""
+    import hashlib
+
+    assert hashlib.sha256(reference["mel"].tobytes()).hexdigest() == str(
+        mtt_reference["mel_sha256"]
+    )
+    mtt = Musicnn.load(spec=MTT, backend=backend)
+    assert mtt.backend == ("numpy" if backend == "numpy" else "onnxruntime")
+    assert mtt.labels == musicnn.MTT_LABELS == tuple(str(x) for x in mtt_reference["labels"])
+    embedding, probs = mtt.forward(reference["mel"])
+    assert np.abs(embedding - mtt_reference["penultimate"]).max() < 1e-4
+    assert np.abs(probs - mtt_reference["probs"]).max() < 1e-4
+    orchestra = [i for i, s in enumerate(mtt_reference["sources"]) if "Hungarian" in str(s)]
+    top = {musicnn.MTT_LABELS[j] for j in np.argsort(-probs[orchestra].mean(axis=0))[:3]}
+    assert top == {"classical", "strings", "violin"}
+    if backend == "numpy":
+        mid = mtt.mid_end(mtt.front_end(reference["mel"]))
+        scale = float(np.abs(mtt_reference["max_pool"]).max())
+        assert np.abs(mid.max(axis=1) - mtt_reference["max_pool"]).max() <= 1e-5 * scale
+        assert np.abs(mid.mean(axis=1) - mtt_reference["mean_pool"]).max() <= 1e-5 * scale
+
+
+def test_each_training_refuses_the_others_weights(tmp_path: Path) -> None:
+    """The two weights files have the same shapes: only the labels tell them apart, so a
+    file named for one training holding the other's is refused in one line."""
+    with pytest.raises(ModelError, match="not MSD_musicnn's") as wrong:
+        Musicnn.load(musicnn.model_path(MTT), spec=MSD)
+    assert "\n" not in str(wrong.value) and "the music model" in str(wrong.value)
+    with pytest.raises(ModelError, match="not MTT_musicnn's") as other:
+        Musicnn.load(musicnn.model_path(MSD), spec=MTT)
+    assert "the instrument-tag model" in str(other.value)
+    with pytest.raises(ModelError, match=r"the instrument-tag model .* is missing"):
+        Musicnn.load(tmp_path / "nope.npz", spec=MTT)
+
+
+@pytest.mark.parametrize("spec", [MSD, MTT], ids=["MSD", "MTT"])
+def test_every_layer_has_its_shape(spec: musicnn.ModelSpec) -> None:
+    net = Musicnn.load(spec=spec, backend="numpy")
     x = np.random.default_rng(0).uniform(0, 3, (3, 187, 96)).astype(np.float32)
     normed = x * net.input_scale[0] + net.input_shift[0]
     assert net.timbral(normed, "timbral74").shape == (3, 187, 204)
@@ -129,13 +180,16 @@ def test_the_weights_ship_with_their_licence_in_every_build() -> None:
         datas_text = (root / "packaging" / "specutil.py").read_text()
         assert "msd_musicnn.npz" in datas_text and "LICENSE.musicnn" in datas_text
         assert "msd_musicnn.onnx" in datas_text
+        assert "mtt_musicnn.npz" in datas_text and "mtt_musicnn.onnx" in datas_text
     else:
         specutil = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(specutil)
         shipped = {Path(src).name: dst for src, dst in specutil.DATAS}
         assert shipped["msd_musicnn.npz"] == shipped["LICENSE.musicnn"] == "resources/models"
         assert shipped["msd_musicnn.onnx"] == "resources/models"
+        assert shipped["mtt_musicnn.npz"] == shipped["mtt_musicnn.onnx"] == "resources/models"
     assert musicnn.model_path() == root / "resources" / "models" / "msd_musicnn.npz"
+    assert musicnn.model_path(MTT) == root / "resources" / "models" / "mtt_musicnn.npz"
     assert "ISC" in (root / "resources" / "models" / "README.md").read_text()
     assert (
         "Permission to use, copy, modify" in (root / "resources/models/LICENSE.musicnn").read_text()
@@ -147,14 +201,25 @@ def test_learning_the_feature_version_does_not_keep_the_network_in_memory(
 ) -> None:
     """The app asks the feature version every half-minute (its analysis backlog); the
     answer must not cost it the network's weights for the rest of the session."""
-    from recommender.audio.features import DEEP_FEATURE_VERSION, FEATURE_VERSION, current_version
+    from recommender.audio.features import (
+        DEEP_FEATURE_VERSION,
+        FEATURE_VERSION,
+        MTT_FEATURE_VERSION,
+        current_version,
+    )
     from recommender.audio.musicnn import MODEL_ENV, shipped
 
     shipped.cache_clear()
-    assert current_version() == (DEEP_FEATURE_VERSION, None)
+    assert current_version() == (MTT_FEATURE_VERSION, None)
     assert shipped.cache_info().currsize == 0  # checked, not kept
     damaged = tmp_path / "damaged.npz"
     damaged.write_bytes(b"PK\x03\x04 not really a zip")
+    # Without the MTT weights: the MSD network's version, with one line saying why.
+    monkeypatch.setenv(MTT.env, str(damaged))
+    version, problem = current_version()
+    assert version == DEEP_FEATURE_VERSION and problem is not None
+    assert "the instrument-tag model" in problem and "damaged" in problem
+    assert "\n" not in problem
     monkeypatch.setenv(MODEL_ENV, str(damaged))
     version, problem = current_version()
     assert version == FEATURE_VERSION and problem is not None and "damaged" in problem
@@ -211,7 +276,13 @@ def test_a_wheel_install_ships_the_model_and_finds_it(
         for pattern in patterns
         for f in glob.glob(str(root / pattern))
     }
-    for name in ("msd_musicnn.npz", "msd_musicnn.onnx", "LICENSE.musicnn"):
+    for name in (
+        "msd_musicnn.npz",
+        "msd_musicnn.onnx",
+        "mtt_musicnn.npz",
+        "mtt_musicnn.onnx",
+        "LICENSE.musicnn",
+    ):
         assert Path("share/segue/models") / name in shipped
     for folder in ("icons", "app"):
         for f in (root / "resources" / folder).iterdir():
@@ -221,10 +292,37 @@ def test_a_wheel_install_ships_the_model_and_finds_it(
     import site
 
     user_base = tmp_path / "user"
-    installed = user_base / "share" / "segue" / "models" / musicnn.MODEL_NAME
-    installed.parent.mkdir(parents=True)
-    installed.write_bytes(b"weights")
-    monkeypatch.delenv(musicnn.MODEL_ENV, raising=False)
-    monkeypatch.setattr(musicnn, "_SOURCE_MODEL", tmp_path / "no-checkout" / "model.npz")
+    models = user_base / "share" / "segue" / "models"
+    models.mkdir(parents=True)
+    for spec in (MSD, MTT):
+        (models / spec.file).write_bytes(b"weights")
+        monkeypatch.delenv(spec.env, raising=False)
+    monkeypatch.setattr(musicnn, "_SOURCE_DIR", tmp_path / "no-checkout")
     monkeypatch.setattr(site, "USER_BASE", str(user_base))
-    assert musicnn.model_path() == installed
+    assert musicnn.model_path() == models / "msd_musicnn.npz"
+    assert musicnn.model_path(MTT) == models / "mtt_musicnn.npz"
+
+
+def test_without_onnxruntime_both_networks_run_on_numpy_said_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken or missing onnxruntime costs speed, not answers: both networks load on
+    numpy, and the log says so in one line, not one per network."""
+    import builtins
+    import logging
+
+    real_import = builtins.__import__
+
+    def no_onnxruntime(name: str, *args: object, **kwargs: object) -> object:
+        if name == "onnxruntime":
+            raise ImportError("no module named onnxruntime")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_onnxruntime)
+    monkeypatch.setattr(musicnn, "_warned", set())
+    with caplog.at_level(logging.WARNING, logger=musicnn.__name__):
+        nets = [Musicnn.load(spec=spec) for spec in (MSD, MTT, MSD)]
+    assert [n.backend for n in nets] == ["numpy"] * 3
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "onnxruntime does not load" in lines[0]
+    assert all(n.fallback == nets[0].fallback for n in nets)

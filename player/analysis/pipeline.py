@@ -95,7 +95,7 @@ class AnalyzeSummary:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, low_priority: bool, deep: bool) -> None:
+    def __init__(self, ctx: Any, low_priority: bool, deep: bool, mtt: bool = False) -> None:
         from player.analysis import worker
 
         self.conn, child = ctx.Pipe(duplex=True)
@@ -103,7 +103,7 @@ class _Worker:
         os.environ.update(_WORKER_ENV)
         try:
             self.proc: BaseProcess = ctx.Process(
-                target=worker.main, args=(child, low_priority, deep), daemon=True
+                target=worker.main, args=(child, low_priority, deep, mtt), daemon=True
             )
             self.proc.start()
         finally:
@@ -150,7 +150,12 @@ class Analyzer:
         playing: Callable[[], bool] | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
-        from recommender.audio.features import DEEP_FEATURE_VERSION, current_version
+        from recommender.audio.features import (
+            DEEP_FEATURE_VERSION,
+            LACKING,
+            MTT_FEATURE_VERSION,
+            current_version,
+        )
 
         if workers is not None and workers < 1:
             raise SegueError("--workers must be at least 1")
@@ -159,8 +164,11 @@ class Analyzer:
         # The music network when its weights load; else the signal-processing features
         # alone (version 1), and ``model_problem`` says why in one line.
         self.version, problem = current_version()
-        self.deep = self.version == DEEP_FEATURE_VERSION
-        self.model_problem = f"{problem}; analysing without it (no heard tags)" if problem else None
+        self.deep = self.version >= DEEP_FEATURE_VERSION
+        self.mtt = self.version >= MTT_FEATURE_VERSION
+        self.model_problem = (
+            f"{problem}; analysing without it ({LACKING[self.version]})" if problem else None
+        )
         self.workers = workers or default_workers()
         self.timeout = timeout
         self.low_priority = low_priority
@@ -232,7 +240,9 @@ class Analyzer:
         last_tick = time.monotonic()
         summary.workers = min(self.workers, len(jobs)) if jobs else 0
         try:
-            pool = [_Worker(ctx, self.low_priority, self.deep) for _ in range(summary.workers)]
+            pool = [
+                _Worker(ctx, self.low_priority, self.deep, self.mtt) for _ in range(summary.workers)
+            ]
             while jobs or any(w.job is not None for w in pool):
                 self._dispatch(pool, jobs)
                 waitables: list[Any] = [w.conn for w in pool] + [w.proc.sentinel for w in pool]
@@ -295,7 +305,7 @@ class Analyzer:
                         w.stop(kill=True)
                         if startup_failures >= MAX_STARTUP_FAILURES:
                             raise SegueError("the analysis workers cannot start")
-                        pool[i] = _Worker(ctx, self.low_priority, self.deep)
+                        pool[i] = _Worker(ctx, self.low_priority, self.deep, self.mtt)
                 flush()
                 if self.progress is not None:
                     self.progress(done, total)
@@ -333,12 +343,11 @@ class Analyzer:
 def _stored(
     job: PendingTrack, vector: np.ndarray[Any, Any], scalars: dict[str, Any], cpu: float
 ) -> StoredFeatures:
-    from recommender.audio.features import N_DEEP_FEATURES, TAG_SLICE
+    from recommender.audio.features import tag_probabilities
     from recommender.audio.tags import heard_text
 
-    heard = None
-    if len(vector) == N_DEEP_FEATURES:
-        heard = heard_text(np.asarray(vector)[TAG_SLICE])
+    msd, mtt = tag_probabilities(vector)
+    heard = None if msd is None else heard_text(msd, mtt)
     return StoredFeatures(
         track_id=job.id,
         fingerprint=job.fingerprint,

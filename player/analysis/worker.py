@@ -5,7 +5,8 @@ SQLite connection and maybe Qt, neither of which survives a fork. It talks to th
 parent over one pipe: ``("ready", fallback)`` after warm-up (why numpy, not onnxruntime,
 runs the network, or None), then for each ``(track_id, path)`` one reply ``(track_id,
 ok, payload, cpu_seconds, peak_rss_mb)``. With ``deep`` it loads the music network once
-and every vector carries what the network hears (version 2).
+and every vector carries what the network hears (version 2); with ``mtt`` too, the MTT
+training's tags as well (version 3).
 """
 
 from __future__ import annotations
@@ -34,15 +35,16 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def analyse(path: str, net: Any = None) -> tuple[bool, Any]:
+def analyse(path: str, net: Any = None, mtt: Any = None) -> tuple[bool, Any]:
     """(True, (stored vector, scalars as dict)) or (False, (kind, message)); never
-    raises. ``net``: the music network (``recommender.audio.musicnn.Musicnn``) or None."""
+    raises. ``net``, ``mtt``: the music networks (``recommender.audio.musicnn.Musicnn``,
+    MSD and MTT) or None."""
     from dataclasses import asdict
 
     from recommender.audio import AnalysisError, analyze_file
 
     try:
-        features = analyze_file(path, net)
+        features = analyze_file(path, net, mtt)
     except AnalysisError as exc:
         return False, (exc.kind, str(exc))
     except MemoryError:
@@ -52,7 +54,7 @@ def analyse(path: str, net: Any = None) -> tuple[bool, Any]:
     return True, (features.stored_vector, asdict(features.scalars))
 
 
-def main(conn: Connection, low_priority: bool, deep: bool = False) -> None:
+def main(conn: Connection, low_priority: bool, deep: bool = False, mtt: bool = False) -> None:
     # Ctrl-C reaches the whole process group: the parent stops the run and its workers;
     # a worker dying of it mid-file would be mistaken for a decoder crash.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -65,14 +67,15 @@ def main(conn: Connection, low_priority: bool, deep: bool = False) -> None:
     os.close(devnull)
     warnings.simplefilter("ignore")
     from recommender.audio import warm_up
-    from recommender.audio.musicnn import shipped
+    from recommender.audio.musicnn import MTT, shipped
 
     # The parent checked the weights before starting us: if they fail here, the worker
     # cannot start, and the run says so rather than store vectors of the wrong version.
     net = shipped() if deep else None
-    warm_up(net)
+    mtt_net = shipped(MTT) if deep and mtt else None
+    warm_up(net, mtt_net)
     # Why numpy runs the network, if it does (this process's stderr is closed: the parent
-    # says it, once per run).
+    # says it, once per run). The MTT network runs on the same backend for the same reason.
     conn.send(("ready", net.fallback if net is not None else None))
     while True:
         try:
@@ -83,5 +86,5 @@ def main(conn: Connection, low_priority: bool, deep: bool = False) -> None:
             return
         track_id, path = job
         start = time.process_time()
-        ok, payload = analyse(path, net)
+        ok, payload = analyse(path, net, mtt_net)
         conn.send((track_id, ok, payload, time.process_time() - start, _peak_rss_mb()))

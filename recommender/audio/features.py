@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from recommender.audio import dsp
 from recommender.audio.decode import SR
-from recommender.audio.musicnn import EMBEDDING_DIMS, MSD_LABELS, DeepFeatures
+from recommender.audio.musicnn import EMBEDDING_DIMS, MSD_LABELS, MTT_LABELS, DeepFeatures
 
 # Bump when any column's definition changes: stored vectors of older versions keep serving
 # until the pipeline re-analyses them.
@@ -34,6 +34,17 @@ FEATURE_VERSION = 1
 # musicnn.py): its 200-d embedding and its 50 tag probabilities. Analysed without the
 # network (its weights missing or damaged), a track gets a version 1 vector.
 DEEP_FEATURE_VERSION = 2
+# Version 3: the version 2 columns, then MTT_musicnn's 50 tag probabilities (the same
+# network trained on MagnaTagATune: "classical" and the instruments), computed from the
+# same log-mel patches; only the heard tags read them. Without the MTT weights, a track
+# gets a version 2 vector.
+MTT_FEATURE_VERSION = 3
+# What a track analysed at an older version than the full one lacks, for the one line
+# that says why (``current_version``).
+LACKING: dict[int, str] = {
+    FEATURE_VERSION: "no heard tags",
+    DEEP_FEATURE_VERSION: "no classical or instrument tags",
+}
 
 N_FFT = 2048
 HOP = 512
@@ -100,6 +111,21 @@ TAG_SLICE = slice(N_FEATURES + EMBEDDING_DIMS, N_DEEP_FEATURES)
 # The columns a content index reads (not the tag probabilities): what the index's callers
 # ask FeatureStore.serving for, which keeps 100,000 tracks' vectors 50 columns narrower.
 N_INDEXED_FEATURES = DEEP_SLICE.stop
+MTT_TAG_COLUMNS: tuple[str, ...] = tuple(f"mtt:{label}" for label in MTT_LABELS)
+MTT_FEATURE_NAMES: tuple[str, ...] = DEEP_FEATURE_NAMES + MTT_TAG_COLUMNS
+N_MTT_FEATURES = len(MTT_FEATURE_NAMES)
+MTT_TAG_SLICE = slice(N_DEEP_FEATURES, N_MTT_FEATURES)
+
+
+def tag_probabilities(
+    vector: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.float32] | None, npt.NDArray[np.float32] | None]:
+    """A stored vector's MSD and MTT tag probabilities, each None where its layout has
+    none (version 1 has neither, version 2 no MTT ones)."""
+    v = np.asarray(vector, dtype=np.float32)
+    msd = v[TAG_SLICE] if len(v) >= N_DEEP_FEATURES else None
+    mtt = v[MTT_TAG_SLICE] if len(v) >= N_MTT_FEATURES else None
+    return msd, mtt
 
 
 def _group_of(name: str) -> str:
@@ -136,7 +162,7 @@ def layout_groups(dims: int) -> dict[str, npt.NDArray[np.int64]] | None:
     layout this version does not know."""
     if dims == N_FEATURES:
         return FEATURE_GROUPS
-    if dims in (N_INDEXED_FEATURES, N_DEEP_FEATURES):
+    if dims in (N_INDEXED_FEATURES, N_DEEP_FEATURES, N_MTT_FEATURES):
         return DEEP_GROUPS
     return None
 
@@ -169,14 +195,19 @@ class Features:
 
     @property
     def version(self) -> int:
-        return FEATURE_VERSION if self.deep is None else DEEP_FEATURE_VERSION
+        if self.deep is None:
+            return FEATURE_VERSION
+        return DEEP_FEATURE_VERSION if self.deep.mtt_tags is None else MTT_FEATURE_VERSION
 
     @property
     def stored_vector(self) -> npt.NDArray[np.float32]:
         """The vector to store: its version's full layout."""
         if self.deep is None:
             return self.vector
-        return np.concatenate([self.vector, self.deep.embedding, self.deep.tags]).astype(np.float32)
+        parts = [self.vector, self.deep.embedding, self.deep.tags]
+        if self.deep.mtt_tags is not None:
+            parts.append(self.deep.mtt_tags)
+        return np.concatenate(parts).astype(np.float32)
 
 
 def _mean_var(x: npt.NDArray[np.floating]) -> list[float]:
@@ -431,13 +462,19 @@ def extract(windows: list[npt.NDArray[np.float32]]) -> Features:
 
 
 def current_version() -> tuple[int, str | None]:
-    """The feature version this installation writes, and why it is not the deep one: the
-    music network's version when its weights load, else the signal features alone with
-    the one-line problem. Analysis, its backlog and ``segue doctor`` all ask this."""
-    from recommender.audio.musicnn import ModelError, check
+    """The feature version this installation writes, and why it is not the full one:
+    version 3 when both networks' weights load; version 2 (MSD_musicnn alone) when the
+    MTT weights do not; else the signal features alone (1), with the one-line problem
+    (``LACKING[version]`` says what the tracks go without). Analysis, its backlog and
+    ``segue doctor`` all ask this."""
+    from recommender.audio.musicnn import MSD, MTT, ModelError, check
 
     try:
-        check()  # whether the weights load, without keeping them in this process
+        check(MSD)  # whether the weights load, without keeping them in this process
     except ModelError as exc:
         return FEATURE_VERSION, str(exc)
-    return DEEP_FEATURE_VERSION, None
+    try:
+        check(MTT)
+    except ModelError as exc:
+        return DEEP_FEATURE_VERSION, str(exc)
+    return MTT_FEATURE_VERSION, None

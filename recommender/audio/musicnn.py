@@ -1,10 +1,18 @@
-"""musicnn (Pons & Serra, 2019; MSD_musicnn, trained on the Million Song Dataset's 50
-Last.fm tags) in plain numpy: a 200-d "how it sounds" embedding and tag probabilities.
+"""musicnn (Pons & Serra, 2019) in plain numpy: a 200-d "how it sounds" embedding and tag
+probabilities, from either of two trainings of the same network:
+
+- ``MSD``: MSD_musicnn, trained on the Million Song Dataset's 50 Last.fm tags (genres,
+  decades, moods): the embedding and most heard tags;
+- ``MTT``: MTT_musicnn, trained on MagnaTagATune's 50 tags, which name what MSD's lack:
+  "classical" and the instruments (strings, piano, violin, harpsichord, choir...). Only
+  its tag probabilities are used (its embedding is weaker for "sounds like": genre P@5
+  0.55 against MSD's 0.72 on the labelled snippets).
 
 The weights are converted once from the musicnn 0.1.0 wheel (ISC licence) by
 ``resources/models/convert_musicnn.py`` and shipped as ``resources/models/
-msd_musicnn.npz``; no ML framework runs here. The network, as ``musicnn.models.
-build_musicnn`` defines it (every batch normalisation in inference mode, epsilon 1e-3):
+msd_musicnn.npz`` and ``mtt_musicnn.npz``; no ML framework runs here. The network, as
+``musicnn.models.build_musicnn`` defines it for both (every batch normalisation in
+inference mode, epsilon 1e-3):
 
 - input: 3 s patches of a log-mel spectrogram, 187 frames x 96 bands (16 kHz mono,
   n_fft 512, hop 256, Slaney mel, ``log10(10000 mel + 1)`` in float32), batch-normed;
@@ -16,8 +24,9 @@ build_musicnn`` defines it (every batch normalisation in inference mode, epsilon
 - back end: max and mean over time (interleaved, 1506), batch norm, dense 200 (ReLU,
   batch norm: the penultimate layer, our embedding), dense 50 + sigmoid (the tags).
 
-Checked against the original TensorFlow graph on real recordings
-(tests/fixtures/musicnn_reference.npz, see its README): outputs agree within 1e-4.
+Checked against the original TensorFlow graphs on real recordings
+(tests/fixtures/musicnn_reference.npz and mtt_musicnn_reference.npz, see their README):
+outputs agree within 1e-4.
 
 Two backends run the same weights. onnxruntime, when it is installed and the ONNX file
 beside the weights was built from them (``msd_musicnn.onnx``, by the same converter
@@ -75,15 +84,45 @@ MSD_LABELS: tuple[str, ...] = (
     "60s", "rnb", "indie pop", "sad", "House", "happy",
 )  # fmt: skip
 
+# MagnaTagATune's 50 tags, in MTT_musicnn's output order (musicnn.configuration.MTT_LABELS).
+MTT_LABELS: tuple[str, ...] = (
+    "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock",
+    "fast", "piano", "ambient", "beat", "violin", "vocal", "synth", "female", "indian",
+    "opera", "male", "singing", "vocals", "no vocals", "harpsichord", "loud", "quiet",
+    "flute", "woman", "male vocal", "no vocal", "pop", "soft", "sitar", "solo", "man",
+    "classic", "choir", "voice", "new age", "dance", "male voice", "female vocal", "beats",
+    "harp", "cello", "no voice", "weird", "country", "metal", "female voice", "choral",
+)  # fmt: skip
+
 _log = logging.getLogger(__name__)
 
-MODEL_ENV = "SEGUE_MUSICNN_MODEL"  # another weights file (tests; a user's own build)
 BACKEND_ENV = "SEGUE_MUSICNN_BACKEND"  # "numpy" forces the numpy network
 # The ONNX model's metadata key holding the sha256 of the weights file it was built from.
 ONNX_SHA_KEY = "weights_sha256"
-MODEL_NAME = "msd_musicnn.npz"
 # Beside the source tree (a checkout, the editable install, the PyInstaller bundle)...
-_SOURCE_MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / MODEL_NAME
+_SOURCE_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One training of the network: its weights file, its tags, how the user hears of it."""
+
+    name: str  # musicnn's name for it
+    file: str  # the shipped weights, in resources/models
+    labels: tuple[str, ...]
+    env: str  # names another weights file (tests; a user's own build)
+    what: str  # "the music model": how a one-line problem names it
+
+
+MSD = ModelSpec(
+    "MSD_musicnn", "msd_musicnn.npz", MSD_LABELS, "SEGUE_MUSICNN_MODEL", "the music model"
+)
+MTT = ModelSpec(
+    "MTT_musicnn", "mtt_musicnn.npz", MTT_LABELS, "SEGUE_MTT_MODEL", "the instrument-tag model"
+)
+SPECS = (MSD, MTT)
+MODEL_ENV = MSD.env
+MODEL_NAME = MSD.file
 
 
 _CONVS = (
@@ -109,7 +148,7 @@ _EXPECTED_SHAPES: dict[str, tuple[int, ...]] = {
     "mid2/kernel": (7, 64, 1, 64),
     "mid3/kernel": (7, 64, 1, 64),
     "dense/kernel": (1506, 200),
-    "output/kernel": (200, 50),
+    "output/kernel": (200, 50),  # both trainings have 50 tags
 }
 
 
@@ -117,15 +156,18 @@ class ModelError(Exception):
     """The weights file is missing or damaged; the text is one line for the user."""
 
 
-def model_path() -> Path:
-    named = os.environ.get(MODEL_ENV)
+def model_path(spec: ModelSpec = MSD) -> Path:
+    """Where ``spec``'s weights are: the file its environment variable names, else beside
+    the source tree, else where a wheel installed them."""
+    named = os.environ.get(spec.env)
     if named:
         return Path(named)
-    if not _SOURCE_MODEL.exists():
-        found = resources.installed(f"models/{MODEL_NAME}")
+    source = _SOURCE_DIR / spec.file
+    if not source.exists():
+        found = resources.installed(f"models/{spec.file}")
         if found is not None:
             return found
-    return _SOURCE_MODEL
+    return source
 
 
 @dataclass(frozen=True)
@@ -149,18 +191,25 @@ class DeepFeatures:
     embedding: F32  # (200,) penultimate layer, averaged over patches
     tags: F32  # (50,) tag probabilities, averaged over patches
     patches: int
+    # (50,) MTT_musicnn's tag probabilities over the same patches, or None (not run)
+    mtt_tags: F32 | None = None
 
 
 def weights_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+# What this process has already warned of (one line a process, for both networks).
+_warned: set[str] = set()
+
+
 def _onnx_session(weights_path: Path) -> tuple[Any, str | None]:
     """An onnxruntime session over the ONNX file beside ``weights_path``, or None and
     why not: onnxruntime is forced off or missing, the file is absent, unreadable, or
     was built from other weights (then numpy runs the network: same numbers, a little
-    slower). A missing or broken onnxruntime, or a damaged file, logs one warning. One
-    thread: the analysis runs one worker per core."""
+    slower). A missing or broken onnxruntime logs one warning a process (whichever
+    network asks first), a damaged file one each time. One thread: the analysis runs one
+    worker per core."""
     onnx_path = weights_path.with_suffix(".onnx")
     if os.environ.get(BACKEND_ENV, "").lower() == "numpy":
         return None, f"{BACKEND_ENV}=numpy asks for it"
@@ -172,7 +221,9 @@ def _onnx_session(weights_path: Path) -> tuple[Any, str | None]:
         why = "onnxruntime is not installed"
         if not isinstance(exc, ModuleNotFoundError):
             why = f"onnxruntime does not load ({type(exc).__name__}: {exc})"
-        _log.warning("musicnn: %s; the network runs on numpy", why)
+        if "onnxruntime" not in _warned:
+            _log.warning("musicnn: %s; the networks run on numpy", why)
+            _warned.add("onnxruntime")
         return None, why
     try:
         options = ort.SessionOptions()
@@ -213,7 +264,7 @@ def network_backend() -> tuple[str, str | None]:
 
 
 class Musicnn:
-    """The MSD_musicnn network with its weights. Thread-safe (read-only arrays; an
+    """The network with one training's weights (``spec``). Thread-safe (read-only arrays; an
     onnxruntime session's ``run`` is thread-safe too)."""
 
     # The onnxruntime session that runs ``forward`` (see ``load``), else None: numpy,
@@ -221,7 +272,8 @@ class Musicnn:
     session: Any = None
     fallback: str | None = None
 
-    def __init__(self, weights: dict[str, npt.NDArray[np.generic]]) -> None:
+    def __init__(self, weights: dict[str, npt.NDArray[np.generic]], spec: ModelSpec = MSD) -> None:
+        self.spec = spec
         try:
             self.labels: tuple[str, ...] = tuple(str(x) for x in weights["labels"])
             for name, shape in _EXPECTED_SHAPES.items():
@@ -248,8 +300,8 @@ class Musicnn:
             self.output_bias = np.asarray(weights["output/bias"], dtype=np.float32)
         except KeyError as exc:
             raise ModelError(f"the weights lack {exc.args[0]}") from None
-        if self.labels != MSD_LABELS:
-            raise ModelError("the weights' tag labels are not MSD_musicnn's")
+        if self.labels != spec.labels:
+            raise ModelError(f"the weights' tag labels are not {spec.name}'s")
         finite = all(np.isfinite(layer.kernel).all() for layer in self.layers.values())
         if not finite or not np.isfinite(self.output_kernel).all():
             raise ModelError("the weights hold invalid numbers")
@@ -269,22 +321,25 @@ class Musicnn:
         return "numpy" if self.session is None else "onnxruntime"
 
     @classmethod
-    def load(cls, path: str | Path | None = None, backend: str = "auto") -> Musicnn:
-        """The network from a weights file (default: the one Segue ships). Raises
-        ``ModelError`` with one line if it is missing or damaged. ``backend`` "auto"
-        runs it with onnxruntime where it can (see ``_onnx_session``), "numpy" never."""
-        path = Path(path) if path is not None else model_path()
+    def load(
+        cls, path: str | Path | None = None, backend: str = "auto", spec: ModelSpec = MSD
+    ) -> Musicnn:
+        """The ``spec`` network (``MSD`` or ``MTT``) from a weights file (default: the one
+        Segue ships), whose tag labels must be that training's. Raises ``ModelError``
+        with one line if it is missing or damaged. ``backend`` "auto" runs it with
+        onnxruntime where it can (see ``_onnx_session``), "numpy" never."""
+        path = Path(path) if path is not None else model_path(spec)
         try:
             with np.load(path, allow_pickle=False) as data:
                 weights = {k: data[k] for k in data.files}
         except FileNotFoundError:
-            raise ModelError(f"the music model {path} is missing") from None
+            raise ModelError(f"{spec.what} {path} is missing") from None
         except Exception as exc:  # zip, header or CRC errors of a damaged file
-            raise ModelError(f"the music model {path} is damaged ({type(exc).__name__})") from None
+            raise ModelError(f"{spec.what} {path} is damaged ({type(exc).__name__})") from None
         try:
-            net = cls(weights)
+            net = cls(weights, spec)
         except ModelError as exc:
-            raise ModelError(f"the music model {path} is damaged: {exc}") from None
+            raise ModelError(f"{spec.what} {path} is damaged: {exc}") from None
         if backend == "numpy":
             net.fallback = "asked for numpy"
         else:
@@ -454,31 +509,28 @@ def patches(logmel: F32, limit: int | None = None) -> F32:
 
 
 @functools.cache
-def shipped() -> Musicnn:
-    """The shipped network, loaded once per process. Raises ``ModelError``."""
-    return Musicnn.load()
+def shipped(spec: ModelSpec = MSD) -> Musicnn:
+    """The shipped ``spec`` network, loaded once per process. Raises ``ModelError``."""
+    return Musicnn.load(spec=spec)
 
 
 # check()'s answers by weights file (path, size, mtime): None when it loads, else why not.
-_checked: dict[tuple[str, int, int], str | None] = {}
+_checked: dict[tuple[str, str, int, int], str | None] = {}
 
 
-def check() -> None:
-    """Raise ``ModelError`` (one line) unless the shipped network's weights load, WITHOUT
-    keeping them: a process that only needs to know the feature version (the app's
-    backlog check) must not hold the network in memory. Loaded once per weights file."""
-    if shipped.cache_info().currsize:  # this process holds the network already
-        shipped()
-        return
-    path = model_path()
+def check(spec: ModelSpec = MSD) -> None:
+    """Raise ``ModelError`` (one line) unless the shipped ``spec`` network's weights load,
+    WITHOUT keeping them: a process that only needs to know the feature version (the
+    app's backlog check) must not hold the network in memory. Loaded once per file."""
+    path = model_path(spec)
     try:
         st = os.stat(path)
     except OSError:
-        raise ModelError(f"the music model {path} is missing") from None
-    key = (str(path), st.st_size, st.st_mtime_ns)
+        raise ModelError(f"{spec.what} {path} is missing") from None
+    key = (spec.name, str(path), st.st_size, st.st_mtime_ns)
     if key not in _checked:
         try:
-            Musicnn.load(path, backend="numpy")  # validated, then dropped
+            Musicnn.load(path, backend="numpy", spec=spec)  # validated, then dropped
             _checked[key] = None
         except ModelError as exc:
             _checked[key] = str(exc)

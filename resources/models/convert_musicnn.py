@@ -1,16 +1,22 @@
-"""Rebuild ``msd_musicnn.npz`` (the weights Segue ships) from the musicnn 0.1.0 wheel.
+"""Rebuild ``msd_musicnn.npz`` and ``mtt_musicnn.npz`` (the weights Segue ships) from the
+musicnn 0.1.0 wheel.
 
     pip download --no-deps musicnn==0.1.0 -d /tmp/musicnn
     python resources/models/convert_musicnn.py /tmp/musicnn/musicnn-0.1.0-py3-none-any.whl
+    python resources/models/convert_musicnn.py --model MTT_musicnn \
+        /tmp/musicnn/musicnn-0.1.0-py3-none-any.whl
 
-The same script writes ``msd_musicnn.onnx``, the same network for onnxruntime, built
+``--model`` picks the training: ``MSD_musicnn`` (the default; Million Song Dataset tags)
+or ``MTT_musicnn`` (MagnaTagATune's), the same network; the output is named after it
+unless ``--out`` says otherwise. The same script writes ``msd_musicnn.onnx`` (or
+``mtt_musicnn.onnx``), the same network for onnxruntime, built
 from the very weights it just saved (with ``--onnx-only``, from the shipped ``.npz``):
 the batch normalisations folded exactly as ``recommender/audio/musicnn.py`` folds them
 (it builds the graph from a loaded ``Musicnn``), the weights file's sha256 in the
 graph's metadata, so the app never runs an ONNX file beside weights it was not made from.
 
 No TensorFlow: ``tf_checkpoint.py`` beside this script reads the checkpoint bundle
-(``musicnn/MSD_musicnn/.index`` + ``.data-00000-of-00001``; the names start with a dot).
+(``musicnn/<model>/.index`` + ``.data-00000-of-00001``; the names start with a dot).
 Only the inference weights are kept (the optimiser's Adam slots are dropped), renamed
 after the layer they belong to, as float32; see recommender/audio/musicnn.py for the
 network they run in.
@@ -32,8 +38,10 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 from tf_checkpoint import read_checkpoint  # noqa: E402
 
-MODEL = "MSD_musicnn"
-OUT = HERE / "msd_musicnn.npz"
+from recommender.audio.musicnn import SPECS, ModelSpec  # noqa: E402
+
+MODELS = {spec.name: spec for spec in SPECS}
+
 ONNX_OPSET = 18
 
 # The layer names of musicnn's graph (models.build_musicnn), in the order TensorFlow
@@ -49,60 +57,6 @@ CONVS = (
     "mid3",
 )
 NORMS = ("input", *CONVS, "pool", "dense")
-# The 50 Last.fm tags of the Million Song Dataset, in the model's output order
-# (musicnn.configuration.MSD_LABELS).
-MSD_LABELS = (
-    "rock",
-    "pop",
-    "alternative",
-    "indie",
-    "electronic",
-    "female vocalists",
-    "dance",
-    "00s",
-    "alternative rock",
-    "jazz",
-    "beautiful",
-    "metal",
-    "chillout",
-    "male vocalists",
-    "classic rock",
-    "soul",
-    "indie rock",
-    "Mellow",
-    "electronica",
-    "80s",
-    "folk",
-    "90s",
-    "chill",
-    "instrumental",
-    "punk",
-    "oldies",
-    "blues",
-    "hard rock",
-    "ambient",
-    "acoustic",
-    "experimental",
-    "female vocalist",
-    "guitar",
-    "Hip-Hop",
-    "70s",
-    "party",
-    "country",
-    "easy listening",
-    "sexy",
-    "catchy",
-    "funk",
-    "electro",
-    "heavy metal",
-    "Progressive rock",
-    "60s",
-    "rnb",
-    "indie pop",
-    "sad",
-    "House",
-    "happy",
-)
 
 
 def _tf_name(kind: str, i: int) -> str:
@@ -124,7 +78,7 @@ def convert(checkpoint_prefix: str) -> dict[str, np.ndarray]:
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in out.items()}
 
 
-def build_onnx(weights_path: Path) -> bytes:
+def build_onnx(weights_path: Path, spec: ModelSpec) -> bytes:
     """The network of ``weights_path`` (an ``.npz`` this script wrote) as a serialised
     ONNX model: input ``logmel`` (P, 187, 96), outputs ``penultimate`` (P, 200) and
     ``probs`` (P, 50), what ``Musicnn.forward`` returns. Convolutions in NCHW (the
@@ -135,7 +89,7 @@ def build_onnx(weights_path: Path) -> bytes:
 
     from recommender.audio.musicnn import ONNX_SHA_KEY, Musicnn, weights_sha256
 
-    net = Musicnn.load(weights_path, backend="numpy")
+    net = Musicnn.load(weights_path, backend="numpy", spec=spec)
     nodes: list[onnx.NodeProto] = []
     inits: dict[str, onnx.TensorProto] = {}
 
@@ -212,7 +166,7 @@ def build_onnx(weights_path: Path) -> bytes:
     node("Sigmoid", [logits], "probs")
     graph = helper.make_graph(
         nodes,
-        MODEL,
+        spec.name,
         [helper.make_tensor_value_info("logmel", TensorProto.FLOAT, ["P", 187, 96])],
         [
             helper.make_tensor_value_info("penultimate", TensorProto.FLOAT, ["P", 200]),
@@ -231,41 +185,44 @@ def build_onnx(weights_path: Path) -> bytes:
     return bytes(model.SerializeToString())
 
 
-def write_onnx(weights_path: Path) -> Path:
+def write_onnx(weights_path: Path, spec: ModelSpec) -> Path:
     target = weights_path.with_suffix(".onnx")
-    target.write_bytes(build_onnx(weights_path))
+    target.write_bytes(build_onnx(weights_path, spec))
     print(f"{target}: {target.stat().st_size:,} bytes")
     return target
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Convert musicnn's MSD_musicnn weights")
+    parser = argparse.ArgumentParser(description="Convert musicnn's weights for Segue")
     parser.add_argument("wheel", nargs="?", help="musicnn-0.1.0-py3-none-any.whl")
-    parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--model", choices=sorted(MODELS), default="MSD_musicnn")
+    parser.add_argument("--out", help="default: resources/models/<model in lower case>.npz")
     parser.add_argument(
         "--onnx-only", action="store_true", help="rebuild only the .onnx from the --out weights"
     )
     args = parser.parse_args()
+    spec = MODELS[args.model]
+    out = Path(args.out) if args.out else HERE / spec.file
     if args.onnx_only:
-        write_onnx(Path(args.out))
+        write_onnx(out, spec)
         return
     if not args.wheel:
         parser.error("the musicnn wheel is needed (or --onnx-only)")
     with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(args.wheel) as wheel:
         for member in wheel.namelist():
-            if member.startswith(f"musicnn/{MODEL}/"):
+            if member.startswith(f"musicnn/{spec.name}/"):
                 wheel.extract(member, tmp)
-        weights = convert(str(Path(tmp) / "musicnn" / MODEL) + "/")
+        weights = convert(str(Path(tmp) / "musicnn" / spec.name) + "/")
     wheel_sha = hashlib.sha256(Path(args.wheel).read_bytes()).hexdigest()
     np.savez_compressed(
-        args.out,
-        labels=np.array(MSD_LABELS),
-        source=np.array(f"musicnn==0.1.0 {MODEL} (wheel sha256 {wheel_sha})"),
+        out,
+        labels=np.array(spec.labels),
+        source=np.array(f"musicnn==0.1.0 {spec.name} (wheel sha256 {wheel_sha})"),
         **weights,
     )
     n = sum(v.size for v in weights.values())
-    print(f"{args.out}: {len(weights)} tensors, {n:,} weights")
-    write_onnx(Path(args.out))
+    print(f"{out}: {len(weights)} tensors, {n:,} weights")
+    write_onnx(out, spec)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,12 @@ At load ~3-4 (one after the other): numpy 3 patches 4.40 tracks/s (runs 7.1 / 4.
 3.67), worker CPU 0.262 s, 134 MB; onnxruntime 4 patches 6.73 tracks/s (4.88 / 6.96 /
 6.73), 0.263 s, 185 MB; onnxruntime 6 patches 2.76 tracks/s (the load rising to 4.2),
 0.326 s, 187 MB.
+
+The MTT network (heard tags: "classical", instruments) on MTT_PATCHES of those patches,
+before / after back to back at load ~3.2-3.4 (onnxruntime, 4 MSD patches): worker CPU
+0.301 / 0.343 s a track, 3.34 / 2.82 tracks/s, peak RSS 188 / 197 MB a worker; CPU-bound
+on 2 idle cores 6.63 / 5.83 tracks/s. With all 4 patches through MTT: 0.379 s, 3.15
+tracks/s (load ~2.9).
 """
 
 from __future__ import annotations
@@ -133,16 +139,16 @@ def _throughput(template: Path, folder: Path) -> dict[str, float]:
 
 def _in_process(files: list[Path]) -> dict[str, float]:
     from recommender.audio import analyze_file, warm_up
-    from recommender.audio.analyze import DEEP_PATCHES
+    from recommender.audio.analyze import DEEP_PATCHES, MTT_PATCHES
     from recommender.audio.decode import _pyav_excerpt, _soundfile_excerpt
-    from recommender.audio.musicnn import shipped
+    from recommender.audio.musicnn import MTT, shipped
 
-    net = shipped()
-    warm_up(net)
+    net, mtt = shipped(), shipped(MTT)
+    warm_up(net, mtt)
     cpu, cpu_without = [], []
     for f in files:
         start = time.process_time()
-        analyze_file(str(f), net)
+        analyze_file(str(f), net, mtt)
         cpu.append(time.process_time() - start)
         start = time.process_time()
         analyze_file(str(f))
@@ -150,6 +156,7 @@ def _in_process(files: list[Path]) -> dict[str, float]:
     out = {
         "network_backend": net.backend,  # type: ignore[dict-item]
         "deep_patches_per_track": DEEP_PATCHES,
+        "mtt_patches_per_track": MTT_PATCHES,
         "cpu_s_per_track_median": round(statistics.median(cpu), 3),
         "cpu_s_per_track_without_network_median": round(statistics.median(cpu_without), 3),
     }
