@@ -24,6 +24,7 @@ from typing import Any
 
 from player.errors import SegueError
 from player.library.events import KINDS
+from player.library.paths import from_db
 
 EXPECTED = (
     "expected Segue's history export (JSON), a ListenBrainz export (JSON), a Last.fm "
@@ -129,6 +130,12 @@ def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _path_or_none(value: Any) -> str | None:
+    """An exported path: as written, or the ``bytes:`` form of a name that is not UTF-8."""
+    text = _text_or_none(value)
+    return from_db(text) if text is not None else None
+
+
 def _segue_event(item: Any) -> Listen | None:
     """One event of Segue's own export, or None when ``item`` is not one."""
     if not isinstance(item, dict) or item.get("kind") not in KINDS:
@@ -145,7 +152,7 @@ def _segue_event(item: Any) -> Listen | None:
         album=_text_or_none(item.get("album")),
         mbid=_text_or_none(item.get("mb_track_id")),
         kind=str(item["kind"]),
-        path=_text_or_none(item.get("path")),
+        path=_path_or_none(item.get("path")),
         position_ms=_int_or_none(item.get("position_ms")),
         duration_ms=_int_or_none(item.get("duration_ms")),
         session_id=_text_or_none(item.get("session_id")),

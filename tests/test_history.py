@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -333,3 +337,104 @@ def test_log_refuses_the_future_and_a_position_past_the_end(
         assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr
     assert segue(db, "log", "play", str(files["blue"]), "--position", "2.0").returncode == 0
     assert len(_events(db)) == 1
+
+
+@pytest.fixture
+def odd_names(tmp_path: Path) -> tuple[Path, list[int]]:
+    """A library whose files include a name that is not UTF-8, with a listen on each."""
+    music = tmp_path / "music"
+    music.mkdir()
+    plain = tag(write_audio(tmp_path / "plain.wav", seconds=1.0), title="Plain", artist="A")
+    shutil.copy(plain, music / "plain.wav")
+    shutil.copy(plain, os.path.join(str(music), os.fsdecode(b"caf\xe9 \xff.wav")))
+    shutil.copy(plain, music / "zz.wav")
+    db = tmp_path / "lib.db"
+    assert segue(db, "scan", str(music)).returncode == 0
+    with open_library(db) as lib:
+        rows = lib.query("SELECT id, path FROM tracks ORDER BY path")
+        assert any(str(r["path"]).startswith("bytes:") for r in rows)
+        ids = [int(r["id"]) for r in rows]
+        for n, track in enumerate(ids):  # the odd one in the middle of the log
+            events.append(lib, events.NewEvent(track, "play", 1.6e9 + n, 1000, 1000, "s", "app"))
+    return db, ids
+
+
+def _by_track(db: Path) -> list[tuple[object, ...]]:
+    keys = ("ts", "kind", "track_id", "position_ms", "duration_ms", "session_id", "source")
+    return [tuple(e[k] for k in keys) for e in _events(db)]
+
+
+def test_an_export_with_a_name_that_is_not_utf8_imports_back_exactly(
+    odd_names: tuple[Path, list[int]], tmp_path: Path
+) -> None:
+    """An export to stdout held a raw \\xff byte (and import refused the whole backup);
+    with -o it was a traceback and an empty file. Now both are UTF-8 and round-trip."""
+    db, _ = odd_names
+    before = _by_track(db)
+    assert len(before) == 3
+    out = subprocess.run(
+        [sys.executable, "-m", "player", "--db", str(db), "history", "export"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"},
+    )
+    assert out.returncode == 0, out.stderr
+    printed = tmp_path / "printed.json"
+    printed.write_bytes(out.stdout)
+    assert len(json.loads(out.stdout.decode("utf-8"))["events"]) == 3
+    written = tmp_path / "written.json"
+    result = segue(db, "history", "export", "-o", str(written))
+    assert result.returncode == 0, result.stderr
+    for backup in (printed, written):
+        assert segue(db, "history", "wipe", "--yes").returncode == 0
+        restored = segue(db, "history", "import", str(backup))
+        assert restored.returncode == 0, restored.stderr
+        assert "3 new" in restored.stdout and "0 not in the library" in restored.stdout
+        assert _by_track(db) == before
+
+
+def test_the_apps_export_writes_every_event_of_odd_names(
+    odd_names: tuple[Path, list[int]], tmp_path: Path
+) -> None:
+    """Settings → Export stopped at the first event of a name that is not UTF-8."""
+    from player.ui.settings import export_history
+
+    db, _ = odd_names
+    before = _by_track(db)
+    target = tmp_path / "segue-history.jsonl"
+    assert export_history(str(db), str(target)) == 3
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 3
+    assert segue(db, "history", "wipe", "--yes").returncode == 0
+    assert segue(db, "history", "import", str(target)).returncode == 0
+    assert _by_track(db) == before
+
+
+def test_a_failed_export_leaves_the_old_file(
+    odd_names: tuple[Path, list[int]], tmp_path: Path
+) -> None:
+    from player.errors import SegueError
+    from player.history_export import write_atomically
+
+    db, _ = odd_names
+    old = tmp_path / "backup.json"
+    old.write_text("the older export\n")
+
+    def disk_fills() -> Iterator[str]:
+        yield "x" * 100_000
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(SegueError, match="No space left on device"):
+        write_atomically(old, disk_fills())
+    assert old.read_text() == "the older export\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+    for target, fragment in (
+        (tmp_path / "no" / "such" / "dir" / "h.json", "does not exist"),
+        (tmp_path, "it is a folder"),
+    ):
+        result = segue(db, "history", "export", "-o", str(target))
+        assert result.returncode == 1
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert fragment in result.stderr and str(target) in result.stderr
+    assert old.read_text() == "the older export\n"

@@ -28,21 +28,23 @@ def register(subparsers: Any) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    import json
-
     from player.cli.common import open_db, refuse_own_file
+    from player.history_export import document_chunks, write_atomically
     from player.library import events
 
     if args.output:
         refuse_own_file(args, args.output)
     with open_db(args) as db:
         logged = list(events.export(db))
-    text = json.dumps({"segue_history_version": 1, "events": logged}, ensure_ascii=False, indent=1)
+    chunks = document_chunks(logged)
     if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        write_atomically(args.output, chunks)
         print(f"wrote {len(logged)} events to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text + "\n")
+    else:  # UTF-8 whatever the locale says, as the file would be
+        out = sys.stdout.buffer
+        for chunk in chunks:
+            out.write(chunk.encode("utf-8"))
+        out.flush()
     return 0
 
 
