@@ -16,8 +16,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,56 @@ EXPECTED = (
     "expected Segue's history export (JSON), a ListenBrainz export (JSON), a Last.fm "
     "scrobble CSV or a Spotify streaming history (JSON)"
 )
+
+
+# A time outside these bounds cannot be a real listen: it is skipped, and counted.
+EARLIEST_TS = 631_152_000.0  # 1990-01-01 UTC, before any digital listening log
+FUTURE_SLACK_S = 60.0  # as `segue log --at`: clocks of the machines may differ a little
+
+
+class Skip(Exception):
+    """One entry of a history that cannot be a listen; ``str()`` says why, in a few words."""
+
+
+def listen_time(value: Any, now: float) -> float:
+    """A listen's Unix time in seconds from a number an export gives, or :class:`Skip`.
+
+    Milliseconds (Last.fm CSVs, some scripts), microseconds and nanoseconds are told by
+    their size: anything past 1e11 (the year 5138 in seconds, 1973 in milliseconds) is
+    divided by 1000 until it is not. NaN, infinities, times in the future (beyond the
+    slack ``segue log --at`` allows) and before 1990 are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Skip("unreadable time")
+    ts = float(value)
+    if not math.isfinite(ts):
+        raise Skip("unreadable time")
+    for _ in range(3):  # ms, µs, ns
+        if ts <= 1e11:
+            break
+        ts /= 1000.0
+    if ts > now + FUTURE_SLACK_S:
+        raise Skip("time in the future")
+    if ts < EARLIEST_TS:
+        raise Skip("time before 1990")
+    return ts
+
+
+@dataclass
+class History:
+    """What a history file holds: its source, the listens read and the entries skipped
+    (how many, by reason)."""
+
+    source: str
+    listens: list[Listen]
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def skipped_line(self) -> str:
+        """'3 skipped (2 time in the future, 1 unreadable time)', or '' when none were."""
+        total = sum(self.skipped.values())
+        if not total:
+            return ""
+        why = ", ".join(f"{n} {reason}" for reason, n in self.skipped.most_common())
+        return f"{total} skipped ({why})"
 
 
 @dataclass(frozen=True)
@@ -68,8 +120,17 @@ def _refuse(path: Path, why: str = "") -> SegueError:
 def read_listens(path: Path) -> tuple[str, list[Listen]]:
     """Return (source name, listens) for a Segue, ListenBrainz, Last.fm or Spotify
     streaming-history file (or a folder of Spotify history files)."""
+    history = read_history(path)
+    return history.source, history.listens
+
+
+def read_history(path: Path, now: float | None = None) -> History:
+    """The listens of a Segue, ListenBrainz, Last.fm or Spotify streaming-history file
+    (or a folder of Spotify history files), with the entries skipped and why. ``now``
+    (default: the clock) bounds the times accepted."""
+    now = time.time() if now is None else now
     if path.is_dir():
-        return "spotify", _spotify_folder(path)
+        return _spotify_folder(path, now)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -84,22 +145,39 @@ def read_listens(path: Path) -> tuple[str, list[Listen]]:
     if not stripped:
         raise _refuse(path, " (it is empty)")
     if stripped.startswith("["):
-        spotify = _spotify(stripped, path)
+        spotify = _spotify(stripped, path, now)
         if spotify is not None:
-            return "spotify", spotify
+            return spotify
     if stripped.startswith(("[", "{")):
         items = _json_items(stripped, path)
-        segue = [_segue_event(item) for item in items]
-        if items and all(event is not None for event in segue):
-            return "segue", [e for e in segue if e is not None]
-        listens = [listen for listen in map(_listenbrainz, items) if listen is not None]
-        if items and not listens:
+        segue = History("segue", [])
+        if items and all(_read(segue, _segue_event, item, now) for item in items):
+            return segue
+        listenbrainz = History("listenbrainz", [])
+        for item in items:
+            _read(listenbrainz, _listenbrainz, item, now)
+        if items and not listenbrainz.listens and not listenbrainz.skipped:
             raise _refuse(path, " (no listen or event in it)")
-        return "listenbrainz", listens
+        return listenbrainz
     try:
-        return "lastfm", list(_lastfm(text, path))
+        return _lastfm(text, path, now)
     except csv.Error:
         raise _refuse(path) from None
+
+
+class _NotThisFormat(Exception):
+    """The entry is not of the format tried (as opposed to one of it that is bad)."""
+
+
+def _read(history: History, parse: Any, item: Any, now: float) -> bool:
+    """Parse one entry into ``history``: True when it is of this format (read or skipped)."""
+    try:
+        history.listens.append(parse(item, now))
+    except _NotThisFormat:
+        return False
+    except Skip as why:
+        history.skipped[str(why)] += 1
+    return True
 
 
 def _json_items(text: str, path: Path) -> list[Any]:
@@ -136,17 +214,15 @@ def _path_or_none(value: Any) -> str | None:
     return from_db(text) if text is not None else None
 
 
-def _segue_event(item: Any) -> Listen | None:
-    """One event of Segue's own export, or None when ``item`` is not one."""
-    if not isinstance(item, dict) or item.get("kind") not in KINDS:
-        return None
-    ts = item.get("ts")
-    if not isinstance(ts, int | float) or isinstance(ts, bool):
-        return None
+def _segue_event(item: Any, now: float) -> Listen:
+    """One event of Segue's own export."""
+    if not isinstance(item, dict) or item.get("kind") not in KINDS or "ts" not in item:
+        raise _NotThisFormat
+    ts = listen_time(item["ts"], now)
     if not any(_text_or_none(item.get(k)) for k in ("path", "title", "mb_track_id")):
-        return None
+        raise _NotThisFormat
     return Listen(
-        ts=float(ts),
+        ts=ts,
         artist=_text_or_none(item.get("artist")),
         title=_text_or_none(item.get("title")),
         album=_text_or_none(item.get("album")),
@@ -160,13 +236,14 @@ def _segue_event(item: Any) -> Listen | None:
     )
 
 
-def _listenbrainz(item: Any) -> Listen | None:
+def _listenbrainz(item: Any, now: float) -> Listen:
     if not isinstance(item, dict) or "listened_at" not in item:
-        return None
+        raise _NotThisFormat
     try:
         ts = float(item["listened_at"])
     except (TypeError, ValueError):
-        return None
+        raise Skip("unreadable time") from None
+    ts = listen_time(ts, now)
     meta = item.get("track_metadata") or {}
     info = meta.get("additional_info") or {}
     mapping = meta.get("mbid_mapping") or {}
@@ -179,27 +256,28 @@ def _listenbrainz(item: Any) -> Listen | None:
     )
 
 
-def _spotify_folder(folder: Path) -> list[Listen]:
+def _spotify_folder(folder: Path, now: float) -> History:
     files = sorted(
         p for p in folder.glob("*.json") if p.name.lower().startswith(("streaming", "endsong"))
     )
     if not files:
         raise SegueError(f"{folder} holds no Spotify streaming-history files (*.json)")
-    listens: list[Listen] = []
+    history = History("spotify", [])
     for file in files:
         try:
             text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise SegueError(f"cannot read {file}: {exc}") from None
-        found = _spotify(text.lstrip(), file)
+        found = _spotify(text.lstrip(), file, now)
         if found is None:
             raise SegueError(f"{file} is not a Spotify streaming-history file")
-        listens.extend(found)
-    listens.sort(key=lambda listen: listen.ts)
-    return listens
+        history.listens.extend(found.listens)
+        history.skipped.update(found.skipped)
+    history.listens.sort(key=lambda listen: listen.ts)
+    return history
 
 
-def _spotify(text: str, path: Path) -> list[Listen] | None:
+def _spotify(text: str, path: Path, now: float) -> History | None:
     """Spotify's streaming history, or None when the JSON is not one."""
     try:
         data: Any = json.loads(text)
@@ -208,27 +286,24 @@ def _spotify(text: str, path: Path) -> list[Listen] | None:
     if not isinstance(data, list) or not data or not isinstance(data[0], dict):
         return None
     first = data[0]
+    history = History("spotify", [])
     if "endTime" in first and "trackName" in first:  # account data: end time to the minute
-        listens = []
         for number, row in enumerate(data, start=1):
             end = _parse_date(str(row.get("endTime", "")))
             if end is None:
                 raise SegueError(f"{path}: record {number} has no readable endTime")
             played = float(row.get("msPlayed") or 0.0)
             if row.get("trackName") and row.get("artistName"):
-                listens.append(
-                    Listen(
-                        end - played / 1000.0,
-                        row["artistName"],
-                        row["trackName"],
-                        None,
-                        None,
-                        ms_played=played,
-                    )
+                try:
+                    ts = listen_time(end - played / 1000.0, now)
+                except Skip as why:
+                    history.skipped[str(why)] += 1
+                    continue
+                history.listens.append(
+                    Listen(ts, row["artistName"], row["trackName"], None, None, ms_played=played)
                 )
-        return listens
+        return history
     if "ts" in first and ("master_metadata_track_name" in first or "ms_played" in first):
-        listens = []
         for number, row in enumerate(data, start=1):
             end = _parse_date(str(row.get("ts", "")).replace("Z", "+00:00"))
             if end is None:
@@ -239,9 +314,14 @@ def _spotify(text: str, path: Path) -> list[Listen] | None:
                 continue
             played = float(row.get("ms_played") or 0.0)
             skipped = bool(row.get("skipped")) or row.get("reason_end") == "fwdbtn"
-            listens.append(
+            try:
+                ts = listen_time(end - played / 1000.0, now)
+            except Skip as why:
+                history.skipped[str(why)] += 1
+                continue
+            history.listens.append(
                 Listen(
-                    end - played / 1000.0,
+                    ts,
                     artist,
                     title,
                     row.get("master_metadata_album_album_name"),
@@ -250,7 +330,7 @@ def _spotify(text: str, path: Path) -> list[Listen] | None:
                     skipped=skipped,
                 )
             )
-        return listens
+        return history
     return None
 
 
@@ -279,10 +359,11 @@ def _parse_date(value: str) -> float | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
-def _lastfm(text: str, path: Path) -> Iterator[Listen]:
+def _lastfm(text: str, path: Path, now: float) -> History:
+    history = History("lastfm", [])
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
-        return
+        return history
     header = [c.strip().lower() for c in rows[0]]
     if {"artist", "title"} <= set(header) or {"artist", "track"} <= set(header):
         col = {name: i for i, name in enumerate(header)}
@@ -296,23 +377,35 @@ def _lastfm(text: str, path: Path) -> Iterator[Listen]:
         title_col, date_col, body = 2, 3, rows
     if date_col is None or title_col is None:
         raise SegueError(f"{path} is not a Last.fm scrobble CSV (no date column)")
-    bad = 0
+    unreadable = 0
     for row in body:
         if len(row) <= max(date_col, title_col):
-            bad += 1
+            history.skipped["row without a date"] += 1
+            unreadable += 1
             continue
         ts = _parse_date(row[date_col])
         if ts is None:
-            bad += 1
+            history.skipped["unreadable date"] += 1
+            unreadable += 1
+            continue
+        try:
+            ts = listen_time(ts, now)
+        except Skip as why:
+            history.skipped[str(why)] += 1
             continue
         album_col = col.get("album")
         mbid_col = col.get("track_mbid", col.get("mbid"))
-        yield Listen(
-            ts=ts,
-            artist=row[col["artist"]] or None,
-            title=row[title_col] or None,
-            album=(row[album_col] or None) if album_col is not None else None,
-            mbid=(row[mbid_col] or None) if mbid_col is not None and mbid_col < len(row) else None,
+        history.listens.append(
+            Listen(
+                ts=ts,
+                artist=row[col["artist"]] or None,
+                title=row[title_col] or None,
+                album=(row[album_col] or None) if album_col is not None else None,
+                mbid=(row[mbid_col] or None)
+                if mbid_col is not None and mbid_col < len(row)
+                else None,
+            )
         )
-    if bad and bad == len(body):
+    if unreadable and unreadable == len(body):
         raise SegueError(f"{path} is not a Last.fm scrobble CSV (no row has a date)")
+    return history

@@ -438,3 +438,55 @@ def test_a_failed_export_leaves_the_old_file(
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert fragment in result.stderr and str(target) in result.stderr
     assert old.read_text() == "the older export\n"
+
+
+def test_import_reads_milliseconds_and_skips_impossible_times(
+    scanned: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    """A Last.fm date in milliseconds (1700000000000) was stored as the year 55841 and
+    broke every recommendation after it. Milliseconds are now read as such; a time in the
+    future, NaN or before 1990 is skipped and counted, never stored."""
+    db, _ = scanned
+    csv_file = tmp_path / "scrobbles.csv"
+    csv_file.write_text(
+        "artist,album,title,date\n"
+        "Dolly Parton,,Jolene,1700000000000\n"  # milliseconds: 2023-11-14
+        "Dolly Parton,,Jolene,99999999999999999999\n"  # the future, whatever the unit
+        "Dolly Parton,,Jolene,4102444800\n"  # 2100
+        "Dolly Parton,,Jolene,0001-01-01 00:00\n"
+        "Dolly Parton,,Jolene,yesterday\n"
+    )
+    result = segue(db, "history", "import", str(csv_file))
+    assert result.returncode == 0, result.stderr
+    assert "4 skipped (2 time in the future, 1 time before 1990, 1 unreadable date)" in (
+        result.stdout
+    )
+    assert [e["ts"] for e in _events(db)] == [1700000000.0]
+
+    for name, body in (
+        (
+            "lb.json",
+            '[{"listened_at": 1e300, "track_metadata": {"artist_name": '
+            '"Dolly Parton", "track_name": "Jolene"}}]',
+        ),
+        (
+            "lb_nan.json",
+            '[{"listened_at": "nan", "track_metadata": {"artist_name": '
+            '"Dolly Parton", "track_name": "Jolene"}}]',
+        ),
+        (
+            "segue.json",
+            '{"segue_history_version": 1, "events": [{"kind": "play", '
+            '"ts": 1e308, "title": "Jolene", "artist": "Dolly Parton"}, {"kind": "play", '
+            '"ts": NaN, "title": "Jolene", "artist": "Dolly Parton"}]}',
+        ),
+    ):
+        path = tmp_path / name
+        path.write_text(body)
+        result = segue(db, "history", "import", str(path), "--json")
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout)
+        assert summary["added"] == 0 and summary["skipped"] >= 1, summary
+    assert [e["ts"] for e in _events(db)] == [1700000000.0]
+    upnext = segue(db, "upnext")
+    assert upnext.returncode == 0, upnext.stderr

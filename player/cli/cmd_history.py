@@ -69,11 +69,12 @@ def run_wipe(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from player.cli.common import open_db, print_json, refuse_own_file
-    from player.history_import import read_listens
+    from player.history_import import read_history
     from player.library import events, tracks
 
     refuse_own_file(args, args.file)
-    source, listens = read_listens(Path(args.file))
+    history = read_history(Path(args.file))
+    source, listens = history.source, history.listens
     with open_db(args) as db:
         matcher = tracks.TrackMatcher.load(db)
         matched: list[events.NewEvent] = []
@@ -121,6 +122,8 @@ def run_import(args: argparse.Namespace) -> int:
         "added": added,
         "already_imported": len(matched) - added,
         "unmatched": sum(unmatched.values()),
+        "skipped": sum(history.skipped.values()),
+        "skipped_why": dict(history.skipped.most_common()),
         "unmatched_tracks": [
             {"track": k, "listens": v} for k, v in sorted(unmatched.items(), key=lambda x: -x[1])
         ],
@@ -133,6 +136,7 @@ def run_import(args: argparse.Namespace) -> int:
         f"{len(listens)} {what} from {source}: {len(matched)} matched to library tracks "
         f"({added} new, {len(matched) - added} already imported), "
         f"{summary['unmatched']} not in the library"
+        + (f"; {history.skipped_line()}" if history.skipped else "")
     )
     for item in summary["unmatched_tracks"][:20]:  # type: ignore[index]
         print(f"  not found: {item['track']} ({item['listens']} listens)")
