@@ -149,15 +149,21 @@ def read_history(path: Path, now: float | None = None) -> History:
         if spotify is not None:
             return spotify
     if stripped.startswith(("[", "{")):
-        items = _json_items(stripped, path)
+        items, ours = _json_items(stripped, path)
         segue = History("segue", [])
+        if ours:  # Segue's own document: whatever else is in its list is skipped
+            for item in items:
+                if not _read(segue, _segue_event, item, now):
+                    segue.skipped["not an event"] += 1
+            return segue
         if items and all(_read(segue, _segue_event, item, now) for item in items):
             return segue
         listenbrainz = History("listenbrainz", [])
-        for item in items:
-            _read(listenbrainz, _listenbrainz, item, now)
-        if items and not listenbrainz.listens and not listenbrainz.skipped:
+        recognised = sum(_read(listenbrainz, _listenbrainz, item, now) for item in items)
+        if items and not recognised:
             raise _refuse(path, " (no listen or event in it)")
+        if recognised < len(items):
+            listenbrainz.skipped["not a listen"] += len(items) - recognised
         return listenbrainz
     try:
         return _lastfm(text, path, now)
@@ -177,31 +183,58 @@ def _read(history: History, parse: Any, item: Any, now: float) -> bool:
         return False
     except Skip as why:
         history.skipped[str(why)] += 1
+    except (TypeError, ValueError, AttributeError, OverflowError):  # a field of a wrong type
+        history.skipped["malformed entry"] += 1
     return True
 
 
-def _json_items(text: str, path: Path) -> list[Any]:
+def _json_items(text: str, path: Path) -> tuple[list[Any], bool]:
+    """The entries of a JSON (or JSON Lines) history, and whether it is Segue's own
+    export document."""
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError:
         try:  # JSON Lines
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
+            return [json.loads(line) for line in text.splitlines() if line.strip()], False
         except json.JSONDecodeError as exc:
             raise _refuse(path, f" (bad JSON: {exc.msg})") from None
+    except RecursionError:
+        raise _refuse(path, " (JSON nested too deep)") from None
     if isinstance(data, list):
-        return data
+        return data, False
     if isinstance(data, dict) and "segue_history_version" in data:
         events = data.get("events")
         if not isinstance(events, list):
             raise _refuse(path, " (no events list)")
-        return events
+        return events, True
     if isinstance(data, dict) and isinstance(data.get("payload"), dict):
-        return list(data["payload"].get("listens", []))
-    return [data]
+        listens = data["payload"].get("listens", [])
+        return (listens if isinstance(listens, list) else [listens]), False
+    return [data], False
 
 
-def _int_or_none(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+MAX_MS = 2**31 - 1  # 24.8 days: no position in, or length of, a track is longer
+
+
+def _ms(value: Any, what: str) -> float | None:
+    """A position or length in milliseconds (None when absent), or :class:`Skip`."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise Skip(f"unreadable {what}") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Skip(f"unreadable {what}")
+    if not (math.isfinite(value) and 0 <= value <= MAX_MS):
+        raise Skip(f"impossible {what}")
+    return float(value)
+
+
+def _int_ms(value: Any, what: str) -> int | None:
+    ms = _ms(value, what)
+    return None if ms is None else int(ms)
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -229,8 +262,8 @@ def _segue_event(item: Any, now: float) -> Listen:
         mbid=_text_or_none(item.get("mb_track_id")),
         kind=str(item["kind"]),
         path=_path_or_none(item.get("path")),
-        position_ms=_int_or_none(item.get("position_ms")),
-        duration_ms=_int_or_none(item.get("duration_ms")),
+        position_ms=_int_ms(item.get("position_ms"), "position"),
+        duration_ms=_int_ms(item.get("duration_ms"), "duration"),
         session_id=_text_or_none(item.get("session_id")),
         source=_text_or_none(item.get("source")),
     )
@@ -244,16 +277,30 @@ def _listenbrainz(item: Any, now: float) -> Listen:
     except (TypeError, ValueError):
         raise Skip("unreadable time") from None
     ts = listen_time(ts, now)
-    meta = item.get("track_metadata") or {}
-    info = meta.get("additional_info") or {}
-    mapping = meta.get("mbid_mapping") or {}
-    return Listen(
+    meta = _object(item.get("track_metadata"))
+    info = _object(meta.get("additional_info"), nested=True)
+    mapping = _object(meta.get("mbid_mapping"), nested=True)
+    listen = Listen(
         ts=ts,
-        artist=meta.get("artist_name"),
-        title=meta.get("track_name"),
-        album=meta.get("release_name"),
-        mbid=info.get("recording_mbid") or mapping.get("recording_mbid"),
+        artist=_text_or_none(meta.get("artist_name")),
+        title=_text_or_none(meta.get("track_name")),
+        album=_text_or_none(meta.get("release_name")),
+        mbid=_text_or_none(info.get("recording_mbid"))
+        or _text_or_none(mapping.get("recording_mbid")),
     )
+    if listen.title is None and listen.mbid is None:
+        raise Skip("no track name")
+    return listen
+
+
+def _object(value: Any, nested: bool = False) -> dict[str, Any]:
+    """A JSON object of an entry ({} when absent; a nested extra of another type is
+    ignored, the entry itself of another type is skipped)."""
+    if isinstance(value, dict):
+        return value
+    if value is None or nested:
+        return {}
+    raise Skip("malformed entry")
 
 
 def _spotify_folder(folder: Path, now: float) -> History:
@@ -286,52 +333,67 @@ def _spotify(text: str, path: Path, now: float) -> History | None:
     if not isinstance(data, list) or not data or not isinstance(data[0], dict):
         return None
     first = data[0]
-    history = History("spotify", [])
     if "endTime" in first and "trackName" in first:  # account data: end time to the minute
-        for number, row in enumerate(data, start=1):
-            end = _parse_date(str(row.get("endTime", "")))
-            if end is None:
-                raise SegueError(f"{path}: record {number} has no readable endTime")
-            played = float(row.get("msPlayed") or 0.0)
-            if row.get("trackName") and row.get("artistName"):
-                try:
-                    ts = listen_time(end - played / 1000.0, now)
-                except Skip as why:
-                    history.skipped[str(why)] += 1
-                    continue
-                history.listens.append(
-                    Listen(ts, row["artistName"], row["trackName"], None, None, ms_played=played)
-                )
-        return history
-    if "ts" in first and ("master_metadata_track_name" in first or "ms_played" in first):
-        for number, row in enumerate(data, start=1):
-            end = _parse_date(str(row.get("ts", "")).replace("Z", "+00:00"))
-            if end is None:
-                raise SegueError(f"{path}: record {number} has no readable ts")
-            title = row.get("master_metadata_track_name")
-            artist = row.get("master_metadata_album_artist_name")
-            if not title or not artist:  # podcasts, audiobooks, unavailable tracks
-                continue
-            played = float(row.get("ms_played") or 0.0)
-            skipped = bool(row.get("skipped")) or row.get("reason_end") == "fwdbtn"
-            try:
-                ts = listen_time(end - played / 1000.0, now)
-            except Skip as why:
-                history.skipped[str(why)] += 1
-                continue
-            history.listens.append(
-                Listen(
-                    ts,
-                    artist,
-                    title,
-                    row.get("master_metadata_album_album_name"),
-                    None,
-                    ms_played=played,
-                    skipped=skipped,
-                )
-            )
-        return history
-    return None
+        parse = _spotify_account
+    elif "ts" in first and ("master_metadata_track_name" in first or "ms_played" in first):
+        parse = _spotify_extended
+    else:
+        return None
+    history = History("spotify", [])
+    for row in data:
+        try:
+            listen = parse(row, now)
+        except Skip as why:
+            history.skipped[str(why)] += 1
+        except (TypeError, ValueError, AttributeError, OverflowError):
+            history.skipped["malformed entry"] += 1
+        else:
+            if listen is not None:
+                history.listens.append(listen)
+    return history
+
+
+def _spotify_end(value: Any) -> float:
+    end = _parse_date(value.replace("Z", "+00:00")) if isinstance(value, str) else None
+    if end is None:
+        raise Skip("unreadable date")
+    return end
+
+
+def _spotify_account(row: Any, now: float) -> Listen | None:
+    """A record of the account data's StreamingHistory*.json."""
+    if not isinstance(row, dict):
+        raise Skip("malformed entry")
+    end = _spotify_end(row.get("endTime"))
+    played = _ms(row.get("msPlayed"), "play length") or 0.0
+    title, artist = _text_or_none(row.get("trackName")), _text_or_none(row.get("artistName"))
+    if not title or not artist:
+        return None
+    return Listen(
+        listen_time(end - played / 1000.0, now), artist, title, None, None, ms_played=played
+    )
+
+
+def _spotify_extended(row: Any, now: float) -> Listen | None:
+    """A record of the extended Streaming_History_Audio_*.json."""
+    if not isinstance(row, dict):
+        raise Skip("malformed entry")
+    end = _spotify_end(row.get("ts"))
+    title = _text_or_none(row.get("master_metadata_track_name"))
+    artist = _text_or_none(row.get("master_metadata_album_artist_name"))
+    if not title or not artist:  # podcasts, audiobooks, unavailable tracks
+        return None
+    played = _ms(row.get("ms_played"), "play length") or 0.0
+    skipped = bool(row.get("skipped")) or row.get("reason_end") == "fwdbtn"
+    return Listen(
+        listen_time(end - played / 1000.0, now),
+        artist,
+        title,
+        _text_or_none(row.get("master_metadata_album_album_name")),
+        None,
+        ms_played=played,
+        skipped=skipped,
+    )
 
 
 _DATE_FORMATS = (
@@ -377,10 +439,16 @@ def _lastfm(text: str, path: Path, now: float) -> History:
         title_col, date_col, body = 2, 3, rows
     if date_col is None or title_col is None:
         raise SegueError(f"{path} is not a Last.fm scrobble CSV (no date column)")
+    album_col = col.get("album")
+    mbid_col = col.get("track_mbid", col.get("mbid"))
+
+    def cell(row: list[str], i: int | None) -> str | None:
+        return (row[i].strip() or None) if i is not None and i < len(row) else None
+
     unreadable = 0
     for row in body:
-        if len(row) <= max(date_col, title_col):
-            history.skipped["row without a date"] += 1
+        if len(row) <= max(date_col, title_col, col["artist"]):
+            history.skipped["short row"] += 1
             unreadable += 1
             continue
         ts = _parse_date(row[date_col])
@@ -393,17 +461,13 @@ def _lastfm(text: str, path: Path, now: float) -> History:
         except Skip as why:
             history.skipped[str(why)] += 1
             continue
-        album_col = col.get("album")
-        mbid_col = col.get("track_mbid", col.get("mbid"))
         history.listens.append(
             Listen(
                 ts=ts,
-                artist=row[col["artist"]] or None,
-                title=row[title_col] or None,
-                album=(row[album_col] or None) if album_col is not None else None,
-                mbid=(row[mbid_col] or None)
-                if mbid_col is not None and mbid_col < len(row)
-                else None,
+                artist=cell(row, col["artist"]),
+                title=cell(row, title_col),
+                album=cell(row, album_col),
+                mbid=cell(row, mbid_col),
             )
         )
     if unreadable and unreadable == len(body):

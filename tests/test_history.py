@@ -490,3 +490,93 @@ def test_import_reads_milliseconds_and_skips_impossible_times(
     assert [e["ts"] for e in _events(db)] == [1700000000.0]
     upnext = segue(db, "upnext")
     assert upnext.returncode == 0, upnext.stderr
+
+
+_JOLENE = '"artist_name": "Dolly Parton", "track_name": "Jolene"'
+
+
+@pytest.mark.parametrize(
+    "name, body, added, skipped",
+    [
+        ("lb.json", '[{"listened_at": 1700000000, "track_metadata": "x"}]', 0, "1 malformed entry"),
+        (
+            "lb.json",
+            '[{"listened_at": "nan", "track_metadata": {' + _JOLENE + "}}]",
+            0,
+            "1 unreadable time",
+        ),
+        (
+            "lb.json",
+            '[{"listened_at": 1700000000, "track_metadata": '
+            '{"artist_name": 123, "track_name": ["Jolene"]}}]',
+            0,
+            "1 no track name",
+        ),
+        (
+            "lb.json",
+            '[{"listened_at": 1700000000, "track_metadata": {' + _JOLENE + '}}, "oops"]',
+            1,
+            "1 not a listen",
+        ),
+        (
+            "segue.json",
+            '{"segue_history_version": 1, "events": [{"kind": "play", "ts": 1700000000, '
+            '"title": "Jolene", "artist": "Dolly Parton", "position_ms": 1e30}, 7, '
+            '{"kind": "play", "ts": 1700000100, "title": "Jolene", "artist": "Dolly Parton"}]}',
+            1,
+            "2 skipped (1 impossible position, 1 not an event)",
+        ),
+        (
+            "sp.json",
+            '[{"endTime": "2024-01-01 10:00", "artistName": "Dolly Parton", '
+            '"trackName": "Jolene", "msPlayed": "abc"}]',
+            0,
+            "1 unreadable play length",
+        ),
+        (
+            "sp.json",
+            '[{"endTime": "2024-01-01 10:00", "artistName": "Dolly Parton", '
+            '"trackName": "Jolene", "msPlayed": 1000}, "oops"]',
+            1,
+            "1 malformed entry",
+        ),
+        (
+            "sp.json",
+            '[{"ts": "2024-01-01T10:00:00Z", "master_metadata_track_name": "Jolene", '
+            '"master_metadata_album_artist_name": "Dolly Parton", "ms_played": "x"}]',
+            0,
+            "1 unreadable play length",
+        ),
+        (
+            "lf.csv",
+            "artist,album,title,date\nDolly Parton,,Jolene,01 Jan 2024 10:00\n"
+            "Dolly Parton,,Jolene,yesterday\nDolly Parton,,Jolene\n"
+            "Dolly Parton,,Jolene,2024-13-45 10:00\n",
+            1,
+            "3 skipped (2 unreadable date, 1 short row)",
+        ),
+    ],
+)
+def test_bad_entries_are_skipped_and_counted_never_a_traceback(
+    scanned: tuple[Path, dict[str, Path]],
+    tmp_path: Path,
+    name: str,
+    body: str,
+    added: int,
+    skipped: str,
+) -> None:
+    """Non-numeric msPlayed, an entry that is no object, NaN times, names of the wrong type,
+    a position of 1e30: each was a traceback (or an IntegrityError), and a Last.fm CSV with
+    3 of 4 dates unreadable said "1 listens" and nothing more. Each is now a skipped entry,
+    counted with its reason on the summary line, and the good entries beside it import."""
+    db, _ = scanned
+    path = tmp_path / name
+    path.write_text(body)
+    result = segue(db, "history", "import", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stdout.strip().splitlines()) == 1, result.stdout
+    assert f"({added} new," in result.stdout and skipped in result.stdout, result.stdout
+    assert len(_events(db)) == added
+    summary = json.loads(segue(db, "history", "import", str(path), "--json").stdout)
+    assert summary["skipped"] == sum(summary["skipped_why"].values()) >= 1
