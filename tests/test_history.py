@@ -580,3 +580,30 @@ def test_bad_entries_are_skipped_and_counted_never_a_traceback(
     assert len(_events(db)) == added
     summary = json.loads(segue(db, "history", "import", str(path), "--json").stdout)
     assert summary["skipped"] == sum(summary["skipped_why"].values()) >= 1
+
+
+def test_import_commits_in_chunks_and_a_rerun_adds_nothing_twice(tmp_path: Path) -> None:
+    """`history import` held the write lock for the whole file (31 s for 60k events into a
+    60k log), locking out the app's listen logging. It now writes a few thousand events per
+    transaction; what an interrupted import committed is not added again by a re-run."""
+    from player.errors import WriteRefusedError
+
+    with open_library(tmp_path / "lib.db") as db:
+        with db.transaction() as conn:
+            for n in range(3):
+                conn.execute(
+                    "INSERT INTO tracks (path, size, mtime, fingerprint, added_at, updated_at) "
+                    "VALUES (?, 1, 1, 'f', 0, 0)",
+                    (f"/m/{n}.mp3",),
+                )
+        events.append(db, events.NewEvent(2, "play", 1.6e9 + 4, source="lastfm"))  # logged
+        wanted = [events.NewEvent(1 + n % 3, "play", 1.6e9 + n, source="lastfm") for n in range(9)]
+        twice = [*wanted, wanted[2]]  # the file holds one listen twice
+        broken = [*twice, events.NewEvent(99, "play", 1.6e9 + 100, source="lastfm")]
+        with pytest.raises(WriteRefusedError):  # no track 99: the last chunk fails
+            events.append_new(db, broken, chunk=3)
+        assert events.count(db) == 1 + 7, "the chunks before the failure are kept"
+        assert events.append_new(db, twice, chunk=3) == 1, "the re-run adds only the rest"
+        assert events.append_new(db, list(reversed(twice)), chunk=4) == 0
+        logged = [(e.ts, e.track_id) for e in events.all_events(db)]
+        assert logged == [(w.ts, w.track_id) for w in wanted]

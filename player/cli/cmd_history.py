@@ -79,11 +79,16 @@ def run_import(args: argparse.Namespace) -> int:
         matcher = tracks.TrackMatcher.load(db)
         matched: list[events.NewEvent] = []
         unmatched: dict[str, int] = {}
+        by_path: dict[str, int | None] = {}  # each path looked up once
         for listen in listens:
-            known = tracks.by_path(db, listen.path) if listen.path else None
-            track_id = (
-                known.id if known else matcher.match(listen.mbid, listen.artist, listen.title)
-            )
+            track_id = None
+            if listen.path:
+                if listen.path not in by_path:
+                    known = tracks.by_path(db, listen.path)
+                    by_path[listen.path] = known.id if known else None
+                track_id = by_path[listen.path]
+            if track_id is None:
+                track_id = matcher.match(listen.mbid, listen.artist, listen.title)
             if track_id is None:
                 label = f"{listen.artist or '?'} – {listen.title or listen.path or '?'}"
                 unmatched[label] = unmatched.get(label, 0) + 1
@@ -114,7 +119,8 @@ def run_import(args: argparse.Namespace) -> int:
                     source=source,
                 )
             )
-        added = events.append_many(db, matched, skip_duplicates=True)
+        # Everything above only read; now a few thousand events per short transaction.
+        added = events.append_new(db, matched)
     summary = {
         "source": source,
         "listens": len(listens),
