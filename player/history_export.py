@@ -10,7 +10,8 @@ imports back exactly.
 
 Files are written atomically: into a temporary file in the target's folder, flushed to
 disk, then renamed over the target. A failure (a full disk, permission denied...) leaves an
-older export there untouched and is one :class:`SegueError` line.
+older export there untouched and is one :class:`SegueError` line. A file replaced keeps its
+mode; a new one is readable by its owner only (it is the user's listening history).
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def write_atomically(target: str | Path, chunks: Iterable[str]) -> None:
     folder = final.parent
     if not folder.is_dir():
         raise SegueError(f"cannot write {target}: folder {target.parent} does not exist")
+    if final.exists() and not os.access(final, os.W_OK):  # as open() would refuse
+        raise SegueError(f"cannot write {target}: Permission denied")
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=folder)
     except OSError as exc:
