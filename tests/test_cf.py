@@ -183,3 +183,19 @@ def test_grow_keeps_what_was_learned() -> None:
     model.observe(api.Event(9, 2000.0, api.PLAY, artist=1))
     model.observe(api.Event(0, 2100.0, api.PLAY, artist=0))
     assert model.neighbours(9, 2)[0][0] == 0
+
+
+def test_a_timestamp_in_milliseconds_in_the_log_does_not_break_scoring() -> None:
+    """An imported listen at 1700000000000 (a Last.fm time in milliseconds) made every
+    ranking raise OverflowError, so Up Next stayed empty for good."""
+    start = 1.7e9
+    events = [*listen([0, 1, 2, 3], start), *listen([0, 1, 2], start + DAY)]
+    events.append(api.Event(4, 1.7e12, api.PLAY))
+    for model in (SessionCF.rebuild(events, 6), observed(6, events)):
+        for now in (start + 2 * DAY, 1.7e12 + 60, 1.0):
+            context = api.Context(current=0, session=(0,), now=now)
+            scores = model.scores(context)
+            assert np.isfinite(scores).all()
+            assert np.isfinite(model.item_scores(context)).all()
+            assert np.isfinite(model.artist_scores(context)).all()
+            assert np.isfinite(model.pair_weight(0, 1, now))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -333,3 +337,273 @@ def test_log_refuses_the_future_and_a_position_past_the_end(
         assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr
     assert segue(db, "log", "play", str(files["blue"]), "--position", "2.0").returncode == 0
     assert len(_events(db)) == 1
+
+
+@pytest.fixture
+def odd_names(tmp_path: Path) -> tuple[Path, list[int]]:
+    """A library whose files include a name that is not UTF-8, with a listen on each."""
+    music = tmp_path / "music"
+    music.mkdir()
+    plain = tag(write_audio(tmp_path / "plain.wav", seconds=1.0), title="Plain", artist="A")
+    shutil.copy(plain, music / "plain.wav")
+    shutil.copy(plain, os.path.join(str(music), os.fsdecode(b"caf\xe9 \xff.wav")))
+    shutil.copy(plain, music / "zz.wav")
+    db = tmp_path / "lib.db"
+    assert segue(db, "scan", str(music)).returncode == 0
+    with open_library(db) as lib:
+        rows = lib.query("SELECT id, path FROM tracks ORDER BY path")
+        assert any(str(r["path"]).startswith("bytes:") for r in rows)
+        ids = [int(r["id"]) for r in rows]
+        for n, track in enumerate(ids):  # the odd one in the middle of the log
+            events.append(lib, events.NewEvent(track, "play", 1.6e9 + n, 1000, 1000, "s", "app"))
+    return db, ids
+
+
+def _by_track(db: Path) -> list[tuple[object, ...]]:
+    keys = ("ts", "kind", "track_id", "position_ms", "duration_ms", "session_id", "source")
+    return [tuple(e[k] for k in keys) for e in _events(db)]
+
+
+def test_an_export_with_a_name_that_is_not_utf8_imports_back_exactly(
+    odd_names: tuple[Path, list[int]], tmp_path: Path
+) -> None:
+    """An export to stdout held a raw \\xff byte (and import refused the whole backup);
+    with -o it was a traceback and an empty file. Now both are UTF-8 and round-trip."""
+    db, _ = odd_names
+    before = _by_track(db)
+    assert len(before) == 3
+    out = subprocess.run(
+        [sys.executable, "-m", "player", "--db", str(db), "history", "export"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"},
+    )
+    assert out.returncode == 0, out.stderr
+    printed = tmp_path / "printed.json"
+    printed.write_bytes(out.stdout)
+    assert len(json.loads(out.stdout.decode("utf-8"))["events"]) == 3
+    written = tmp_path / "written.json"
+    result = segue(db, "history", "export", "-o", str(written))
+    assert result.returncode == 0, result.stderr
+    for backup in (printed, written):
+        assert segue(db, "history", "wipe", "--yes").returncode == 0
+        restored = segue(db, "history", "import", str(backup))
+        assert restored.returncode == 0, restored.stderr
+        assert "3 new" in restored.stdout and "0 not in the library" in restored.stdout
+        assert _by_track(db) == before
+
+
+def test_the_apps_export_writes_every_event_of_odd_names(
+    odd_names: tuple[Path, list[int]], tmp_path: Path
+) -> None:
+    """Settings → Export stopped at the first event of a name that is not UTF-8."""
+    from player.ui.settings import export_history
+
+    db, _ = odd_names
+    before = _by_track(db)
+    target = tmp_path / "segue-history.jsonl"
+    assert export_history(str(db), str(target)) == 3
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 3
+    assert segue(db, "history", "wipe", "--yes").returncode == 0
+    assert segue(db, "history", "import", str(target)).returncode == 0
+    assert _by_track(db) == before
+
+
+def test_a_failed_export_leaves_the_old_file(
+    odd_names: tuple[Path, list[int]], tmp_path: Path
+) -> None:
+    from player.errors import SegueError
+    from player.history_export import write_atomically
+
+    db, _ = odd_names
+    old = tmp_path / "backup.json"
+    old.write_text("the older export\n")
+
+    def disk_fills() -> Iterator[str]:
+        yield "x" * 100_000
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(SegueError, match="No space left on device"):
+        write_atomically(old, disk_fills())
+    assert old.read_text() == "the older export\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+    for target, fragment in (
+        (tmp_path / "no" / "such" / "dir" / "h.json", "does not exist"),
+        (tmp_path, "it is a folder"),
+    ):
+        result = segue(db, "history", "export", "-o", str(target))
+        assert result.returncode == 1
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert fragment in result.stderr and str(target) in result.stderr
+    assert old.read_text() == "the older export\n"
+
+
+def test_import_reads_milliseconds_and_skips_impossible_times(
+    scanned: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    """A Last.fm date in milliseconds (1700000000000) was stored as the year 55841 and
+    broke every recommendation after it. Milliseconds are now read as such; a time in the
+    future, NaN or before 1990 is skipped and counted, never stored."""
+    db, _ = scanned
+    csv_file = tmp_path / "scrobbles.csv"
+    csv_file.write_text(
+        "artist,album,title,date\n"
+        "Dolly Parton,,Jolene,1700000000000\n"  # milliseconds: 2023-11-14
+        "Dolly Parton,,Jolene,99999999999999999999\n"  # the future, whatever the unit
+        "Dolly Parton,,Jolene,4102444800\n"  # 2100
+        "Dolly Parton,,Jolene,0001-01-01 00:00\n"
+        "Dolly Parton,,Jolene,yesterday\n"
+    )
+    result = segue(db, "history", "import", str(csv_file))
+    assert result.returncode == 0, result.stderr
+    assert "4 skipped (2 time in the future, 1 time before 1990, 1 unreadable date)" in (
+        result.stdout
+    )
+    assert [e["ts"] for e in _events(db)] == [1700000000.0]
+
+    for name, body in (
+        (
+            "lb.json",
+            '[{"listened_at": 1e300, "track_metadata": {"artist_name": '
+            '"Dolly Parton", "track_name": "Jolene"}}]',
+        ),
+        (
+            "lb_nan.json",
+            '[{"listened_at": "nan", "track_metadata": {"artist_name": '
+            '"Dolly Parton", "track_name": "Jolene"}}]',
+        ),
+        (
+            "segue.json",
+            '{"segue_history_version": 1, "events": [{"kind": "play", '
+            '"ts": 1e308, "title": "Jolene", "artist": "Dolly Parton"}, {"kind": "play", '
+            '"ts": NaN, "title": "Jolene", "artist": "Dolly Parton"}]}',
+        ),
+    ):
+        path = tmp_path / name
+        path.write_text(body)
+        result = segue(db, "history", "import", str(path), "--json")
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout)
+        assert summary["added"] == 0 and summary["skipped"] >= 1, summary
+    assert [e["ts"] for e in _events(db)] == [1700000000.0]
+    upnext = segue(db, "upnext")
+    assert upnext.returncode == 0, upnext.stderr
+
+
+_JOLENE = '"artist_name": "Dolly Parton", "track_name": "Jolene"'
+
+
+@pytest.mark.parametrize(
+    "name, body, added, skipped",
+    [
+        ("lb.json", '[{"listened_at": 1700000000, "track_metadata": "x"}]', 0, "1 malformed entry"),
+        (
+            "lb.json",
+            '[{"listened_at": "nan", "track_metadata": {' + _JOLENE + "}}]",
+            0,
+            "1 unreadable time",
+        ),
+        (
+            "lb.json",
+            '[{"listened_at": 1700000000, "track_metadata": '
+            '{"artist_name": 123, "track_name": ["Jolene"]}}]',
+            0,
+            "1 no track name",
+        ),
+        (
+            "lb.json",
+            '[{"listened_at": 1700000000, "track_metadata": {' + _JOLENE + '}}, "oops"]',
+            1,
+            "1 not a listen",
+        ),
+        (
+            "segue.json",
+            '{"segue_history_version": 1, "events": [{"kind": "play", "ts": 1700000000, '
+            '"title": "Jolene", "artist": "Dolly Parton", "position_ms": 1e30}, 7, '
+            '{"kind": "play", "ts": 1700000100, "title": "Jolene", "artist": "Dolly Parton"}]}',
+            1,
+            "2 skipped (1 impossible position, 1 not an event)",
+        ),
+        (
+            "sp.json",
+            '[{"endTime": "2024-01-01 10:00", "artistName": "Dolly Parton", '
+            '"trackName": "Jolene", "msPlayed": "abc"}]',
+            0,
+            "1 unreadable play length",
+        ),
+        (
+            "sp.json",
+            '[{"endTime": "2024-01-01 10:00", "artistName": "Dolly Parton", '
+            '"trackName": "Jolene", "msPlayed": 1000}, "oops"]',
+            1,
+            "1 malformed entry",
+        ),
+        (
+            "sp.json",
+            '[{"ts": "2024-01-01T10:00:00Z", "master_metadata_track_name": "Jolene", '
+            '"master_metadata_album_artist_name": "Dolly Parton", "ms_played": "x"}]',
+            0,
+            "1 unreadable play length",
+        ),
+        (
+            "lf.csv",
+            "artist,album,title,date\nDolly Parton,,Jolene,01 Jan 2024 10:00\n"
+            "Dolly Parton,,Jolene,yesterday\nDolly Parton,,Jolene\n"
+            "Dolly Parton,,Jolene,2024-13-45 10:00\n",
+            1,
+            "3 skipped (2 unreadable date, 1 short row)",
+        ),
+    ],
+)
+def test_bad_entries_are_skipped_and_counted_never_a_traceback(
+    scanned: tuple[Path, dict[str, Path]],
+    tmp_path: Path,
+    name: str,
+    body: str,
+    added: int,
+    skipped: str,
+) -> None:
+    """Non-numeric msPlayed, an entry that is no object, NaN times, names of the wrong type,
+    a position of 1e30: each was a traceback (or an IntegrityError), and a Last.fm CSV with
+    3 of 4 dates unreadable said "1 listens" and nothing more. Each is now a skipped entry,
+    counted with its reason on the summary line, and the good entries beside it import."""
+    db, _ = scanned
+    path = tmp_path / name
+    path.write_text(body)
+    result = segue(db, "history", "import", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stdout.strip().splitlines()) == 1, result.stdout
+    assert f"({added} new," in result.stdout and skipped in result.stdout, result.stdout
+    assert len(_events(db)) == added
+    summary = json.loads(segue(db, "history", "import", str(path), "--json").stdout)
+    assert summary["skipped"] == sum(summary["skipped_why"].values()) >= 1
+
+
+def test_import_commits_in_chunks_and_a_rerun_adds_nothing_twice(tmp_path: Path) -> None:
+    """`history import` held the write lock for the whole file (31 s for 60k events into a
+    60k log), locking out the app's listen logging. It now writes a few thousand events per
+    transaction; what an interrupted import committed is not added again by a re-run."""
+    from player.errors import WriteRefusedError
+
+    with open_library(tmp_path / "lib.db") as db:
+        with db.transaction() as conn:
+            for n in range(3):
+                conn.execute(
+                    "INSERT INTO tracks (path, size, mtime, fingerprint, added_at, updated_at) "
+                    "VALUES (?, 1, 1, 'f', 0, 0)",
+                    (f"/m/{n}.mp3",),
+                )
+        events.append(db, events.NewEvent(2, "play", 1.6e9 + 4, source="lastfm"))  # logged
+        wanted = [events.NewEvent(1 + n % 3, "play", 1.6e9 + n, source="lastfm") for n in range(9)]
+        twice = [*wanted, wanted[2]]  # the file holds one listen twice
+        broken = [*twice, events.NewEvent(99, "play", 1.6e9 + 100, source="lastfm")]
+        with pytest.raises(WriteRefusedError):  # no track 99: the last chunk fails
+            events.append_new(db, broken, chunk=3)
+        assert events.count(db) == 1 + 7, "the chunks before the failure are kept"
+        assert events.append_new(db, twice, chunk=3) == 1, "the re-run adds only the rest"
+        assert events.append_new(db, list(reversed(twice)), chunk=4) == 0
+        logged = [(e.ts, e.track_id) for e in events.all_events(db)]
+        assert logged == [(w.ts, w.track_id) for w in wanted]

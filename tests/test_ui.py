@@ -760,6 +760,12 @@ def test_history_export_and_wipe_from_settings(
     dialog._export()
     assert len(target.read_text().splitlines()) == 3
     assert json.loads(target.read_text().splitlines()[0])["kind"] == "play"
+    assert "3 listening events written" in app.window.message.text()
+    gone = tmp_path / "gone" / "history.jsonl"  # a failure is said in the status line
+    monkeypatch.setattr(filedialogs, "save_file", lambda *a, **k: str(gone))
+    dialog._export()
+    assert "Export failed" in app.window.message.text()
+    assert "does not exist" in app.window.message.text()
     dialog._wipe()
     with Database(app.window.db_path) as db:
         assert events.count(db) == 0

@@ -28,21 +28,23 @@ def register(subparsers: Any) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    import json
-
     from player.cli.common import open_db, refuse_own_file
+    from player.history_export import document_chunks, write_atomically
     from player.library import events
 
     if args.output:
         refuse_own_file(args, args.output)
     with open_db(args) as db:
         logged = list(events.export(db))
-    text = json.dumps({"segue_history_version": 1, "events": logged}, ensure_ascii=False, indent=1)
+    chunks = document_chunks(logged)
     if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        write_atomically(args.output, chunks)
         print(f"wrote {len(logged)} events to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text + "\n")
+    else:  # UTF-8 whatever the locale says, as the file would be
+        out = sys.stdout.buffer
+        for chunk in chunks:
+            out.write(chunk.encode("utf-8"))
+        out.flush()
     return 0
 
 
@@ -67,20 +69,26 @@ def run_wipe(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from player.cli.common import open_db, print_json, refuse_own_file
-    from player.history_import import read_listens
+    from player.history_import import read_history
     from player.library import events, tracks
 
     refuse_own_file(args, args.file)
-    source, listens = read_listens(Path(args.file))
+    history = read_history(Path(args.file))
+    source, listens = history.source, history.listens
     with open_db(args) as db:
         matcher = tracks.TrackMatcher.load(db)
         matched: list[events.NewEvent] = []
         unmatched: dict[str, int] = {}
+        by_path: dict[str, int | None] = {}  # each path looked up once
         for listen in listens:
-            known = tracks.by_path(db, listen.path) if listen.path else None
-            track_id = (
-                known.id if known else matcher.match(listen.mbid, listen.artist, listen.title)
-            )
+            track_id = None
+            if listen.path:
+                if listen.path not in by_path:
+                    known = tracks.by_path(db, listen.path)
+                    by_path[listen.path] = known.id if known else None
+                track_id = by_path[listen.path]
+            if track_id is None:
+                track_id = matcher.match(listen.mbid, listen.artist, listen.title)
             if track_id is None:
                 label = f"{listen.artist or '?'} – {listen.title or listen.path or '?'}"
                 unmatched[label] = unmatched.get(label, 0) + 1
@@ -111,7 +119,8 @@ def run_import(args: argparse.Namespace) -> int:
                     source=source,
                 )
             )
-        added = events.append_many(db, matched, skip_duplicates=True)
+        # Everything above only read; now a few thousand events per short transaction.
+        added = events.append_new(db, matched)
     summary = {
         "source": source,
         "listens": len(listens),
@@ -119,6 +128,8 @@ def run_import(args: argparse.Namespace) -> int:
         "added": added,
         "already_imported": len(matched) - added,
         "unmatched": sum(unmatched.values()),
+        "skipped": sum(history.skipped.values()),
+        "skipped_why": dict(history.skipped.most_common()),
         "unmatched_tracks": [
             {"track": k, "listens": v} for k, v in sorted(unmatched.items(), key=lambda x: -x[1])
         ],
@@ -131,6 +142,7 @@ def run_import(args: argparse.Namespace) -> int:
         f"{len(listens)} {what} from {source}: {len(matched)} matched to library tracks "
         f"({added} new, {len(matched) - added} already imported), "
         f"{summary['unmatched']} not in the library"
+        + (f"; {history.skipped_line()}" if history.skipped else "")
     )
     for item in summary["unmatched_tracks"][:20]:  # type: ignore[index]
         print(f"  not found: {item['track']} ({item['listens']} listens)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,24 +58,61 @@ def append(db: Database, event: NewEvent) -> int:
         return _insert(conn, event)
 
 
-def append_many(db: Database, events: Iterable[NewEvent], *, skip_duplicates: bool) -> int:
-    """Record many events in one transaction (history import). With ``skip_duplicates``,
-    an event identical in time, track, kind and source to one already logged is left out,
-    so importing the same file twice adds nothing."""
+IMPORT_CHUNK = 2000  # events per transaction of a history import
+
+
+def append_new(db: Database, events: Sequence[NewEvent], *, chunk: int = IMPORT_CHUNK) -> int:
+    """Record the events that are not logged yet (history import); return how many.
+
+    An event identical in time, track, kind and source to one already logged (or to an
+    earlier one of ``events``) is left out, so importing the same file twice, or again
+    after an interrupted import, adds nothing twice. The events go in oldest first, a few
+    thousand per transaction: each holds the write lock for a moment (the look-up is one
+    range of the ``events_ts`` index and a set), so the app keeps logging listens while a
+    big history is imported."""
+    for event in events:
+        if event.kind not in KINDS:
+            raise SegueError(f"unknown event kind {event.kind!r}")
+    now = time.time()
+    pending = sorted(events, key=lambda e: now if e.ts is None else e.ts)
     added = 0
-    with db.transaction() as conn:
-        for event in events:
-            if (
-                skip_duplicates
-                and conn.execute(
-                    "SELECT 1 FROM events WHERE ts = ? AND track_id = ? AND kind = ? "
-                    "AND source IS ?",
-                    (event.ts, event.track_id, event.kind, event.source),
-                ).fetchone()
-            ):
-                continue
-            _insert(conn, event)
-            added += 1
+    for start in range(0, len(pending), chunk):
+        part = pending[start : start + chunk]
+        rows = [
+            (
+                now if e.ts is None else float(e.ts),
+                e.track_id,
+                e.kind,
+                e.position_ms,
+                e.duration_ms,
+                e.session_id,
+                e.source,
+            )
+            for e in part
+        ]
+        with db.transaction() as conn:
+            logged = set(
+                map(
+                    tuple,
+                    conn.execute(
+                        "SELECT ts, track_id, kind, source FROM events INDEXED BY events_ts "
+                        "WHERE ts BETWEEN ? AND ?",
+                        (rows[0][0], rows[-1][0]),
+                    ),
+                )
+            )
+            new = []
+            for row in rows:
+                key = (row[0], row[1], row[2], row[6])
+                if key not in logged:
+                    logged.add(key)
+                    new.append(row)
+            conn.executemany(
+                "INSERT INTO events (ts, track_id, kind, position_ms, duration_ms, session_id,"
+                " source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                new,
+            )
+        added += len(new)
     return added
 
 

@@ -3,7 +3,6 @@ analysis, history privacy, export and wipe."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.ui.tasks import thread_db
+from player.ui.tasks import thread_db, with_error
 
 DEFAULTS: dict[str, Any] = {
     "listening/skip_threshold": 30,  # seconds: stopping earlier counts as a skip
@@ -246,10 +245,15 @@ class SettingsDialog(QDialog):
         )
         if target:
             path = self.window_.db_path
-            self.window_.pool.run_task(
-                lambda: export_history(path, target),
-                lambda n: self.window_.message.setText(f"{n} listening events written to {target}"),
-            )
+            window = self.window_
+
+            def done(n: int | None, error: BaseException | None) -> None:
+                if error is None:
+                    window.message.setText(f"{n} listening events written to {target}")
+                else:  # the old file, if any, is left as it was
+                    window.message.setText(f"Export failed: {error}")
+
+            window.pool.run_task(lambda: export_history(path, target), with_error(done))
 
     def _wipe(self) -> None:
         answer = QMessageBox.question(
@@ -268,15 +272,13 @@ class SettingsDialog(QDialog):
 
 def export_history(db_path: str, target: str) -> int:
     from player.config import refuse_library_file
+    from player.history_export import lines_chunks, write_atomically
     from player.library import events
 
     refuse_library_file(target, db_path)
-    n = 0
-    with open(target, "w", encoding="utf-8") as fh:
-        for item in events.export(thread_db(db_path)):
-            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
-            n += 1
-    return n
+    logged = list(events.export(thread_db(db_path)))
+    write_atomically(target, lines_chunks(logged))
+    return len(logged)
 
 
 def wipe_history(db_path: str) -> int:

@@ -48,6 +48,7 @@ _NO_SCORES: Sparse = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 for _array in _NO_SCORES:
     _array.flags.writeable = False
 _MAX_EXPONENT = 30.0  # rescale stored weights before exp(...) leaves float32's comfort zone
+_MAX_DEFLATION = 600.0  # |exponent| of the deflation factor: exp(600) is finite in float64
 _MIN_BUFFER = 1 << 15
 # Scoring scans the buffer once per row it reads: cap it so that stays well under a millisecond.
 _MAX_BUFFER = 1 << 17
@@ -455,7 +456,10 @@ class SessionCF:
     def _deflation(self, now: float | None) -> float:
         if self.t_ref is None or now is None or now <= 0:
             return 1.0
-        return math.exp(-(now - self.t_ref) / self._tau)
+        # Clamped: a time far from the reference (a log holding an impossible timestamp,
+        # say milliseconds read as seconds) must not overflow, nor deflate to zero.
+        exponent = -(now - self.t_ref) / self._tau
+        return math.exp(min(max(exponent, -_MAX_DEFLATION), _MAX_DEFLATION))
 
     def _context_items(self, context: api.Context) -> list[int]:
         """The recent session, most recent first, starting with the current track."""
