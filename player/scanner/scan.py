@@ -6,8 +6,13 @@
 4. Write results in small transactions as they arrive, so an interrupted scan (Ctrl-C,
    kill -9, a crash) leaves a consistent DB and the next scan resumes where it stopped.
 5. Files gone from their path are matched to new files by fingerprint (a move keeps its
-   id and history) or marked missing. A root that cannot be reached is reported offline
-   and left as it was.
+   id and history) or marked missing. A new file is also matched against tracks anywhere
+   else in the library whose file is gone (a move out of a folder this scan did not walk:
+   ``segue scan B`` after a move from A to B). A root that cannot be reached is reported
+   offline and left as it was.
+6. A missing track whose fingerprint only one other, present, history-less track has (a
+   move an older version added as a new track) is joined to it: one track, the history
+   kept.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 from player.config import OwnFiles
 from player.errors import SegueError
 from player.library.db import Database
-from player.library.scanstore import KnownTrack, Root, ScanError, ScanStore
+from player.library.scanstore import Candidate, KnownTrack, Root, ScanError, ScanStore
 from player.scanner.tags import TrackRecord, UnreadableFile, read_track
 from player.scanner.walk import (
     DENIED,
@@ -190,6 +195,59 @@ def _outermost(roots: Sequence[Root]) -> list[Root]:
     return result
 
 
+class MovedAway:
+    """Finds where a file new at its path came from: a track elsewhere in the library
+    with its fingerprint whose file is gone (already marked missing, or no longer at its
+    path while its music folder is there). Only the few tracks sharing a new file's
+    fingerprint are looked at, so this costs one indexed query per batch and a ``stat``
+    per candidate. A track is handed out once."""
+
+    def __init__(self, store: ScanStore, roots: Sequence[Root], exclude: Iterable[int] = ()):
+        self.store = store
+        self.roots = {r.id: r.path for r in roots}
+        self.taken: set[int] = set(exclude)
+        self._root_online: dict[int, bool] = {}
+
+    def claim(self, fingerprints: Sequence[str]) -> list[int | None]:
+        """For each fingerprint, in order, the id of the track that file moved from."""
+        if not fingerprints:
+            return []
+        found = self.store.by_fingerprint(fingerprints)
+        result: list[int | None] = []
+        for fp in fingerprints:
+            moved: int | None = None
+            for candidate in found.get(fp, ()):
+                if candidate.id not in self.taken and self.is_gone(candidate):
+                    moved = candidate.id
+                    self.taken.add(moved)
+                    break
+            result.append(moved)
+        return result
+
+    def is_gone(self, candidate: Candidate) -> bool:
+        if candidate.missing:
+            return True
+        root = candidate.root_id
+        if root is not None:
+            if root not in self._root_online:
+                path = self.roots.get(root)
+                self._root_online[root] = path is not None and folder_state(path) == ONLINE
+            if not self._root_online[root]:  # unplugged or unreadable: says nothing
+                return False
+        return file_gone(candidate.path)
+
+
+def file_gone(path: str) -> bool:
+    """Whether nothing is at ``path`` (a file that cannot be checked is not gone)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
 class Scanner:
     def __init__(
         self,
@@ -220,7 +278,8 @@ class Scanner:
     def scan(self, only: Sequence[str] | None = None) -> ScanSummary:
         started = time.perf_counter()
         summary = ScanSummary()
-        roots = self.store.roots()
+        all_roots = self.store.roots()
+        roots = all_roots
         if only is not None:
             wanted = set(only)
             roots = [r for r in roots if r.path in wanted]
@@ -234,14 +293,41 @@ class Scanner:
             (summary.denied if state == DENIED else summary.offline).append(root.path)
             self.store.mark_root(root.id, online=False)
         online = _outermost(online)
+        gone: list[int] = []
         if online:
-            self._scan_roots(online, summary)
+            gone = self._scan_roots(online, all_roots, summary)
             for root in online:
                 self.store.mark_root(root.id, online=True)
+        self._join_twins(all_roots, gone, summary)
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _scan_roots(self, roots: Sequence[Root], summary: ScanSummary) -> None:
+    def _join_twins(self, roots: Sequence[Root], gone: Sequence[int], summary: ScanSummary) -> None:
+        """Join each missing track to the one present, history-less track with its
+        fingerprint (see ScanStore.missing_twins), when its file is really gone."""
+        twins = self.store.missing_twins()
+        if not twins:
+            return
+        finder = MovedAway(self.store, roots)
+        just_gone = set(gone)
+        for old, new in twins:
+            # Marked missing, but only joined if its file is still not there while its
+            # music folder is (a forgotten folder's files, say, are still in place).
+            if not finder.is_gone(Candidate(old.id, old.path, False, old.root_id)):
+                continue
+            if self.store.join_twin(old.id, new):
+                summary.moved += 1
+                if old.id in just_gone:
+                    summary.missing -= 1
+
+    def _scan_roots(
+        self,
+        roots: Sequence[Root],
+        all_roots: Sequence[Root],
+        summary: ScanSummary,
+    ) -> list[int]:
+        """Walk ``roots`` and bring their tracks up to date; the ids of the tracks marked
+        missing."""
         known = self.store.known_tracks([r.id for r in roots])
         known_errors = self.store.known_errors()
         counts = WalkCounts()
@@ -299,11 +385,17 @@ class Scanner:
         self.store.write_batch(errors=walk_errors, clear_errors=stale_errors, restore=restore)
         summary.errors += len(walk_errors)
 
-        self._parse_and_store(jobs, vanished, missing_before, summary)
+        # A new file no vanished or missing track claims may come from a folder this
+        # scan did not walk (or one walked first by a partial scan).
+        handled = [k.id for k in known.values()]
+        handled += [tid for ids in missing_before.values() for tid in ids]
+        moved_away = MovedAway(self.store, all_roots, exclude=handled)
+        self._parse_and_store(jobs, vanished, missing_before, moved_away, summary)
 
         gone = [tid for ids in vanished.values() for tid in ids]
         self.store.write_batch(mark_missing=gone)
         summary.missing += len(gone)
+        return gone
 
     def _unchanged(
         self,
@@ -335,6 +427,7 @@ class Scanner:
         jobs: Sequence[_Job],
         vanished: dict[str, list[int]],
         missing_before: dict[str, list[int]],
+        moved_away: MovedAway,
         summary: ScanSummary,
     ) -> None:
         total = len(jobs)
@@ -346,6 +439,7 @@ class Scanner:
             else _parse_parallel(jobs, self.workers)
         )
         inserts: list[tuple[str, dict[str, Any]]] = []
+        fresh: list[tuple[str, dict[str, Any]]] = []  # new here: moved from elsewhere?
         updates: list[tuple[int, str, dict[str, Any]]] = []
         errors: list[ScanError] = []
         clear: list[str] = []
@@ -354,6 +448,15 @@ class Scanner:
         done = 0
 
         def flush() -> None:
+            claimed = moved_away.claim([values["fingerprint"] for _, values in fresh])
+            for (path, values), moved_from in zip(fresh, claimed, strict=True):
+                if moved_from is not None:
+                    updates.append((moved_from, path, values))
+                    summary.moved += 1
+                else:
+                    inserts.append((path, values))
+                    summary.added += 1
+            fresh.clear()
             self.store.write_batch(
                 inserts=inserts,
                 updates=updates,
@@ -391,12 +494,11 @@ class Scanner:
                             updates.append((moved_id, job.path, values))
                             summary.moved += 1
                         else:
-                            inserts.append((job.path, values))
-                            summary.added += 1
+                            fresh.append((job.path, values))
                 if self.progress is not None:
                     self.progress(done, total)
                 if (
-                    len(inserts) + len(updates) + len(errors) >= BATCH_ROWS
+                    len(fresh) + len(updates) + len(errors) >= BATCH_ROWS
                     or time.monotonic() - last_flush > BATCH_SECONDS
                 ):
                     flush()
