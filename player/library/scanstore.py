@@ -142,17 +142,21 @@ class ScanStore:
 
     # -- what is known ----------------------------------------------------------------
 
-    def known_tracks(self, root_ids: Sequence[int]) -> dict[str, KnownTrack]:
-        marks = ",".join("?" * len(root_ids))
-        rows = self.db.conn.execute(
-            "SELECT id, path, size, mtime, fingerprint, missing, root_id FROM tracks "
-            f"WHERE root_id IN ({marks})",
-            tuple(root_ids),
-        )
-        return {
-            from_db(path): KnownTrack(tid, size, mtime, fp, bool(missing), root_id)
-            for tid, path, size, mtime, fp, missing, root_id in rows
-        }
+    def known_under(self, folders: Sequence[str]) -> dict[str, KnownTrack]:
+        """Every track whose path lies under one of ``folders``, whatever root it is filed
+        under (a music folder added inside another is scanned as part of it)."""
+        found: dict[str, KnownTrack] = {}
+        for folder in folders:
+            for prefix in stored_prefixes(folder):
+                # A range on the path index: every path that starts with "<folder>/".
+                upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+                for tid, path, size, mtime, fp, missing, root_id in self.db.conn.execute(
+                    "SELECT id, path, size, mtime, fingerprint, missing, root_id FROM tracks "
+                    "WHERE path >= ? AND path < ?",
+                    (prefix, upper),
+                ):
+                    found[from_db(path)] = KnownTrack(tid, size, mtime, fp, bool(missing), root_id)
+        return found
 
     def known_track_by_path(self, paths: Sequence[str]) -> dict[str, KnownTrack]:
         """Tracks at these paths whatever their root (a path may move between roots)."""

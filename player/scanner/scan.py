@@ -9,7 +9,8 @@
    id and history) or marked missing. A new file is also matched against tracks anywhere
    else in the library whose file is gone (a move out of a folder this scan did not walk:
    ``segue scan B`` after a move from A to B). A root that cannot be reached is reported
-   offline and left as it was.
+   offline and left as it was. A music folder inside another is walked once, as part of
+   the outer one.
 6. A missing track whose fingerprint only one other, present, history-less track has (a
    move an older version added as a new track) is joined to it: one track, the history
    kept.
@@ -195,6 +196,15 @@ def _outermost(roots: Sequence[Root]) -> list[Root]:
     return result
 
 
+def _innermost(path: str, roots: Sequence[Root], default: int) -> int:
+    """The id of the innermost of ``roots`` holding ``path`` (``default`` if none)."""
+    best: Root | None = None
+    for root in roots:
+        if _under(path, root.path) and (best is None or len(root.path) > len(best.path)):
+            best = root
+    return best.id if best is not None else default
+
+
 class MovedAway:
     """Finds where a file new at its path came from: a track elsewhere in the library
     with its fingerprint whose file is gone (already marked missing, or no longer at its
@@ -292,11 +302,19 @@ class Scanner:
             # Either way its tracks are kept as they were (never marked missing).
             (summary.denied if state == DENIED else summary.offline).append(root.path)
             self.store.mark_root(root.id, online=False)
-        online = _outermost(online)
+        walked = _outermost(online)
         gone: list[int] = []
-        if online:
-            gone = self._scan_roots(online, all_roots, summary)
-            for root in online:
+        if walked:
+            # Music folders inside the walked ones are walked with them; one that cannot
+            # be read now keeps its tracks, as if it were walked on its own.
+            inside = [
+                r
+                for r in all_roots
+                if r not in walked and any(_under(r.path, w.path) for w in walked)
+            ]
+            held = [r.path for r in inside if r not in online and folder_state(r.path) != ONLINE]
+            gone = self._scan_roots(walked, all_roots, held, summary)
+            for root in walked + [r for r in inside if r.path not in held]:
                 self.store.mark_root(root.id, online=True)
         self._join_twins(all_roots, gone, summary)
         summary.seconds = time.perf_counter() - started
@@ -324,20 +342,23 @@ class Scanner:
         self,
         roots: Sequence[Root],
         all_roots: Sequence[Root],
+        held: Sequence[str],
         summary: ScanSummary,
     ) -> list[int]:
-        """Walk ``roots`` and bring their tracks up to date; the ids of the tracks marked
-        missing."""
-        known = self.store.known_tracks([r.id for r in roots])
+        """Walk ``roots`` (none inside another) and bring their tracks up to date; the
+        ids of the tracks marked missing. ``held``: music folders inside them that cannot
+        be read now (their tracks are kept)."""
+        known = self.store.known_under([r.path for r in roots])
         known_errors = self.store.known_errors()
         counts = WalkCounts()
         jobs: list[_Job] = []
         seen: set[str] = set()
         walk_errors: list[ScanError] = []
         restore: list[int] = []
-        unlisted: list[str] = []  # folders that could not be listed: their tracks are kept
+        unlisted: list[str] = list(held)  # folders not listed: their tracks are kept
         own_files = OwnFiles(self.db.path)
         for root in roots:
+            nested = [r for r in all_roots if r.id != root.id and _under(r.path, root.path)]
             for item in walk(root.path, counts):
                 if isinstance(item, WalkProblem):
                     walk_errors.append(ScanError(item.path, item.kind, item.message))
@@ -352,7 +373,8 @@ class Scanner:
                 seen.add(item.path)
                 if self._unchanged(item, known, known_errors, summary, restore):
                     continue
-                jobs.append(_Job(item.path, item.size, item.mtime, root.id, known.get(item.path)))
+                root_id = _innermost(item.path, nested, root.id) if nested else root.id
+                jobs.append(_Job(item.path, item.size, item.mtime, root_id, known.get(item.path)))
         summary.ignored = counts.ignored
 
         # Paths found under a root but filed under another root (roots added later).
