@@ -6,6 +6,8 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
+
 from player.library.db import Database
 from player.library.scanstore import ScanStore
 from player.scanner.files import add_files
@@ -129,3 +131,26 @@ def test_a_twin_with_its_own_history_is_not_joined(library: Database, tmp_path: 
     rows = tracks(library)
     assert rows[str(song)]["missing"] == 1 and rows[str(moved)]["id"] == twin
     assert (_plays(library, track_id), _plays(library, twin)) == (1, 1)
+
+
+def test_identical_files_are_each_checked_once(
+    library: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many copies of one file (same fingerprint) added next to many already known: each
+    known copy's file is looked for once, not once per new copy."""
+    from player.scanner import scan as scan_module
+
+    base = _song(tmp_path / "base.ogg", 440.0)
+    for folder in ("A", "B"):
+        (tmp_path / folder).mkdir()
+    for i in range(60):
+        shutil.copy(base, tmp_path / "A" / f"{i}.ogg")
+    scan(library, tmp_path / "A")
+    for i in range(60):
+        shutil.copy(base, tmp_path / "B" / f"{i}.ogg")
+    looked: list[str] = []
+    real = scan_module.file_gone
+    monkeypatch.setattr(scan_module, "file_gone", lambda p: looked.append(p) or real(p))
+    summary = scan(library, tmp_path / "B")
+    assert (summary.added, summary.moved) == (60, 0)
+    assert len(looked) <= 60

@@ -217,16 +217,20 @@ class MovedAway:
         self.roots = {r.id: r.path for r in roots}
         self.taken: set[int] = set(exclude)
         self._root_online: dict[int, bool] = {}
+        self._present: set[int] = set()  # files found in place: not asked again
 
     def claim(self, fingerprints: Sequence[str]) -> list[int | None]:
         """For each fingerprint, in order, the id of the track that file moved from."""
         if not fingerprints:
             return []
         found = self.store.by_fingerprint(fingerprints)
+        # One pass over each fingerprint's candidates, however many new files share it
+        # (a folder of identical files must not cost a stat per pair).
+        left: dict[str, Iterator[Candidate]] = {}
         result: list[int | None] = []
         for fp in fingerprints:
             moved: int | None = None
-            for candidate in found.get(fp, ()):
+            for candidate in left.setdefault(fp, iter(found.get(fp, ()))):
                 if candidate.id not in self.taken and self.is_gone(candidate):
                     moved = candidate.id
                     self.taken.add(moved)
@@ -237,6 +241,14 @@ class MovedAway:
     def is_gone(self, candidate: Candidate) -> bool:
         if candidate.missing:
             return True
+        if candidate.id in self._present:
+            return False
+        if not self._gone(candidate):
+            self._present.add(candidate.id)
+            return False
+        return True
+
+    def _gone(self, candidate: Candidate) -> bool:
         root = candidate.root_id
         if root is not None:
             if root not in self._root_online:
