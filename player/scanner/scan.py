@@ -45,6 +45,7 @@ from player.scanner.walk import (
     folder_state,
     walk,
 )
+from recommender.processes import end_with_parent
 
 # Below this many files, starting worker processes costs more than it saves.
 INLINE_LIMIT = 64
@@ -102,11 +103,40 @@ def _parse_chunk(items: Sequence[tuple[str, int, float]]) -> list[ParseResult]:
     return [parse_one(*item) for item in items]
 
 
-def _worker_init() -> None:
+def _worker_init(scan_pid: int, start_method: str) -> None:
     # Ctrl-C is handled once, by the parent, which then shuts the pool down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.nice(5)
+    _end_with_the_scan(scan_pid, start_method)
+
+
+def _end_with_the_scan(scan_pid: int, start_method: str) -> None:
+    """A killed scan (kill -9, a crash) must not leave its workers waiting forever on a
+    pipe they hold both ends of: each is ended when the process that started it dies.
+
+    Started by multiprocessing's fork server (Linux), a worker is that server's child,
+    and the server ends when the scan's process does, once no child of its keeps the
+    "client alive" pipe open: the worker closes its copy (it starts no processes) and is
+    ended with the server."""
+    if start_method != "forkserver":
+        end_with_parent(scan_pid)
+        return
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if server is not None and fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        server._forkserver_alive_fd = None
+    end_with_parent(os.getppid())
+    try:
+        os.kill(scan_pid, 0)  # the scan already gone before the server noticed
+    except ProcessLookupError:
+        os._exit(1)
+    except OSError:
+        pass
 
 
 def default_workers() -> int:
@@ -143,7 +173,10 @@ def _parse_parallel(jobs: Sequence[_Job], workers: int) -> Iterator[tuple[_Job, 
     in_flight_limit = workers * 3
     while pending:
         with ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_worker_init
+            max_workers=workers,
+            mp_context=context,
+            initializer=_worker_init,
+            initargs=(os.getpid(), context.get_start_method()),
         ) as pool:
             in_flight: deque[tuple[list[_Job], Future[list[ParseResult]]]] = deque()
             try:
