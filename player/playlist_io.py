@@ -2,9 +2,10 @@
 
 Export writes paths absolute, or relative to the folder the playlist file will live in
 (``relative_to``), so VLC, mpv and Strawberry open it from there. M3U8 is UTF-8 with
-``#EXTINF`` lines; XSPF is XML in the ``http://xspf.org/ns/0/`` namespace with
-percent-encoded ``file://`` (or relative) locations, so any file name survives, undecodable
-bytes included.
+``#EXTINF`` lines (a file name that is not valid UTF-8 is written as a percent-encoded
+``file://`` URI, or a percent-encoded relative one, as M3U readers accept); XSPF is XML
+in the ``http://xspf.org/ns/0/`` namespace with percent-encoded ``file://`` (or relative)
+locations. Either way any file name survives, undecodable bytes included.
 
 Import reads every entry and matches it to a library track: by path (relative entries are
 resolved against the playlist's folder), then by real path, then by artist and title (from
@@ -44,13 +45,23 @@ def _relative(path: str, relative_to: Path | None) -> str:
         return path
 
 
+def _is_text(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, held as lone surrogates
+        return False
+    return True
+
+
 def export_m3u8(name: str, entries: list[ExportEntry], relative_to: Path | None = None) -> str:
     lines = ["#EXTM3U", f"#PLAYLIST:{name}"]
     for e in entries:
         seconds = round(e.duration) if e.duration else -1
         label = f"{e.artist} - {e.title}" if e.artist and e.title else (e.title or "")
         lines.append(f"#EXTINF:{seconds},{label}")
-        lines.append(_relative(e.path, relative_to))
+        target = _relative(e.path, relative_to)
+        # M3U8 is UTF-8: a name that is not is written as a URI, its bytes percent-encoded.
+        lines.append(target if _is_text(target) else _location(e.path, relative_to))
     return "\n".join(lines) + "\n"
 
 
