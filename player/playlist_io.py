@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from player.errors import SegueError
+from player.library.paths import display
 
 XSPF_NS = "http://xspf.org/ns/0/"
 FORMATS = ("m3u8", "xspf")
@@ -114,8 +115,14 @@ class FileEntry:
 
 @dataclass
 class ParsedPlaylist:
-    name: str
+    name: str  # text, whatever the file's name holds (it names the imported playlist)
     entries: list[FileEntry] = field(default_factory=list)
+    source: str = ""  # the file's name, as text: where an imported playlist came from
+
+
+def _label(name: str) -> str:
+    """A file name as text (undecodable bytes shown as U+FFFD): it is stored and printed."""
+    return display(name)
 
 
 def _decode_text(data: bytes, path: Path) -> str:
@@ -125,13 +132,14 @@ def _decode_text(data: bytes, path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         if path.suffix.lower() == ".m3u8":
-            raise SegueError(f"{path.name} is not valid UTF-8, which M3U8 must be") from None
+            name = _label(path.name)
+            raise SegueError(f"{name} is not valid UTF-8, which M3U8 must be") from None
         return data.decode("cp1252", errors="replace")  # legacy M3U: Windows' code page
 
 
 def parse_m3u(path: Path, data: bytes) -> ParsedPlaylist:
     text = _decode_text(data, path)
-    playlist = ParsedPlaylist(path.stem)
+    playlist = ParsedPlaylist(_label(path.stem))
     title: str | None = None
     artist: str | None = None
     for raw in text.splitlines():
@@ -155,11 +163,14 @@ def parse_xspf(path: Path, data: bytes) -> ParsedPlaylist:
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
-        raise SegueError(f"{path.name} is not valid XSPF: {exc}") from None
+        raise SegueError(f"{_label(path.name)} is not valid XSPF: {exc}") from None
     ns = {"x": XSPF_NS}
     if root.tag != f"{{{XSPF_NS}}}playlist":
-        raise SegueError(f"{path.name} is not an XSPF playlist (no {XSPF_NS} playlist element)")
-    playlist = ParsedPlaylist((root.findtext("x:title", None, ns) or path.stem).strip())
+        raise SegueError(
+            f"{_label(path.name)} is not an XSPF playlist (no {XSPF_NS} playlist element)"
+        )
+    title = root.findtext("x:title", None, ns) or _label(path.stem)
+    playlist = ParsedPlaylist(title.strip())
     for track in root.iterfind("x:trackList/x:track", ns):
         location = (track.findtext("x:location", "", ns) or "").strip()
         playlist.entries.append(
@@ -174,13 +185,16 @@ def read_playlist(path: Path) -> ParsedPlaylist:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise SegueError(f"cannot read {path}: {exc.strerror}") from None
+        raise SegueError(f"cannot read {_label(str(path))}: {exc.strerror}") from None
     suffix = path.suffix.lower()
     if suffix == ".xspf" or data.lstrip()[:5] == b"<?xml":
-        return parse_xspf(path, data)
-    if suffix in (".m3u", ".m3u8") or data.lstrip().startswith(b"#EXTM3U"):
-        return parse_m3u(path, data)
-    raise SegueError(f"{path.name}: not an M3U, M3U8 or XSPF playlist")
+        parsed = parse_xspf(path, data)
+    elif suffix in (".m3u", ".m3u8") or data.lstrip().startswith(b"#EXTM3U"):
+        parsed = parse_m3u(path, data)
+    else:
+        raise SegueError(f"{_label(path.name)}: not an M3U, M3U8 or XSPF playlist")
+    parsed.source = _label(path.name)
+    return parsed
 
 
 def entry_path(location: str, base: Path) -> str | None:

@@ -227,3 +227,18 @@ def test_m3u8_round_trips_a_file_name_that_is_not_utf8(
     result = segue("playlist", "import", str(folder / "odd.m3u8"), "--name", "Back", db=db)
     assert result.returncode == 0, result.stderr
     assert imported(db, "Back") == [order[0], odd_id, order[1]]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
+def test_a_playlist_file_whose_own_name_is_not_utf8_imports(library, tmp_path: Path) -> None:
+    """Named after its file, shown with U+FFFD where the name's bytes are not text."""
+    db, order, paths = library
+    file = tmp_path / os.fsdecode(b"mix \xff.m3u8")
+    file.write_text(f"#EXTM3U\n{paths[0]}\n{paths[1]}\n", encoding="utf-8")
+    result = _segue_bytes("playlist", "import", str(file), db=db)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode("utf-8").startswith("imported 'mix \ufffd': 2 of 2 entries")
+    assert imported(db, "mix \ufffd") == order[:2]
+    with Database(db) as conn:
+        found = playlists.find(conn, "mix \ufffd")
+        assert found is not None and found.source == "mix \ufffd.m3u8"
