@@ -145,18 +145,26 @@ class ScanStore:
     def known_under(self, folders: Sequence[str]) -> dict[str, KnownTrack]:
         """Every track whose path lies under one of ``folders``, whatever root it is filed
         under (a music folder added inside another is scanned as part of it)."""
-        found: dict[str, KnownTrack] = {}
-        for folder in folders:
-            for prefix in stored_prefixes(folder):
-                # A range on the path index: every path that starts with "<folder>/".
-                upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-                for tid, path, size, mtime, fp, missing, root_id in self.db.conn.execute(
-                    "SELECT id, path, size, mtime, fingerprint, missing, root_id FROM tracks "
-                    "WHERE path >= ? AND path < ?",
-                    (prefix, upper),
-                ):
-                    found[from_db(path)] = KnownTrack(tid, size, mtime, fp, bool(missing), root_id)
-        return found
+        # Each folder is a range of paths ("<folder>/" up to "<folder>0"), in both stored
+        # forms. One pass over the table: the walked folders usually hold most of it, and
+        # the path index would cost a table look-up per row on top.
+        ranges = [
+            (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1))
+            for folder in folders
+            for prefix in stored_prefixes(folder)
+        ]
+        if not ranges:
+            return {}
+        where = " OR ".join("(path >= ? AND path < ?)" for _ in ranges)
+        rows = self.db.conn.execute(
+            "SELECT id, path, size, mtime, fingerprint, missing, root_id FROM tracks "
+            f"NOT INDEXED WHERE {where}",
+            [bound for pair in ranges for bound in pair],
+        )
+        return {
+            from_db(path): KnownTrack(tid, size, mtime, fp, bool(missing), root_id)
+            for tid, path, size, mtime, fp, missing, root_id in rows
+        }
 
     def known_track_by_path(self, paths: Sequence[str]) -> dict[str, KnownTrack]:
         """Tracks at these paths whatever their root (a path may move between roots)."""
