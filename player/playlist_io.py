@@ -2,9 +2,10 @@
 
 Export writes paths absolute, or relative to the folder the playlist file will live in
 (``relative_to``), so VLC, mpv and Strawberry open it from there. M3U8 is UTF-8 with
-``#EXTINF`` lines; XSPF is XML in the ``http://xspf.org/ns/0/`` namespace with
-percent-encoded ``file://`` (or relative) locations, so any file name survives, undecodable
-bytes included.
+``#EXTINF`` lines (a file name that is not valid UTF-8 is written as a percent-encoded
+``file://`` URI, or a percent-encoded relative one, as M3U readers accept); XSPF is XML
+in the ``http://xspf.org/ns/0/`` namespace with percent-encoded ``file://`` (or relative)
+locations. Either way any file name survives, undecodable bytes included.
 
 Import reads every entry and matches it to a library track: by path (relative entries are
 resolved against the playlist's folder), then by real path, then by artist and title (from
@@ -21,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from player.errors import SegueError
+from player.library.paths import display
 
 XSPF_NS = "http://xspf.org/ns/0/"
 FORMATS = ("m3u8", "xspf")
@@ -44,13 +46,23 @@ def _relative(path: str, relative_to: Path | None) -> str:
         return path
 
 
+def _is_text(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, held as lone surrogates
+        return False
+    return True
+
+
 def export_m3u8(name: str, entries: list[ExportEntry], relative_to: Path | None = None) -> str:
     lines = ["#EXTM3U", f"#PLAYLIST:{name}"]
     for e in entries:
         seconds = round(e.duration) if e.duration else -1
         label = f"{e.artist} - {e.title}" if e.artist and e.title else (e.title or "")
         lines.append(f"#EXTINF:{seconds},{label}")
-        lines.append(_relative(e.path, relative_to))
+        target = _relative(e.path, relative_to)
+        # M3U8 is UTF-8: a name that is not is written as a URI, its bytes percent-encoded.
+        lines.append(target if _is_text(target) else _location(e.path, relative_to))
     return "\n".join(lines) + "\n"
 
 
@@ -103,8 +115,14 @@ class FileEntry:
 
 @dataclass
 class ParsedPlaylist:
-    name: str
+    name: str  # text, whatever the file's name holds (it names the imported playlist)
     entries: list[FileEntry] = field(default_factory=list)
+    source: str = ""  # the file's name, as text: where an imported playlist came from
+
+
+def _label(name: str) -> str:
+    """A file name as text (undecodable bytes shown as U+FFFD): it is stored and printed."""
+    return display(name)
 
 
 def _decode_text(data: bytes, path: Path) -> str:
@@ -114,13 +132,14 @@ def _decode_text(data: bytes, path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         if path.suffix.lower() == ".m3u8":
-            raise SegueError(f"{path.name} is not valid UTF-8, which M3U8 must be") from None
+            name = _label(path.name)
+            raise SegueError(f"{name} is not valid UTF-8, which M3U8 must be") from None
         return data.decode("cp1252", errors="replace")  # legacy M3U: Windows' code page
 
 
 def parse_m3u(path: Path, data: bytes) -> ParsedPlaylist:
     text = _decode_text(data, path)
-    playlist = ParsedPlaylist(path.stem)
+    playlist = ParsedPlaylist(_label(path.stem))
     title: str | None = None
     artist: str | None = None
     for raw in text.splitlines():
@@ -144,11 +163,14 @@ def parse_xspf(path: Path, data: bytes) -> ParsedPlaylist:
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
-        raise SegueError(f"{path.name} is not valid XSPF: {exc}") from None
+        raise SegueError(f"{_label(path.name)} is not valid XSPF: {exc}") from None
     ns = {"x": XSPF_NS}
     if root.tag != f"{{{XSPF_NS}}}playlist":
-        raise SegueError(f"{path.name} is not an XSPF playlist (no {XSPF_NS} playlist element)")
-    playlist = ParsedPlaylist((root.findtext("x:title", None, ns) or path.stem).strip())
+        raise SegueError(
+            f"{_label(path.name)} is not an XSPF playlist (no {XSPF_NS} playlist element)"
+        )
+    title = root.findtext("x:title", None, ns) or _label(path.stem)
+    playlist = ParsedPlaylist(title.strip())
     for track in root.iterfind("x:trackList/x:track", ns):
         location = (track.findtext("x:location", "", ns) or "").strip()
         playlist.entries.append(
@@ -163,13 +185,16 @@ def read_playlist(path: Path) -> ParsedPlaylist:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise SegueError(f"cannot read {path}: {exc.strerror}") from None
+        raise SegueError(f"cannot read {_label(str(path))}: {exc.strerror}") from None
     suffix = path.suffix.lower()
     if suffix == ".xspf" or data.lstrip()[:5] == b"<?xml":
-        return parse_xspf(path, data)
-    if suffix in (".m3u", ".m3u8") or data.lstrip().startswith(b"#EXTM3U"):
-        return parse_m3u(path, data)
-    raise SegueError(f"{path.name}: not an M3U, M3U8 or XSPF playlist")
+        parsed = parse_xspf(path, data)
+    elif suffix in (".m3u", ".m3u8") or data.lstrip().startswith(b"#EXTM3U"):
+        parsed = parse_m3u(path, data)
+    else:
+        raise SegueError(f"{_label(path.name)}: not an M3U, M3U8 or XSPF playlist")
+    parsed.source = _label(path.name)
+    return parsed
 
 
 def entry_path(location: str, base: Path) -> str | None:

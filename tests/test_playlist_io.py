@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
 import pytest
 
 from player.library import Database, playlists
 from player.playlist_io import XSPF_NS, entry_path
 from tests.audiogen import tag, write_audio
-from tests.clihelp import segue
+from tests.clihelp import ROOT, segue
 from tests.scanhelp import scan
 
 NAMES = ["Ça plane pour moi.flac", "日本の歌.ogg", "plain name.wav", "sub dir/Ölfarbe.mp3"]
@@ -163,7 +166,7 @@ def _vlc_entries(playlist: Path) -> list[str]:
         time.sleep(0.05)
     items = media.subitems()
     mrls = [items.item_at_index(i).get_mrl() for i in range(items.count())] if items else []
-    return [unquote(urlsplit(m).path) for m in mrls]
+    return [os.fsdecode(unquote_to_bytes(urlsplit(m).path)) for m in mrls]
 
 
 @pytest.mark.parametrize(("fmt", "relative"), [("m3u8", True), ("xspf", False), ("xspf", True)])
@@ -177,3 +180,65 @@ def test_vlc_opens_the_exported_file(library, tmp_path: Path, fmt: str, relative
     file = folder / f"mix.{fmt}"
     file.write_text(out.stdout, encoding="utf-8")
     assert _vlc_entries(file) == paths
+
+
+def _segue_bytes(*args: str, db: Path) -> subprocess.CompletedProcess[bytes]:
+    """``segue`` with its output kept as bytes (a playlist may hold any file name)."""
+    return subprocess.run(
+        [sys.executable, "-m", "player", "--db", str(db), *args],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+
+
+UNDECODABLE = os.fsdecode(b"caf\xe9 latin-1.ogg")  # not UTF-8: a lone surrogate in Python
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
+@pytest.mark.parametrize("relative", [False, True])
+def test_m3u8_round_trips_a_file_name_that_is_not_utf8(
+    library, tmp_path: Path, relative: bool
+) -> None:
+    db, order, paths = library
+    odd = tmp_path / "music" / "sub dir" / UNDECODABLE
+    plain = tag(write_audio(tmp_path / "plain.ogg", seconds=0.5), title="Odd", artist="Latin")
+    os.rename(plain, odd)
+    with Database(db) as conn:
+        scan(conn)
+        odd_id = playlists.track_paths(conn)[str(odd)]
+        playlists.save_user(conn, "Odd one", [order[0], odd_id, order[1]])
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    extra = ["--relative-to", str(folder)] if relative else []
+    out = _segue_bytes("playlist", "export", "Odd one", "--format", "m3u8", *extra, db=db)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout.decode("utf-8")  # M3U8 is UTF-8, whatever the names in it
+    written = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    if relative:
+        assert written[1] == "../music/sub%20dir/caf%E9%20latin-1.ogg"
+    else:
+        assert written[1] == "file://" + quote(os.fsencode(str(odd)), safe="/")
+    assert written[0] == (os.path.relpath(paths[0], folder) if relative else paths[0])
+    (folder / "odd.m3u8").write_bytes(out.stdout)
+    with contextlib.suppress(pytest.skip.Exception):  # where libVLC is installed
+        assert _vlc_entries(folder / "odd.m3u8") == [paths[0], str(odd), paths[1]]
+    result = segue("playlist", "import", str(folder / "odd.m3u8"), "--name", "Back", db=db)
+    assert result.returncode == 0, result.stderr
+    assert imported(db, "Back") == [order[0], odd_id, order[1]]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
+def test_a_playlist_file_whose_own_name_is_not_utf8_imports(library, tmp_path: Path) -> None:
+    """Named after its file, shown with U+FFFD where the name's bytes are not text."""
+    db, order, paths = library
+    file = tmp_path / os.fsdecode(b"mix \xff.m3u8")
+    file.write_text(f"#EXTM3U\n{paths[0]}\n{paths[1]}\n", encoding="utf-8")
+    result = _segue_bytes("playlist", "import", str(file), db=db)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode("utf-8").startswith("imported 'mix \ufffd': 2 of 2 entries")
+    assert imported(db, "mix \ufffd") == order[:2]
+    with Database(db) as conn:
+        found = playlists.find(conn, "mix \ufffd")
+        assert found is not None and found.source == "mix \ufffd.m3u8"

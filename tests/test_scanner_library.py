@@ -215,6 +215,56 @@ def test_nested_root_is_not_scanned_twice(library: Database, tmp_path: Path) -> 
     assert len(tracks(library)) == 3
 
 
+def test_a_music_folder_inside_another_is_scanned_with_it(
+    library: Database, tmp_path: Path
+) -> None:
+    """`segue scan ~/Music/NewAlbum` inside ~/Music: full scans still see that folder, so
+    a file deleted there goes missing and one moved out of it keeps its history."""
+    music = tmp_path / "music"
+    _music(music)
+    scan(library, music)
+    new_album = music / "NewAlbum"
+    kept = write_audio(new_album / "kept.ogg", seconds=0.5, freq=600.0)
+    deleted = write_audio(new_album / "deleted.ogg", seconds=0.5, freq=700.0)
+    moving = write_audio(new_album / "moving.ogg", seconds=0.5, freq=800.0)
+    assert scan(library, new_album).added == 3
+    moving_id = tracks(library)[str(moving)]["id"]
+    _log_play(library, moving_id)
+
+    deleted.unlink()
+    sorted_path = music / "Sorted" / "moving.ogg"
+    sorted_path.parent.mkdir()
+    shutil.move(moving, sorted_path)
+    summary = scan(library)
+    assert (summary.missing, summary.moved, summary.added, summary.unchanged) == (1, 1, 0, 4)
+    rows = tracks(library)
+    assert rows[str(deleted)]["missing"] == 1
+    assert rows[str(kept)]["missing"] == 0
+    assert (rows[str(sorted_path)]["id"], rows[str(sorted_path)]["missing"]) == (moving_id, 0)
+    assert str(moving) not in rows and len(rows) == 6
+    assert library.scalar("SELECT COUNT(*) FROM events WHERE track_id = ?", (moving_id,)) == 1
+    # Walked once, as part of the outer folder: a second scan finds nothing to do.
+    again = scan(library)
+    assert (again.added, again.updated, again.moved, again.missing) == (0, 0, 0, 0)
+
+
+def test_a_music_folder_inside_another_that_is_gone_keeps_its_tracks(
+    library: Database, tmp_path: Path
+) -> None:
+    """Like any music folder that cannot be reached (an unplugged drive mounted inside the
+    music folder), it is reported offline and its tracks are not marked missing."""
+    music = tmp_path / "music"
+    _music(music)
+    scan(library, music)
+    drive = music / "drive"
+    write_audio(drive / "song.ogg", seconds=0.5, freq=600.0)
+    scan(library, drive)
+    drive.rename(tmp_path / "unplugged")
+    summary = scan(library)
+    assert (summary.missing, summary.offline) == (0, [str(drive)])
+    assert not any(t["missing"] for t in tracks(library).values())
+
+
 def test_parallel_and_inline_parsing_agree(tmp_path: Path) -> None:
     from player.library import open_library
 

@@ -150,11 +150,11 @@ def run_import(args: argparse.Namespace) -> int:
         )
         if not outcome.matched:
             raise SegueError(
-                f"none of the {len(parsed.entries)} entries of {path.name} is in the library; "
+                f"none of the {len(parsed.entries)} entries of {parsed.source} is in the library; "
                 "nothing imported"
             )
         name = imported_name(db, args.name, outcome.name)
-        save_user(db, name, outcome.matched, source=str(path.name), replace=args.replace)
+        save_user(db, name, outcome.matched, source=parsed.source, replace=args.replace)
     summary = {
         "name": name,
         "entries": len(parsed.entries),

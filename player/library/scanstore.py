@@ -70,6 +70,16 @@ class KnownTrack:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A track that may be where a new file came from."""
+
+    id: int
+    path: str
+    missing: bool
+    root_id: int | None
+
+
+@dataclass(frozen=True)
 class KnownError:
     size: int | None
     mtime: float | None
@@ -132,12 +142,24 @@ class ScanStore:
 
     # -- what is known ----------------------------------------------------------------
 
-    def known_tracks(self, root_ids: Sequence[int]) -> dict[str, KnownTrack]:
-        marks = ",".join("?" * len(root_ids))
+    def known_under(self, folders: Sequence[str]) -> dict[str, KnownTrack]:
+        """Every track whose path lies under one of ``folders``, whatever root it is filed
+        under (a music folder added inside another is scanned as part of it)."""
+        # Each folder is a range of paths ("<folder>/" up to "<folder>0"), in both stored
+        # forms. One pass over the table: the walked folders usually hold most of it, and
+        # the path index would cost a table look-up per row on top.
+        ranges = [
+            (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1))
+            for folder in folders
+            for prefix in stored_prefixes(folder)
+        ]
+        if not ranges:
+            return {}
+        where = " OR ".join("(path >= ? AND path < ?)" for _ in ranges)
         rows = self.db.conn.execute(
             "SELECT id, path, size, mtime, fingerprint, missing, root_id FROM tracks "
-            f"WHERE root_id IN ({marks})",
-            tuple(root_ids),
+            f"NOT INDEXED WHERE {where}",
+            [bound for pair in ranges for bound in pair],
         )
         return {
             from_db(path): KnownTrack(tid, size, mtime, fp, bool(missing), root_id)
@@ -170,6 +192,75 @@ class ScanStore:
         ):
             found.setdefault(fp, []).append(tid)
         return found
+
+    def by_fingerprint(self, fingerprints: Sequence[str]) -> dict[str, list[Candidate]]:
+        """Every track with one of these fingerprints (oldest first): where a file that is
+        new at its path may have come from."""
+        found: dict[str, list[Candidate]] = {}
+        unique = sorted(set(fingerprints))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for tid, path, fp, missing, root_id in self.db.conn.execute(
+                "SELECT id, path, fingerprint, missing, root_id FROM tracks "
+                f"WHERE fingerprint IN ({marks}) ORDER BY id",
+                chunk,
+            ):
+                found.setdefault(fp, []).append(
+                    Candidate(tid, from_db(path), bool(missing), root_id)
+                )
+        return found
+
+    def missing_twins(self) -> list[tuple[Candidate, int]]:
+        """Pairs (a missing track, the one present track with its fingerprint) where the
+        fingerprint belongs to those two tracks only, neither was removed from the
+        library and the present one has no listening history: a file moved where an
+        older scan did not look for it, added again as a new track."""
+        rows = self.db.conn.execute(
+            "SELECT m.id, m.path, m.root_id, p.id FROM tracks m "
+            "JOIN tracks p ON p.fingerprint = m.fingerprint AND p.id != m.id "
+            "WHERE m.missing = 1 AND m.removed = 0 AND p.missing = 0 AND p.removed = 0 "
+            "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.track_id = p.id) "
+            "AND (SELECT COUNT(*) FROM tracks t WHERE t.fingerprint = m.fingerprint) = 2 "
+            "ORDER BY m.id"
+        )
+        return [
+            (Candidate(old, from_db(path), True, root_id), new) for old, path, root_id, new in rows
+        ]
+
+    def join_twin(self, old_id: int, new_id: int) -> bool:
+        """Give the missing track ``old_id`` the file, values, playlist entries and (where
+        it has none) analysis of the history-less track ``new_id``, then delete that one:
+        one track again, with the history. False (nothing changed) if the pair no longer
+        qualifies."""
+        cols = ", ".join(WRITE_COLUMNS)
+        sets = ", ".join(f"{c} = ?" for c in WRITE_COLUMNS)
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                f"SELECT path, {cols} FROM tracks WHERE id = ? AND missing = 0 AND removed = 0 "
+                "AND NOT EXISTS (SELECT 1 FROM events WHERE track_id = ?)",
+                (new_id, new_id),
+            ).fetchone()
+            old = conn.execute(
+                "SELECT 1 FROM tracks WHERE id = ? AND missing = 1", (old_id,)
+            ).fetchone()
+            if row is None or old is None:
+                return False
+            conn.execute(
+                "UPDATE playlist_entries SET track_id = ? WHERE track_id = ?", (old_id, new_id)
+            )
+            for table in ("track_features", "analysis_failures"):
+                conn.execute(
+                    f"UPDATE OR IGNORE {table} SET track_id = ? WHERE track_id = ?",
+                    (old_id, new_id),
+                )
+            conn.execute("DELETE FROM tracks WHERE id = ?", (new_id,))
+            conn.execute(
+                f"UPDATE tracks SET path = ?, {sets}, updated_at = ?, missing = 0, "
+                "missing_since = NULL WHERE id = ?",
+                (*tuple(row), time.time(), old_id),
+            )
+        return True
 
     # -- writes -----------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 the library or read and added to it, without scanning the folder it sits in.
 
 A file under a library folder is filed under that folder; any other file is added on its
-own (no folder), so a later ``segue scan`` leaves it alone and never marks it missing.
+own (no folder), so a later ``segue scan`` leaves it alone and never marks it missing. A
+file new at its path whose fingerprint a track with a gone file has is that track, moved.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from player.config import is_library_file
 from player.library.db import Database
 from player.library.scanstore import ScanError, ScanStore
-from player.scanner.scan import parse_one, track_values
+from player.scanner.scan import MovedAway, parse_one, track_values
 
 
 @dataclass
@@ -36,6 +37,7 @@ def _root_of(path: str, roots: Sequence[tuple[int, str]]) -> int | None:
 def add_files(db: Database, paths: Sequence[str]) -> OpenedFiles:
     """The library's track ids for ``paths``, reading and adding the files it lacks."""
     store = ScanStore(db)
+    finder = MovedAway(store, store.roots())
     roots = [(r.id, r.path) for r in store.roots()]
     wanted = [os.path.abspath(os.path.expanduser(p)) for p in paths]
     known = store.known_track_by_path(wanted)
@@ -66,8 +68,11 @@ def add_files(db: Database, paths: Sequence[str]) -> OpenedFiles:
         values = track_values(parsed, 0)
         values["root_id"] = _root_of(path, roots)
         clear = [path] if parsed.warning is None else []
+        moved_from = None if track is not None else finder.claim([parsed.fingerprint])[0]
         if track is not None:
             store.write_batch(updates=[(track.id, path, values)], clear_errors=clear)
+        elif moved_from is not None:  # moved here from elsewhere: the same track
+            store.write_batch(updates=[(moved_from, path, values)], clear_errors=clear)
         else:
             store.write_batch(inserts=[(path, values)], clear_errors=clear)
             result.added += 1

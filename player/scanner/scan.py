@@ -6,8 +6,14 @@
 4. Write results in small transactions as they arrive, so an interrupted scan (Ctrl-C,
    kill -9, a crash) leaves a consistent DB and the next scan resumes where it stopped.
 5. Files gone from their path are matched to new files by fingerprint (a move keeps its
-   id and history) or marked missing. A root that cannot be reached is reported offline
-   and left as it was.
+   id and history) or marked missing. A new file is also matched against tracks anywhere
+   else in the library whose file is gone (a move out of a folder this scan did not walk:
+   ``segue scan B`` after a move from A to B). A root that cannot be reached is reported
+   offline and left as it was. A music folder inside another is walked once, as part of
+   the outer one.
+6. A missing track whose fingerprint only one other, present, history-less track has (a
+   move an older version added as a new track) is joined to it: one track, the history
+   kept.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import Any
 from player.config import OwnFiles
 from player.errors import SegueError
 from player.library.db import Database
-from player.library.scanstore import KnownTrack, Root, ScanError, ScanStore
+from player.library.scanstore import Candidate, KnownTrack, Root, ScanError, ScanStore
 from player.scanner.tags import TrackRecord, UnreadableFile, read_track
 from player.scanner.walk import (
     DENIED,
@@ -39,6 +45,7 @@ from player.scanner.walk import (
     folder_state,
     walk,
 )
+from recommender.processes import end_with_parent
 
 # Below this many files, starting worker processes costs more than it saves.
 INLINE_LIMIT = 64
@@ -96,11 +103,40 @@ def _parse_chunk(items: Sequence[tuple[str, int, float]]) -> list[ParseResult]:
     return [parse_one(*item) for item in items]
 
 
-def _worker_init() -> None:
+def _worker_init(scan_pid: int, start_method: str) -> None:
     # Ctrl-C is handled once, by the parent, which then shuts the pool down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.nice(5)
+    _end_with_the_scan(scan_pid, start_method)
+
+
+def _end_with_the_scan(scan_pid: int, start_method: str) -> None:
+    """A killed scan (kill -9, a crash) must not leave its workers waiting forever on a
+    pipe they hold both ends of: each is ended when the process that started it dies.
+
+    Started by multiprocessing's fork server (Linux), a worker is that server's child,
+    and the server ends when the scan's process does, once no child of its keeps the
+    "client alive" pipe open: the worker closes its copy (it starts no processes) and is
+    ended with the server."""
+    if start_method != "forkserver":
+        end_with_parent(scan_pid)
+        return
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if server is not None and fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        server._forkserver_alive_fd = None
+    end_with_parent(os.getppid())
+    try:
+        os.kill(scan_pid, 0)  # the scan already gone before the server noticed
+    except ProcessLookupError:
+        os._exit(1)
+    except OSError:
+        pass
 
 
 def default_workers() -> int:
@@ -137,7 +173,10 @@ def _parse_parallel(jobs: Sequence[_Job], workers: int) -> Iterator[tuple[_Job, 
     in_flight_limit = workers * 3
     while pending:
         with ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_worker_init
+            max_workers=workers,
+            mp_context=context,
+            initializer=_worker_init,
+            initargs=(os.getpid(), context.get_start_method()),
         ) as pool:
             in_flight: deque[tuple[list[_Job], Future[list[ParseResult]]]] = deque()
             try:
@@ -190,6 +229,80 @@ def _outermost(roots: Sequence[Root]) -> list[Root]:
     return result
 
 
+def _innermost(path: str, roots: Sequence[Root], default: int) -> int:
+    """The id of the innermost of ``roots`` holding ``path`` (``default`` if none)."""
+    best: Root | None = None
+    for root in roots:
+        if _under(path, root.path) and (best is None or len(root.path) > len(best.path)):
+            best = root
+    return best.id if best is not None else default
+
+
+class MovedAway:
+    """Finds where a file new at its path came from: a track elsewhere in the library
+    with its fingerprint whose file is gone (already marked missing, or no longer at its
+    path while its music folder is there). Only the few tracks sharing a new file's
+    fingerprint are looked at, so this costs one indexed query per batch and a ``stat``
+    per candidate. A track is handed out once."""
+
+    def __init__(self, store: ScanStore, roots: Sequence[Root], exclude: Iterable[int] = ()):
+        self.store = store
+        self.roots = {r.id: r.path for r in roots}
+        self.taken: set[int] = set(exclude)
+        self._root_online: dict[int, bool] = {}
+        self._present: set[int] = set()  # files found in place: not asked again
+
+    def claim(self, fingerprints: Sequence[str]) -> list[int | None]:
+        """For each fingerprint, in order, the id of the track that file moved from."""
+        if not fingerprints:
+            return []
+        found = self.store.by_fingerprint(fingerprints)
+        # One pass over each fingerprint's candidates, however many new files share it
+        # (a folder of identical files must not cost a stat per pair).
+        left: dict[str, Iterator[Candidate]] = {}
+        result: list[int | None] = []
+        for fp in fingerprints:
+            moved: int | None = None
+            for candidate in left.setdefault(fp, iter(found.get(fp, ()))):
+                if candidate.id not in self.taken and self.is_gone(candidate):
+                    moved = candidate.id
+                    self.taken.add(moved)
+                    break
+            result.append(moved)
+        return result
+
+    def is_gone(self, candidate: Candidate) -> bool:
+        if candidate.missing:
+            return True
+        if candidate.id in self._present:
+            return False
+        if not self._gone(candidate):
+            self._present.add(candidate.id)
+            return False
+        return True
+
+    def _gone(self, candidate: Candidate) -> bool:
+        root = candidate.root_id
+        if root is not None:
+            if root not in self._root_online:
+                path = self.roots.get(root)
+                self._root_online[root] = path is not None and folder_state(path) == ONLINE
+            if not self._root_online[root]:  # unplugged or unreadable: says nothing
+                return False
+        return file_gone(candidate.path)
+
+
+def file_gone(path: str) -> bool:
+    """Whether nothing is at ``path`` (a file that cannot be checked is not gone)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
 class Scanner:
     def __init__(
         self,
@@ -220,7 +333,8 @@ class Scanner:
     def scan(self, only: Sequence[str] | None = None) -> ScanSummary:
         started = time.perf_counter()
         summary = ScanSummary()
-        roots = self.store.roots()
+        all_roots = self.store.roots()
+        roots = all_roots
         if only is not None:
             wanted = set(only)
             roots = [r for r in roots if r.path in wanted]
@@ -233,25 +347,63 @@ class Scanner:
             # Either way its tracks are kept as they were (never marked missing).
             (summary.denied if state == DENIED else summary.offline).append(root.path)
             self.store.mark_root(root.id, online=False)
-        online = _outermost(online)
-        if online:
-            self._scan_roots(online, summary)
-            for root in online:
+        walked = _outermost(online)
+        gone: list[int] = []
+        if walked:
+            # Music folders inside the walked ones are walked with them; one that cannot
+            # be read now keeps its tracks, as if it were walked on its own.
+            inside = [
+                r
+                for r in all_roots
+                if r not in walked and any(_under(r.path, w.path) for w in walked)
+            ]
+            held = [r.path for r in inside if r not in online and folder_state(r.path) != ONLINE]
+            gone = self._scan_roots(walked, all_roots, held, summary)
+            for root in walked + [r for r in inside if r.path not in held]:
                 self.store.mark_root(root.id, online=True)
+        self._join_twins(all_roots, gone, summary)
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _scan_roots(self, roots: Sequence[Root], summary: ScanSummary) -> None:
-        known = self.store.known_tracks([r.id for r in roots])
+    def _join_twins(self, roots: Sequence[Root], gone: Sequence[int], summary: ScanSummary) -> None:
+        """Join each missing track to the one present, history-less track with its
+        fingerprint (see ScanStore.missing_twins), when its file is really gone."""
+        twins = self.store.missing_twins()
+        if not twins:
+            return
+        finder = MovedAway(self.store, roots)
+        just_gone = set(gone)
+        for old, new in twins:
+            # Marked missing, but only joined if its file is still not there while its
+            # music folder is (a forgotten folder's files, say, are still in place).
+            if not finder.is_gone(Candidate(old.id, old.path, False, old.root_id)):
+                continue
+            if self.store.join_twin(old.id, new):
+                summary.moved += 1
+                if old.id in just_gone:
+                    summary.missing -= 1
+
+    def _scan_roots(
+        self,
+        roots: Sequence[Root],
+        all_roots: Sequence[Root],
+        held: Sequence[str],
+        summary: ScanSummary,
+    ) -> list[int]:
+        """Walk ``roots`` (none inside another) and bring their tracks up to date; the
+        ids of the tracks marked missing. ``held``: music folders inside them that cannot
+        be read now (their tracks are kept)."""
+        known = self.store.known_under([r.path for r in roots])
         known_errors = self.store.known_errors()
         counts = WalkCounts()
         jobs: list[_Job] = []
         seen: set[str] = set()
         walk_errors: list[ScanError] = []
         restore: list[int] = []
-        unlisted: list[str] = []  # folders that could not be listed: their tracks are kept
+        unlisted: list[str] = list(held)  # folders not listed: their tracks are kept
         own_files = OwnFiles(self.db.path)
         for root in roots:
+            nested = [r for r in all_roots if r.id != root.id and _under(r.path, root.path)]
             for item in walk(root.path, counts):
                 if isinstance(item, WalkProblem):
                     walk_errors.append(ScanError(item.path, item.kind, item.message))
@@ -266,7 +418,8 @@ class Scanner:
                 seen.add(item.path)
                 if self._unchanged(item, known, known_errors, summary, restore):
                     continue
-                jobs.append(_Job(item.path, item.size, item.mtime, root.id, known.get(item.path)))
+                root_id = _innermost(item.path, nested, root.id) if nested else root.id
+                jobs.append(_Job(item.path, item.size, item.mtime, root_id, known.get(item.path)))
         summary.ignored = counts.ignored
 
         # Paths found under a root but filed under another root (roots added later).
@@ -299,11 +452,17 @@ class Scanner:
         self.store.write_batch(errors=walk_errors, clear_errors=stale_errors, restore=restore)
         summary.errors += len(walk_errors)
 
-        self._parse_and_store(jobs, vanished, missing_before, summary)
+        # A new file no vanished or missing track claims may come from a folder this
+        # scan did not walk (or one walked first by a partial scan).
+        handled = [k.id for k in known.values()]
+        handled += [tid for ids in missing_before.values() for tid in ids]
+        moved_away = MovedAway(self.store, all_roots, exclude=handled)
+        self._parse_and_store(jobs, vanished, missing_before, moved_away, summary)
 
         gone = [tid for ids in vanished.values() for tid in ids]
         self.store.write_batch(mark_missing=gone)
         summary.missing += len(gone)
+        return gone
 
     def _unchanged(
         self,
@@ -335,6 +494,7 @@ class Scanner:
         jobs: Sequence[_Job],
         vanished: dict[str, list[int]],
         missing_before: dict[str, list[int]],
+        moved_away: MovedAway,
         summary: ScanSummary,
     ) -> None:
         total = len(jobs)
@@ -346,6 +506,7 @@ class Scanner:
             else _parse_parallel(jobs, self.workers)
         )
         inserts: list[tuple[str, dict[str, Any]]] = []
+        fresh: list[tuple[str, dict[str, Any]]] = []  # new here: moved from elsewhere?
         updates: list[tuple[int, str, dict[str, Any]]] = []
         errors: list[ScanError] = []
         clear: list[str] = []
@@ -354,6 +515,15 @@ class Scanner:
         done = 0
 
         def flush() -> None:
+            claimed = moved_away.claim([values["fingerprint"] for _, values in fresh])
+            for (path, values), moved_from in zip(fresh, claimed, strict=True):
+                if moved_from is not None:
+                    updates.append((moved_from, path, values))
+                    summary.moved += 1
+                else:
+                    inserts.append((path, values))
+                    summary.added += 1
+            fresh.clear()
             self.store.write_batch(
                 inserts=inserts,
                 updates=updates,
@@ -391,12 +561,11 @@ class Scanner:
                             updates.append((moved_id, job.path, values))
                             summary.moved += 1
                         else:
-                            inserts.append((job.path, values))
-                            summary.added += 1
+                            fresh.append((job.path, values))
                 if self.progress is not None:
                     self.progress(done, total)
                 if (
-                    len(inserts) + len(updates) + len(errors) >= BATCH_ROWS
+                    len(fresh) + len(updates) + len(errors) >= BATCH_ROWS
                     or time.monotonic() - last_flush > BATCH_SECONDS
                 ):
                     flush()

@@ -136,9 +136,9 @@ def import_file(db_path: str, path: str, name: str | None = None) -> tuple[str, 
         parsed, file.parent, playlists.track_paths(db), tracks.TrackMatcher.load(db)
     )
     if not outcome.matched:
-        raise SegueError(f"none of the entries of {file.name} is in the library")
+        raise SegueError(f"none of the entries of {parsed.source} is in the library")
     final = imported_name(db, name, outcome.name)
-    save_user(db, final, outcome.matched, source=file.name)
+    save_user(db, final, outcome.matched, source=parsed.source)
     return final, len(outcome.matched), len(parsed.entries)
 
 

@@ -8,10 +8,8 @@ ranked above a skipped one (0.5: blind to skips)."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing as mp
 import os
-import signal
 import sys
 import time
 import traceback
@@ -40,6 +38,7 @@ from recommender.evaluation.strategies import (
     implicit_available,
     top_k,
 )
+from recommender.processes import end_with_parent
 
 K = 10
 _FORK_MIN_PLAYS = 2000  # below this, a second process costs more than it saves
@@ -202,20 +201,6 @@ class ReplayError(RuntimeError):
     """The baselines' process failed; the message is one line."""
 
 
-def _end_with_parent(parent: int) -> None:
-    """The forked child dies with the replay it works for (a killed or timed-out
-    ``segue eval`` must not leave it replaying on a core): Linux's parent-death signal,
-    and a check for a parent that is already gone."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1
-
-
 class _Forked:
     """``work()`` run in a forked child process; :meth:`result` waits for what it returned
     (or raises what went wrong there)."""
@@ -227,7 +212,8 @@ class _Forked:
         parent = os.getpid()
 
         def run() -> None:
-            _end_with_parent(parent)
+            # A killed or timed-out `segue eval` must not leave it replaying on a core.
+            end_with_parent(parent)
             try:
                 outcome: tuple[str, Any] = ("ok", work())
             except BaseException as exc:  # reported to the parent, which raises it
