@@ -1,0 +1,81 @@
+"""The now-playing bar and Up Next under the user's hands (pytest-qt, offscreen, real
+widgets and the real session): what the user moves or selects stays put while the session
+keeps publishing updates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QPoint, Qt
+
+from tests.test_ui import _isolated, _open, library_db, music  # noqa: F401
+
+
+def _handle_centre(slider: Any) -> QPoint:
+    from PySide6.QtWidgets import QStyle, QStyleOptionSlider
+
+    opt = QStyleOptionSlider()
+    slider.initStyleOption(opt)
+    rect = slider.style().subControlRect(
+        QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, slider
+    )
+    return rect.center()
+
+
+def test_the_discover_knob_stays_where_the_user_puts_it_while_updates_tick(
+    qtbot: Any,
+    library_db: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Music playing: the bar re-reads the session every 500 ms. A drag, a click on the
+    groove and a change the busy session has not applied yet all survive those ticks, and
+    the value sent is the one the user chose; a change from elsewhere still shows."""
+    app = _open(qtbot, library_db)
+    bar = app.window.nowbar
+    knob = bar.discover
+    session = app.window.bridge.session
+    try:
+        assert knob.value() == 30
+        bar.tick.start()  # as while music plays
+        # A drag: pressed on the handle, moved right, held across several ticks.
+        start = _handle_centre(knob)
+        qtbot.mousePress(knob, Qt.MouseButton.LeftButton, pos=start)
+        assert knob.isSliderDown()
+        qtbot.mouseMove(knob, QPoint(knob.width() - 4, start.y()))
+        dragged = knob.value()
+        assert dragged > 80
+        app.window.bridge.refresh()  # a tick before the 150 ms debounce sends it
+        assert knob.value() == dragged
+        qtbot.wait(1300)  # two or three more ticks under the held mouse
+        assert knob.value() == dragged
+        qtbot.mouseRelease(knob, Qt.MouseButton.LeftButton, pos=QPoint(knob.width() - 4, start.y()))
+        qtbot.waitUntil(lambda: round(app.state().discover * 100) == dragged, timeout=10_000)
+        qtbot.wait(1100)
+        assert knob.value() == dragged
+
+        # A busy session: the change is sent but not applied for a while.
+        held: list[float] = []
+        apply = session.set_discover
+        monkeypatch.setattr(session, "set_discover", held.append)
+        knob.setValue(10)  # as a click on the groove or a wheel step does
+        qtbot.waitUntil(lambda: held == [0.1])
+        qtbot.wait(1100)  # ticks read the old value meanwhile
+        assert round(app.state().discover * 100) == dragged
+        assert knob.value() == 10
+        apply(held[0])
+        qtbot.waitUntil(lambda: round(app.state().discover * 100) == 10, timeout=10_000)
+        qtbot.wait(600)
+        assert knob.value() == 10 and held == [0.1]
+
+        # Nobody touching it: a change from elsewhere shows.
+        apply(0.55)
+        qtbot.waitUntil(lambda: knob.value() == 55, timeout=10_000)
+    finally:
+        bar.tick.stop()
+        app.window.shutdown()
+        app.window.bridge.close()
