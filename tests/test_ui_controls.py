@@ -79,3 +79,67 @@ def test_the_discover_knob_stays_where_the_user_puts_it_while_updates_tick(
         bar.tick.stop()
         app.window.shutdown()
         app.window.bridge.close()
+
+
+def _upnext_ids(app: Any) -> list[int]:
+    return [e.track.id for e in app.state().upnext]
+
+
+def _click_row(qtbot: Any, panel: Any, row: int) -> None:
+    rect = panel.list.visualItemRect(panel.list.item(row))
+    qtbot.mouseClick(panel.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def _highlighted(panel: Any) -> int | None:
+    item = panel.list.currentItem()
+    return None if item is None else item.data(Qt.ItemDataRole.UserRole + 10).track.id
+
+
+def test_up_next_keeps_the_highlight_on_the_song_and_acts_on_that_song(
+    qtbot: Any,
+    library_db: Path,  # noqa: F811
+) -> None:
+    """The list changes under the highlight (a re-rank, another view's command): the
+    highlight follows the song, and Remove / Less like this act on it, not on whatever
+    now sits at that row; once the song left the list nothing is highlighted and the
+    buttons do nothing."""
+    app = _open(qtbot, library_db)
+    panel = app.window.upnext
+    session = app.session
+    try:
+        a, b, c, d = (app.model.track_id(r) for r in range(4))
+        session.set_autofill(False)
+        for track_id in (a, b, c, d):
+            session.enqueue(track_id)
+        qtbot.waitUntil(lambda: _upnext_ids(app) == [a, b, c, d])
+        _click_row(qtbot, panel, 1)
+        assert _highlighted(panel) == b
+
+        session.move(d, 0)  # the list changes under the highlight
+        qtbot.waitUntil(lambda: _upnext_ids(app) == [d, a, b, c])
+        assert panel.list.currentRow() == 2 and _highlighted(panel) == b
+        steered: list[int] = []
+        less = session.less_like_this
+        session.less_like_this = steered.append  # type: ignore[method-assign]
+        try:
+            qtbot.mouseClick(panel.less, Qt.MouseButton.LeftButton)
+        finally:
+            session.less_like_this = less  # type: ignore[method-assign]
+        assert steered == [b]
+        qtbot.mouseClick(panel.remove, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: _upnext_ids(app) == [d, a, c])
+        assert _highlighted(panel) is None  # the song left: nothing highlighted
+
+        _click_row(qtbot, panel, 2)
+        assert _highlighted(panel) == c
+        session.remove(c)  # gone by another way (it played, another view removed it)
+        qtbot.waitUntil(lambda: _upnext_ids(app) == [d, a])
+        assert _highlighted(panel) is None
+        qtbot.mouseClick(panel.remove, Qt.MouseButton.LeftButton)
+        session.remove(c)  # a command for a track no longer up next: nothing happens
+        session.move(c, 0)
+        session.wait_idle()
+        assert _upnext_ids(app) == [d, a]
+    finally:
+        app.window.shutdown()
+        app.window.bridge.close()

@@ -143,6 +143,9 @@ class UpNextPanel(QWidget):
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemDoubleClicked.connect(self._play)
+        self._selected_key: tuple[int, int] | None = None  # (track id, uid) highlighted
+        self._rebuilding = False
+        self.list.currentItemChanged.connect(self._current_changed)
         self.empty = QLabel(
             "Play a song and Segue lines up what fits next, with the reason for each pick."
         )
@@ -189,19 +192,26 @@ class UpNextPanel(QWidget):
         items = entries(state)
         current = [self.list.item(i).data(ENTRY_ROLE) for i in range(self.list.count())]
         if current != items:
-            row = self.list.currentRow()
-            self.list.clear()
-            for entry in items:
-                item = QListWidgetItem()
-                item.setData(ENTRY_ROLE, entry)
-                reason = getattr(entry, "reason", None)
-                pinned = getattr(entry, "pinned", False)
-                item.setToolTip(
-                    "You placed this" if pinned else f"Picked for you: {reason or 'similar'}"
-                )
-                self.list.addItem(item)
-            if 0 <= row < self.list.count():
-                self.list.setCurrentRow(row)
+            # The highlight stays on the same song wherever the re-rank put it (cleared
+            # when it left the list): the buttons act on what the user picked.
+            row = self._row_of(items, self._selected_key)
+            self._rebuilding = True
+            try:
+                self.list.clear()
+                for entry in items:
+                    item = QListWidgetItem()
+                    item.setData(ENTRY_ROLE, entry)
+                    reason = getattr(entry, "reason", None)
+                    pinned = getattr(entry, "pinned", False)
+                    item.setToolTip(
+                        "You placed this" if pinned else f"Picked for you: {reason or 'similar'}"
+                    )
+                    self.list.addItem(item)
+                self.list.setCurrentRow(-1 if row is None else row)
+            finally:
+                self._rebuilding = False
+            if row is None:
+                self._selected_key = None
         self.list.setVisible(bool(items))
         self.empty.setVisible(not items)
         pinned = sum(1 for e in items if getattr(e, "pinned", False))
@@ -210,23 +220,42 @@ class UpNextPanel(QWidget):
         for b in (self.more, self.less, self.remove):
             b.setEnabled(bool(items))
 
-    def move_entry(self, src: int, dst: int) -> None:
-        self.session.move(src, dst)
-        self.list.setCurrentRow(dst)
-
-    def _selected(self) -> tuple[int, Any] | None:
-        row = self.list.currentRow()
-        if row < 0:
+    @staticmethod
+    def _row_of(items: list[Any], key: tuple[int, int] | None) -> int | None:
+        """The row of the entry ``key`` (track id, uid) names: that very entry if it is
+        still there, else the first entry of the same track, else None."""
+        if key is None:
             return None
-        return row, self.list.item(row).data(ENTRY_ROLE)
+        track_id, uid = key
+        rows = [r for r, e in enumerate(items) if e.track.id == track_id]
+        return next((r for r in rows if items[r].uid == uid), rows[0] if rows else None)
+
+    def _current_changed(self, item: QListWidgetItem | None, _previous: Any) -> None:
+        if self._rebuilding:
+            return
+        entry = item.data(ENTRY_ROLE) if item is not None else None
+        self._selected_key = None if entry is None else (entry.track.id, entry.uid)
+
+    def move_entry(self, src: int, dst: int) -> None:
+        """Move the entry shown at row ``src`` to row ``dst``; the highlight goes with it."""
+        item = self.list.item(src)
+        entry = item.data(ENTRY_ROLE) if item is not None else None
+        if entry is None:
+            return
+        self.list.setCurrentItem(item)
+        self._selected_key = (entry.track.id, entry.uid)
+        self.session.move(entry.track.id, dst, entry.uid)
+
+    def _selected(self) -> Any:
+        item = self.list.currentItem()
+        return item.data(ENTRY_ROLE) if item is not None else None
 
     def _act(self, what: str) -> None:
-        sel = self._selected()
-        if sel is None:
+        entry = self._selected()
+        if entry is None:
             return
-        row, entry = sel
         if what == "remove":
-            self.session.remove(row)
+            self.session.remove(entry.track.id, entry.uid)
         elif what == "more":
             self.session.more_like_this(entry.track.id)
         elif what == "less":
