@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 
 from tests.test_ui import _isolated, _open, library_db, music  # noqa: F401
 
@@ -143,3 +143,61 @@ def test_up_next_keeps_the_highlight_on_the_song_and_acts_on_that_song(
     finally:
         app.window.shutdown()
         app.window.bridge.close()
+
+
+def _drop(panel: Any, pos: QPoint) -> None:
+    """Drop the dragged entry at ``pos``. The offscreen platform's QDrag ends at once
+    (no drag session, and a drop event sent without one never reaches the view), so
+    the drop, as Qt builds it, is handed to the list's handler itself."""
+    from PySide6.QtGui import QDropEvent
+
+    event = QDropEvent(
+        QPointF(pos),
+        Qt.DropAction.MoveAction,
+        panel.list.mimeData([panel.list.currentItem()]),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    panel.list.dropEvent(event)
+
+
+def test_dragging_a_pick_down_up_next_puts_it_where_it_was_dropped(
+    qtbot: Any,
+    library_db: Path,  # noqa: F811
+) -> None:
+    """The first automatic pick dragged down to the line between the fourth and fifth
+    rows (the upper half of the fifth, where Qt draws the drop line): it plays fourth,
+    pinned there with the picks it passed, and the highlight stays on it."""
+    pytest.importorskip("player.recommend")
+    app = _open(qtbot, library_db)
+    panel = app.window.upnext
+    try:
+        app.session.play_track(app.model.track_id(0))
+        qtbot.waitUntil(lambda: len(app.state().upnext) >= 5, timeout=20_000)
+        app.session.wait_idle()
+        qtbot.waitUntil(lambda: _upnext_ids(app) == _panel_ids(panel))
+        before = _upnext_ids(app)
+        assert not any(e.pinned for e in app.state().upnext)
+        _click_row(qtbot, panel, 0)
+        rect = panel.list.visualItemRect(panel.list.item(4))
+        _drop(panel, QPoint(rect.center().x(), rect.top() + 2))
+        expected = [*before[1:4], before[0]]
+        qtbot.waitUntil(lambda: _upnext_ids(app)[:4] == expected, timeout=10_000)
+        assert [e.pinned for e in app.state().upnext[:4]] == [True] * 4
+        assert _highlighted(panel) == before[0] and panel.list.currentRow() == 3
+
+        # Back up: dropped on the upper half of the first row, it plays first again.
+        rect = panel.list.visualItemRect(panel.list.item(0))
+        _drop(panel, QPoint(rect.center().x(), rect.top() + 2))
+        qtbot.waitUntil(lambda: _upnext_ids(app)[:4] == [before[0], *before[1:4]])
+        assert _highlighted(panel) == before[0] and panel.list.currentRow() == 0
+    finally:
+        app.window.shutdown()
+        app.window.bridge.close()
+
+
+def _panel_ids(panel: Any) -> list[int]:
+    return [
+        panel.list.item(r).data(Qt.ItemDataRole.UserRole + 10).track.id
+        for r in range(panel.list.count())
+    ]

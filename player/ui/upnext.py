@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -113,12 +113,23 @@ class _List(QListWidget):
     def dropEvent(self, event) -> None:
         # The session owns the order: ask it to move the entry, and redraw from its update.
         src = self.currentRow()
-        index = self.indexAt(event.position().toPoint())
-        dst = index.row() if index.isValid() else self.count() - 1
+        dst = self.drop_row(src, event.position().toPoint())
         event.setDropAction(Qt.DropAction.IgnoreAction)
         event.accept()
         if src >= 0 and dst >= 0 and src != dst:
             self.panel.move_entry(src, dst)
+
+    def drop_row(self, src: int, pos: QPoint) -> int:
+        """The row the entry at ``src`` ends up at when dropped at ``pos``: above the
+        entry under the mouse in its upper half, below it in its lower half (where Qt
+        draws the drop line), last below the list."""
+        index = self.indexAt(pos)
+        if index.isValid():
+            rect = self.visualRect(index)
+            gap = index.row() + (pos.y() >= rect.center().y())
+        else:
+            gap = self.count()
+        return gap - 1 if src < gap else gap
 
 
 class UpNextPanel(QWidget):
