@@ -45,3 +45,66 @@ def test_exporting_a_playlist_says_how_it_went_in_one_line(
     qtbot.waitUntil(lambda: "Exported" in window.message.text())
     assert window.message.text() == f"Exported 'Road trip' (3 songs) to {target}"
     assert target.read_text().count(".flac") == 3
+
+
+def test_taste_map_region_labels_fit_the_map_and_keep_off_the_dots(qtbot: Any) -> None:
+    """A long region name at the map's right edge is shortened with "…" and stays left
+    of the legend and inside the map; a label whose region sits on a dot moves to a free
+    spot beside it; no two labels overlap."""
+    from PySide6.QtGui import QFontMetricsF
+
+    from player.ui.charts import MapPoint, TasteMap
+
+    taste = TasteMap()
+    qtbot.addWidget(taste)
+    taste.resize(640, 420)
+    points = [MapPoint(i, f"Song {i}", "Someone", "Jazz", 0) for i in range(5)]
+    xy = [(0.0, 0.0), (-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.95, 0.9)]
+    long_name = "Indie Rock & Experimental Electronica & Post-Everything"
+    regions = [("Jazz", (0.0, 0.0)), (long_name, (1.0, 0.0)), ("Folk", (0.02, 0.0))]
+    taste.set_data(points, xy, regions)
+    taste.show()
+    qtbot.waitExposed(taste)
+    taste.grab()  # paints
+
+    boxes = taste.label_boxes()
+    shown_long, long_box = boxes[1]
+    assert [shown for shown, _ in boxes] == ["Jazz", shown_long, "Folk"]
+    assert shown_long.endswith("…") and shown_long[:-1] in long_name
+    assert shown_long.startswith("Indie Rock")
+    fm = QFontMetricsF(taste.label_font())
+    assert fm.horizontalAdvance(shown_long) <= long_box.width()
+    area = taste.rect()
+    legend_left = taste.width() - min(150, int(taste.width() * 0.26))
+    dots = [taste._pos(i) for i in range(len(points))]
+    for _, box in boxes:
+        assert area.contains(box.toAlignedRect())
+        assert box.right() < legend_left  # never under the legend
+        assert not any(box.contains(d) for d in dots)  # free spots were near
+    for i, (_, a) in enumerate(boxes):
+        assert not any(a.intersects(b) for _, b in boxes[i + 1 :])
+
+
+def test_top_artists_and_tracks_show_their_labels_whole_when_there_is_room(
+    qtbot: Any,
+) -> None:
+    """The label column is as wide as the labels need (the bars get the rest); a name
+    too long for it is shortened with "…" and keeps its detail."""
+    from player.library.listening_stats import Ranked
+    from player.ui.charts import RankBars
+
+    bars = RankBars()
+    qtbot.addWidget(bars)
+    bars.resize(340, 200)  # half of the stats page in a 1280 px window
+    long_name = "The Extraordinarily Long-Named Philharmonic Orchestra of Somewhere"
+    bars.set_items([Ranked("Kevin MacLeod", "1 track", 4), Ranked(long_name, "12 tracks", 2)])
+    bars.show()
+    qtbot.waitExposed(bars)
+    bars.grab()  # paints
+    whole, shortened = bars.labels()
+    assert whole == "Kevin MacLeod  ·  1 track"
+    assert shortened.endswith("…  ·  12 tracks")
+    assert shortened.split("…")[0] in long_name
+    room = bars.label_width() - 8
+    assert bars.fontMetrics().horizontalAdvance(shortened) <= room
+    assert bars.width() - bars.label_width() >= 48 + bars.BAR_ROOM  # the bars keep room
