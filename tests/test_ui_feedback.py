@@ -108,3 +108,81 @@ def test_top_artists_and_tracks_show_their_labels_whole_when_there_is_room(
     room = bars.label_width() - 8
     assert bars.fontMetrics().horizontalAdvance(shortened) <= room
     assert bars.width() - bars.label_width() >= 48 + bars.BAR_ROOM  # the bars keep room
+
+
+LONG_ALBUM = "The Extraordinarily Long Album Title That Goes On And On Forever"
+LONG_ARTIST = "The Extraordinarily Long-Named Philharmonic Orchestra"
+
+
+@pytest.fixture
+def long_names_db(tmp_path: Path) -> Path:
+    from player.library import open_library
+    from tests.audiogen import tag, write_audio
+    from tests.scanhelp import scan
+
+    folder = tmp_path / "long"
+    for i in range(3):
+        path = write_audio(folder / f"{i + 1:02} Part {i + 1}.flac", seconds=0.5, freq=300 + 50 * i)
+        tag(path, title=f"Part {i + 1}", artist=LONG_ARTIST, album=LONG_ALBUM, genre="Classical")
+    db_path = tmp_path / "long.db"
+    with open_library(db_path) as db:
+        scan(db, folder)
+    return db_path
+
+
+def _drawn_texts(delegate: Any, view: Any, width: int) -> list[tuple[str, int, int]]:
+    """Paint the first row of ``view`` with ``delegate`` into ``width`` px; each text as
+    (text, its width in the font it was drawn in, the width of its box)."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QFontMetrics, QPainter, QPixmap
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    drawn: list[tuple[str, int, int]] = []
+
+    class Recorder(QPainter):
+        def drawText(self, *args: Any) -> None:  # type: ignore[override]
+            if len(args) == 3 and isinstance(args[2], str):
+                box, _, text = args
+                drawn.append((text, QFontMetrics(self.font()).horizontalAdvance(text), box.width()))
+            super().drawText(*args)
+
+    index = view.model().index(0, 0)
+    option = QStyleOptionViewItem()
+    option.initFrom(view)
+    option.font = view.font()
+    option.fontMetrics = view.fontMetrics()
+    height = delegate.sizeHint(option, index).height()
+    option.rect = QRect(0, 0, width, height)
+    target = QPixmap(width, height)
+    painter = Recorder(target)
+    delegate.paint(painter, option, index)
+    painter.end()
+    return drawn
+
+
+def test_album_and_artist_names_too_long_end_in_an_ellipsis_that_fits(
+    qtbot: Any,
+    long_names_db: Path,
+) -> None:
+    """Album titles are drawn bold: shortened by the bold font's measure, so they end in
+    "…" instead of being cut mid-letter; the artists' counts line is shortened too."""
+    opened = _open(qtbot, long_names_db)
+    window = opened.window
+    try:
+        window.select_view("albums")
+        qtbot.waitUntil(lambda: window.albums_model.rowCount() == 1)
+        texts = _drawn_texts(window.albums.itemDelegate(), window.albums, 176)
+        title, by = texts  # the title (bold), then artist and year
+        assert title[0].startswith("The Extraordinarily") and title[0].endswith("…")
+        assert title[1] <= title[2]  # the bold text fits its box
+        assert by[0].endswith("…") and by[1] <= by[2]
+
+        window.select_view("artists")
+        qtbot.waitUntil(lambda: window.artists_model.rowCount() == 1)
+        texts = _drawn_texts(window.artists.itemDelegate(), window.artists, 150)
+        assert len(texts) == 3  # initials, name, counts
+        for text, width, room in texts[1:]:
+            assert text.endswith("…") and width <= room
+    finally:
+        window.shutdown()
+        window.bridge.close()
