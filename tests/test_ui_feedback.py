@@ -186,3 +186,34 @@ def test_album_and_artist_names_too_long_end_in_an_ellipsis_that_fits(
     finally:
         window.shutdown()
         window.bridge.close()
+
+
+def test_first_run_lists_a_music_folder_once_however_it_is_added_again(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """~/Music is suggested (shown as "~/Music"); choosing it again in the folder dialog,
+    even with a trailing slash, checks it instead of listing it twice."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton
+
+    from player.ui import filedialogs
+    from player.ui.onboarding import OnboardingPage
+
+    home = tmp_path / "home"
+    (home / "Music").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    page = OnboardingPage()
+    qtbot.addWidget(page)
+    assert [page.folders.item(i).text() for i in range(page.folders.count())] == ["~/Music"]
+    page.folders.item(0).setCheckState(Qt.CheckState.Unchecked)
+    add = next(b for b in page.findChildren(QPushButton) if b.text() == "Add a folder…")
+    for chosen in (str(home / "Music"), str(home / "Music") + "/"):
+        monkeypatch.setattr(filedialogs, "choose_folder", lambda *a, c=chosen, **k: c)
+        add.click()
+    assert page.folders.count() == 1
+    assert page.chosen() == [str(home / "Music")]  # checked again
+    other = tmp_path / "more music"
+    other.mkdir()
+    monkeypatch.setattr(filedialogs, "choose_folder", lambda *a, **k: str(other))
+    add.click()
+    assert page.chosen() == [str(home / "Music"), str(other)]
