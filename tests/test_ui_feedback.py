@@ -217,3 +217,27 @@ def test_first_run_lists_a_music_folder_once_however_it_is_added_again(
     monkeypatch.setattr(filedialogs, "choose_folder", lambda *a, **k: str(other))
     add.click()
     assert page.chosen() == [str(home / "Music"), str(other)]
+
+
+def test_messages_count_songs_in_words_and_say_where_failed_analyses_are_listed(
+    qtbot: Any,
+    app: App,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    window = app.window
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Evening mix", True))
+    window.add_to_playlist([app.model.track_id(0)])
+    qtbot.waitUntil(lambda: window.message.text() == "Added 1 song to 'Evening mix'")
+    window.add_to_playlist([app.model.track_id(1), app.model.track_id(2)], "Evening mix")
+    qtbot.waitUntil(lambda: window.message.text() == "Added 2 songs to 'Evening mix'")
+
+    # As the analysis job reports when it is done:
+    window._analysis_finished({"analysed": 1, "failed": 0}, None)
+    assert window.message.text() == "Analysis finished: 1 song analysed"
+    window._analysis_finished({"analysed": 12, "failed": 2}, None)
+    text = window.message.text()
+    assert text.startswith("Analysis finished: 12 songs analysed; 2 songs could not be analysed")
+    assert "segue analyze --failures" in text
+    assert "\n" not in text

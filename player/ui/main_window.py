@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from player.text import plural
 from player.ui import settings as prefs
 from player.ui.background import AnalysisJob, ScanJob
 from player.ui.charts import StatsView, TasteView
@@ -84,6 +85,19 @@ class JobStatus(QWidget):
 
 # Below this window width the song list hides its genre column.
 NARROW_WIDTH = 1000
+
+
+def analysis_summary(summary: dict[str, Any]) -> str:
+    """ "Analysis finished: 1 song analysed", and the songs that could not be, with where
+    to see which and why."""
+    text = f"Analysis finished: {plural(int(summary.get('analysed') or 0), 'song')} analysed"
+    failed = int(summary.get("failed") or 0)
+    if failed:
+        text += (
+            f"; {plural(failed, 'song')} could not be analysed "
+            "('segue analyze --failures' lists them, with why)"
+        )
+    return text
 
 
 class MainWindow(QMainWindow):
@@ -480,7 +494,7 @@ class MainWindow(QMainWindow):
                 return
             self.playlist_page.built_at = 0.0
             self.refresh_user_playlists()
-            self.message.setText(f"Added {len(ids)} to '{name}'")
+            self.message.setText(f"Added {plural(len(ids), 'song')} to '{name}'")
 
         self.pool.run_task(lambda: save_tracks(path, name, ids, how=how), with_error(done))
 
@@ -786,7 +800,7 @@ class MainWindow(QMainWindow):
         elif summary:
             if not summary.get("analysed") and not summary.get("failed"):
                 self._analysis_held = True  # no progress: do not loop
-            self.message.setText(f"Analysis finished: {summary.get('analysed', 0)} songs analysed")
+            self.message.setText(analysis_summary(summary))
         if self.current_view == "taste":
             self.taste.refresh()
 
