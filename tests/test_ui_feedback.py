@@ -241,3 +241,31 @@ def test_messages_count_songs_in_words_and_say_where_failed_analyses_are_listed(
     assert text.startswith("Analysis finished: 12 songs analysed; 2 songs could not be analysed")
     assert "segue analyze --failures" in text
     assert "\n" not in text
+
+
+@pytest.mark.parametrize("up_next", [240, 310])
+def test_song_titles_keep_their_room_in_a_narrow_window(
+    qtbot: Any,
+    library_db: Path,  # noqa: F811
+    up_next: int,
+) -> None:
+    """820 px wide, with Up Next as narrow as it goes or as wide as the reviewer had it
+    (a table of about 330 px): every title shows whole (artist and album make room,
+    the album column goes when there is none) and every column shown is on screen."""
+    app = _open(qtbot, library_db, size=(820, 560))  # noqa: F811
+    window = app.window
+    try:
+        window.upnext.setMinimumWidth(up_next)
+        qtbot.waitUntil(lambda: window.width() == 820 and window.splitter.sizes()[2] == up_next)
+        table, hh = window.table, window.table.horizontalHeader()
+        fm = table.fontMetrics()
+        for row in range(app.model.rowCount()):
+            title = app.model.index(row, 1).data()
+            assert fm.horizontalAdvance(title) + 12 <= hh.sectionSize(1), title
+        shown = [c for c in range(hh.count()) if not table.isColumnHidden(c)]
+        assert 2 in shown and all(hh.sectionSize(c) >= 60 for c in shown if c != 0)
+        right = max(hh.sectionViewportPosition(c) + hh.sectionSize(c) for c in shown)
+        assert right <= table.viewport().width() + 1
+    finally:
+        window.shutdown()
+        window.bridge.close()

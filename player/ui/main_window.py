@@ -883,12 +883,23 @@ class MainWindow(QMainWindow):
     def _fit_columns(self) -> None:
         """A narrow window: the genre column gives its room to title, artist and album,
         and artist and album take a share of the width (the title the rest); each
-        elides what does not fit."""
+        elides what does not fit. The title comes first: it keeps at least 45% of what
+        the fixed columns leave (120 px or more), and when artist and album would then
+        get less than 70 px each the album column goes (the Albums view has it)."""
         self.table.setColumnHidden(4, self.width() < NARROW_WIDTH)
         width = self.table.width() - 16  # the vertical scrollbar
         hh = self.table.horizontalHeader()
-        hh.resizeSection(2, max(70, min(200, int(width * 0.24))))
-        hh.resizeSection(3, max(70, min(220, int(width * 0.26))))
+        fixed = sum(hh.sectionSize(c) for c in (0, 4, 5) if not self.table.isColumnHidden(c))
+        flexible = width - fixed
+        rest = flexible - max(120, int(flexible * 0.45))  # for artist and album
+        artist = max(70, min(200, int(width * 0.24)))
+        album = max(70, min(220, int(width * 0.26)))
+        if artist + album > rest:
+            artist = max(60, rest // 2 if rest >= 140 else rest)
+            album = max(70, rest - artist)
+        self.table.setColumnHidden(3, rest < 140)
+        hh.resizeSection(2, artist)
+        hh.resizeSection(3, album)
 
     def changeEvent(self, event) -> None:
         # Light and dark follow the system: when its palette changes, so do our colours.
