@@ -145,6 +145,35 @@ def test_up_next_keeps_the_highlight_on_the_song_and_acts_on_that_song(
         app.window.bridge.close()
 
 
+def test_an_up_next_menu_acts_on_its_song_when_the_list_changes_while_it_is_open(
+    qtbot: Any,
+    library_db: Path,  # noqa: F811
+) -> None:
+    app = _open(qtbot, library_db)
+    panel = app.window.upnext
+    session = app.session
+    try:
+        a, b, c = (app.model.track_id(r) for r in range(3))
+        session.set_autofill(False)
+        for track_id in (a, b, c):
+            session.enqueue(track_id)
+        qtbot.waitUntil(lambda: _upnext_ids(app) == [a, b, c])
+        menu = panel.menu_for(panel.list.visualItemRect(panel.list.item(1)).center())
+        actions = {action.text(): action for action in menu.actions()}
+        session.move(c, 0)  # a re-rank while the menu is open
+        qtbot.waitUntil(lambda: _upnext_ids(app) == [c, a, b])
+        actions["Remove"].trigger()
+        qtbot.waitUntil(lambda: _upnext_ids(app) == [c, a])
+        actions["Play now"].trigger()  # the menu's song, though it left Up Next
+        qtbot.waitUntil(
+            lambda: app.state().now_playing is not None and app.state().now_playing.id == b
+        )
+        assert _upnext_ids(app) == [c, a]
+    finally:
+        app.window.shutdown()
+        app.window.bridge.close()
+
+
 def _drop(panel: Any, pos: QPoint) -> None:
     """Drop the dragged entry at ``pos``. The offscreen platform's QDrag ends at once
     (no drag session, and a drop event sent without one never reaches the view), so

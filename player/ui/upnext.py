@@ -261,8 +261,9 @@ class UpNextPanel(QWidget):
         item = self.list.currentItem()
         return item.data(ENTRY_ROLE) if item is not None else None
 
-    def _act(self, what: str) -> None:
-        entry = self._selected()
+    def _act(self, what: str, entry: Any = None) -> None:
+        """Remove, "more" or "less" for ``entry`` (a menu's), else the highlighted one."""
+        entry = entry if entry is not None else self._selected()
         if entry is None:
             return
         if what == "remove":
@@ -287,15 +288,18 @@ class UpNextPanel(QWidget):
         item = self.list.itemAt(pos)
         if item is None:
             return None
-        self.list.setCurrentItem(item)
-        menu = QMenu(self)
-        menu.addAction("Play now", lambda: self._play(self.list.currentItem()))
-        menu.addAction(icon("more-like"), "More like this", lambda: self._act("more"))
-        menu.addAction(icon("less-like"), "Less like this", lambda: self._act("less"))
-        menu.addSeparator()
-        menu.addAction(icon("remove"), "Remove", lambda: self._act("remove"))
         entry = item.data(ENTRY_ROLE)
-        track = getattr(entry, "track", None)
-        if self.track_actions is not None and track is not None:
-            self.track_actions(menu, track.id)  # Song info, Show in folder, Go to …
+        if entry is None:
+            return None
+        self.list.setCurrentItem(item)
+        # The actions are for this song, whatever the list shows by the time one is
+        # picked (a re-rank while the menu is open moves rows, not the menu's song).
+        menu = QMenu(self)
+        menu.addAction("Play now", lambda: self.session.play_track(entry.track.id))
+        menu.addAction(icon("more-like"), "More like this", lambda: self._act("more", entry))
+        menu.addAction(icon("less-like"), "Less like this", lambda: self._act("less", entry))
+        menu.addSeparator()
+        menu.addAction(icon("remove"), "Remove", lambda: self._act("remove", entry))
+        if self.track_actions is not None:
+            self.track_actions(menu, entry.track.id)  # Song info, Show in folder, Go to …
         return menu
