@@ -15,8 +15,10 @@ The up-next list is two blocks, always in this order:
 
 Rules we chose:
 
-- **Moving** an entry pins it. Pinned entries always precede the automatic tail, so the
-  target index is clamped to the pinned block. An entry moved to (or placed by "play
+- **Moving** an entry pins it, at the place it was dropped. Pinned entries always
+  precede the automatic tail, so an entry dropped inside the tail takes the automatic
+  entries above the drop point along: they are pinned too, in their order (reasons
+  kept), and the list plays as the user sees it. An entry moved to (or placed by "play
   next" or ``previous()`` at) the front joins the *front group*, kept in order ahead of
   everything the user merely added.
 - Pinning an item (play next, add, play now) drops the automatic entries of that item:
@@ -193,11 +195,20 @@ class PlayQueue:
         return entries
 
     def move(self, uid: int, index: int) -> None:
-        """Move an entry to ``index`` of the up-next list; moving pins it (see rules)."""
+        """Move an entry to ``index`` of the up-next list (where it ends up); moving pins
+        it, and the automatic entries it passes when dropped in the tail (see rules)."""
         entry = self._take(uid)
         if entry.origin is not Origin.USER:
             entry = Entry(entry.uid, entry.item, Origin.USER, entry.reason)
-        index = max(0, min(index, len(self._pinned)))
+        index = max(0, min(index, len(self._pinned) + len(self._auto)))
+        passed = self._auto[: max(0, index - len(self._pinned))]
+        if passed:
+            del self._auto[: len(passed)]
+            for auto in passed:
+                pinned = Entry(auto.uid, auto.item, Origin.USER, auto.reason)
+                self._pinned.append(pinned)
+                if self._shuffle:
+                    self._rank.setdefault(pinned.uid, next(self._ranks))
         self._pinned.insert(index, entry)
         if index <= self._front:
             self._front += 1

@@ -436,21 +436,33 @@ class ListeningSession:
     def enqueue(self, track_id: int) -> None:
         self._post(lambda: self._queue.add(track_id))
 
-    def move(self, src: int, dst: int) -> None:
+    def move(self, track_id: int, dst: int, uid: int | None = None) -> None:
+        """Move ``track_id``'s up-next entry to ``dst``. Commands name the track, not a
+        row: a re-rank between the click and this task must not move another song; a
+        track that left Up Next meanwhile moves nothing. ``uid`` picks the entry while it
+        is still there (the same track queued twice)."""
+
         def task() -> None:
-            upcoming = self._queue.upcoming
-            if 0 <= src < len(upcoming):
-                self._queue.move(upcoming[src].uid, dst)
+            entry = self._upnext_entry(track_id, uid)
+            if entry is not None:
+                self._queue.move(entry.uid, dst)
 
         self._post(task)
 
-    def remove(self, index: int) -> None:
+    def remove(self, track_id: int, uid: int | None = None) -> None:
+        """Remove ``track_id``'s up-next entry (see ``move``)."""
+
         def task() -> None:
-            upcoming = self._queue.upcoming
-            if 0 <= index < len(upcoming):
-                self._queue.remove(upcoming[index].uid)
+            entry = self._upnext_entry(track_id, uid)
+            if entry is not None:
+                self._queue.remove(entry.uid)
 
         self._post(task)
+
+    def _upnext_entry(self, track_id: int, uid: int | None) -> Entry | None:
+        upcoming = self._queue.upcoming
+        same = [e for e in upcoming if e.item == track_id]
+        return next((e for e in same if e.uid == uid), same[0] if same else None)
 
     def next(self) -> None:
         self._post(self._next)

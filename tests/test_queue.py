@@ -207,12 +207,31 @@ def test_moving_a_suggestion_pins_it_ahead_of_the_tail() -> None:
     queue = PlayQueue(Ranking(list(range(100, 200))), low_water=1, target=4)
     queue.add(1)
     suggestion = queue.auto_tail[2]
-    queue.move(suggestion.uid, 5)  # inside the tail: clamped to the end of the pinned block
+    queue.move(suggestion.uid, 1)  # up to the end of the pinned block
     assert items(queue.pinned) == [1, suggestion.item]
     assert queue.pinned[1].origin is Origin.USER
     assert queue.pinned[1].reason == suggestion.reason
     queue.set_auto_tail([(200, "new")])
     assert items(queue.pinned) == [1, suggestion.item]
+
+
+def test_a_suggestion_dragged_down_the_tail_plays_where_it_was_dropped() -> None:
+    """Dropped inside the automatic tail, a pick is pinned there: the picks it passed are
+    pinned ahead of it in their order (with their reasons), the rest stays automatic, and
+    a re-rank keeps the order the user made."""
+    queue = PlayQueue(Ranking(list(range(100, 200))), low_water=1, target=5)
+    queue.add(1)
+    first, second, third, fourth, _ = queue.auto_tail
+    queue.move(first.uid, 3)  # the first pick dropped on the third one's row
+    assert items(queue.upcoming)[:5] == [1, second.item, third.item, first.item, fourth.item]
+    assert items(queue.pinned) == [1, second.item, third.item, first.item]
+    assert [e.reason for e in queue.pinned[1:3]] == [second.reason, third.reason]
+    assert queue.auto_tail[0].item == fourth.item
+    queue.set_auto_tail([(first.item, "again"), (150, "new")])
+    assert items(queue.upcoming) == [1, second.item, third.item, first.item, 150]
+    queue.move(queue.auto_tail[0].uid, 99)  # past the end: last, and the tail refills
+    assert items(queue.pinned) == [1, second.item, third.item, first.item, 150]
+    assert queue.auto_tail and 150 not in items(queue.auto_tail)
 
 
 def test_pinning_an_item_drops_its_suggestion() -> None:

@@ -104,6 +104,75 @@ def test_remove_from_library_writes_off_the_gui_thread_and_reports_a_failure(
         app.window.bridge.close()
 
 
+def test_removing_a_music_folder_asks_then_writes_off_the_gui_thread_and_shows_a_failure(
+    qtbot: Any,
+    library_db: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another program holds the library's write lock: Remove folder returns at once,
+    the dialog says it could not remove, and the folder stays listed; once the lock is
+    gone the same click removes it. A "No" to the question changes nothing."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    from player.library import browse
+    from player.ui.settings import SettingsDialog
+    from player.ui.tasks import TaskPool
+
+    questions: list[str] = []
+    answer = QMessageBox.StandardButton.No
+
+    def ask(parent: Any, title: str, text: str, *a: Any, **k: Any) -> Any:
+        questions.append(text)
+        return answer
+
+    monkeypatch.setattr(QMessageBox, "question", ask)
+    remove_root = browse.remove_root
+    written_on_gui_thread: list[bool] = []
+
+    def watched_remove_root(db: Any, path: str) -> None:
+        written_on_gui_thread.append(_on_gui_thread())
+        remove_root(db, path)
+
+    monkeypatch.setattr(browse, "remove_root", watched_remove_root)
+    pool = TaskPool()
+    app = _open(qtbot, library_db, pool=pool)
+    other = sqlite3.connect(library_db, isolation_level=None)
+    try:
+        qtbot.waitUntil(lambda: app.model.total() > 0)
+        total = app.model.total()
+        dialog = SettingsDialog(app.window)
+        folder = dialog.folders.item(0).data(Qt.ItemDataRole.UserRole)
+        dialog.folders.setCurrentRow(0)
+        dialog.remove_button.click()
+        assert questions and "history is kept" in questions[0] and folder in questions[0]
+        assert not written_on_gui_thread  # "No": nothing written
+
+        answer = QMessageBox.StandardButton.Yes
+        other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+        dialog.remove_button.click()  # returns at once; the write waits on the pool
+        assert "Removing" in dialog.folder_status.text()
+        assert not dialog.remove_button.isEnabled()
+        qtbot.waitUntil(lambda: "Could not remove" in dialog.folder_status.text(), timeout=20_000)
+        assert "locked" in dialog.folder_status.text()
+        assert dialog.folder_status.isVisibleTo(dialog)
+        assert dialog.folders.count() == 1 and dialog.remove_button.isEnabled()
+        assert app.model.total() == total
+
+        other.execute("ROLLBACK")
+        dialog.remove_button.click()
+        qtbot.waitUntil(lambda: dialog.folders.count() == 0, timeout=20_000)
+        assert "history is kept" in dialog.folder_status.text()
+        qtbot.waitUntil(lambda: app.model.total() == 0)
+        assert written_on_gui_thread == [False, False]
+        dialog.reject()
+    finally:
+        other.close()
+        app.window.shutdown()
+        pool.wait()
+        app.window.bridge.close()
+
+
 def test_the_lock_keeper_starts_without_holding_up_the_window(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

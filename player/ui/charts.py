@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -109,6 +109,24 @@ class RankBars(QWidget):
         self.setMinimumHeight(max(60, 30 * len(items) + 8))
         self.update()
 
+    def label_width(self) -> float:
+        """The label column: as wide as the longest label needs, leaving the bars and
+        their counts at least ``BAR_ROOM`` px."""
+        fm = self.fontMetrics()
+        needed = max(
+            (fm.horizontalAdvance(rank_text(i.label, i.detail)) for i in self.items), default=0
+        )
+        return float(max(60, min(needed + 8, self.width() - 48 - self.BAR_ROOM)))
+
+    def labels(self) -> list[str]:
+        """Each row's label as drawn: whole when it fits, else the name shortened with
+        "…" and its detail ("3 tracks", the artist) kept when there is room for it."""
+        fm = self.fontMetrics()
+        room = int(self.label_width() - 8)
+        return [fit_rank_text(fm, i.label, i.detail, room) for i in self.items]
+
+    BAR_ROOM = 80
+
     def paintEvent(self, _event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -120,17 +138,11 @@ class RankBars(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No plays in this period yet")
             return
         peak = max(i.plays for i in self.items) or 1
-        fm = p.fontMetrics()
-        label_w = min(self.width() * 0.45, 260)
-        for row, item in enumerate(self.items):
+        label_w = self.label_width()
+        for row, (item, text) in enumerate(zip(self.items, self.labels(), strict=True)):
             y = 4 + row * 30
-            text = item.label + (f"  ·  {item.detail}" if item.detail else "")
             p.setPen(pal.color(QPalette.ColorRole.WindowText))
-            p.drawText(
-                QRectF(0, y, label_w - 8, 24),
-                Qt.AlignmentFlag.AlignVCenter,
-                fm.elidedText(text, Qt.TextElideMode.ElideRight, int(label_w - 8)),
-            )
+            p.drawText(QRectF(0, y, label_w - 8, 24), Qt.AlignmentFlag.AlignVCenter, text)
             w = (self.width() - label_w - 48) * item.plays / peak
             c = QColor(accent)
             c.setAlphaF(1.0 - 0.5 * row / max(1, len(self.items)))
@@ -141,6 +153,26 @@ class RankBars(QWidget):
             p.drawText(
                 QRectF(label_w + w + 6, y, 44, 24), Qt.AlignmentFlag.AlignVCenter, str(item.plays)
             )
+
+
+_RANK_SEP = "  ·  "
+
+
+def rank_text(label: str, detail: str) -> str:
+    return label + (f"{_RANK_SEP}{detail}" if detail else "")
+
+
+def fit_rank_text(fm: Any, label: str, detail: str, room: int) -> str:
+    """``label  ·  detail`` in ``room`` px: whole, else the label elided before a whole
+    detail (while the detail takes at most half the room), else all of it elided."""
+    whole = rank_text(label, detail)
+    if fm.horizontalAdvance(whole) <= room:
+        return whole
+    tail = rank_text("", detail)
+    tail_w = fm.horizontalAdvance(tail)
+    if detail and tail_w <= room // 2:
+        return fm.elidedText(label, Qt.TextElideMode.ElideRight, room - tail_w) + tail
+    return fm.elidedText(whole, Qt.TextElideMode.ElideRight, room)
 
 
 class StatsView(QWidget):
@@ -382,6 +414,49 @@ class TasteMap(QWidget):
         r = QRectF(self.rect()).adjusted(24, 24, -legend, -24)
         return QPointF(r.center().x() + x * r.width() / 2, r.center().y() - y * r.height() / 2)
 
+    def _plot(self) -> QRectF:
+        """Where dots and region labels go: the widget less its margins and the legend."""
+        legend = min(170, int(self.width() * 0.28))
+        return QRectF(self.rect()).adjusted(8, 8, -legend, -8)
+
+    def label_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setBold(True)
+        return font
+
+    def label_boxes(self) -> list[tuple[str, QRectF]]:
+        """Each region's label as drawn and its box: elided to a third of the map (at
+        most 220 px), kept inside the map left of the legend, and of the spots near its
+        region (on it, above, below, to a side) the one covering fewest dots and no label
+        placed before it."""
+        fm = QFontMetricsF(self.label_font())
+        area = self._plot()
+        most = max(40.0, min(220.0, area.width() / 3))
+        dots = [self._pos(i) for i in range(len(self.points))]
+        placed: list[QRectF] = []
+        out: list[tuple[str, QRectF]] = []
+        for text, (x, y) in self.regions:
+            shown = fm.elidedText(str(text), Qt.TextElideMode.ElideRight, most)
+            w, h = fm.horizontalAdvance(shown) + 10, fm.height() + 4
+            q = self._at(x, y)
+            best: tuple[int, int, QRectF] | None = None
+            for rank, (dx, dy) in enumerate(
+                ((0, 0), (0, -h), (0, h), (-w / 2 - 8, 0), (w / 2 + 8, 0), (0, -2 * h), (0, 2 * h))
+            ):
+                box = QRectF(q.x() + dx - w / 2, q.y() + dy - h / 2, w, h)
+                box.moveLeft(max(area.left(), min(box.left(), area.right() - w)))
+                box.moveTop(max(area.top(), min(box.top(), area.bottom() - h)))
+                if any(box.intersects(other) for other in placed):
+                    continue
+                covered = sum(1 for d in dots if box.adjusted(-4, -4, 4, 4).contains(d))
+                if best is None or (covered, rank) < best[:2]:
+                    best = (covered, rank, box)
+            if best is None:
+                continue  # no free spot near its region: left out rather than drawn over
+            placed.append(best[2])
+            out.append((shown, best[2]))
+        return out
+
     def _nearest(self, point: QPointF, reach: float = 40.0) -> int | None:
         best, best_d = None, reach**2
         for i in range(len(self.points)):
@@ -430,13 +505,15 @@ class TasteMap(QWidget):
             p.setPen(QPen(self.palette().color(QPalette.ColorRole.Window), 1))
             p.setBrush(c)
             p.drawEllipse(self._pos(i), radius, radius)
-        label_font = QFont(self.font())
-        label_font.setBold(True)
-        p.setFont(label_font)
-        for text, (x, y) in self.regions:
-            q = self._at(x, y)
+        p.setFont(self.label_font())
+        plate = QColor(self.palette().color(QPalette.ColorRole.Window))
+        plate.setAlphaF(0.85)
+        for shown, box in self.label_boxes():
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(plate)
+            p.drawRoundedRect(box, 4, 4)
             p.setPen(dim)
-            p.drawText(QRectF(q.x() - 80, q.y() - 10, 160, 20), Qt.AlignmentFlag.AlignCenter, text)
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, shown)
         p.setFont(self.font())
         if self.hover is not None:
             q = self._pos(self.hover)

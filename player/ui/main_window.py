@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from player.text import plural
 from player.ui import settings as prefs
 from player.ui.background import AnalysisJob, ScanJob
 from player.ui.charts import StatsView, TasteView
@@ -84,6 +85,19 @@ class JobStatus(QWidget):
 
 # Below this window width the song list hides its genre column.
 NARROW_WIDTH = 1000
+
+
+def analysis_summary(summary: dict[str, Any]) -> str:
+    """ "Analysis finished: 1 song analysed", and the songs that could not be, with where
+    to see which and why."""
+    text = f"Analysis finished: {plural(int(summary.get('analysed') or 0), 'song')} analysed"
+    failed = int(summary.get("failed") or 0)
+    if failed:
+        text += (
+            f"; {plural(failed, 'song')} could not be analysed "
+            "('segue analyze --failures' lists them, with why)"
+        )
+    return text
 
 
 class MainWindow(QMainWindow):
@@ -480,7 +494,7 @@ class MainWindow(QMainWindow):
                 return
             self.playlist_page.built_at = 0.0
             self.refresh_user_playlists()
-            self.message.setText(f"Added {len(ids)} to '{name}'")
+            self.message.setText(f"Added {plural(len(ids), 'song')} to '{name}'")
 
         self.pool.run_task(lambda: save_tracks(path, name, ids, how=how), with_error(done))
 
@@ -786,7 +800,7 @@ class MainWindow(QMainWindow):
         elif summary:
             if not summary.get("analysed") and not summary.get("failed"):
                 self._analysis_held = True  # no progress: do not loop
-            self.message.setText(f"Analysis finished: {summary.get('analysed', 0)} songs analysed")
+            self.message.setText(analysis_summary(summary))
         if self.current_view == "taste":
             self.taste.refresh()
 
@@ -869,12 +883,23 @@ class MainWindow(QMainWindow):
     def _fit_columns(self) -> None:
         """A narrow window: the genre column gives its room to title, artist and album,
         and artist and album take a share of the width (the title the rest); each
-        elides what does not fit."""
+        elides what does not fit. The title comes first: it keeps at least 45% of what
+        the fixed columns leave (120 px or more), and when artist and album would then
+        get less than 70 px each the album column goes (the Albums view has it)."""
         self.table.setColumnHidden(4, self.width() < NARROW_WIDTH)
         width = self.table.width() - 16  # the vertical scrollbar
         hh = self.table.horizontalHeader()
-        hh.resizeSection(2, max(70, min(200, int(width * 0.24))))
-        hh.resizeSection(3, max(70, min(220, int(width * 0.26))))
+        fixed = sum(hh.sectionSize(c) for c in (0, 4, 5) if not self.table.isColumnHidden(c))
+        flexible = width - fixed
+        rest = flexible - max(120, int(flexible * 0.45))  # for artist and album
+        artist = max(70, min(200, int(width * 0.24)))
+        album = max(70, min(220, int(width * 0.26)))
+        if artist + album > rest:
+            artist = max(60, rest // 2 if rest >= 140 else rest)
+            album = max(70, rest - artist)
+        self.table.setColumnHidden(3, rest < 140)
+        hh.resizeSection(2, artist)
+        hh.resizeSection(3, album)
 
     def changeEvent(self, event) -> None:
         # Light and dark follow the system: when its palette changes, so do our colours.

@@ -368,10 +368,10 @@ class AlbumDelegate(QStyledItemDelegate):
         painter.setFont(bold)
         painter.setPen(pal.color(QPalette.ColorRole.Text))
         text_rect = QRect(x, cover.bottom() + 6, self.COVER, fm.height())
-        painter.drawText(
+        painter.drawText(  # measured in the bold font it is drawn in, so "…" shows
             text_rect,
             Qt.AlignmentFlag.AlignLeft,
-            fm.elidedText(album.title, Qt.TextElideMode.ElideRight, self.COVER),
+            QFontMetrics(bold).elidedText(album.title, Qt.TextElideMode.ElideRight, self.COVER),
         )
         painter.setFont(option.font)
         painter.setPen(muted_text(pal))
@@ -437,6 +437,6 @@ class ArtistDelegate(QStyledItemDelegate):
         painter.drawText(
             QRect(x, top + fm.height(), width, fm.height()),
             Qt.AlignmentFlag.AlignLeft,
-            albums + tracks,
+            fm.elidedText(albums + tracks, Qt.TextElideMode.ElideRight, width),
         )
         painter.restore()

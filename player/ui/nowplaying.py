@@ -3,6 +3,7 @@ shuffle, repeat and the "familiar <-> discover" slider."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
@@ -24,6 +25,9 @@ from player.ui.icons import icon, pixmap
 from player.ui.models import fmt_time
 
 LIKED = "#e0457b"
+# How long a knob change sent to a busy session may take to show in its state before
+# the state is trusted again.
+DISCOVER_PENDING_S = 10.0
 _REPEAT_NEXT = {"off": "all", "all": "one", "one": "off"}
 
 
@@ -253,7 +257,8 @@ class NowPlayingBar(QFrame):
         self.seek.jumped.connect(lambda v: s.seek(v / 10.0))
         self.seek.sliderMoved.connect(lambda v: self.elapsed.setText(fmt_time(v / 10.0)))
         self._discover_timer = QTimer(self, singleShot=True, interval=150)
-        self._discover_timer.timeout.connect(lambda: s.set_discover(self.discover.value() / 100.0))
+        self._discover_timer.timeout.connect(self._send_discover)
+        self.discover.sliderReleased.connect(self._discover_timer.start)
         bridge.changed.connect(self.show_state)
         covers.ready.connect(self._cover_ready)
         self.tick = QTimer(self, interval=500)
@@ -288,6 +293,24 @@ class NowPlayingBar(QFrame):
         if not self._updating:
             self._discover_timer.start()
 
+    def _send_discover(self) -> None:
+        value = self.discover.value()
+        self._discover_sent = (value, time.monotonic())
+        self.bridge.session.set_discover(value / 100.0)
+
+    def _show_discover(self, value: int) -> None:
+        """The session's knob, unless the user is moving it or a change is on its way:
+        the 500 ms ticks must not pull the handle back from under the mouse (nor may the
+        debounce then send the value a tick put back)."""
+        sent = self._discover_sent
+        if sent is not None and (
+            value == sent[0] or time.monotonic() - sent[1] > DISCOVER_PENDING_S
+        ):
+            self._discover_sent = sent = None  # the session has it (or never will)
+        if self.discover.isSliderDown() or self._discover_timer.isActive() or sent is not None:
+            return
+        self.discover.setValue(value)
+
     def _cycle_repeat(self) -> None:
         mode = _REPEAT_NEXT.get(self._repeat_mode, "off")
         self.bridge.session.set_repeat(mode)
@@ -312,6 +335,7 @@ class NowPlayingBar(QFrame):
         self.cover.setPixmap(rounded_cover(pm, 64))
 
     _updating = False
+    _discover_sent: tuple[int, float] | None = None  # (value, when) not yet in the state
 
     def show_state(self, kind: str, state: Any) -> None:
         self._updating = True
@@ -360,7 +384,7 @@ class NowPlayingBar(QFrame):
             self.seek.setValue(int(position * 10))
         self.elapsed.setText(fmt_time(position))
         self.remaining.setText(fmt_time(duration) if duration else "0:00")
-        self.discover.setValue(round(float(getattr(state, "discover", 0.3)) * 100))
+        self._show_discover(round(float(getattr(state, "discover", 0.3)) * 100))
         if hasattr(state, "volume"):
             self.volume.blockSignals(True)
             self.volume.setValue(round(state.volume * 100))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -21,6 +22,10 @@ from player.ui.icons import app_icon, icon
 def suggested_folders() -> list[str]:
     home = Path.home()
     return [str(p) for p in (home / "Music", home / "music") if p.is_dir()][:1]
+
+
+def _same_folder(a: str, b: str) -> bool:
+    return os.path.realpath(os.path.expanduser(a)) == os.path.realpath(os.path.expanduser(b))
 
 
 class OnboardingPage(QWidget):
@@ -84,10 +89,16 @@ class OnboardingPage(QWidget):
         self.folders.addItem(item)
 
     def add_folder(self, folder: str) -> None:
-        if folder and folder not in [
-            self.folders.item(i).text() for i in range(self.folders.count())
-        ]:
-            self._add_item(folder)
+        """Add a chosen folder; one already listed (by its path, however it was written
+        or shown, "~/Music" included) is checked again instead of listed twice."""
+        if folder:
+            for i in range(self.folders.count()):
+                item = self.folders.item(i)
+                if _same_folder(item.data(Qt.ItemDataRole.UserRole), folder):
+                    item.setCheckState(Qt.CheckState.Checked)
+                    break
+            else:
+                self._add_item(folder)
         self._update()
 
     def _choose(self) -> None:

@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from player.text import plural
 from player.ui.icons import icon, muted_text
-from player.ui.tasks import thread_db
+from player.ui.tasks import thread_db, with_error
 
 CACHE_SECONDS = 300
 TITLES = {"discover": "Discover", "forgotten": "Forgotten favourites", "mixes": "Your mixes"}
@@ -348,7 +349,24 @@ class PlaylistView(QWidget):
             "Playlists (*.m3u8 *.m3u *.xspf)",
         )
         if target:
-            self.pool.run_task(lambda: export_file(self.db_path, name, ids, target), None)
+            self.pool.run_task(
+                lambda: export_file(self.db_path, name, ids, target),
+                with_error(lambda n, error: self._exported(name, target, n, error)),
+            )
+
+    def _exported(self, name: str, target: str, n: int | None, error: BaseException | None) -> None:
+        """One line in the status bar either way (an unwritable folder, a full disk)."""
+        if error is None:
+            self.show_message(f"Exported '{name}' ({plural(n or 0, 'song')}) to {target}")
+            return
+        why = error.strerror if isinstance(error, OSError) and error.strerror else error
+        self.show_message(f"Could not export '{name}' to {target}: {why}")
+
+    def show_message(self, text: str) -> None:
+        """The window's status line."""
+        message = getattr(self.window(), "message", None)
+        if message is not None:
+            message.setText(text)
 
     def _rename(self) -> None:
         from PySide6.QtWidgets import QInputDialog

@@ -83,7 +83,7 @@ class SettingsDialog(QDialog):
         self.folders = QListWidget()
         self.folders.setObjectName("Folders")
         add = QPushButton("Add folder…")
-        remove = QPushButton("Remove")
+        self.remove_button = remove = QPushButton("Remove")
         rescan = QPushButton("Rescan now")
         add.clicked.connect(self._add)
         remove.clicked.connect(self._remove)
@@ -96,6 +96,11 @@ class SettingsDialog(QDialog):
         row.addStretch(1)
         row.addWidget(rescan)
         fl.addLayout(row)
+        self.folder_status = QLabel()
+        self.folder_status.setObjectName("Small")
+        self.folder_status.setWordWrap(True)
+        self.folder_status.hide()
+        fl.addWidget(self.folder_status)
 
         listening = QGroupBox("Listening")
         form = QFormLayout(listening)
@@ -223,15 +228,45 @@ class SettingsDialog(QDialog):
             self._refresh_states()
 
     def _remove(self) -> None:
+        """Ask, then forget the selected folder on the task pool (the write can wait on
+        another program's lock: the window never freezes); how it went shows here."""
         from player.library.browse import remove_root
 
         item = self.folders.currentItem()
-        if item is None:
+        if item is None or not self.remove_button.isEnabled():
             return
         path = item.data(Qt.ItemDataRole.UserRole)
-        remove_root(thread_db(self.window_.db_path), path)
-        self.load()
-        self.window_.library_changed()
+        answer = QMessageBox.question(
+            self,
+            "Remove music folder",
+            f"Remove {path} from your music folders? Its songs are marked missing: Segue "
+            "no longer shows or plays them. The files stay on disk and their listening "
+            "history is kept; adding the folder again brings them back.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        db_path = self.window_.db_path
+        self.remove_button.setEnabled(False)
+        self.folder_status.setText(f"Removing {path}…")
+        self.folder_status.show()
+
+        def done(_: None, error: BaseException | None) -> None:
+            from shiboken6 import isValid
+
+            if error is not None:
+                text = f"Could not remove {path}: {error}"
+            else:
+                text = f"Removed {path}; its listening history is kept"
+                self.window_.library_changed()
+            self.window_.message.setText(text)
+            if not isValid(self):
+                return  # closed meanwhile: the main window's status line says it
+            self.remove_button.setEnabled(True)
+            self.folder_status.setText(text)
+            if error is None:
+                self.load()
+
+        self.window_.pool.run_task(lambda: remove_root(thread_db(db_path), path), with_error(done))
 
     def _export(self) -> None:
         from player.ui.filedialogs import save_file

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -113,12 +113,23 @@ class _List(QListWidget):
     def dropEvent(self, event) -> None:
         # The session owns the order: ask it to move the entry, and redraw from its update.
         src = self.currentRow()
-        index = self.indexAt(event.position().toPoint())
-        dst = index.row() if index.isValid() else self.count() - 1
+        dst = self.drop_row(src, event.position().toPoint())
         event.setDropAction(Qt.DropAction.IgnoreAction)
         event.accept()
         if src >= 0 and dst >= 0 and src != dst:
             self.panel.move_entry(src, dst)
+
+    def drop_row(self, src: int, pos: QPoint) -> int:
+        """The row the entry at ``src`` ends up at when dropped at ``pos``: above the
+        entry under the mouse in its upper half, below it in its lower half (where Qt
+        draws the drop line), last below the list."""
+        index = self.indexAt(pos)
+        if index.isValid():
+            rect = self.visualRect(index)
+            gap = index.row() + (pos.y() >= rect.center().y())
+        else:
+            gap = self.count()
+        return gap - 1 if src < gap else gap
 
 
 class UpNextPanel(QWidget):
@@ -143,6 +154,9 @@ class UpNextPanel(QWidget):
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemDoubleClicked.connect(self._play)
+        self._selected_key: tuple[int, int] | None = None  # (track id, uid) highlighted
+        self._rebuilding = False
+        self.list.currentItemChanged.connect(self._current_changed)
         self.empty = QLabel(
             "Play a song and Segue lines up what fits next, with the reason for each pick."
         )
@@ -189,19 +203,26 @@ class UpNextPanel(QWidget):
         items = entries(state)
         current = [self.list.item(i).data(ENTRY_ROLE) for i in range(self.list.count())]
         if current != items:
-            row = self.list.currentRow()
-            self.list.clear()
-            for entry in items:
-                item = QListWidgetItem()
-                item.setData(ENTRY_ROLE, entry)
-                reason = getattr(entry, "reason", None)
-                pinned = getattr(entry, "pinned", False)
-                item.setToolTip(
-                    "You placed this" if pinned else f"Picked for you: {reason or 'similar'}"
-                )
-                self.list.addItem(item)
-            if 0 <= row < self.list.count():
-                self.list.setCurrentRow(row)
+            # The highlight stays on the same song wherever the re-rank put it (cleared
+            # when it left the list): the buttons act on what the user picked.
+            row = self._row_of(items, self._selected_key)
+            self._rebuilding = True
+            try:
+                self.list.clear()
+                for entry in items:
+                    item = QListWidgetItem()
+                    item.setData(ENTRY_ROLE, entry)
+                    reason = getattr(entry, "reason", None)
+                    pinned = getattr(entry, "pinned", False)
+                    item.setToolTip(
+                        "You placed this" if pinned else f"Picked for you: {reason or 'similar'}"
+                    )
+                    self.list.addItem(item)
+                self.list.setCurrentRow(-1 if row is None else row)
+            finally:
+                self._rebuilding = False
+            if row is None:
+                self._selected_key = None
         self.list.setVisible(bool(items))
         self.empty.setVisible(not items)
         pinned = sum(1 for e in items if getattr(e, "pinned", False))
@@ -210,23 +231,43 @@ class UpNextPanel(QWidget):
         for b in (self.more, self.less, self.remove):
             b.setEnabled(bool(items))
 
-    def move_entry(self, src: int, dst: int) -> None:
-        self.session.move(src, dst)
-        self.list.setCurrentRow(dst)
-
-    def _selected(self) -> tuple[int, Any] | None:
-        row = self.list.currentRow()
-        if row < 0:
+    @staticmethod
+    def _row_of(items: list[Any], key: tuple[int, int] | None) -> int | None:
+        """The row of the entry ``key`` (track id, uid) names: that very entry if it is
+        still there, else the first entry of the same track, else None."""
+        if key is None:
             return None
-        return row, self.list.item(row).data(ENTRY_ROLE)
+        track_id, uid = key
+        rows = [r for r, e in enumerate(items) if e.track.id == track_id]
+        return next((r for r in rows if items[r].uid == uid), rows[0] if rows else None)
 
-    def _act(self, what: str) -> None:
-        sel = self._selected()
-        if sel is None:
+    def _current_changed(self, item: QListWidgetItem | None, _previous: Any) -> None:
+        if self._rebuilding:
             return
-        row, entry = sel
+        entry = item.data(ENTRY_ROLE) if item is not None else None
+        self._selected_key = None if entry is None else (entry.track.id, entry.uid)
+
+    def move_entry(self, src: int, dst: int) -> None:
+        """Move the entry shown at row ``src`` to row ``dst``; the highlight goes with it."""
+        item = self.list.item(src)
+        entry = item.data(ENTRY_ROLE) if item is not None else None
+        if entry is None:
+            return
+        self.list.setCurrentItem(item)
+        self._selected_key = (entry.track.id, entry.uid)
+        self.session.move(entry.track.id, dst, entry.uid)
+
+    def _selected(self) -> Any:
+        item = self.list.currentItem()
+        return item.data(ENTRY_ROLE) if item is not None else None
+
+    def _act(self, what: str, entry: Any = None) -> None:
+        """Remove, "more" or "less" for ``entry`` (a menu's), else the highlighted one."""
+        entry = entry if entry is not None else self._selected()
+        if entry is None:
+            return
         if what == "remove":
-            self.session.remove(row)
+            self.session.remove(entry.track.id, entry.uid)
         elif what == "more":
             self.session.more_like_this(entry.track.id)
         elif what == "less":
@@ -247,15 +288,18 @@ class UpNextPanel(QWidget):
         item = self.list.itemAt(pos)
         if item is None:
             return None
-        self.list.setCurrentItem(item)
-        menu = QMenu(self)
-        menu.addAction("Play now", lambda: self._play(self.list.currentItem()))
-        menu.addAction(icon("more-like"), "More like this", lambda: self._act("more"))
-        menu.addAction(icon("less-like"), "Less like this", lambda: self._act("less"))
-        menu.addSeparator()
-        menu.addAction(icon("remove"), "Remove", lambda: self._act("remove"))
         entry = item.data(ENTRY_ROLE)
-        track = getattr(entry, "track", None)
-        if self.track_actions is not None and track is not None:
-            self.track_actions(menu, track.id)  # Song info, Show in folder, Go to …
+        if entry is None:
+            return None
+        self.list.setCurrentItem(item)
+        # The actions are for this song, whatever the list shows by the time one is
+        # picked (a re-rank while the menu is open moves rows, not the menu's song).
+        menu = QMenu(self)
+        menu.addAction("Play now", lambda: self.session.play_track(entry.track.id))
+        menu.addAction(icon("more-like"), "More like this", lambda: self._act("more", entry))
+        menu.addAction(icon("less-like"), "Less like this", lambda: self._act("less", entry))
+        menu.addSeparator()
+        menu.addAction(icon("remove"), "Remove", lambda: self._act("remove", entry))
+        if self.track_actions is not None:
+            self.track_actions(menu, entry.track.id)  # Song info, Show in folder, Go to …
         return menu
