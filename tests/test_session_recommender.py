@@ -240,3 +240,34 @@ def test_listening_settings_reach_the_recommender(
     engine = s.call(lambda: s._recommender.engine)  # type: ignore[union-attr]
     assert engine.upnext.config.repeat_window_s == 1800.0
     assert engine.upnext.taste.signal_config.skip_seconds == 10.0
+
+
+def test_the_music_keeps_playing_once_every_track_played_within_the_repeat_window(
+    session: tuple[ListeningSession, NullBackend], library_path: Path
+) -> None:
+    """18 four-second tracks under an hour's repeat window: after one round every track
+    is in the window, and the least recently played come back instead of Up Next running
+    dry and playback stopping."""
+    s, backend = session
+    ids = ids_by_title(library_path)
+    s.configure(repeat_window_minutes=60)
+    s.play_track(ids["Jazz 0.0"])
+    s.wait_idle()
+    played = []
+    for _ in range(45):  # two and a half rounds of the library
+        state = s.snapshot()
+        assert state.now_playing is not None
+        assert len(state.upnext) == 10
+        played.append(state.now_playing.id)
+        backend.advance(4.01)  # the track ends; the next starts by itself
+        s.wait_idle()
+    assert set(played) == set(ids.values())
+    # Up Next holds the ten played longest ago of the other 17: a track comes back only
+    # after at least 7 others played since.
+    last_at: dict[int, int] = {}
+    for i, track_id in enumerate(played):
+        assert i - last_at.get(track_id, -99) >= 8
+        last_at[track_id] = i
+    with open_library(library_path) as db:
+        plays = [e.track_id for e in events.all_events(db) if e.kind == "play"]
+    assert plays == played

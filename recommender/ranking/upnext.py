@@ -3,7 +3,9 @@
 One re-rank is:
 
 1. the hybrid scores every item (vectorised), the familiar <-> discover knob tilts known
-   against never-heard tracks, bans and recent plays are masked out;
+   against never-heard tracks, bans and recent plays are masked out (when the repeat
+   window holds nearly the whole library, the tracks played longest ago come back: the
+   list never runs dry while something playable is not banned);
 2. ``argpartition`` keeps a pool of a few hundred candidates;
 3. the session's steers apply to the pool: a skip pushes tracks similar to the skipped one
    down, a like pulls them up (and brings the liked track's neighbours into the pool);
@@ -256,7 +258,7 @@ class UpNext:
         self._last_context = context
         breakdown = self.scorer.score(context)
         relevance = self._tilted(breakdown.total)
-        blocked = self._blocked(context, pinned.values())
+        blocked = self._blocked(context, pinned.values(), size - len(pinned))
         pool, pool_scores = self._pool(relevance, blocked)
         # One similarity matrix over the pool and the steering and pinned tracks serves
         # the steers, the diversity pass and the pinned neighbours alike.
@@ -308,18 +310,36 @@ class UpNext:
         np.maximum(near, heard[self.artist_ids + 1], out=near)
         return near
 
-    def _blocked(self, context: Context, pinned: Iterable[int]) -> npt.NDArray[np.bool_]:
-        window_start = context.now - self.config.repeat_window_s
-        blocked: npt.NDArray[np.bool_] = (
-            self.taste.banned | self.unavailable | (self.taste.last_played > window_start)
-        )
-        # Session items the engine never saw played (no time known) count as just played.
-        unseen = [i for i in context.session if not np.isfinite(self.taste.last_played[i])]
-        others = [*unseen, *context.queue, *pinned]
+    def _blocked(
+        self, context: Context, pinned: Iterable[int], wanted: int
+    ) -> npt.NDArray[np.bool_]:
+        """What may not be picked: bans, unplayable tracks, what is playing or queued, and
+        what played within the repeat window. The window is a preference: when it would
+        leave fewer than ``wanted`` candidates (a library with less music than the window
+        holds), the tracks played longest ago come back, so the music never stops while
+        the library has something playable that is not banned."""
+        hard: npt.NDArray[np.bool_] = self.taste.banned | self.unavailable
+        others = [*context.queue, *pinned]
         if context.current is not None:
             others.append(context.current)
         if others:
-            blocked[np.asarray(others, dtype=np.int64)] = True
+            hard[np.asarray(others, dtype=np.int64)] = True
+        # When each track last played; session items the engine never saw played (no
+        # time known) count as just played.
+        played = self.taste.last_played.copy()
+        recent = played > context.now - self.config.repeat_window_s
+        unseen = [i for i in context.session if not np.isfinite(played[i])]
+        if unseen:
+            played[np.asarray(unseen, dtype=np.int64)] = context.now
+            recent[np.asarray(unseen, dtype=np.int64)] = True
+        blocked: npt.NDArray[np.bool_] = hard | recent
+        missing = wanted - int(blocked.size - np.count_nonzero(blocked))
+        if missing > 0:
+            relaxable = np.flatnonzero(recent & ~hard)
+            if relaxable.size:
+                # Least recently played first (a stable sort: ties keep library order).
+                oldest = relaxable[np.argsort(played[relaxable], kind="stable")[:missing]]
+                blocked[oldest] = False
         return blocked
 
     def _pool(
