@@ -779,17 +779,22 @@ def test_taste_map_draws_the_saved_map_and_a_click_starts_a_radio(qtbot: Any, ap
     import numpy as np
 
     from player.ui.charts import tastemap_path
+    from recommender.content.tastemap import TasteMap
 
     ids = [app.model.track_id(r) for r in range(len(SONGS))]
     xy = np.array([[(i % 3) - 1.0, (i // 3) - 1.0] for i in range(len(ids))], dtype=np.float32)
-    np.savez(
-        tastemap_path(app.window.db_path),
+    # A map the recommender saved (its own format: the app keeps it up to date and
+    # leaves the tracks it knows where they are).
+    TasteMap(
         ids=np.array(ids, dtype=np.int64),
         xy=xy,
         region=np.zeros(len(ids), dtype=np.int64),
         region_xy=np.array([[0.0, 0.0]], dtype=np.float32),
-        region_labels=np.array(["Jazz & Folk"]),
-    )
+        region_labels=["Jazz & Folk"],
+        landmark_ids=np.array(ids, dtype=np.int64),
+        landmark_xy=xy,
+        scale=1.0,
+    ).save(tastemap_path(app.window.db_path))
     window = app.window
     window.select_view("taste")
     taste_map = window.taste.map

@@ -413,9 +413,23 @@ class MainWindow(QMainWindow):
             self.artists_model.refresh(self.search.text())
         elif name == "taste":
             self.taste.refresh()
+            self.update_taste_map()
         elif name == "stats":
             self.stats.refresh()
         self._select_nav(name)
+
+    def update_taste_map(self) -> None:
+        """Place what changed in the library on the saved taste map (a worker builds it
+        when the library changed since the last build) and draw it again."""
+        from player.ui.playlists_view import update_taste_map
+
+        path = self.db_path
+
+        def updated(changed: bool) -> None:
+            if changed and self.current_view == "taste":
+                self.taste.refresh()
+
+        self.pool.run_task(lambda: update_taste_map(path), updated)
 
     def _select_nav(self, key: str) -> None:
         item = self._nav_items.get(key)

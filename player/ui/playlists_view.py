@@ -40,7 +40,9 @@ def build_playlists(db_path: str) -> list[dict[str, Any]]:
 
     db = thread_db(db_path)
     out: list[dict[str, Any]] = []
-    engine, arrays = load_engine(db, save=False)
+    # Built again only when the library or the listening changed since the last build;
+    # the mix names and the taste map beside the DB follow it.
+    engine, arrays = load_engine(db)
     found: list[tuple[str, str, str, list[int], list[str]]] = []
     keys: list[str] = []
     errors: dict[str, str] = {}
@@ -73,6 +75,19 @@ def build_playlists(db_path: str) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def update_taste_map(db_path: str) -> bool:
+    """Runs on a worker thread: bring the taste map beside the DB up to date with the
+    library (new tracks placed on it). True when the library had changed since the last
+    build (the map view then draws it again)."""
+    from player.errors import SegueError
+    from player.playlists import refresh_engine
+
+    try:
+        return refresh_engine(thread_db(db_path))
+    except SegueError:  # an empty library: nothing to place
+        return False
 
 
 # -- the user's own playlists (run on a worker thread; each opens its own connection) -----
