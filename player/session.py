@@ -65,6 +65,9 @@ class SessionRecommender(Protocol):
 
     def set_discover(self, value: float) -> None: ...
 
+    def reset_history(self, *, forget_learned: bool = False) -> None:
+        """The log was wiped or replaced: learn it again as it is now."""
+
     def configure(
         self,
         *,
@@ -606,6 +609,35 @@ class ListeningSession:
         explicit choices rather than history, still are)."""
         self._post(lambda: self._publish("settings", history_paused=paused))
 
+    def history_replaced(self, *, wiped: bool = False) -> None:
+        """The listening log changed under the session (Settings ▸ Wipe listening
+        history, a history import): likes and bans are read again, the recommender
+        learns the log as it is now (dropping what it learned from the old one) and Up
+        Next is re-ranked, so the heart and the list reflect it at once. ``wiped``: the
+        events still waiting to be written were recorded before the wipe and go too, and
+        so does what the personal model learned and saved."""
+        self._post(lambda: self._history_replaced(wiped))
+
+    def _history_replaced(self, wiped: bool) -> None:
+        if self._db is None:
+            return
+        if wiped:
+            self._unwritten.clear()
+        self._last_listen = None  # "forget this play" has nothing left to forget
+        verdicts = events.verdicts(self._db)
+        for logged in self._unwritten:  # still to be written: they hold on top
+            if logged.event.kind in _VERDICT_KINDS:
+                verdicts = _with_verdict(verdicts, logged.event.track_id, logged.event.kind)
+        self._verdicts = verdicts
+        reset = getattr(self._recommender, "reset_history", None)
+        if reset is not None:
+            assert self._recommender is not None
+            reset(forget_learned=wiped)
+            for logged in self._unwritten:
+                self._recommender.observe(logged.event)
+        self._rerank()
+        self._announce_now_playing()
+
     def forget_current_play(self) -> None:
         """Forget the playing track's listen (it will not be logged), or, when nothing
         plays, the listen this session logged for the play that just ended (nothing when
@@ -899,8 +931,11 @@ class ListeningSession:
         if self._recommender is not None:
             self._recommender.observe(event)
         if kind == "dislike":
+            # The user's own entries go now; automatic ones leave at the re-rank below
+            # (the ban keeps them out). Removing those would also bar the track from this
+            # queue for good, even once the ban is lifted or the history wiped.
             for entry in self._queue.upcoming:
-                if entry.item == track_id:
+                if entry.item == track_id and entry.origin is not Origin.AUTO:
                     self._queue.remove(entry.uid)
             if self._playing is not None and self._playing.track.id == track_id:
                 self._next()  # a disliked song stops at once

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from player.library import events
@@ -271,3 +272,38 @@ def test_the_music_keeps_playing_once_every_track_played_within_the_repeat_windo
     with open_library(library_path) as db:
         plays = [e.track_id for e in events.all_events(db) if e.kind == "play"]
     assert plays == played
+
+
+def test_a_wiped_history_is_forgotten_by_the_running_session(
+    session: tuple[ListeningSession, NullBackend], library_path: Path
+) -> None:
+    """Likes, bans and what the personal model learned go at once; the saved learned
+    state beside the DB too."""
+    from player.personal_cache import load_state, save_state
+
+    s, _ = session
+    ids = ids_by_title(library_path)
+    s.play_track(ids["Jazz 0.0"])
+    s.like()
+    s.dislike(ids["Folk 1.1"])
+    s.wait_idle()
+    assert s.snapshot().liked
+    host = s.call(lambda: s._recommender)  # type: ignore[union-attr]
+    others = s.call(lambda: host.recommend(ids["Jazz 0.0"], count=17))
+    assert len(others) == 16 and ids["Folk 1.1"] not in dict(others)
+    save_state(library_path, {"w": np.ones(3)})
+    with open_library(library_path) as db:
+        assert events.wipe(db) == 2  # Settings' wipe, on another connection
+
+    s.history_replaced(wiped=True)
+    s.wait_idle()
+    assert not s.snapshot().liked
+    taste = s.call(lambda: host.engine.upnext.taste)
+    assert not taste.liked.any() and not taste.banned.any()
+    again = s.call(lambda: host.recommend(ids["Jazz 0.0"], count=17))
+    assert len(again) == 17 and ids["Folk 1.1"] in dict(again)
+    # The state learned from the old log is gone (a fresh model may have saved its own).
+    assert "w" not in (load_state(library_path) or {})
+    s.like()  # the heart works as before
+    s.wait_idle()
+    assert s.snapshot().liked

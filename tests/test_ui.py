@@ -766,6 +766,37 @@ def test_history_export_and_wipe_from_settings(
     assert "wiped" in app.window.message.text()
 
 
+def test_wiping_history_in_settings_reaches_the_running_app(
+    qtbot: Any, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heart goes out, the disliked song may play again and Up Next is re-ranked at
+    once, not at the next start; the question says dislikes go too."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from player.ui.settings import SettingsDialog
+
+    playing, banned = app.model.track_id(0), app.model.track_id(3)
+    app.session.play_track(playing)
+    app.session.like()
+    app.session.dislike(banned)
+    qtbot.waitUntil(lambda: app.state().liked and len(app.state().upnext) == 7)
+    assert banned not in [e.track.id for e in app.state().upnext]
+    asked: list[str] = []
+
+    def question(_parent: Any, _title: str, text: str, *a: Any) -> Any:
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    SettingsDialog(app.window)._wipe()
+    assert "dislike" in asked[0]
+    qtbot.waitUntil(lambda: not app.state().liked)
+    qtbot.waitUntil(lambda: len(app.state().upnext) == 8)
+    assert app.state().now_playing.id == playing
+    assert banned in [e.track.id for e in app.state().upnext]
+    assert "wiped" in app.window.message.text()
+
+
 def test_icons_are_sharp_on_high_dpi_screens(qapp: Any) -> None:
     from player.ui.icons import app_icon, pixmap
 

@@ -808,6 +808,20 @@ class MainWindow(QMainWindow):
         if self.analysis_job is not None:
             self.analysis_job.cancel()
 
+    def history_wiped(self, events: int) -> None:
+        """Settings ▸ Wipe listening history is done: the running session forgets it too."""
+        self.message.setText(f"Listening history wiped ({events} events)")
+        self.history_replaced(wiped=True)
+
+    def history_replaced(self, *, wiped: bool = False) -> None:
+        """The listening log was wiped or replaced (an import): the heart, the bans and Up
+        Next follow at once, and the playlists are built again when next opened."""
+        replaced = getattr(self.session, "history_replaced", None)
+        if callable(replaced):
+            replaced(wiped=wiped)
+        self.playlist_page.built_at = 0.0
+        self.library_changed()
+
     def library_changed(self) -> None:
         self.songs_model.refresh(keep_rows=True)
         if self.current_view == "albums":
