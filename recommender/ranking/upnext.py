@@ -58,6 +58,9 @@ _HALF_KNOWN = 0.8
 # at least this share of the closest pick's similarity, and above a floor.
 _ASKED_SHARE = 0.7
 _ASKED_SIMILAR = 0.05
+# Where the tracks the repeat window let back in score in the pool (the others: [0, 1]),
+# one lower for each: far enough apart that diversity and transitions never reorder them.
+_RELAXED = -10.0
 # Past these knob positions a pick's reason says which way the knob took it.
 _KNOB_DISCOVER = 0.7
 _KNOB_FAMILIAR = 0.15
@@ -258,8 +261,15 @@ class UpNext:
         self._last_context = context
         breakdown = self.scorer.score(context)
         relevance = self._tilted(breakdown.total)
-        blocked = self._blocked(context, pinned.values(), size - len(pinned))
+        blocked, relaxed = self._blocked(context, pinned.values(), size - len(pinned))
         pool, pool_scores = self._pool(relevance, blocked)
+        if relaxed.size:
+            # Tracks the window let back in come after every other candidate, the one
+            # played longest ago first.
+            order = np.full(self.n_items, -1, dtype=np.int64)
+            order[relaxed] = np.arange(relaxed.size)
+            back = order[pool] >= 0
+            pool_scores[back] = np.float32(_RELAXED) - order[pool][back]
         # One similarity matrix over the pool and the steering and pinned tracks serves
         # the steers, the diversity pass and the pinned neighbours alike.
         anchors = [s.item for s in self._steers] + list(pinned.values())
@@ -312,12 +322,13 @@ class UpNext:
 
     def _blocked(
         self, context: Context, pinned: Iterable[int], wanted: int
-    ) -> npt.NDArray[np.bool_]:
+    ) -> tuple[npt.NDArray[np.bool_], IntArray]:
         """What may not be picked: bans, unplayable tracks, what is playing or queued, and
         what played within the repeat window. The window is a preference: when it would
         leave fewer than ``wanted`` candidates (a library with less music than the window
-        holds), the tracks played longest ago come back, so the music never stops while
-        the library has something playable that is not banned."""
+        holds), the tracks played longest ago come back (returned second, oldest first),
+        so the music never stops while the library has something playable that is not
+        banned."""
         hard: npt.NDArray[np.bool_] = self.taste.banned | self.unavailable
         others = [*context.queue, *pinned]
         if context.current is not None:
@@ -334,13 +345,13 @@ class UpNext:
             recent[np.asarray(unseen, dtype=np.int64)] = True
         blocked: npt.NDArray[np.bool_] = hard | recent
         missing = wanted - int(blocked.size - np.count_nonzero(blocked))
+        oldest = _NO_ITEMS
         if missing > 0:
             relaxable = np.flatnonzero(recent & ~hard)
-            if relaxable.size:
-                # Least recently played first (a stable sort: ties keep library order).
-                oldest = relaxable[np.argsort(played[relaxable], kind="stable")[:missing]]
-                blocked[oldest] = False
-        return blocked
+            # Least recently played first (a stable sort: ties keep library order).
+            oldest = relaxable[np.argsort(played[relaxable], kind="stable")[:missing]]
+            blocked[oldest] = False
+        return blocked, oldest.astype(np.int64, copy=False)
 
     def _pool(
         self, relevance: FloatArray, blocked: npt.NDArray[np.bool_]
