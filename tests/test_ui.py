@@ -797,6 +797,53 @@ def test_wiping_history_in_settings_reaches_the_running_app(
     assert "wiped" in app.window.message.text()
 
 
+def test_library_views_follow_a_terminal_scan_and_an_analysis(
+    qtbot: Any, app: App, tmp_path: Path
+) -> None:
+    """A `segue scan` in a terminal shows at the next half-minute check (no search
+    needed); what an analysis heard shows in the list as soon as it finishes."""
+    import numpy as np
+
+    from player.library import open_library
+    from player.library.features import FeatureStore, StoredFeatures
+
+    window, model = app.window, app.model
+    qtbot.waitUntil(lambda: model.total() == len(SONGS))
+    window.check_library()  # the first check only takes note
+    new = tmp_path / "more"
+    tag(write_audio(new / "hum.flac", seconds=1.0), title="Untagged Hum", artist="Nobody")
+    with open_library(window.db_path) as db:  # another program's connection
+        scan(db, new)
+        track_id, fingerprint = db.query(
+            "SELECT id, fingerprint FROM tracks WHERE title = 'Untagged Hum'"
+        )[0]
+    window.check_library()  # the timer's tick
+    qtbot.waitUntil(lambda: model.total() == len(SONGS) + 1)
+    qtbot.waitUntil(lambda: window.summary.text() == f"{len(SONGS) + 1} songs")
+    row = model.row_of(track_id)
+    assert row is not None and model.data(model.index(row, 4)) == ""
+
+    with open_library(window.db_path) as db:  # the analysis process writes its results
+        FeatureStore(db).save(
+            2,
+            [
+                StoredFeatures(
+                    track_id,
+                    fingerprint,
+                    np.zeros(8, np.float32),
+                    *([0.0] * 2),
+                    0,
+                    0,
+                    *([0.0] * 6),
+                    heard_tags="jazz=0.71;mellow=0.40",
+                )
+            ],
+            [],
+        )
+    window._analysis_finished({"analysed": 1, "failed": 0}, None)
+    qtbot.waitUntil(lambda: model.data(model.index(row, 4)) == "heard: jazz, mellow")
+
+
 def test_icons_are_sharp_on_high_dpi_screens(qapp: Any) -> None:
     from player.ui.icons import app_icon, pixmap
 

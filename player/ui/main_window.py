@@ -738,8 +738,27 @@ class MainWindow(QMainWindow):
         self.analysis_timer = QTimer(self)
         self.analysis_timer.setInterval(self.ANALYSIS_POLL_MS)
         self.analysis_timer.timeout.connect(self.keep_analysing)
+        self.analysis_timer.timeout.connect(self.check_library)
         self.analysis_timer.start()
         self.keep_analysing()
+        self.check_library()
+
+    _library_stamp: tuple[float, ...] | None = None
+
+    def check_library(self) -> None:
+        """Refresh the library views when the library changed behind them (a `segue scan`
+        or `segue analyze` in a terminal, the app's own analysis as it goes): a cheap
+        look at the tracks and the analysis on a worker, every half-minute."""
+        from player.library.browse import library_stamp
+
+        path = self.db_path
+
+        def seen(stamp: tuple[float, ...]) -> None:
+            before, self._library_stamp = self._library_stamp, stamp
+            if before is not None and stamp != before and not self._closing_down:
+                self.library_changed()
+
+        self.pool.run_task(lambda: library_stamp(thread_db(path)), seen)
 
     def keep_analysing(self) -> None:
         """Start analysis in the background if tracks lack current features."""
@@ -801,8 +820,8 @@ class MainWindow(QMainWindow):
             if not summary.get("analysed") and not summary.get("failed"):
                 self._analysis_held = True  # no progress: do not loop
             self.message.setText(f"Analysis finished: {summary.get('analysed', 0)} songs analysed")
-        if self.current_view == "taste":
-            self.taste.refresh()
+        # What the analysis heard shows in the lists, the map places what it analysed.
+        self.library_changed()
 
     def cancel_analysis(self) -> None:
         if self.analysis_job is not None:
@@ -823,18 +842,36 @@ class MainWindow(QMainWindow):
         self.library_changed()
 
     def library_changed(self) -> None:
+        """The library changed (a scan, an analysis, a removal): every view reads it again."""
         self.songs_model.refresh(keep_rows=True)
+        self._reload_song_rows()
         if self.current_view == "albums":
             self.albums_model.refresh(self.search.text())
         elif self.current_view == "artists":
             self.artists_model.refresh(self.search.text())
+        elif self.current_view == "taste":
+            self.taste.refresh()
+            self.update_taste_map()
         self._update_summary()
+
+    def _reload_song_rows(self) -> None:
+        """The rows on show are read again (new tags, heard tags): the model keeps pages of
+        rows it read, which a query returning the same ids would otherwise keep showing."""
+        model = self.songs_model
+        model._pages.clear()
+        rows = model.rowCount()
+        if rows:
+            model.dataChanged.emit(model.index(0, 0), model.index(rows - 1, len(model.COLUMNS) - 1))
 
     def _update_summary(self) -> None:
         from player.library.tracks import count_present
 
-        n = count_present(thread_db(self.db_path))
-        self.summary.setText(f"{n:,} songs" if n != 1 else "1 song")
+        path = self.db_path
+
+        def show(n: int) -> None:
+            self.summary.setText(f"{n:,} songs" if n != 1 else "1 song")
+
+        self.pool.run_task(lambda: count_present(thread_db(path)), show)
 
     # -- settings, state --------------------------------------------------------------------
 
