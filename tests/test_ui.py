@@ -706,6 +706,35 @@ def test_user_playlists_create_reorder_play_export_import(
     qtbot.waitUntil(lambda: page.title.text() == "Discover" and page.built_at > 0, timeout=20000)
 
 
+def test_a_smart_playlist_saved_in_a_terminal_shows_in_the_sidebar_and_plays(
+    qtbot: Any, app: App
+) -> None:
+    """`segue smart genre:jazz --save "Only jazz"` while the app runs: the next check
+    lists it (its query in the tooltip); it opens with its tracks and plays; it is not
+    offered for "Add to playlist", cannot be renamed or edited, and can be deleted."""
+    from player.library import Database, playlists
+
+    window = app.window
+    window.check_library()
+    with Database(window.db_path) as db:  # the CLI's connection
+        playlists.save_smart(db, "Only jazz", "genre:jazz")
+    window.check_library()  # the half-minute tick
+    key = "playlist:user:Only jazz"
+    qtbot.waitUntil(lambda: key in window._nav_items)
+    assert "genre:jazz" in window._nav_items[key].toolTip()
+    assert window.user_playlists == []
+    window.select_view(key)
+    page = window.playlist_page
+    jazz = {app.model.track_id(r) for r in range(3)}  # Ada Lin's album
+    qtbot.waitUntil(lambda: set(page.ids()) == jazz, timeout=20000)
+    assert "genre:jazz" in page.how.text()
+    assert page.rename_button.isHidden() and not page.delete_button.isHidden()
+    page.play_all()
+    qtbot.waitUntil(lambda: app.state().now_playing is not None)
+    assert app.state().now_playing.id == page.ids()[0]
+    qtbot.waitUntil(lambda: [e.track.id for e in app.state().upnext if e.pinned] == page.ids()[1:])
+
+
 def test_clicking_the_seek_bar_seeks(qtbot: Any, app: App) -> None:
     bar = app.window.nowbar
     _double_click(qtbot, app, "Red Signal")

@@ -453,23 +453,35 @@ class MainWindow(QMainWindow):
         self.current_view = key
 
     def refresh_user_playlists(self) -> None:
-        from player.ui.playlists_view import saved_names
+        from player.ui.playlists_view import saved_playlists
 
         path = self.db_path
-        self.pool.run_task(lambda: saved_names(path), self._show_user_playlists)
+        self.pool.run_task(lambda: saved_playlists(path), self._show_user_playlists)
 
-    def _show_user_playlists(self, names: list[str]) -> None:
+    _sidebar_playlists: list[tuple[str, str, str | None]] | None = None
+
+    def _show_user_playlists(self, saved: list[tuple[str, str, str | None]]) -> None:
+        """The saved playlists in the sidebar: the user's own, and the smart ones (a
+        search icon; the query in the tooltip). "Add to playlist" offers only the user's."""
+        self.user_playlists = [name for name, kind, _ in saved if kind == "user"]
+        if saved == self._sidebar_playlists:
+            return  # the periodic check found nothing new: the sidebar stays as it is
+        if self._sidebar_playlists is not None:
+            self.playlist_page.built_at = 0.0  # one saved elsewhere: build it in next time
+        self._sidebar_playlists = saved
         for key in [k for k in self._nav_items if k.startswith("playlist:user:")]:
             item = self._nav_items.pop(key)
             self.nav.takeItem(self.nav.row(item))
-        for offset, name in enumerate(names):
-            item = QListWidgetItem(icon("playlist"), name)
+        for offset, (name, kind, query) in enumerate(saved):
+            icon_name = "search" if kind == "smart" else "playlist"
+            item = QListWidgetItem(icon(icon_name), name)
+            if kind == "smart":
+                item.setToolTip(f"Smart playlist: {query}")
             key = f"playlist:user:{name}"
             item.setData(_SECTION, key)
-            item.setData(_ICON, "playlist")
+            item.setData(_ICON, icon_name)
             self.nav.insertItem(self._user_anchor + offset, item)
             self._nav_items[key] = item
-        self.user_playlists = names
         if getattr(self, "current_view", "").startswith("playlist:"):
             self._select_nav(self.current_view)
 
@@ -759,6 +771,7 @@ class MainWindow(QMainWindow):
                 self.library_changed()
 
         self.pool.run_task(lambda: library_stamp(thread_db(path)), seen)
+        self.refresh_user_playlists()  # one saved meanwhile (segue smart --save)
 
     def keep_analysing(self) -> None:
         """Start analysis in the background if tracks lack current features."""

@@ -99,6 +99,14 @@ def saved_names(db_path: str) -> list[str]:
     return [p.name for p in playlists.saved(thread_db(db_path)) if p.kind == "user"]
 
 
+def saved_playlists(db_path: str) -> list[tuple[str, str, str | None]]:
+    """Every saved playlist for the sidebar: (name, kind, smart query): the user's own
+    and the smart ones (``segue smart --save``)."""
+    from player.library import playlists
+
+    return [(p.name, p.kind, p.query) for p in playlists.saved(thread_db(db_path))]
+
+
 def user_tracks(db_path: str, name: str) -> list[int]:
     from player.library import playlists
 
@@ -312,9 +320,10 @@ class PlaylistView(QWidget):
             "keep listening and it fills in."
         )
         self.play.setEnabled(bool(tracks))
-        mine = bool(playlist) and playlist["key"].startswith("user:")
-        self.rename_button.setVisible(mine)
-        self.delete_button.setVisible(mine)
+        saved = bool(playlist) and playlist["key"].startswith("user:")
+        # A smart playlist is its query: it can be deleted, not renamed or edited here.
+        self.rename_button.setVisible(saved and playlist["kind"] == "user")
+        self.delete_button.setVisible(saved)
         self.export_button.setEnabled(bool(tracks))
 
     def ids(self) -> list[int]:
@@ -345,6 +354,13 @@ class PlaylistView(QWidget):
         pass
 
     def _user_name(self) -> str | None:
+        """The shown playlist's name when it is one the user made (tracks in order)."""
+        if self._saved_name() is not None and self.shown and self.shown["kind"] == "user":
+            return str(self.shown["name"])
+        return None
+
+    def _saved_name(self) -> str | None:
+        """The shown playlist's name when it is saved (the user's own or a smart one)."""
         if self.shown and self.shown["key"].startswith("user:"):
             return str(self.shown["name"])
         return None
@@ -379,7 +395,7 @@ class PlaylistView(QWidget):
     def _delete(self) -> None:
         from PySide6.QtWidgets import QMessageBox
 
-        name = self._user_name()
+        name = self._saved_name()
         if name is None:
             return
         answer = QMessageBox.question(self, "Delete playlist", f"Delete the playlist '{name}'?")
