@@ -50,6 +50,11 @@ HISTORY_CLOSE_WAIT_S = 10.0
 
 _VERDICT_KINDS = frozenset({"like", "unlike", "dislike", "undislike"})
 
+# A track the library knows no audio for that ends sooner than this after it started
+# played nothing: a failed play, not a listen.
+_MOMENT_S = 1.0
+_NO_AUDIO = "the file holds no playable audio"
+
 
 class SessionRecommender(Protocol):
     """What the session needs from the recommender (see player.recommend.EngineHost)."""
@@ -88,6 +93,7 @@ class TrackView:
     album: str
     duration: float | None
     has_cover: bool = False
+    has_audio: bool = True  # as the scanner found it
 
 
 @dataclass(frozen=True)
@@ -677,6 +683,7 @@ class ListeningSession:
                 info.album or "",
                 info.duration,
                 info.has_cover,
+                info.has_audio,
             )
         if len(self._tracks) > 5000:
             self._tracks.clear()
@@ -891,8 +898,16 @@ class ListeningSession:
     def _on_end(self, path: str) -> None:
         if self._playing is None or self._playing.track.path != path:
             return
-        self._log_outcome("play", self._playing.track.duration or self._backend.duration())
-        entry = self._queue.advance()
+        if self._played_nothing(self._playing):
+            # Not a listen: logged as a failed play (which stats and the recommender
+            # ignore), said once, and the queue moves on (repeat-one would only fail again).
+            self._log_outcome("fail", None)
+            name = Path(path).name
+            self._publish("error", last_error=f"could not play {name}: {_NO_AUDIO}")
+            entry = self._queue.next()
+        else:
+            self._log_outcome("play", self._playing.track.duration or self._backend.duration())
+            entry = self._queue.advance()
         if entry is None:
             self._start_entry(None)
             return
@@ -902,6 +917,15 @@ class ListeningSession:
         else:
             self._start_entry(entry)
         self._rerank()
+
+    def _played_nothing(self, playing: _Playing) -> bool:
+        """A track that ended within a moment of starting, and that the library knows no
+        audio or no length for: the engine opened the file and found nothing to play
+        (libVLC "plays" a file of tags alone for a few milliseconds)."""
+        track = playing.track
+        return (not track.has_audio or not track.duration) and (
+            self._clock() - playing.started_at < _MOMENT_S
+        )
 
     def _on_error(self, path: str, reason: str) -> None:
         name = Path(path).name if path else "a track"
