@@ -207,6 +207,10 @@ class ListeningSession:
         self._playing: _Playing | None = None
         self._tracks: dict[int, TrackView] = {}
         self._verdicts: dict[str, set[int]] = {"like": set(), "dislike": set()}
+        # The log as this session last saw it (its own writes included), to notice when
+        # another program changed it: check_history.
+        self._log_version = -1
+        self._log_stamp = (0, 0)
         self._session_id = uuid.uuid4().hex[:12]
         self._last_activity = clock()
         self._remember = remember
@@ -321,6 +325,7 @@ class ListeningSession:
     def _open(self) -> None:
         self._db = Database(self._db_path, busy_timeout=self._busy_timeout)
         self._verdicts = events.verdicts(self._db)
+        self._note_log()
         if self._make_recommender is not None:
             self._recommender = self._make_recommender(self._db)
             self._recommender.set_discover(self._state.discover)
@@ -624,9 +629,33 @@ class ListeningSession:
         so does what the personal model learned and saved."""
         self._post(lambda: self._history_replaced(wiped))
 
+    def check_history(self) -> None:
+        """Take in a log another program changed (``segue history import`` or ``wipe``,
+        ``segue log like`` in a terminal) as ``history_replaced`` does. Free while nobody
+        else wrote (SQLite's data_version); the app asks every half-minute."""
+        self._post(self._check_history)
+
+    def _note_log(self) -> None:
+        """What the log holds now, as this session last saw it."""
+        assert self._db is not None
+        self._log_version = events.data_version(self._db)
+        self._log_stamp = events.stamp(self._db)
+
+    def _check_history(self) -> None:
+        if self._db is None:
+            return
+        version = events.data_version(self._db)
+        if version == self._log_version:
+            return  # nobody else committed anything
+        self._log_version = version
+        stamp = events.stamp(self._db)
+        if stamp != self._log_stamp:  # not only this session's own events
+            self._history_replaced(wiped=stamp[0] == 0)
+
     def _history_replaced(self, wiped: bool) -> None:
         if self._db is None:
             return
+        self._note_log()
         if wiped:
             self._unwritten.clear()
         self._last_listen = None  # "forget this play" has nothing left to forget
@@ -660,6 +689,7 @@ class ListeningSession:
                 self._unwritten.remove(logged)
             elif logged.event_id is not None:
                 events.forget(self._db, logged.event_id)
+                self._log_stamp = events.stamp(self._db)  # this session's own change
             self._last_listen = None
 
         self._post(task)
@@ -855,6 +885,10 @@ class ListeningSession:
     def _written(self, batch: list[_Logged]) -> None:
         assert self._db is not None
         self._write_failures = 0
+        ids = [logged.event_id for logged in batch if logged.event_id is not None]
+        if ids:  # this session's own events: not a change made elsewhere
+            count, highest = self._log_stamp
+            self._log_stamp = (count + len(ids), max(highest, *ids))
         if any(logged.event.kind in _VERDICT_KINDS for logged in batch):
             self._verdicts = events.verdicts(self._db)
         if self._state.history_note is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from player.library import events
+from player.library import events, playlists
 from player.library.db import open_library
 from player.playback.null import NullBackend
 from player.recommend import EngineHost
@@ -307,3 +307,44 @@ def test_a_wiped_history_is_forgotten_by_the_running_session(
     s.like()  # the heart works as before
     s.wait_idle()
     assert s.snapshot().liked
+
+
+def test_a_history_import_or_wipe_in_a_terminal_reaches_the_running_session(
+    session: tuple[ListeningSession, NullBackend], library_path: Path
+) -> None:
+    """`segue history import` / `wipe` run while the app plays: the next check (the
+    app's half-minute tick) takes the log in; the session's own plays and likes, and
+    other programs' writes that are not events, change nothing."""
+    s, backend = session
+    ids = ids_by_title(library_path)
+    s.play_track(ids["Jazz 0.0"])
+    s.like()
+    s.wait_idle()
+    backend.advance(4.01)  # a play of its own
+    s.wait_idle()
+    playing = s.snapshot().now_playing.id
+    assert playing != ids["Jazz 0.0"] and not s.snapshot().liked
+    host = s.call(lambda: s._recommender)  # type: ignore[union-attr]
+    engine = s.call(lambda: host.engine)
+    with open_library(library_path) as db:  # another program writes, but no events
+        playlists.save_user(db, "Mine", [playing])
+    s.check_history()
+    s.wait_idle()
+    assert s.call(lambda: host.engine) is engine  # nothing new in the log: kept
+
+    with open_library(library_path) as db:  # an import: a like and a ban from elsewhere
+        events.append(db, events.NewEvent(playing, "like", ts=time.time()))
+        events.append(db, events.NewEvent(ids["Folk 1.1"], "dislike", ts=time.time()))
+    s.check_history()
+    s.wait_idle()
+    assert s.snapshot().liked
+    taste = s.call(lambda: host.engine.upnext.taste)
+    assert taste.banned.sum() == 1 and taste.liked.sum() == 2
+
+    with open_library(library_path) as db:
+        events.wipe(db)
+    s.check_history()
+    s.wait_idle()
+    assert not s.snapshot().liked
+    taste = s.call(lambda: host.engine.upnext.taste)
+    assert not taste.banned.any() and not taste.liked.any()

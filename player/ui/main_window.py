@@ -772,6 +772,9 @@ class MainWindow(QMainWindow):
 
         self.pool.run_task(lambda: library_stamp(thread_db(path)), seen)
         self.refresh_user_playlists()  # one saved meanwhile (segue smart --save)
+        check_history = getattr(self.session, "check_history", None)
+        if callable(check_history):  # segue history import / wipe in a terminal
+            check_history()
 
     def keep_analysing(self) -> None:
         """Start analysis in the background if tracks lack current features."""
