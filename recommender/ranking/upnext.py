@@ -337,10 +337,11 @@ class UpNext:
             hard[np.asarray(others, dtype=np.int64)] = True
         # When each track last played; session items the engine never saw played (no
         # time known) count as just played.
-        played = self.taste.last_played.copy()
+        played = self.taste.last_played
         recent = played > context.now - self.config.repeat_window_s
         unseen = [i for i in context.session if not np.isfinite(played[i])]
         if unseen:
+            played = played.copy()  # the engine's own array stays as it is
             played[np.asarray(unseen, dtype=np.int64)] = context.now
             recent[np.asarray(unseen, dtype=np.int64)] = True
         blocked: npt.NDArray[np.bool_] = hard | recent
@@ -348,8 +349,12 @@ class UpNext:
         oldest = _NO_ITEMS
         if missing > 0:
             relaxable = np.flatnonzero(recent & ~hard)
-            # Least recently played first (a stable sort: ties keep library order).
-            oldest = relaxable[np.argsort(played[relaxable], kind="stable")[:missing]]
+            when = played[relaxable]
+            if missing < relaxable.size:  # only the oldest few are sorted
+                keep = np.argpartition(when, missing - 1)[:missing]
+                relaxable, when = relaxable[keep], when[keep]
+            # Least recently played first (ties in library order).
+            oldest = relaxable[np.lexsort((relaxable, when))]
             blocked[oldest] = False
         return blocked, oldest.astype(np.int64, copy=False)
 
