@@ -180,8 +180,12 @@ def test_like_and_skip_reach_the_session_and_up_next_shows_reasons(qtbot: Any, a
     qtbot.mouseClick(app.window.nowbar.like, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: app.state().liked)
     assert app.window.nowbar.like.isChecked()
-    with Database(app.window.db_path) as db:
-        assert track_id in events.verdicts(db)["like"]
+
+    def written() -> bool:  # the heart shows first; the like is written right after
+        with Database(app.window.db_path) as db:
+            return track_id in events.verdicts(db)["like"]
+
+    qtbot.waitUntil(written)
 
     qtbot.mouseClick(app.window.nowbar.next, Qt.MouseButton.LeftButton)  # a skip
     qtbot.waitUntil(lambda: app.state().now_playing.id != track_id)
