@@ -45,3 +45,11 @@ def save_state(db_path: Path | None, state: State) -> None:
         tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
         np.savez(tmp, **state)  # type: ignore[arg-type]
         os.replace(tmp, path)
+
+
+def forget_state(db_path: Path | None) -> None:
+    """Drop the saved state (the listening history it was learned from was wiped)."""
+    if db_path is None or str(db_path) == ":memory:":
+        return
+    with _saving, contextlib.suppress(OSError):
+        state_path(db_path).unlink(missing_ok=True)

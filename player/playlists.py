@@ -14,6 +14,8 @@ shown as "NAME (automatic)". A saved name is replaced only when asked (``--repla
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,16 +29,48 @@ if TYPE_CHECKING:
 # -- building ----------------------------------------------------------------------------
 
 
-_BUILT: dict[Path, tuple[PlaylistEngine, LibraryArrays]] = {}
+@dataclass
+class _Built:
+    signature: tuple[float, ...]  # of the library it was built from
+    engine: PlaylistEngine
+    arrays: LibraryArrays
+    saved: bool  # its mix names and taste map are in the files beside the DB
+
+
+_BUILT: dict[Path, _Built] = {}
+_BUILDING = threading.Lock()  # the app builds on worker threads: one build at a time
 
 
 def load_engine(db: Database, *, save: bool = True) -> tuple[PlaylistEngine, LibraryArrays]:
     """The playlist engine over the whole library; keeps mix names and the taste map
-    (files beside the DB) up to date when ``save``. Built once per command."""
-    built = _BUILT.get(db.path)
-    if built is None:
-        built = _BUILT[db.path] = _build_engine(db, save=save)
-    return built
+    (files beside the DB) up to date when ``save``. Built again only when what it is
+    built from changed (``library.playlists.library_signature``: new plays or verdicts,
+    a scan, an analysis, a wipe or an import); an unchanged library answers from the
+    last build, so asking again costs a few cheap queries."""
+    return _load(db, save=save)[:2]
+
+
+def refresh_engine(db: Database) -> bool:
+    """Bring the playlist engine, the mix names and the taste map up to date with the
+    library (the app, after an analysis or a scan). True when it was built again."""
+    return _load(db, save=True)[2]
+
+
+def _load(db: Database, *, save: bool) -> tuple[PlaylistEngine, LibraryArrays, bool]:
+    from player.library.playlists import library_signature
+
+    with _BUILDING:
+        # Read before the build: what changes while it runs is built next time.
+        signature = library_signature(db)
+        built = _BUILT.get(db.path)
+        rebuilt = built is None or built.signature != signature
+        if built is None or rebuilt:
+            engine, arrays = _build_engine(db, save=save)
+            built = _BUILT[db.path] = _Built(signature, engine, arrays, save)
+        elif save and not built.saved:
+            _save_files(db, built.engine, built.arrays)
+            built.saved = True
+        return built.engine, built.arrays, rebuilt
 
 
 def _build_engine(db: Database, *, save: bool) -> tuple[PlaylistEngine, LibraryArrays]:
@@ -115,9 +149,19 @@ def _build_engine(db: Database, *, save: bool) -> tuple[PlaylistEngine, LibraryA
     with threadpool_limits(limits=1):
         engine = PlaylistEngine(state, previous_mixes=previous)
         if save:
-            _save_mixes(sidecar_path(db, MIXES_FILE), arrays.track_ids, engine)
-            update_map(db, engine, arrays)
+            _save_files(db, engine, arrays)
     return engine, arrays
+
+
+def _save_files(db: Database, engine: PlaylistEngine, arrays: LibraryArrays) -> None:
+    """The mix names (so the next build keeps them) and the taste map, beside the DB."""
+    from threadpoolctl import threadpool_limits
+
+    from player.library.playlists import MIXES_FILE, sidecar_path
+
+    with threadpool_limits(limits=1):
+        _save_mixes(sidecar_path(db, MIXES_FILE), arrays.track_ids, engine)
+        update_map(db, engine, arrays)
 
 
 def _previous_mix_names(path: Path) -> list[str]:

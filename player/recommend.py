@@ -138,12 +138,12 @@ class EngineHost:
         self._steering: dict[int, float] = {}
         self._rebuild(now)
 
-    def _rebuild(self, now: float | None = None) -> None:
+    def _rebuild(self, now: float | None = None, *, fresh: bool = False) -> None:
         started = time.monotonic()
         self._data_version = engine_data.data_version(self.db)
         self._signature = engine_data.catalog_signature(self.db)
         with _big_arrays_returned_at_once():
-            self._build(now if now is not None else time.time())
+            self._build(now if now is not None else time.time(), fresh=fresh)
         release_freed_memory()
         self._built_at = time.monotonic()
         self._build_seconds = self._built_at - started
@@ -155,6 +155,19 @@ class EngineHost:
             item = self.mapping.item(track_id)
             if item is not None:
                 self.engine.steer(item, strength)
+
+    def reset_history(self, *, forget_learned: bool = False) -> None:
+        """The listening log was wiped or replaced under the engine (Settings ▸ Wipe, a
+        history import): build it again from the log as it is now, so likes, bans, plays
+        and what the personal model learned from the old log are gone or replaced.
+        ``forget_learned``: also drop the personal model's saved state (learned from a log
+        that no longer exists). What the user asked of this session ("more like this")
+        and the settings stay."""
+        if forget_learned:
+            from player.personal_cache import forget_state
+
+            forget_state(self.db.path)
+        self._rebuild(fresh=True)
 
     def refresh(self, wanted: Sequence[int] = ()) -> bool:
         """Take in a library that changed since the build (a scan adding tracks while
@@ -182,16 +195,19 @@ class EngineHost:
         self._rebuild()
         return True
 
-    def _build(self, now: float) -> None:
+    def _build(self, now: float, *, fresh: bool = False) -> None:
         built: Mapping | None = getattr(self, "mapping", None)  # None at the first build
         old_engine: Engine | None = getattr(self, "engine", None)
         previous = built.track_ids if built is not None else None
         old_personal = old_engine.personal if old_engine is not None else None
         self.mapping, catalog, durations = self._load_catalog()
         # The same items (new audio vectors, say): the personal model carries over and
-        # nothing is replayed. Other items: the old model's replay, if still running,
-        # stops, so rebuilds during a scan never pile up replay threads.
-        keep = previous is not None and np.array_equal(previous, self.mapping.track_ids)
+        # nothing is replayed. Other items, or a log that was replaced (``fresh``): the
+        # old model's replay, if still running, stops, so rebuilds during a scan never
+        # pile up replay threads.
+        keep = (
+            not fresh and previous is not None and np.array_equal(previous, self.mapping.track_ids)
+        )
         if old_personal is not None and not keep:
             old_personal.cancel()
         self.durations = durations

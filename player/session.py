@@ -50,6 +50,11 @@ HISTORY_CLOSE_WAIT_S = 10.0
 
 _VERDICT_KINDS = frozenset({"like", "unlike", "dislike", "undislike"})
 
+# A track the library knows no audio for that ends sooner than this after it started
+# played nothing: a failed play, not a listen.
+_MOMENT_S = 1.0
+_NO_AUDIO = "the file holds no playable audio"
+
 
 class SessionRecommender(Protocol):
     """What the session needs from the recommender (see player.recommend.EngineHost)."""
@@ -64,6 +69,9 @@ class SessionRecommender(Protocol):
         """ "More like this" (> 0) or "less like this" (< 0), for this session only."""
 
     def set_discover(self, value: float) -> None: ...
+
+    def reset_history(self, *, forget_learned: bool = False) -> None:
+        """The log was wiped or replaced: learn it again as it is now."""
 
     def configure(
         self,
@@ -85,6 +93,7 @@ class TrackView:
     album: str
     duration: float | None
     has_cover: bool = False
+    has_audio: bool = True  # as the scanner found it
 
 
 @dataclass(frozen=True)
@@ -198,6 +207,10 @@ class ListeningSession:
         self._playing: _Playing | None = None
         self._tracks: dict[int, TrackView] = {}
         self._verdicts: dict[str, set[int]] = {"like": set(), "dislike": set()}
+        # The log as this session last saw it (its own writes included), to notice when
+        # another program changed it: check_history.
+        self._log_version = -1
+        self._log_stamp = (0, 0)
         self._session_id = uuid.uuid4().hex[:12]
         self._last_activity = clock()
         self._remember = remember
@@ -312,6 +325,7 @@ class ListeningSession:
     def _open(self) -> None:
         self._db = Database(self._db_path, busy_timeout=self._busy_timeout)
         self._verdicts = events.verdicts(self._db)
+        self._note_log()
         if self._make_recommender is not None:
             self._recommender = self._make_recommender(self._db)
             self._recommender.set_discover(self._state.discover)
@@ -618,6 +632,59 @@ class ListeningSession:
         explicit choices rather than history, still are)."""
         self._post(lambda: self._publish("settings", history_paused=paused))
 
+    def history_replaced(self, *, wiped: bool = False) -> None:
+        """The listening log changed under the session (Settings ▸ Wipe listening
+        history, a history import): likes and bans are read again, the recommender
+        learns the log as it is now (dropping what it learned from the old one) and Up
+        Next is re-ranked, so the heart and the list reflect it at once. ``wiped``: the
+        events still waiting to be written were recorded before the wipe and go too, and
+        so does what the personal model learned and saved."""
+        self._post(lambda: self._history_replaced(wiped))
+
+    def check_history(self) -> None:
+        """Take in a log another program changed (``segue history import`` or ``wipe``,
+        ``segue log like`` in a terminal) as ``history_replaced`` does. Free while nobody
+        else wrote (SQLite's data_version); the app asks every half-minute."""
+        self._post(self._check_history)
+
+    def _note_log(self) -> None:
+        """What the log holds now, as this session last saw it."""
+        assert self._db is not None
+        self._log_version = events.data_version(self._db)
+        self._log_stamp = events.stamp(self._db)
+
+    def _check_history(self) -> None:
+        if self._db is None:
+            return
+        version = events.data_version(self._db)
+        if version == self._log_version:
+            return  # nobody else committed anything
+        self._log_version = version
+        stamp = events.stamp(self._db)
+        if stamp != self._log_stamp:  # not only this session's own events
+            self._history_replaced(wiped=stamp[0] == 0)
+
+    def _history_replaced(self, wiped: bool) -> None:
+        if self._db is None:
+            return
+        self._note_log()
+        if wiped:
+            self._unwritten.clear()
+        self._last_listen = None  # "forget this play" has nothing left to forget
+        verdicts = events.verdicts(self._db)
+        for logged in self._unwritten:  # still to be written: they hold on top
+            if logged.event.kind in _VERDICT_KINDS:
+                verdicts = _with_verdict(verdicts, logged.event.track_id, logged.event.kind)
+        self._verdicts = verdicts
+        reset = getattr(self._recommender, "reset_history", None)
+        if reset is not None:
+            assert self._recommender is not None
+            reset(forget_learned=wiped)
+            for logged in self._unwritten:
+                self._recommender.observe(logged.event)
+        self._rerank()
+        self._announce_now_playing()
+
     def forget_current_play(self) -> None:
         """Forget the playing track's listen (it will not be logged), or, when nothing
         plays, the listen this session logged for the play that just ended (nothing when
@@ -634,6 +701,7 @@ class ListeningSession:
                 self._unwritten.remove(logged)
             elif logged.event_id is not None:
                 events.forget(self._db, logged.event_id)
+                self._log_stamp = events.stamp(self._db)  # this session's own change
             self._last_listen = None
 
         self._post(task)
@@ -657,6 +725,7 @@ class ListeningSession:
                 info.album or "",
                 info.duration,
                 info.has_cover,
+                info.has_audio,
             )
         if len(self._tracks) > 5000:
             self._tracks.clear()
@@ -828,6 +897,10 @@ class ListeningSession:
     def _written(self, batch: list[_Logged]) -> None:
         assert self._db is not None
         self._write_failures = 0
+        ids = [logged.event_id for logged in batch if logged.event_id is not None]
+        if ids:  # this session's own events: not a change made elsewhere
+            count, highest = self._log_stamp
+            self._log_stamp = (count + len(ids), max(highest, *ids))
         if any(logged.event.kind in _VERDICT_KINDS for logged in batch):
             self._verdicts = events.verdicts(self._db)
         if self._state.history_note is not None:
@@ -871,8 +944,16 @@ class ListeningSession:
     def _on_end(self, path: str) -> None:
         if self._playing is None or self._playing.track.path != path:
             return
-        self._log_outcome("play", self._playing.track.duration or self._backend.duration())
-        entry = self._queue.advance()
+        if self._played_nothing(self._playing):
+            # Not a listen: logged as a failed play (which stats and the recommender
+            # ignore), said once, and the queue moves on (repeat-one would only fail again).
+            self._log_outcome("fail", None)
+            name = Path(path).name
+            self._publish("error", last_error=f"could not play {name}: {_NO_AUDIO}")
+            entry = self._queue.next()
+        else:
+            self._log_outcome("play", self._playing.track.duration or self._backend.duration())
+            entry = self._queue.advance()
         if entry is None:
             self._start_entry(None)
             return
@@ -882,6 +963,15 @@ class ListeningSession:
         else:
             self._start_entry(entry)
         self._rerank()
+
+    def _played_nothing(self, playing: _Playing) -> bool:
+        """A track that ended within a moment of starting, and that the library knows no
+        audio or no length for: the engine opened the file and found nothing to play
+        (libVLC "plays" a file of tags alone for a few milliseconds)."""
+        track = playing.track
+        return (not track.has_audio or not track.duration) and (
+            self._clock() - playing.started_at < _MOMENT_S
+        )
 
     def _on_error(self, path: str, reason: str) -> None:
         name = Path(path).name if path else "a track"
@@ -911,8 +1001,11 @@ class ListeningSession:
         if self._recommender is not None:
             self._recommender.observe(event)
         if kind == "dislike":
+            # The user's own entries go now; automatic ones leave at the re-rank below
+            # (the ban keeps them out). Removing those would also bar the track from this
+            # queue for good, even once the ban is lifted or the history wiped.
             for entry in self._queue.upcoming:
-                if entry.item == track_id:
+                if entry.item == track_id and entry.origin is not Origin.AUTO:
                     self._queue.remove(entry.uid)
             if self._playing is not None and self._playing.track.id == track_id:
                 self._next()  # a disliked song stops at once

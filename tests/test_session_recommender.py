@@ -13,9 +13,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from player.library import events
+from player.library import events, playlists
 from player.library.db import open_library
 from player.playback.null import NullBackend
 from player.recommend import EngineHost
@@ -240,3 +241,110 @@ def test_listening_settings_reach_the_recommender(
     engine = s.call(lambda: s._recommender.engine)  # type: ignore[union-attr]
     assert engine.upnext.config.repeat_window_s == 1800.0
     assert engine.upnext.taste.signal_config.skip_seconds == 10.0
+
+
+def test_the_music_keeps_playing_once_every_track_played_within_the_repeat_window(
+    session: tuple[ListeningSession, NullBackend], library_path: Path
+) -> None:
+    """18 four-second tracks under an hour's repeat window: after one round every track
+    is in the window, and the least recently played come back instead of Up Next running
+    dry and playback stopping."""
+    s, backend = session
+    ids = ids_by_title(library_path)
+    s.configure(repeat_window_minutes=60)
+    s.play_track(ids["Jazz 0.0"])
+    s.wait_idle()
+    played = []
+    for _ in range(45):  # two and a half rounds of the library
+        state = s.snapshot()
+        assert state.now_playing is not None
+        assert len(state.upnext) == 10
+        played.append(state.now_playing.id)
+        backend.advance(4.01)  # the track ends; the next starts by itself
+        s.wait_idle()
+    assert set(played) == set(ids.values())
+    # Up Next holds the ten played longest ago of the other 17: a track comes back only
+    # after at least 7 others played since.
+    last_at: dict[int, int] = {}
+    for i, track_id in enumerate(played):
+        assert i - last_at.get(track_id, -99) >= 8
+        last_at[track_id] = i
+    with open_library(library_path) as db:
+        plays = [e.track_id for e in events.all_events(db) if e.kind == "play"]
+    assert plays == played
+
+
+def test_a_wiped_history_is_forgotten_by_the_running_session(
+    session: tuple[ListeningSession, NullBackend], library_path: Path
+) -> None:
+    """Likes, bans and what the personal model learned go at once; the saved learned
+    state beside the DB too."""
+    from player.personal_cache import load_state, save_state
+
+    s, _ = session
+    ids = ids_by_title(library_path)
+    s.play_track(ids["Jazz 0.0"])
+    s.like()
+    s.dislike(ids["Folk 1.1"])
+    s.wait_idle()
+    assert s.snapshot().liked
+    host = s.call(lambda: s._recommender)  # type: ignore[union-attr]
+    others = s.call(lambda: host.recommend(ids["Jazz 0.0"], count=17))
+    assert len(others) == 16 and ids["Folk 1.1"] not in dict(others)
+    save_state(library_path, {"w": np.ones(3)})
+    with open_library(library_path) as db:
+        assert events.wipe(db) == 2  # Settings' wipe, on another connection
+
+    s.history_replaced(wiped=True)
+    s.wait_idle()
+    assert not s.snapshot().liked
+    taste = s.call(lambda: host.engine.upnext.taste)
+    assert not taste.liked.any() and not taste.banned.any()
+    again = s.call(lambda: host.recommend(ids["Jazz 0.0"], count=17))
+    assert len(again) == 17 and ids["Folk 1.1"] in dict(again)
+    # The state learned from the old log is gone (a fresh model may have saved its own).
+    assert "w" not in (load_state(library_path) or {})
+    s.like()  # the heart works as before
+    s.wait_idle()
+    assert s.snapshot().liked
+
+
+def test_a_history_import_or_wipe_in_a_terminal_reaches_the_running_session(
+    session: tuple[ListeningSession, NullBackend], library_path: Path
+) -> None:
+    """`segue history import` / `wipe` run while the app plays: the next check (the
+    app's half-minute tick) takes the log in; the session's own plays and likes, and
+    other programs' writes that are not events, change nothing."""
+    s, backend = session
+    ids = ids_by_title(library_path)
+    s.play_track(ids["Jazz 0.0"])
+    s.like()
+    s.wait_idle()
+    backend.advance(4.01)  # a play of its own
+    s.wait_idle()
+    playing = s.snapshot().now_playing.id
+    assert playing != ids["Jazz 0.0"] and not s.snapshot().liked
+    host = s.call(lambda: s._recommender)  # type: ignore[union-attr]
+    engine = s.call(lambda: host.engine)
+    with open_library(library_path) as db:  # another program writes, but no events
+        playlists.save_user(db, "Mine", [playing])
+    s.check_history()
+    s.wait_idle()
+    assert s.call(lambda: host.engine) is engine  # nothing new in the log: kept
+
+    with open_library(library_path) as db:  # an import: a like and a ban from elsewhere
+        events.append(db, events.NewEvent(playing, "like", ts=time.time()))
+        events.append(db, events.NewEvent(ids["Folk 1.1"], "dislike", ts=time.time()))
+    s.check_history()
+    s.wait_idle()
+    assert s.snapshot().liked
+    taste = s.call(lambda: host.engine.upnext.taste)
+    assert taste.banned.sum() == 1 and taste.liked.sum() == 2
+
+    with open_library(library_path) as db:
+        events.wipe(db)
+    s.check_history()
+    s.wait_idle()
+    assert not s.snapshot().liked
+    taste = s.call(lambda: host.engine.upnext.taste)
+    assert not taste.banned.any() and not taste.liked.any()

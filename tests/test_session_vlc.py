@@ -124,3 +124,43 @@ def test_vlc_session_seeks_where_asked_in_a_real_recording_and_past_its_end_move
     finally:
         session.close()
         choice.backend.close()
+
+
+def test_a_file_without_audio_is_a_failed_play_never_a_listen(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """libVLC "plays" a file of tags alone for a few milliseconds and reports its end:
+    that is logged as a failed play (which stats and the recommender ignore), not as a
+    completed play, said once, and the queue moves on, even with repeat-one on (which
+    replayed it as fast as it ended, logging a play every few milliseconds)."""
+    import shutil
+
+    choice = create_backend(vlc_args=["--aout=dummy"])
+    if choice.unavailable_reason:
+        pytest.fail(f"libVLC must be installed for this test: {choice.unavailable_reason}")
+    music = tmp_path / "music"
+    music.mkdir()
+    shutil.copy(shared_data / "tags" / "chinese_id3.mp3", music / "tags-only.mp3")
+    tag(write_audio(music / "after.ogg", seconds=2.5), title="After", artist="Someone")
+    db_path = tmp_path / "lib.db"
+    with open_library(db_path) as db:
+        scan(db, music)
+        ids = {from_db(r["path"]): r["id"] for r in db.query("SELECT id, path FROM tracks")}
+    silent, after = ids[str(music / "tags-only.mp3")], ids[str(music / "after.ogg")]
+
+    session = ListeningSession(db_path, choice.backend)
+    updates: list[SessionUpdate] = []
+    session.add_listener(updates.append)
+    try:
+        session.set_repeat("one")
+        session.play_track(silent)
+        session.enqueue(after)
+        _wait(lambda: getattr(session.snapshot().now_playing, "id", None) == after)
+        time.sleep(0.5)
+    finally:
+        session.close()
+    with open_library(db_path) as db:
+        logged = [(e.track_id, e.kind) for e in events.all_events(db)]
+    assert [kind for track, kind in logged if track == silent] == ["fail"]
+    errors = {u.state.last_error for u in updates if u.kind == "error"}
+    assert errors == {"could not play tags-only.mp3: the file holds no playable audio"}

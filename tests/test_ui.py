@@ -180,8 +180,12 @@ def test_like_and_skip_reach_the_session_and_up_next_shows_reasons(qtbot: Any, a
     qtbot.mouseClick(app.window.nowbar.like, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: app.state().liked)
     assert app.window.nowbar.like.isChecked()
-    with Database(app.window.db_path) as db:
-        assert track_id in events.verdicts(db)["like"]
+
+    def written() -> bool:  # the heart shows first; the like is written right after
+        with Database(app.window.db_path) as db:
+            return track_id in events.verdicts(db)["like"]
+
+    qtbot.waitUntil(written)
 
     qtbot.mouseClick(app.window.nowbar.next, Qt.MouseButton.LeftButton)  # a skip
     qtbot.waitUntil(lambda: app.state().now_playing.id != track_id)
@@ -706,6 +710,35 @@ def test_user_playlists_create_reorder_play_export_import(
     qtbot.waitUntil(lambda: page.title.text() == "Discover" and page.built_at > 0, timeout=20000)
 
 
+def test_a_smart_playlist_saved_in_a_terminal_shows_in_the_sidebar_and_plays(
+    qtbot: Any, app: App
+) -> None:
+    """`segue smart genre:jazz --save "Only jazz"` while the app runs: the next check
+    lists it (its query in the tooltip); it opens with its tracks and plays; it is not
+    offered for "Add to playlist", cannot be renamed or edited, and can be deleted."""
+    from player.library import Database, playlists
+
+    window = app.window
+    window.check_library()
+    with Database(window.db_path) as db:  # the CLI's connection
+        playlists.save_smart(db, "Only jazz", "genre:jazz")
+    window.check_library()  # the half-minute tick
+    key = "playlist:user:Only jazz"
+    qtbot.waitUntil(lambda: key in window._nav_items)
+    assert "genre:jazz" in window._nav_items[key].toolTip()
+    assert window.user_playlists == []
+    window.select_view(key)
+    page = window.playlist_page
+    jazz = {app.model.track_id(r) for r in range(3)}  # Ada Lin's album
+    qtbot.waitUntil(lambda: set(page.ids()) == jazz, timeout=20000)
+    assert "genre:jazz" in page.how.text()
+    assert page.rename_button.isHidden() and not page.delete_button.isHidden()
+    page.play_all()
+    qtbot.waitUntil(lambda: app.state().now_playing is not None)
+    assert app.state().now_playing.id == page.ids()[0]
+    qtbot.waitUntil(lambda: [e.track.id for e in app.state().upnext if e.pinned] == page.ids()[1:])
+
+
 def test_clicking_the_seek_bar_seeks(qtbot: Any, app: App) -> None:
     bar = app.window.nowbar
     _double_click(qtbot, app, "Red Signal")
@@ -772,6 +805,84 @@ def test_history_export_and_wipe_from_settings(
     assert "wiped" in app.window.message.text()
 
 
+def test_wiping_history_in_settings_reaches_the_running_app(
+    qtbot: Any, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heart goes out, the disliked song may play again and Up Next is re-ranked at
+    once, not at the next start; the question says dislikes go too."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from player.ui.settings import SettingsDialog
+
+    playing, banned = app.model.track_id(0), app.model.track_id(3)
+    app.session.play_track(playing)
+    app.session.like()
+    app.session.dislike(banned)
+    qtbot.waitUntil(lambda: app.state().liked and len(app.state().upnext) == 7)
+    assert banned not in [e.track.id for e in app.state().upnext]
+    asked: list[str] = []
+
+    def question(_parent: Any, _title: str, text: str, *a: Any) -> Any:
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    SettingsDialog(app.window)._wipe()
+    assert "dislike" in asked[0]
+    qtbot.waitUntil(lambda: not app.state().liked)
+    qtbot.waitUntil(lambda: len(app.state().upnext) == 8)
+    assert app.state().now_playing.id == playing
+    assert banned in [e.track.id for e in app.state().upnext]
+    assert "wiped" in app.window.message.text()
+
+
+def test_library_views_follow_a_terminal_scan_and_an_analysis(
+    qtbot: Any, app: App, tmp_path: Path
+) -> None:
+    """A `segue scan` in a terminal shows at the next half-minute check (no search
+    needed); what an analysis heard shows in the list as soon as it finishes."""
+    import numpy as np
+
+    from player.library import open_library
+    from player.library.features import FeatureStore, StoredFeatures
+
+    window, model = app.window, app.model
+    qtbot.waitUntil(lambda: model.total() == len(SONGS))
+    window.check_library()  # the first check only takes note
+    new = tmp_path / "more"
+    tag(write_audio(new / "hum.flac", seconds=1.0), title="Untagged Hum", artist="Nobody")
+    with open_library(window.db_path) as db:  # another program's connection
+        scan(db, new)
+        track_id, fingerprint = db.query(
+            "SELECT id, fingerprint FROM tracks WHERE title = 'Untagged Hum'"
+        )[0]
+    window.check_library()  # the timer's tick
+    qtbot.waitUntil(lambda: model.total() == len(SONGS) + 1)
+    qtbot.waitUntil(lambda: window.summary.text() == f"{len(SONGS) + 1} songs")
+    row = model.row_of(track_id)
+    assert row is not None and model.data(model.index(row, 4)) == ""
+
+    with open_library(window.db_path) as db:  # the analysis process writes its results
+        FeatureStore(db).save(
+            2,
+            [
+                StoredFeatures(
+                    track_id,
+                    fingerprint,
+                    np.zeros(8, np.float32),
+                    *([0.0] * 2),
+                    0,
+                    0,
+                    *([0.0] * 6),
+                    heard_tags="jazz=0.71;mellow=0.40",
+                )
+            ],
+            [],
+        )
+    window._analysis_finished({"analysed": 1, "failed": 0}, None)
+    qtbot.waitUntil(lambda: model.data(model.index(row, 4)) == "heard: jazz, mellow")
+
+
 def test_icons_are_sharp_on_high_dpi_screens(qapp: Any) -> None:
     from player.ui.icons import app_icon, pixmap
 
@@ -785,17 +896,22 @@ def test_taste_map_draws_the_saved_map_and_a_click_starts_a_radio(qtbot: Any, ap
     import numpy as np
 
     from player.ui.charts import tastemap_path
+    from recommender.content.tastemap import TasteMap
 
     ids = [app.model.track_id(r) for r in range(len(SONGS))]
     xy = np.array([[(i % 3) - 1.0, (i // 3) - 1.0] for i in range(len(ids))], dtype=np.float32)
-    np.savez(
-        tastemap_path(app.window.db_path),
+    # A map the recommender saved (its own format: the app keeps it up to date and
+    # leaves the tracks it knows where they are).
+    TasteMap(
         ids=np.array(ids, dtype=np.int64),
         xy=xy,
         region=np.zeros(len(ids), dtype=np.int64),
         region_xy=np.array([[0.0, 0.0]], dtype=np.float32),
-        region_labels=np.array(["Jazz & Folk"]),
-    )
+        region_labels=["Jazz & Folk"],
+        landmark_ids=np.array(ids, dtype=np.int64),
+        landmark_xy=xy,
+        scale=1.0,
+    ).save(tastemap_path(app.window.db_path))
     window = app.window
     window.select_view("taste")
     taste_map = window.taste.map

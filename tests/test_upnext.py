@@ -241,6 +241,45 @@ def test_no_track_repeats_within_the_window() -> None:
     assert 1 in items(e.upnext.build(Context(current=0, now=NOW), length=20))
 
 
+def test_when_the_window_holds_everything_the_least_recently_played_come_back() -> None:
+    """A library with less music than the repeat window: the window gives way, after
+    the tracks outside it and oldest play first, so Up Next never runs dry; bans, the
+    current and queued tracks still never come back."""
+    e = engine(config=UpNextConfig(repeat_window_s=3600.0, artist_spacing=0))
+    never_played = {40, 41, 42, 43}
+    played = [t for t in range(N) if t not in never_played]
+    for i, item in enumerate(played):  # in item order, one a minute, the last just now
+        e.upnext.observe(event(item, api.PLAY, ts=NOW - 60.0 * (len(played) - i)))
+    e.upnext.observe(event(5, api.DISLIKE, ts=NOW))
+    queued = Context(current=46, queue=(1,), now=NOW)  # as Engine.recommend excludes
+    picks = items(e.upnext.build(queued, pinned={}, length=10))
+    # The four never played, then the six played longest ago that may play (1 is queued,
+    # 5 banned), oldest first; never the current track, the queued one or the banned one.
+    assert set(picks[:4]) == never_played
+    assert picks[4:] == [0, 2, 3, 4, 6, 7]
+    # Enough outside the window: it holds.
+    assert set(items(e.upnext.build(Context(current=46, now=NOW), length=4))) == never_played
+
+    # Playing on for two hours, a track a minute: the window (an hour) always holds more
+    # than the library, so the list is always the ten played longest ago (those outside
+    # the window first, then the oldest), never the banned one.
+    last = {t: -np.inf for t in never_played} | {
+        t: NOW - 60.0 * (len(played) - i) for i, t in enumerate(played)
+    }
+    del last[5]
+    now, current = NOW, 46
+    for _ in range(120):
+        now += 60.0
+        e.upnext.observe(event(current, api.PLAY, ts=now))
+        last[current] = now
+        picks = items(e.upnext.build(Context(current=current, now=now), length=10))
+        oldest = sorted((t for t in last if t != current), key=lambda t: last[t])[:10]
+        outside = sum(last[t] <= now - 3600.0 for t in oldest)  # ranked by the blend
+        assert set(picks[:outside]) == set(oldest[:outside])
+        assert picks[outside:] == oldest[outside:]
+        current = picks[0]
+
+
 def test_a_pinned_item_stays_put_while_the_tail_is_reranked() -> None:
     e = engine()
     queue = UpNextQueue(e.upnext, length=8)

@@ -184,6 +184,21 @@ def artists(db: Database, text: str = "") -> list[ArtistRow]:
     return [ArtistRow(artist=r[0], tracks=r[1], albums=r[2]) for r in rows]
 
 
+def library_stamp(db: Database) -> tuple[float, ...]:
+    """Changes when the library views would show something else: tracks added, rescanned
+    (new tags), gone missing, removed, or analysed (heard tags, a new feature version).
+    One pass over the tracks table and the analysis's version index (never the vectors);
+    the app asks every half-minute, on a worker."""
+    tracks = db.conn.execute(
+        "SELECT count(*), coalesce(max(id), 0), coalesce(sum(missing), 0), "
+        "coalesce(sum(removed), 0), coalesce(max(updated_at), 0) FROM tracks"
+    ).fetchone()
+    analysed = db.conn.execute(
+        "SELECT count(*), coalesce(sum(version), 0) FROM track_features"
+    ).fetchone()
+    return tuple(float(v) for v in (*tracks, *analysed))
+
+
 def track_path(db: Database, track_id: int) -> str | None:
     row = db.conn.execute("SELECT path FROM tracks WHERE id = ?", (track_id,)).fetchone()
     return from_db(row[0]) if row else None

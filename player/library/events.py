@@ -153,6 +153,17 @@ def count(db: Database) -> int:
     return int(db.scalar("SELECT COUNT(*) FROM events"))
 
 
+def stamp(db: Database) -> tuple[int, int]:
+    """(events, highest id): changes whenever an event is added or deleted."""
+    row = db.conn.execute("SELECT count(*), coalesce(max(id), 0) FROM events").fetchone()
+    return int(row[0]), int(row[1])
+
+
+def data_version(db: Database) -> int:
+    """SQLite's ``PRAGMA data_version``: moves when ANOTHER connection commits."""
+    return int(db.conn.execute("PRAGMA data_version").fetchone()[0])
+
+
 def export(db: Database) -> Iterator[dict[str, Any]]:
     """Every event with its track's path and tags, oldest first, for `history export`."""
     cursor = db.conn.execute(

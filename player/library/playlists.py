@@ -426,6 +426,25 @@ def load_arrays(db: Database, feature_dims: int | None = None) -> LibraryArrays:
     )
 
 
+def library_signature(db: Database) -> tuple[float, ...]:
+    """What the automatic playlists and the taste map are built from, in a few numbers
+    that change when it does: the tracks (count, highest id, missing, removed, latest
+    change), their analysis (count, latest) and the listening log (count, highest id,
+    latest time: new plays and verdicts, a forgotten play, a wipe or an import). The log
+    counts by an index; the rest is one pass over the tracks table."""
+    tracks_row = db.conn.execute(
+        "SELECT count(*), coalesce(max(id), 0), coalesce(sum(missing), 0), "
+        "coalesce(sum(removed), 0), coalesce(max(updated_at), 0) FROM tracks"
+    ).fetchone()
+    features_row = db.conn.execute(
+        "SELECT count(*), coalesce(max(analysed_at), 0) FROM track_features"
+    ).fetchone()
+    events_row = db.conn.execute(
+        "SELECT count(*), coalesce(max(id), 0), coalesce(max(ts), 0) FROM events"
+    ).fetchone()
+    return tuple(float(v) for v in (*tracks_row, *features_row, *events_row))
+
+
 TASTE_MAP_FILE = "tastemap.npz"  # recommender.content.tastemap's file: what the GUI's map draws
 MIXES_FILE = "mixes.npz"  # the last build's mix per track and names, so names carry over
 

@@ -23,9 +23,10 @@ class TrackInfo:
     duration: float | None
     missing: bool
     has_cover: bool = False
+    has_audio: bool = True  # False: the scanner found no playable audio in the file
 
 
-_COLUMNS = "id, path, title, artist, album, duration, missing, has_cover"
+_COLUMNS = "id, path, title, artist, album, duration, missing, has_cover, has_audio"
 
 
 def _info(row: object) -> TrackInfo:
@@ -39,6 +40,7 @@ def _info(row: object) -> TrackInfo:
         duration=r["duration"],  # type: ignore[index]
         missing=bool(r["missing"]),  # type: ignore[index]
         has_cover=bool(r["has_cover"]),  # type: ignore[index]
+        has_audio=bool(r["has_audio"]),  # type: ignore[index]
     )
 
 

@@ -88,6 +88,15 @@ class LazyRecommender:
         if self.engine is not None:
             self.engine.set_discover(value)
 
+    def reset_history(self, *, forget_learned: bool = False) -> None:
+        """The log was wiped or replaced: an engine built later reads it as it is then."""
+        if self.engine is not None:
+            self.engine.reset_history(forget_learned=forget_learned)
+        elif forget_learned:
+            from player.personal_cache import forget_state
+
+            forget_state(self.db.path)
+
     def configure(self, **options: Any) -> None:
         # Kept for the engine built later, passed on at once to one that exists.
         self.options.update(options)

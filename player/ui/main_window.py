@@ -427,9 +427,23 @@ class MainWindow(QMainWindow):
             self.artists_model.refresh(self.search.text())
         elif name == "taste":
             self.taste.refresh()
+            self.update_taste_map()
         elif name == "stats":
             self.stats.refresh()
         self._select_nav(name)
+
+    def update_taste_map(self) -> None:
+        """Place what changed in the library on the saved taste map (a worker builds it
+        when the library changed since the last build) and draw it again."""
+        from player.ui.playlists_view import update_taste_map
+
+        path = self.db_path
+
+        def updated(changed: bool) -> None:
+            if changed and self.current_view == "taste":
+                self.taste.refresh()
+
+        self.pool.run_task(lambda: update_taste_map(path), updated)
 
     def _select_nav(self, key: str) -> None:
         item = self._nav_items.get(key)
@@ -453,23 +467,35 @@ class MainWindow(QMainWindow):
         self.current_view = key
 
     def refresh_user_playlists(self) -> None:
-        from player.ui.playlists_view import saved_names
+        from player.ui.playlists_view import saved_playlists
 
         path = self.db_path
-        self.pool.run_task(lambda: saved_names(path), self._show_user_playlists)
+        self.pool.run_task(lambda: saved_playlists(path), self._show_user_playlists)
 
-    def _show_user_playlists(self, names: list[str]) -> None:
+    _sidebar_playlists: list[tuple[str, str, str | None]] | None = None
+
+    def _show_user_playlists(self, saved: list[tuple[str, str, str | None]]) -> None:
+        """The saved playlists in the sidebar: the user's own, and the smart ones (a
+        search icon; the query in the tooltip). "Add to playlist" offers only the user's."""
+        self.user_playlists = [name for name, kind, _ in saved if kind == "user"]
+        if saved == self._sidebar_playlists:
+            return  # the periodic check found nothing new: the sidebar stays as it is
+        if self._sidebar_playlists is not None:
+            self.playlist_page.built_at = 0.0  # one saved elsewhere: build it in next time
+        self._sidebar_playlists = saved
         for key in [k for k in self._nav_items if k.startswith("playlist:user:")]:
             item = self._nav_items.pop(key)
             self.nav.takeItem(self.nav.row(item))
-        for offset, name in enumerate(names):
-            item = QListWidgetItem(icon("playlist"), name)
+        for offset, (name, kind, query) in enumerate(saved):
+            icon_name = "search" if kind == "smart" else "playlist"
+            item = QListWidgetItem(icon(icon_name), name)
+            if kind == "smart":
+                item.setToolTip(f"Smart playlist: {query}")
             key = f"playlist:user:{name}"
             item.setData(_SECTION, key)
-            item.setData(_ICON, "playlist")
+            item.setData(_ICON, icon_name)
             self.nav.insertItem(self._user_anchor + offset, item)
             self._nav_items[key] = item
-        self.user_playlists = names
         if getattr(self, "current_view", "").startswith("playlist:"):
             self._select_nav(self.current_view)
 
@@ -738,8 +764,31 @@ class MainWindow(QMainWindow):
         self.analysis_timer = QTimer(self)
         self.analysis_timer.setInterval(self.ANALYSIS_POLL_MS)
         self.analysis_timer.timeout.connect(self.keep_analysing)
+        self.analysis_timer.timeout.connect(self.check_library)
         self.analysis_timer.start()
         self.keep_analysing()
+        self.check_library()
+
+    _library_stamp: tuple[float, ...] | None = None
+
+    def check_library(self) -> None:
+        """Refresh the library views when the library changed behind them (a `segue scan`
+        or `segue analyze` in a terminal, the app's own analysis as it goes): a cheap
+        look at the tracks and the analysis on a worker, every half-minute."""
+        from player.library.browse import library_stamp
+
+        path = self.db_path
+
+        def seen(stamp: tuple[float, ...]) -> None:
+            before, self._library_stamp = self._library_stamp, stamp
+            if before is not None and stamp != before and not self._closing_down:
+                self.library_changed()
+
+        self.pool.run_task(lambda: library_stamp(thread_db(path)), seen)
+        self.refresh_user_playlists()  # one saved meanwhile (segue smart --save)
+        check_history = getattr(self.session, "check_history", None)
+        if callable(check_history):  # segue history import / wipe in a terminal
+            check_history()
 
     def keep_analysing(self) -> None:
         """Start analysis in the background if tracks lack current features."""
@@ -801,26 +850,58 @@ class MainWindow(QMainWindow):
             if not summary.get("analysed") and not summary.get("failed"):
                 self._analysis_held = True  # no progress: do not loop
             self.message.setText(analysis_summary(summary))
-        if self.current_view == "taste":
-            self.taste.refresh()
+        # What the analysis heard shows in the lists, the map places what it analysed.
+        self.library_changed()
 
     def cancel_analysis(self) -> None:
         if self.analysis_job is not None:
             self.analysis_job.cancel()
 
+    def history_wiped(self, events: int) -> None:
+        """Settings ▸ Wipe listening history is done: the running session forgets it too."""
+        self.message.setText(f"Listening history wiped ({events} events)")
+        self.history_replaced(wiped=True)
+
+    def history_replaced(self, *, wiped: bool = False) -> None:
+        """The listening log was wiped or replaced (an import): the heart, the bans and Up
+        Next follow at once, and the playlists are built again when next opened."""
+        replaced = getattr(self.session, "history_replaced", None)
+        if callable(replaced):
+            replaced(wiped=wiped)
+        self.playlist_page.built_at = 0.0
+        self.library_changed()
+
     def library_changed(self) -> None:
+        """The library changed (a scan, an analysis, a removal): every view reads it again."""
         self.songs_model.refresh(keep_rows=True)
+        self._reload_song_rows()
         if self.current_view == "albums":
             self.albums_model.refresh(self.search.text())
         elif self.current_view == "artists":
             self.artists_model.refresh(self.search.text())
+        elif self.current_view == "taste":
+            self.taste.refresh()
+            self.update_taste_map()
         self._update_summary()
+
+    def _reload_song_rows(self) -> None:
+        """The rows on show are read again (new tags, heard tags): the model keeps pages of
+        rows it read, which a query returning the same ids would otherwise keep showing."""
+        model = self.songs_model
+        model._pages.clear()
+        rows = model.rowCount()
+        if rows:
+            model.dataChanged.emit(model.index(0, 0), model.index(rows - 1, len(model.COLUMNS) - 1))
 
     def _update_summary(self) -> None:
         from player.library.tracks import count_present
 
-        n = count_present(thread_db(self.db_path))
-        self.summary.setText(f"{n:,} songs" if n != 1 else "1 song")
+        path = self.db_path
+
+        def show(n: int) -> None:
+            self.summary.setText(f"{n:,} songs" if n != 1 else "1 song")
+
+        self.pool.run_task(lambda: count_present(thread_db(path)), show)
 
     # -- settings, state --------------------------------------------------------------------
 

@@ -41,7 +41,9 @@ def build_playlists(db_path: str) -> list[dict[str, Any]]:
 
     db = thread_db(db_path)
     out: list[dict[str, Any]] = []
-    engine, arrays = load_engine(db, save=False)
+    # Built again only when the library or the listening changed since the last build;
+    # the mix names and the taste map beside the DB follow it.
+    engine, arrays = load_engine(db)
     found: list[tuple[str, str, str, list[int], list[str]]] = []
     keys: list[str] = []
     errors: dict[str, str] = {}
@@ -76,6 +78,19 @@ def build_playlists(db_path: str) -> list[dict[str, Any]]:
     return out
 
 
+def update_taste_map(db_path: str) -> bool:
+    """Runs on a worker thread: bring the taste map beside the DB up to date with the
+    library (new tracks placed on it). True when the library had changed since the last
+    build (the map view then draws it again)."""
+    from player.errors import SegueError
+    from player.playlists import refresh_engine
+
+    try:
+        return refresh_engine(thread_db(db_path))
+    except SegueError:  # an empty library: nothing to place
+        return False
+
+
 # -- the user's own playlists (run on a worker thread; each opens its own connection) -----
 
 
@@ -83,6 +98,14 @@ def saved_names(db_path: str) -> list[str]:
     from player.library import playlists
 
     return [p.name for p in playlists.saved(thread_db(db_path)) if p.kind == "user"]
+
+
+def saved_playlists(db_path: str) -> list[tuple[str, str, str | None]]:
+    """Every saved playlist for the sidebar: (name, kind, smart query): the user's own
+    and the smart ones (``segue smart --save``)."""
+    from player.library import playlists
+
+    return [(p.name, p.kind, p.query) for p in playlists.saved(thread_db(db_path))]
 
 
 def user_tracks(db_path: str, name: str) -> list[int]:
@@ -298,9 +321,10 @@ class PlaylistView(QWidget):
             "keep listening and it fills in."
         )
         self.play.setEnabled(bool(tracks))
-        mine = bool(playlist) and playlist["key"].startswith("user:")
-        self.rename_button.setVisible(mine)
-        self.delete_button.setVisible(mine)
+        saved = bool(playlist) and playlist["key"].startswith("user:")
+        # A smart playlist is its query: it can be deleted, not renamed or edited here.
+        self.rename_button.setVisible(saved and playlist["kind"] == "user")
+        self.delete_button.setVisible(saved)
         self.export_button.setEnabled(bool(tracks))
 
     def ids(self) -> list[int]:
@@ -331,6 +355,13 @@ class PlaylistView(QWidget):
         pass
 
     def _user_name(self) -> str | None:
+        """The shown playlist's name when it is one the user made (tracks in order)."""
+        if self._saved_name() is not None and self.shown and self.shown["kind"] == "user":
+            return str(self.shown["name"])
+        return None
+
+    def _saved_name(self) -> str | None:
+        """The shown playlist's name when it is saved (the user's own or a smart one)."""
         if self.shown and self.shown["key"].startswith("user:"):
             return str(self.shown["name"])
         return None
@@ -382,7 +413,7 @@ class PlaylistView(QWidget):
     def _delete(self) -> None:
         from PySide6.QtWidgets import QMessageBox
 
-        name = self._user_name()
+        name = self._saved_name()
         if name is None:
             return
         answer = QMessageBox.question(self, "Delete playlist", f"Delete the playlist '{name}'?")

@@ -294,14 +294,14 @@ class SettingsDialog(QDialog):
         answer = QMessageBox.question(
             self,
             "Wipe listening history",
-            "Delete every play, skip and like Segue has recorded? Your music files and "
+            "Delete every play, skip, like and dislike Segue has recorded? Your music files and "
             "library stay. This cannot be undone.",
         )
         if answer == QMessageBox.StandardButton.Yes:
             path = self.window_.db_path
             self.window_.pool.run_task(
                 lambda: wipe_history(path),
-                lambda n: self.window_.message.setText(f"Listening history wiped ({n} events)"),
+                lambda n: self.window_.history_wiped(n),
             )
 
 

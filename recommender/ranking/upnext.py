@@ -3,7 +3,9 @@
 One re-rank is:
 
 1. the hybrid scores every item (vectorised), the familiar <-> discover knob tilts known
-   against never-heard tracks, bans and recent plays are masked out;
+   against never-heard tracks, bans and recent plays are masked out (when the repeat
+   window holds nearly the whole library, the tracks played longest ago come back: the
+   list never runs dry while something playable is not banned);
 2. ``argpartition`` keeps a pool of a few hundred candidates;
 3. the session's steers apply to the pool: a skip pushes tracks similar to the skipped one
    down, a like pulls them up (and brings the liked track's neighbours into the pool);
@@ -56,6 +58,9 @@ _HALF_KNOWN = 0.8
 # at least this share of the closest pick's similarity, and above a floor.
 _ASKED_SHARE = 0.7
 _ASKED_SIMILAR = 0.05
+# Where the tracks the repeat window let back in score in the pool (the others: [0, 1]),
+# one lower for each: far enough apart that diversity and transitions never reorder them.
+_RELAXED = -10.0
 # Past these knob positions a pick's reason says which way the knob took it.
 _KNOB_DISCOVER = 0.7
 _KNOB_FAMILIAR = 0.15
@@ -256,8 +261,15 @@ class UpNext:
         self._last_context = context
         breakdown = self.scorer.score(context)
         relevance = self._tilted(breakdown.total)
-        blocked = self._blocked(context, pinned.values())
+        blocked, relaxed = self._blocked(context, pinned.values(), size - len(pinned))
         pool, pool_scores = self._pool(relevance, blocked)
+        if relaxed.size:
+            # Tracks the window let back in come after every other candidate, the one
+            # played longest ago first.
+            order = np.full(self.n_items, -1, dtype=np.int64)
+            order[relaxed] = np.arange(relaxed.size)
+            back = order[pool] >= 0
+            pool_scores[back] = np.float32(_RELAXED) - order[pool][back]
         # One similarity matrix over the pool and the steering and pinned tracks serves
         # the steers, the diversity pass and the pinned neighbours alike.
         anchors = [s.item for s in self._steers] + list(pinned.values())
@@ -308,19 +320,43 @@ class UpNext:
         np.maximum(near, heard[self.artist_ids + 1], out=near)
         return near
 
-    def _blocked(self, context: Context, pinned: Iterable[int]) -> npt.NDArray[np.bool_]:
-        window_start = context.now - self.config.repeat_window_s
-        blocked: npt.NDArray[np.bool_] = (
-            self.taste.banned | self.unavailable | (self.taste.last_played > window_start)
-        )
-        # Session items the engine never saw played (no time known) count as just played.
-        unseen = [i for i in context.session if not np.isfinite(self.taste.last_played[i])]
-        others = [*unseen, *context.queue, *pinned]
+    def _blocked(
+        self, context: Context, pinned: Iterable[int], wanted: int
+    ) -> tuple[npt.NDArray[np.bool_], IntArray]:
+        """What may not be picked: bans, unplayable tracks, what is playing or queued, and
+        what played within the repeat window. The window is a preference: when it would
+        leave fewer than ``wanted`` candidates (a library with less music than the window
+        holds), the tracks played longest ago come back (returned second, oldest first),
+        so the music never stops while the library has something playable that is not
+        banned."""
+        hard: npt.NDArray[np.bool_] = self.taste.banned | self.unavailable
+        others = [*context.queue, *pinned]
         if context.current is not None:
             others.append(context.current)
         if others:
-            blocked[np.asarray(others, dtype=np.int64)] = True
-        return blocked
+            hard[np.asarray(others, dtype=np.int64)] = True
+        # When each track last played; session items the engine never saw played (no
+        # time known) count as just played.
+        played = self.taste.last_played
+        recent = played > context.now - self.config.repeat_window_s
+        unseen = [i for i in context.session if not np.isfinite(played[i])]
+        if unseen:
+            played = played.copy()  # the engine's own array stays as it is
+            played[np.asarray(unseen, dtype=np.int64)] = context.now
+            recent[np.asarray(unseen, dtype=np.int64)] = True
+        blocked: npt.NDArray[np.bool_] = hard | recent
+        missing = wanted - int(blocked.size - np.count_nonzero(blocked))
+        oldest = _NO_ITEMS
+        if missing > 0:
+            relaxable = np.flatnonzero(recent & ~hard)
+            when = played[relaxable]
+            if missing < relaxable.size:  # only the oldest few are sorted
+                keep = np.argpartition(when, missing - 1)[:missing]
+                relaxable, when = relaxable[keep], when[keep]
+            # Least recently played first (ties in library order).
+            oldest = relaxable[np.lexsort((relaxable, when))]
+            blocked[oldest] = False
+        return blocked, oldest.astype(np.int64, copy=False)
 
     def _pool(
         self, relevance: FloatArray, blocked: npt.NDArray[np.bool_]
