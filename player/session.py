@@ -224,6 +224,9 @@ class ListeningSession:
         self._last_listen: _Logged | None = None
         self._write_failures = 0
         self._state_unsaved = False
+        # At close: the player state as the user left it, saved even if the library only
+        # takes writes after the playing track has been stopped (position 0).
+        self._closing_state: dict[str, Any] | None = None
         self._retry_timer: threading.Timer | None = None
         self._unsubscribe = [
             backend.add_start_listener(lambda p: self._post(lambda: self._on_start(p))),
@@ -336,6 +339,7 @@ class ListeningSession:
         """Log how the playing track ended ("stop" at its position) and shut down."""
         if self._worker.thread is None or not self._worker.thread.is_alive():
             return
+        self._post(self._freeze_state)
         self._post(self._save_state)
         self._post(lambda: self._finish_current("stop"))
         self._post(self._backend.stop)
@@ -412,16 +416,11 @@ class ListeningSession:
         self._prepare_next()
         self._announce_now_playing()
 
-    def _save_state(self) -> None:
-        if not self._remember or self._db is None or self._restoring:
-            return
-        if self._unwritten:  # the library is not taking writes: saved once events are
-            self._state_unsaved = True
-            return
+    def _state_now(self) -> dict[str, Any]:
         position = self._resume_at
         if position is None:
             position = self._backend.position() if self._playing is not None else 0.0
-        state = {
+        return {
             "queue": self._queue.saved(),
             "position": round(float(position or 0.0), 3),
             "repeat": self._queue.repeat.value,
@@ -429,6 +428,18 @@ class ListeningSession:
             "discover": self._state.discover,
             "volume": self._state.volume,
         }
+
+    def _freeze_state(self) -> None:
+        if self._remember and self._db is not None and not self._restoring:
+            self._closing_state = self._state_now()
+
+    def _save_state(self) -> None:
+        if not self._remember or self._db is None or self._restoring:
+            return
+        if self._unwritten:  # the library is not taking writes: saved once events are
+            self._state_unsaved = True
+            return
+        state = self._closing_state or self._state_now()
         try:
             with self._db.waiting_at_most(self._write_wait()):
                 player_state.save(self._db, state)

@@ -309,6 +309,32 @@ def test_events_left_unwritten_at_close_are_written_when_the_lock_frees(
     assert [(t, k) for t, k, _ in logged(db_path)] == [(ids[0], "like"), (ids[0], "stop")]
 
 
+def test_quitting_while_the_library_is_locked_still_resumes_where_the_user_left(
+    music_db: tuple[Path, list[int]],
+) -> None:
+    """The player state waits for the lock with the events; once written it holds the
+    track and position of the moment the user quit, not the stopped track's 0:00."""
+    db_path, ids = music_db
+    backend, clock = NullBackend(), Clock()
+    s = ListeningSession(
+        db_path, backend, clock=clock, autofill=False, remember=True, busy_timeout=0.2,
+        retry_s=60.0,
+    )  # fmt: skip
+    s.play_track(ids[0])
+    s.like()
+    s.wait_idle()
+    other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    play_for(backend, clock, s, 5.0)  # the like waits: the library is locked
+    threading.Timer(1.0, lambda: other.execute("COMMIT")).start()
+    s.close()
+    other.close()
+    with open_library(db_path) as db:
+        state = player_state.load(db) or {}
+    assert state["queue"]["current"] == ids[0]
+    assert state["position"] == pytest.approx(5.0, abs=0.6)
+
+
 def test_forget_after_a_private_play_leaves_the_older_real_play(
     session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
 ) -> None:
