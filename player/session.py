@@ -159,6 +159,9 @@ class _Logged:
 
     event: events.NewEvent
     event_id: int | None = None
+    # The file the event is about: a scan that joins a moved track's two rows deletes
+    # the newer id, and the event then goes to the track that now holds this file.
+    path: str | None = None
 
 
 @dataclass
@@ -843,16 +846,16 @@ class ListeningSession:
             session_id=playing.session_id,
             source="segue",
         )
-        self._last_listen = self._log(event)
+        self._last_listen = self._log(event, playing.track.path)
         if self._recommender is not None:
             self._recommender.observe(event)
 
     # -- writing the log -----------------------------------------------------------------
 
-    def _log(self, event: events.NewEvent) -> _Logged:
+    def _log(self, event: events.NewEvent, path: str | None = None) -> _Logged:
         """Queue ``event`` behind any still unwritten; they are written once the current
         command is done, so what plays moves on at once whatever the library does."""
-        logged = _Logged(event)
+        logged = _Logged(event, path=path)
         self._unwritten.append(logged)
         self._write_due = True
         return logged
@@ -896,7 +899,7 @@ class ListeningSession:
             logged = self._unwritten[0]
             try:
                 with self._db.waiting_at_most(wait or self._write_wait()):
-                    logged.event_id = events.append(self._db, logged.event)
+                    logged.event_id = events.append(self._db, self._rehomed(logged).event)
             except WriteRefusedError as exc:
                 log.error("listening event %s refused by the library: %s", logged.event, exc)
             except DatabaseError as exc:
@@ -904,6 +907,17 @@ class ListeningSession:
                 return
             self._unwritten.popleft()
         self._written(batch)
+
+    def _rehomed(self, logged: _Logged) -> _Logged:
+        """``logged`` for the track that holds its file now, if its own id is gone (a scan
+        joined the track with its moved twin while it played)."""
+        assert self._db is not None
+        if logged.path is None or tracks.by_id(self._db, logged.event.track_id) is not None:
+            return logged
+        found = tracks.by_path(self._db, logged.path)
+        if found is not None:
+            logged.event = replace(logged.event, track_id=found.id)
+        return logged
 
     def _written(self, batch: list[_Logged]) -> None:
         assert self._db is not None

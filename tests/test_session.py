@@ -335,6 +335,31 @@ def test_quitting_while_the_library_is_locked_still_resumes_where_the_user_left(
     assert state["position"] == pytest.approx(5.0, abs=0.6)
 
 
+def test_a_play_of_a_track_a_scan_joins_with_its_moved_twin_lands_on_the_joined_track(
+    session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
+) -> None:
+    """While a file plays for the first time under a new id, a scan finds it is the moved
+    copy of a track with history and joins the two, deleting the new id: the listen goes
+    to the joined track (which now holds the file), not lost to the vanished id."""
+    from player.library.scanstore import ScanStore
+
+    s, backend, clock = session
+    db_path, ids = music_db
+    moved, original = ids[0], ids[1]
+    s.play_track(moved)
+    play_for(backend, clock, s, 5.0)
+    with open_library(db_path) as db:
+        with db.transaction() as conn:
+            conn.execute(
+                "UPDATE tracks SET missing = 1, fingerprint = "
+                "(SELECT fingerprint FROM tracks WHERE id = ?) WHERE id = ?",
+                (moved, original),
+            )
+        assert ScanStore(db).join_twin(original, moved)
+    play_for(backend, clock, s, 56.0)  # the track plays to its end
+    assert logged(db_path) == [(original, "play", 60000)]
+
+
 def test_forget_after_a_private_play_leaves_the_older_real_play(
     session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
 ) -> None:
