@@ -667,11 +667,9 @@ class ListeningSession:
         # A wipe deletes every event, the first one the session knew too, whatever was
         # logged since (by this session before the check, or an import: ids are reused,
         # so the count and the highest id may even come back to what they were).
-        wiped = stamp[0] == 0 or (
-            self._log_first is not None and not events.holds(self._db, self._log_first)
-        )
-        if wiped or stamp != self._log_stamp:  # not only this session's own events
-            self._history_replaced(wiped=wiped)
+        gone = self._log_first is not None and not events.holds(self._db, self._log_first)
+        if gone or stamp != self._log_stamp:  # not only this session's own events
+            self._history_replaced(wiped=gone or stamp[0] == 0)
 
     def _history_replaced(self, wiped: bool) -> None:
         if self._db is None:

@@ -389,3 +389,21 @@ def test_a_wipe_in_a_terminal_is_a_wipe_whatever_is_logged_before_the_check(
     s.wait_idle()
     assert "w" not in (load_state(library_path) or {})
     assert not s.snapshot().liked  # the wiped like is gone
+
+
+def test_an_empty_log_is_not_wiped_again_at_each_write_elsewhere(
+    session: tuple[ListeningSession, NullBackend], library_path: Path
+) -> None:
+    """With nothing logged yet, another program's writes that are not events (a playlist
+    saved in a terminal) leave the recommender as it is, not rebuilt as after a wipe."""
+    s, _ = session
+    ids = ids_by_title(library_path)
+    s.wait_idle()
+    host = s.call(lambda: s._recommender)  # type: ignore[union-attr]
+    engine = s.call(lambda: host.engine)
+    with open_library(library_path) as db:
+        assert events.count(db) == 0
+        playlists.save_user(db, "Mine", [ids["Jazz 0.0"]])
+    s.check_history()
+    s.wait_idle()
+    assert s.call(lambda: host.engine) is engine
