@@ -47,9 +47,25 @@ def save_state(db_path: Path | None, state: State) -> None:
         os.replace(tmp, path)
 
 
+def learned_paths(db_path: Path) -> list[Path]:
+    """Every file beside the DB that holds something learned from the listening log: the
+    personal model's state, and the playlists' joint embedding as the taste map's
+    positions and the mixes' clusters (both fitted on the log's co-occurrences). The
+    content index (``library.content.npz``) is fitted on audio vectors only."""
+    from player.library.playlists import MIXES_FILE, TASTE_MAP_FILE
+
+    return [
+        state_path(db_path),
+        *(db_path.with_name(f"{db_path.stem}.{what}") for what in (TASTE_MAP_FILE, MIXES_FILE)),
+    ]
+
+
 def forget_state(db_path: Path | None) -> None:
-    """Drop the saved state (the listening history it was learned from was wiped)."""
+    """Drop everything learned from the listening log that is kept beside the DB (the
+    history it was learned from was wiped); the playlists build theirs again."""
     if db_path is None or str(db_path) == ":memory:":
         return
-    with _saving, contextlib.suppress(OSError):
-        state_path(db_path).unlink(missing_ok=True)
+    with _saving:
+        for path in learned_paths(db_path):
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -136,6 +137,11 @@ class EngineHost:
         self._discover: float | None = None
         self._options: dict[str, Any] = {}
         self._steering: dict[int, float] = {}
+        # Which personal model may save its state: a model of an earlier generation (its
+        # log was wiped or replaced) never does. Saves and the bump hold the lock, so a
+        # save in progress ends before the state file is deleted.
+        self._generation = 0
+        self._saving = threading.Lock()
         self._rebuild(now)
 
     def _rebuild(self, now: float | None = None, *, fresh: bool = False) -> None:
@@ -163,11 +169,23 @@ class EngineHost:
         ``forget_learned``: also drop the personal model's saved state (learned from a log
         that no longer exists). What the user asked of this session ("more like this")
         and the settings stay."""
+        # The old model stops, and can no longer save, before its saved state is deleted:
+        # a replay ending meanwhile must not write back what the wipe deletes.
+        self._retire_personal()
         if forget_learned:
             from player.personal_cache import forget_state
 
             forget_state(self.db.path)
         self._rebuild(fresh=True)
+
+    def _retire_personal(self) -> None:
+        """The current personal model is superseded: its replay stops and its saves are
+        no-ops from now on."""
+        engine: Engine | None = getattr(self, "engine", None)
+        with self._saving:
+            self._generation += 1
+            if engine is not None and engine.personal is not None:
+                engine.personal.cancel()
 
     def refresh(self, wanted: Sequence[int] = ()) -> bool:
         """Take in a library that changed since the build (a scan adding tracks while
@@ -209,7 +227,7 @@ class EngineHost:
             not fresh and previous is not None and np.array_equal(previous, self.mapping.track_ids)
         )
         if old_personal is not None and not keep:
-            old_personal.cancel()
+            self._retire_personal()
         self.durations = durations
         log = self._load_log(now)
         vector_items, vectors, groups, bpm, energy = self._load_vectors()
@@ -233,9 +251,11 @@ class EngineHost:
         self.engine.set_unavailable(np.flatnonzero(~self.mapping.playable))
         self._plays_since_save = 0
         self._factor_fits_saved = 0
-        if self.engine.personal is not None:
-            self.engine.personal.on_ready = self._personal_ready
-            if self.engine.personal.ready.is_set():
+        personal = self.engine.personal
+        if personal is not None:
+            generation = self._generation
+            personal.on_ready = lambda: self._personal_ready(personal, generation)
+            if personal.ready.is_set():
                 self.save_personal()
 
     def _signals(self) -> Any:
@@ -245,17 +265,25 @@ class EngineHost:
         skip = self._options.get("skip_threshold_s")
         return None if skip is None else SignalConfig(skip_seconds=max(0.0, float(skip)))
 
-    def _personal_ready(self) -> None:
-        """The personal model learned the log (on its thread): save what it learned. (Its
-        replay already handed the heap it churned through back: ``refit_factors_now``.)"""
-        self.save_personal()
+    def _personal_ready(self, personal: Any, generation: int) -> None:
+        """The personal model learned the log (on its thread): save what it learned, unless
+        it was superseded meanwhile. (Its replay already handed the heap it churned
+        through back: ``refit_factors_now``.)"""
+        self._save(personal, generation)
 
     def save_personal(self) -> None:
         """Keep the personal model's learned state beside the DB (``library.personal.npz``)."""
+        self._save(self.engine.personal, self._generation)
+
+    def _save(self, personal: Any, generation: int) -> None:
         from player.personal_cache import save_state
 
-        if self.engine.personal is not None and self.engine.personal.ready.is_set():
-            save_state(self.db.path, self.engine.personal.state())
+        if personal is None or not personal.ready.is_set():
+            return
+        with self._saving:
+            if generation != self._generation:
+                return  # a superseded model: what it learned was wiped or replaced
+            save_state(self.db.path, personal.state())
 
     # -- loading -----------------------------------------------------------------------
 

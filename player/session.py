@@ -214,6 +214,8 @@ class ListeningSession:
         # another program changed it: check_history.
         self._log_version = -1
         self._log_stamp = (0, 0)
+        # (id, time) of an event the session knows is logged (the first): gone means wiped.
+        self._log_first: tuple[int, float] | None = None
         self._session_id = uuid.uuid4().hex[:12]
         self._last_activity = clock()
         self._remember = remember
@@ -666,6 +668,7 @@ class ListeningSession:
         assert self._db is not None
         self._log_version = events.data_version(self._db)
         self._log_stamp = events.stamp(self._db)
+        self._log_first = events.earliest(self._db)
 
     def _check_history(self) -> None:
         if self._db is None:
@@ -675,8 +678,12 @@ class ListeningSession:
             return  # nobody else committed anything
         self._log_version = version
         stamp = events.stamp(self._db)
-        if stamp != self._log_stamp:  # not only this session's own events
-            self._history_replaced(wiped=stamp[0] == 0)
+        # A wipe deletes every event, the first one the session knew too, whatever was
+        # logged since (by this session before the check, or an import: ids are reused,
+        # so the count and the highest id may even come back to what they were).
+        gone = self._log_first is not None and not events.holds(self._db, self._log_first)
+        if gone or stamp != self._log_stamp:  # not only this session's own events
+            self._history_replaced(wiped=gone or stamp[0] == 0)
 
     def _history_replaced(self, wiped: bool) -> None:
         if self._db is None:
@@ -713,12 +720,24 @@ class ListeningSession:
                 return
             if logged in self._unwritten:  # not written yet: it never will be
                 self._unwritten.remove(logged)
-            elif logged.event_id is not None:
-                events.forget(self._db, logged.event_id)
-                self._log_stamp = events.stamp(self._db)  # this session's own change
+            elif logged.event_id is not None and events.forget(
+                self._db, logged.event_id, logged.event
+            ):
+                self._forgotten(logged.event_id)
             self._last_listen = None
 
         self._post(task)
+
+    def _forgotten(self, event_id: int) -> None:
+        """This session deleted one event of its own: the log as the session knew it, less
+        that row (re-reading the log would take in other programs' changes unseen)."""
+        assert self._db is not None
+        count, highest = self._log_stamp
+        if event_id == highest:
+            highest = events.highest_below(self._db, event_id)
+        self._log_stamp = (max(0, count - 1), highest)
+        if self._log_first is not None and self._log_first[0] == event_id:
+            self._log_first = events.next_after(self._db, event_id)
 
     # -- the worker's side -------------------------------------------------------------------
 
@@ -926,6 +945,8 @@ class ListeningSession:
         if ids:  # this session's own events: not a change made elsewhere
             count, highest = self._log_stamp
             self._log_stamp = (count + len(ids), max(highest, *ids))
+            if self._log_first is None:
+                self._log_first = events.earliest(self._db)
         if any(logged.event.kind in _VERDICT_KINDS for logged in batch):
             self._verdicts = events.verdicts(self._db)
         if self._state.history_note is not None:

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from player.library import events
@@ -98,9 +99,23 @@ def test_export_then_wipe(scanned: tuple[Path, dict[str, Path]], tmp_path: Path)
     refused = segue(db, "history", "wipe")  # no terminal to confirm on: refuse
     assert refused.returncode == 1 and "--yes" in refused.stderr
     assert len(_events(db)) == 2
+    # What was learned from the log beside the DB: the personal model's state, the
+    # taste map and the mixes (fitted on the log's co-occurrences). The content index
+    # is fitted on audio alone and stays.
+    from player.personal_cache import save_state, state_path
+
+    save_state(db, {"w": np.ones(3)})
+    learned = [state_path(db), db.with_name(f"{db.stem}.tastemap.npz")]
+    learned.append(db.with_name(f"{db.stem}.mixes.npz"))
+    for path in learned[1:]:
+        np.savez(path, ids=np.arange(3))
+    content = db.with_name(f"{db.stem}.content.npz")
+    np.savez(content, ids=np.arange(3))
     done = segue(db, "history", "wipe", "--yes")
     assert done.returncode == 0 and "deleted 2" in done.stdout
     assert _events(db) == []
+    assert [p.name for p in learned if p.exists()] == [], "nothing learned from it survives"
+    assert content.exists()
     with open_library(db) as lib:
         assert lib.scalar("SELECT COUNT(*) FROM tracks") == 3, "wiping history keeps the library"
 

@@ -249,3 +249,46 @@ def test_segue_play_picks_its_first_track_with_the_personal_model_learnt(
     first = _start_track(library, argparse.Namespace(track=None, radio=None))
     assert first in ids.values()
     assert ranked_with == [True]
+
+
+def test_a_wipe_never_restores_the_learned_state_it_deletes(
+    library: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: the old model's replay could end while the wipe's rebuild read the
+    catalogue (after the state file was deleted, before the old model was stopped): it
+    saved what it learned from the wiped log and the new model loaded it back."""
+    import player.personal_cache as personal_cache
+
+    ids = _library(library, tmp_path)
+    for n in range(20):
+        events.append(
+            library, events.NewEvent(track_id=ids[f"T{n % 6}"], kind="play", ts=1e9 + 300.0 * n)
+        )
+    host = EngineHost(library, background=False)
+    old = host.engine.personal
+    assert old is not None and old.ready.is_set() and old.on_ready is not None
+    monkeypatch.setattr(old, "state", lambda: {"wiped_log": np.ones(3)})
+    old_ready = old.on_ready
+    load_catalog = host._load_catalog
+
+    def replay_ends_meanwhile() -> Any:
+        old_ready()  # the old replay finishes just now, on its thread
+        return load_catalog()
+
+    monkeypatch.setattr(host, "_load_catalog", replay_ends_meanwhile)
+    loaded: list[Any] = []
+    load_state = personal_cache.load_state
+
+    def spy(path: Any) -> Any:
+        loaded.append(load_state(path))
+        return loaded[-1]
+
+    monkeypatch.setattr(personal_cache, "load_state", spy)
+    events.wipe(library)
+    host.reset_history(forget_learned=True)
+    assert loaded == [None], "the new model starts from nothing learned"
+    assert "wiped_log" not in (load_state(library.path) or {})
+    # A superseded model's saves are no-ops from then on.
+    old_ready()
+    host.save_personal()
+    assert "wiped_log" not in (load_state(library.path) or {})

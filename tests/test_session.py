@@ -403,3 +403,45 @@ def test_an_event_the_library_refuses_does_not_hold_back_the_others(
         (ids[1], "dislike"),
         (ids[0], "play"),
     ]
+
+
+def test_forget_after_a_wipe_elsewhere_never_deletes_another_programs_event(
+    session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
+) -> None:
+    """Event ids are reused after a wipe: `segue history wipe` then an import in a
+    terminal, before the app's check, may put another listen under the id this session
+    kept for "forget this play". Forgetting must leave that listen alone."""
+    s, backend, clock = session
+    db_path, ids = music_db
+    s.play_track(ids[0])
+    play_for(backend, clock, s, 61.0)
+    s.play_track(ids[1])
+    play_for(backend, clock, s, 62.0)  # logged as the second event
+    assert len(logged(db_path)) == 2
+    with open_library(db_path) as db:
+        events.wipe(db)
+        for n, track in enumerate((ids[2], ids[2])):
+            events.append(db, events.NewEvent(track, "play", ts=1e9 + n, position_ms=1000))
+    s.forget_current_play()
+    s.wait_idle()
+    assert logged(db_path) == [(ids[2], "play", 1000)] * 2
+
+
+def test_forget_this_play_does_not_hide_another_programs_change(
+    session: tuple[ListeningSession, NullBackend, Clock], music_db: tuple[Path, list[int]]
+) -> None:
+    """A like logged in a terminal while the app plays, then "forget this play" before
+    the app's check: the like still reaches the session at the check."""
+    s, backend, clock = session
+    db_path, ids = music_db
+    s.play_track(ids[0])
+    play_for(backend, clock, s, 61.0)
+    with open_library(db_path) as db:
+        events.append(db, events.NewEvent(ids[1], "like", ts=time.time()))
+    s.forget_current_play()
+    s.wait_idle()
+    assert logged(db_path) == [(ids[1], "like", None)]
+    s.check_history()
+    s.play_track(ids[1])
+    s.wait_idle()
+    assert s.snapshot().liked

@@ -348,3 +348,62 @@ def test_a_history_import_or_wipe_in_a_terminal_reaches_the_running_session(
     assert not s.snapshot().liked
     taste = s.call(lambda: host.engine.upnext.taste)
     assert not taste.banned.any() and not taste.liked.any()
+
+
+def test_a_wipe_in_a_terminal_is_a_wipe_whatever_is_logged_before_the_check(
+    session: tuple[ListeningSession, NullBackend], library_path: Path
+) -> None:
+    """Review: the check took a change for a wipe only when the log was empty then; a
+    like in the half-minute before it (or an import, whose reused ids may even bring the
+    count and the highest id back to what they were) made the rebuild load the state
+    learned from the wiped log."""
+    from player.personal_cache import load_state, save_state
+
+    s, backend = session
+    ids = ids_by_title(library_path)
+    s.play_track(ids["Jazz 0.0"])
+    s.like()
+    s.wait_idle()
+    backend.advance(4.01)
+    s.wait_idle()
+    save_state(library_path, {"w": np.ones(3)})
+    with open_library(library_path) as db:
+        events.wipe(db)
+    s.like()  # the user likes the next song before the half-minute check
+    s.wait_idle()
+    s.check_history()
+    s.wait_idle()
+    assert "w" not in (load_state(library_path) or {})
+
+    # Again, now with an import after the wipe bringing the log's stamp back as it was.
+    s.wait_idle()
+    with open_library(library_path) as db:
+        known = events.stamp(db)
+    save_state(library_path, {"w": np.ones(3)})
+    with open_library(library_path) as db:
+        events.wipe(db)
+        for n in range(known[0]):
+            events.append(db, events.NewEvent(ids["Folk 1.1"], "play", ts=1e9 + n))
+        assert events.stamp(db) == known
+    s.check_history()
+    s.wait_idle()
+    assert "w" not in (load_state(library_path) or {})
+    assert not s.snapshot().liked  # the wiped like is gone
+
+
+def test_an_empty_log_is_not_wiped_again_at_each_write_elsewhere(
+    session: tuple[ListeningSession, NullBackend], library_path: Path
+) -> None:
+    """With nothing logged yet, another program's writes that are not events (a playlist
+    saved in a terminal) leave the recommender as it is, not rebuilt as after a wipe."""
+    s, _ = session
+    ids = ids_by_title(library_path)
+    s.wait_idle()
+    host = s.call(lambda: s._recommender)  # type: ignore[union-attr]
+    engine = s.call(lambda: host.engine)
+    with open_library(library_path) as db:
+        assert events.count(db) == 0
+        playlists.save_user(db, "Mine", [ids["Jazz 0.0"]])
+    s.check_history()
+    s.wait_idle()
+    assert s.call(lambda: host.engine) is engine

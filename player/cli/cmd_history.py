@@ -52,6 +52,7 @@ def run_wipe(args: argparse.Namespace) -> int:
     from player.cli.common import open_db
     from player.errors import SegueError
     from player.library import events
+    from player.personal_cache import forget_state
 
     with open_db(args) as db:
         total = events.count(db)
@@ -63,6 +64,8 @@ def run_wipe(args: argparse.Namespace) -> int:
                 print("nothing deleted")
                 return 1
         removed = events.wipe(db)
+        # Nothing learned from the wiped log may come back at the next start.
+        forget_state(db.path)
     print(f"deleted {removed} listening events")
     return 0
 

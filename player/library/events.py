@@ -116,10 +116,20 @@ def append_new(db: Database, events: Sequence[NewEvent], *, chunk: int = IMPORT_
     return added
 
 
-def forget(db: Database, event_id: int) -> bool:
-    """ "Forget this play": the one privacy-driven exception to append-only."""
+def forget(db: Database, event_id: int, logged: NewEvent | None = None) -> bool:
+    """ "Forget this play": the one privacy-driven exception to append-only. ``logged``:
+    the event as it was written; only that row goes (ids are reused after a wipe, so the
+    id alone may by now be another program's event)."""
     with db.transaction() as conn:
-        return conn.execute("DELETE FROM events WHERE id = ?", (event_id,)).rowcount > 0
+        if logged is None:
+            return conn.execute("DELETE FROM events WHERE id = ?", (event_id,)).rowcount > 0
+        return (
+            conn.execute(
+                "DELETE FROM events WHERE id = ? AND ts = ? AND track_id = ? AND kind = ?",
+                (event_id, logged.ts, logged.track_id, logged.kind),
+            ).rowcount
+            > 0
+        )
 
 
 def forget_last_listen(db: Database, track_id: int) -> bool:
@@ -157,6 +167,32 @@ def stamp(db: Database) -> tuple[int, int]:
     """(events, highest id): changes whenever an event is added or deleted."""
     row = db.conn.execute("SELECT count(*), coalesce(max(id), 0) FROM events").fetchone()
     return int(row[0]), int(row[1])
+
+
+def earliest(db: Database) -> tuple[int, float] | None:
+    """(id, time) of the log's first event: a wipe deletes it whatever is logged after."""
+    row = db.conn.execute("SELECT id, ts FROM events ORDER BY id LIMIT 1").fetchone()
+    return None if row is None else (int(row[0]), float(row[1]))
+
+
+def holds(db: Database, event: tuple[int, float]) -> bool:
+    """Whether the event (id, time) is still logged (ids alone are reused after a wipe)."""
+    return (
+        db.conn.execute("SELECT 1 FROM events WHERE id = ? AND ts = ?", event).fetchone()
+        is not None
+    )
+
+
+def next_after(db: Database, event_id: int) -> tuple[int, float] | None:
+    """(id, time) of the first event logged after ``event_id``."""
+    row = db.conn.execute(
+        "SELECT id, ts FROM events WHERE id > ? ORDER BY id LIMIT 1", (event_id,)
+    ).fetchone()
+    return None if row is None else (int(row[0]), float(row[1]))
+
+
+def highest_below(db: Database, event_id: int) -> int:
+    return int(db.scalar("SELECT coalesce(max(id), 0) FROM events WHERE id < ?", (event_id,)))
 
 
 def data_version(db: Database) -> int:
