@@ -191,9 +191,12 @@ def test_like_and_skip_reach_the_session_and_up_next_shows_reasons(qtbot: Any, a
     qtbot.waitUntil(lambda: app.state().now_playing.id != track_id)
     qtbot.waitUntil(lambda: [(e.track.id, e.reason) for e in app.state().upnext] != before)
     assert panel.list.count() == len(app.state().upnext)
-    with Database(app.window.db_path) as db:
-        kinds = [e.kind for e in events.all_events(db) if e.track_id == track_id]
-    assert "skip" in kinds
+
+    def skipped() -> bool:  # the list moves on first; the skip is written right after
+        with Database(app.window.db_path) as db:
+            return "skip" in [e.kind for e in events.all_events(db) if e.track_id == track_id]
+
+    qtbot.waitUntil(skipped)
 
 
 def test_dislike_skips_and_a_banned_song_played_on_purpose_can_be_forgiven(
@@ -208,8 +211,12 @@ def test_dislike_skips_and_a_banned_song_played_on_purpose_can_be_forgiven(
     qtbot.waitUntil(
         lambda: app.state().now_playing is None or app.state().now_playing.id != track_id
     )
-    with Database(app.window.db_path) as db:
-        assert track_id in events.verdicts(db)["dislike"]
+
+    def banned() -> bool:  # what plays moves on first; the dislike is written right after
+        with Database(app.window.db_path) as db:
+            return track_id in events.verdicts(db)["dislike"]
+
+    qtbot.waitUntil(banned)
 
     _double_click(qtbot, app, "Willow Song")  # the user insists: it plays, marked banned
     qtbot.waitUntil(
@@ -223,8 +230,7 @@ def test_dislike_skips_and_a_banned_song_played_on_purpose_can_be_forgiven(
     qtbot.mouseClick(app.window.nowbar.dislike, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not app.state().disliked)
     assert app.state().now_playing.id == track_id  # lifting a ban does not skip
-    with Database(app.window.db_path) as db:
-        assert track_id not in events.verdicts(db)["dislike"]
+    qtbot.waitUntil(lambda: not banned())
 
 
 def test_up_next_remove_and_reorder_go_through_the_session(qtbot: Any, app: App) -> None:
