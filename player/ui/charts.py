@@ -537,14 +537,20 @@ class TasteMap(QWidget):
                 "Analysis runs in the background after a scan.",
             )
             return
+        p.setPen(QPen(self.palette().color(QPalette.ColorRole.Window), 1))
+        fills: dict[str, QColor] = {}  # each genre's colour at the dots' opacity
+        for genre in {point.genre for point in self.points}:
+            fills[genre] = QColor(self.colors.get(genre, dim))
+            fills[genre].setAlphaF(0.7)
+        xs, ys = (a.tolist() for a in self.dot_positions())
         for i, point in enumerate(self.points):
-            c = QColor(self.colors.get(point.genre, dim))
-            radius = 4 + 3 * math.sqrt(point.plays)
-            radius = min(radius, 22)
-            c.setAlphaF(0.95 if i == self.hover else 0.7)
-            p.setPen(QPen(self.palette().color(QPalette.ColorRole.Window), 1))
+            c = fills[point.genre]
+            if i == self.hover:
+                c = QColor(c)
+                c.setAlphaF(0.95)
+            radius = min(4 + 3 * math.sqrt(point.plays), 22)
             p.setBrush(c)
-            p.drawEllipse(self._pos(i), radius, radius)
+            p.drawEllipse(QPointF(xs[i], ys[i]), radius, radius)
         p.setFont(self.label_font())
         plate = QColor(self.palette().color(QPalette.ColorRole.Window))
         plate.setAlphaF(0.85)
