@@ -498,13 +498,13 @@ class TasteMap(QWidget):
         return out
 
     def _nearest(self, point: QPointF, reach: float = 40.0) -> int | None:
-        best, best_d = None, reach**2
-        for i in range(len(self.points)):
-            q = self._pos(i)
-            d = (q.x() - point.x()) ** 2 + (q.y() - point.y()) ** 2
-            if d < best_d:
-                best, best_d = i, d
-        return best
+        """The dot closest to ``point`` (the first of equals) if nearer than ``reach`` px."""
+        if not self.points:
+            return None
+        dot_x, dot_y = self.dot_positions()
+        d = (dot_x - point.x()) ** 2 + (dot_y - point.y()) ** 2
+        best = int(d.argmin())
+        return best if d[best] < reach**2 else None
 
     def mouseMoveEvent(self, event) -> None:
         i = self._nearest(event.position())
