@@ -269,3 +269,79 @@ def test_song_titles_keep_their_room_in_a_narrow_window(
     finally:
         window.shutdown()
         window.bridge.close()
+
+
+def test_taste_map_places_its_labels_once_until_the_data_or_size_changes(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The map repaints on every hover change: the region labels are placed once per data
+    change or resize, not on every paint; crowded regions still get labels that do not
+    overlap; hovering finds the dot under the mouse at the current size."""
+    import random
+
+    from PySide6.QtCore import QPointF
+
+    from player.ui.charts import MapPoint, TasteMap
+
+    taste = TasteMap()
+    qtbot.addWidget(taste)
+    taste.resize(640, 420)
+    rng = random.Random(7)
+    points = [MapPoint(i, f"Song {i}", "Someone", "Jazz", 0) for i in range(600)]
+    xy = [(rng.uniform(-1, 1), rng.uniform(-1, 1)) for _ in points]
+    xy[0] = (-0.8, 0.8)  # a dot in a corner, to hover
+    # Twelve regions, most of them crowded into the middle of the map.
+    regions = [(f"Region {k}", (rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3))) for k in range(12)]
+    taste.set_data(points, xy, regions)
+    placed = 0
+    place = taste._place_labels
+
+    def counting(font: Any) -> Any:
+        nonlocal placed
+        placed += 1
+        return place(font)
+
+    monkeypatch.setattr(taste, "_place_labels", counting)
+    taste.show()
+    qtbot.waitExposed(taste)
+
+    def check_labels(least: int = 6) -> list[Any]:
+        boxes = taste.label_boxes()
+        assert len(boxes) >= least  # the crowd is labelled, not left bare
+        inside = taste.rect()
+        legend_left = taste.width() - min(150, int(taste.width() * 0.26))
+        for i, (_, a) in enumerate(boxes):
+            assert inside.contains(a.toAlignedRect()) and a.right() < legend_left
+            assert not any(a.intersects(b) for _, b in boxes[i + 1 :])
+        return boxes
+
+    first = check_labels()
+    for _ in range(3):
+        taste.grab()
+    corner = taste._pos(0)
+    qtbot.mouseMove(taste, corner.toPoint())
+    qtbot.waitUntil(lambda: taste.hover == 0)
+    taste.grab()  # repaints with the hovered dot
+    qtbot.mouseMove(taste, (corner + QPointF(200, 150)).toPoint())
+    qtbot.waitUntil(lambda: taste.hover != 0)
+    taste.grab()
+    assert placed == 1
+    assert [(s, b.getRect()) for s, b in taste.label_boxes()] == [
+        (s, b.getRect()) for s, b in first
+    ]
+
+    taste.resize(900, 600)
+    taste.grab()
+    check_labels()
+    taste.grab()
+    assert placed == 2
+    moved = taste._pos(0)
+    assert moved != corner  # the dot moved with the resize, and hovering follows it
+    qtbot.mouseMove(taste, moved.toPoint())
+    qtbot.waitUntil(lambda: taste.hover == 0)
+
+    taste.set_data(points[:300], xy[:300], regions[:4])
+    taste.grab()
+    taste.grab()
+    assert placed == 3
+    assert [s for s, _ in check_labels(4)] == [name for name, _ in regions[:4]]

@@ -391,10 +391,17 @@ class TasteMap(QWidget):
         self.hover: int | None = None
         self.regions: list[Any] = []
         self.setCursor(Qt.CursorShape.CrossCursor)
+        # Bumped by set_data; with the size (and font) it keys the caches below, so the
+        # dots' positions and the labels' placement are worked out once per data change
+        # or resize, not on every repaint (the map repaints on every hover change).
+        self._version = 0
+        self._dots_cache: tuple[Any, Any] | None = None
+        self._labels_cache: tuple[Any, list[tuple[str, QRectF]]] | None = None
 
     def set_data(self, points: list[Any], xy: list[Any], regions: list[Any] | None = None) -> None:
         self.points, self.xy = points, [tuple(p) for p in xy]
         self.regions = list(regions or [])
+        self._version += 1
         counts: dict[str, int] = {}
         for p in points:
             counts[p.genre] = counts.get(p.genre, 0) + 1
@@ -408,11 +415,28 @@ class TasteMap(QWidget):
     def _pos(self, i: int) -> QPointF:
         return self._at(*self.xy[i])
 
-    def _at(self, x: float, y: float) -> QPointF:
+    def _frame(self) -> tuple[float, float, float, float]:
+        """Centre and size of the rectangle the map's [-1, 1] square is stretched over."""
         # The legend's column on the right: narrower when the view is.
         legend = min(170, int(self.width() * 0.28))
         r = QRectF(self.rect()).adjusted(24, 24, -legend, -24)
-        return QPointF(r.center().x() + x * r.width() / 2, r.center().y() - y * r.height() / 2)
+        return r.center().x(), r.center().y(), r.width(), r.height()
+
+    def _at(self, x: float, y: float) -> QPointF:
+        cx, cy, w, h = self._frame()
+        return QPointF(cx + x * w / 2, cy - y * h / 2)
+
+    def dot_positions(self) -> tuple[Any, Any]:
+        """Every dot's position on screen as two numpy arrays (x, y), the same values
+        ``_pos`` gives; worked out once per data change or resize."""
+        import numpy as np
+
+        key = (self._version, self.width(), self.height())
+        if self._dots_cache is None or self._dots_cache[0] != key:
+            xy = np.asarray(self.xy, dtype=np.float64).reshape(-1, 2)
+            cx, cy, w, h = self._frame()
+            self._dots_cache = (key, (cx + xy[:, 0] * w / 2, cy - xy[:, 1] * h / 2))
+        return self._dots_cache[1]
 
     def _plot(self) -> QRectF:
         """Where dots and region labels go: the widget less its margins and the legend."""
@@ -428,11 +452,18 @@ class TasteMap(QWidget):
         """Each region's label as drawn and its box: elided to a third of the map (at
         most 220 px), kept inside the map left of the legend, and of the spots near its
         region (on it, above, below, to a side) the one covering fewest dots and no label
-        placed before it."""
-        fm = QFontMetricsF(self.label_font())
+        placed before it. Placed once per data change, resize or font change."""
+        font = self.label_font()
+        key = (self._version, self.width(), self.height(), font.toString())
+        if self._labels_cache is None or self._labels_cache[0] != key:
+            self._labels_cache = (key, self._place_labels(font))
+        return [(shown, QRectF(box)) for shown, box in self._labels_cache[1]]
+
+    def _place_labels(self, font: QFont) -> list[tuple[str, QRectF]]:
+        fm = QFontMetricsF(font)
         area = self._plot()
         most = max(40.0, min(220.0, area.width() / 3))
-        dots = [self._pos(i) for i in range(len(self.points))]
+        dot_x, dot_y = self.dot_positions()
         placed: list[QRectF] = []
         out: list[tuple[str, QRectF]] = []
         for text, (x, y) in self.regions:
@@ -448,7 +479,16 @@ class TasteMap(QWidget):
                 box.moveTop(max(area.top(), min(box.top(), area.bottom() - h)))
                 if any(box.intersects(other) for other in placed):
                     continue
-                covered = sum(1 for d in dots if box.adjusted(-4, -4, 4, 4).contains(d))
+                # Dots within 4 px of the box (QRectF.contains: edges included).
+                near = box.adjusted(-4, -4, 4, 4)
+                covered = int(
+                    (
+                        (dot_x >= near.left())
+                        & (dot_x <= near.right())
+                        & (dot_y >= near.top())
+                        & (dot_y <= near.bottom())
+                    ).sum()
+                )
                 if best is None or (covered, rank) < best[:2]:
                     best = (covered, rank, box)
             if best is None:
@@ -458,13 +498,13 @@ class TasteMap(QWidget):
         return out
 
     def _nearest(self, point: QPointF, reach: float = 40.0) -> int | None:
-        best, best_d = None, reach**2
-        for i in range(len(self.points)):
-            q = self._pos(i)
-            d = (q.x() - point.x()) ** 2 + (q.y() - point.y()) ** 2
-            if d < best_d:
-                best, best_d = i, d
-        return best
+        """The dot closest to ``point`` (the first of equals) if nearer than ``reach`` px."""
+        if not self.points:
+            return None
+        dot_x, dot_y = self.dot_positions()
+        d = (dot_x - point.x()) ** 2 + (dot_y - point.y()) ** 2
+        best = int(d.argmin())
+        return best if d[best] < reach**2 else None
 
     def mouseMoveEvent(self, event) -> None:
         i = self._nearest(event.position())
@@ -497,14 +537,20 @@ class TasteMap(QWidget):
                 "Analysis runs in the background after a scan.",
             )
             return
+        p.setPen(QPen(self.palette().color(QPalette.ColorRole.Window), 1))
+        fills: dict[str, QColor] = {}  # each genre's colour at the dots' opacity
+        for genre in {point.genre for point in self.points}:
+            fills[genre] = QColor(self.colors.get(genre, dim))
+            fills[genre].setAlphaF(0.7)
+        xs, ys = (a.tolist() for a in self.dot_positions())
         for i, point in enumerate(self.points):
-            c = QColor(self.colors.get(point.genre, dim))
-            radius = 4 + 3 * math.sqrt(point.plays)
-            radius = min(radius, 22)
-            c.setAlphaF(0.95 if i == self.hover else 0.7)
-            p.setPen(QPen(self.palette().color(QPalette.ColorRole.Window), 1))
+            c = fills[point.genre]
+            if i == self.hover:
+                c = QColor(c)
+                c.setAlphaF(0.95)
+            radius = min(4 + 3 * math.sqrt(point.plays), 22)
             p.setBrush(c)
-            p.drawEllipse(self._pos(i), radius, radius)
+            p.drawEllipse(QPointF(xs[i], ys[i]), radius, radius)
         p.setFont(self.label_font())
         plate = QColor(self.palette().color(QPalette.ColorRole.Window))
         plate.setAlphaF(0.85)
