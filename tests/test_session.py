@@ -232,6 +232,26 @@ def test_the_next_re_rank_is_prepared_after_the_list_is_shown(
         s.close()
 
 
+def test_the_apps_lazily_built_recommender_also_prepares_the_next_re_rank(
+    music_db: tuple[Path, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The desktop app builds its recommender on the first play (LazyRecommender): the
+    next re-rank is prepared there too, not only in the CLI."""
+    from player.recommend import EngineHost
+    from player.ui.app import LazyRecommender
+
+    warmed: list[EngineHost] = []
+    monkeypatch.setattr(EngineHost, "warm", lambda self: warmed.append(self))
+    s = ListeningSession(music_db[0], NullBackend(), recommender=LazyRecommender)
+    try:
+        s.play_track(music_db[1][0])
+        s.wait_idle()
+        s.wait_idle()  # the warm task posted behind the event's task
+        assert len(warmed) >= 1
+    finally:
+        s.close()
+
+
 def _wait_until(check: Callable[[], bool], timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
