@@ -64,6 +64,8 @@ class TrackDetails:
     descriptors: dict[str, Any] = field(default_factory=dict)
     # What the music network heard in the audio, most likely first: (tag, probability).
     heard: list[tuple[str, float]] = field(default_factory=list)
+    # Why the last analysis of this file failed (None: it did not, or was never tried).
+    analysis_failure: str | None = None
 
 
 def key_name(key: int | None, mode: int | None) -> str | None:
@@ -91,6 +93,7 @@ def details(db: Database, track_id: int) -> TrackDetails | None:
 
     descriptors: dict[str, Any] = {}
     heard: list[tuple[str, float]] = []
+    failure: str | None = None
     has_features = db.scalar(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'track_features'"
     )
@@ -103,6 +106,10 @@ def details(db: Database, track_id: int) -> TrackDetails | None:
                 descriptors[name] = features[name]
             descriptors["musical_key"] = key_name(features["musical_key"], features["mode"])
             heard = parse_heard(features["heard_tags"])
+        failed = db.conn.execute(
+            "SELECT message FROM analysis_failures WHERE track_id = ?", (track_id,)
+        ).fetchone()
+        failure = None if failed is None else str(failed[0])
     return TrackDetails(
         id=row["id"],
         path=from_db(row["path"]),
@@ -126,6 +133,7 @@ def details(db: Database, track_id: int) -> TrackDetails | None:
         removed=bool(row["removed"]),
         descriptors=descriptors,
         heard=heard,
+        analysis_failure=failure,
     )
 
 

@@ -80,7 +80,14 @@ def info_rows(d: TrackDetails) -> list[tuple[str, list[tuple[str, str]]]]:
         (label, _number(d.descriptors[name], 1 if name in ("bpm", "loudness_db") else 2))
         for name, label in track_info.DESCRIPTORS
         if d.descriptors.get(name) is not None
-    ] or [("Analysis", "not analysed yet (File › Analyse now)")]
+    ] or [
+        (
+            "Analysis",
+            f"could not be analysed: {d.analysis_failure}"
+            if d.analysis_failure
+            else "not analysed yet (File › Analyse now)",
+        )
+    ]
     if d.heard:
         sound.append(
             (
