@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from player.library.db import Database
 from player.library.paths import from_db
+from player.library.tracks import tracks_stamp
 
 # The song list's order: artist, album, disc, track, title (case-insensitive).
 _ORDER = (
@@ -189,14 +190,10 @@ def library_stamp(db: Database) -> tuple[float, ...]:
     (new tags), gone missing, removed, or analysed (heard tags, a new feature version).
     One pass over the tracks table and the analysis's version index (never the vectors);
     the app asks every half-minute, on a worker."""
-    tracks = db.conn.execute(
-        "SELECT count(*), coalesce(max(id), 0), coalesce(sum(missing), 0), "
-        "coalesce(sum(removed), 0), coalesce(max(updated_at), 0) FROM tracks"
-    ).fetchone()
     analysed = db.conn.execute(
         "SELECT count(*), coalesce(sum(version), 0) FROM track_features"
     ).fetchone()
-    return tuple(float(v) for v in (*tracks, *analysed))
+    return (*tracks_stamp(db), *(float(v) for v in analysed))
 
 
 def track_path(db: Database, track_id: int) -> str | None:

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from player.errors import SegueError
 from player.library.db import Database
 from player.library.paths import from_db
+from player.library.tracks import tracks_stamp
 from player.smartquery import AGE, FLAG, NUMBER, TEXT, Condition, SmartQuery
 
 # -- saved playlists ---------------------------------------------------------------------
@@ -432,17 +433,13 @@ def library_signature(db: Database) -> tuple[float, ...]:
     change), their analysis (count, latest) and the listening log (count, highest id,
     latest time: new plays and verdicts, a forgotten play, a wipe or an import). The log
     counts by an index; the rest is one pass over the tracks table."""
-    tracks_row = db.conn.execute(
-        "SELECT count(*), coalesce(max(id), 0), coalesce(sum(missing), 0), "
-        "coalesce(sum(removed), 0), coalesce(max(updated_at), 0) FROM tracks"
-    ).fetchone()
     features_row = db.conn.execute(
         "SELECT count(*), coalesce(max(analysed_at), 0) FROM track_features"
     ).fetchone()
     events_row = db.conn.execute(
         "SELECT count(*), coalesce(max(id), 0), coalesce(max(ts), 0) FROM events"
     ).fetchone()
-    return tuple(float(v) for v in (*tracks_row, *features_row, *events_row))
+    return (*tracks_stamp(db), *(float(v) for v in (*features_row, *events_row)))
 
 
 TASTE_MAP_FILE = "tastemap.npz"  # recommender.content.tastemap's file: what the GUI's map draws

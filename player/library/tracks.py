@@ -81,6 +81,16 @@ def count_present(db: Database) -> int:
     return int(db.scalar("SELECT COUNT(*) FROM tracks WHERE missing = 0 AND removed = 0"))
 
 
+def tracks_stamp(db: Database) -> tuple[float, ...]:
+    """Changes when a track is added, rescanned (new tags), goes missing or is removed:
+    count, highest id, missing, removed, latest change. One pass over the tracks table."""
+    row = db.conn.execute(
+        "SELECT count(*), coalesce(max(id), 0), coalesce(sum(missing), 0), "
+        "coalesce(sum(removed), 0), coalesce(max(updated_at), 0) FROM tracks"
+    ).fetchone()
+    return tuple(float(v) for v in row)
+
+
 def most_played_by_artist(db: Database, name: str) -> int | None:
     """The playable track most listened to among those whose artist contains ``name``."""
     rows = db.query(
