@@ -343,11 +343,9 @@ class Analyzer:
 def _stored(
     job: PendingTrack, vector: np.ndarray[Any, Any], scalars: dict[str, Any], cpu: float
 ) -> StoredFeatures:
-    from recommender.audio.features import tag_probabilities
-    from recommender.audio.tags import heard_text
+    from recommender.audio.features import stored_heard_text
 
-    msd, mtt = tag_probabilities(vector)
-    heard = None if msd is None else heard_text(msd, mtt)
+    heard = stored_heard_text(vector)
     return StoredFeatures(
         track_id=job.id,
         fingerprint=job.fingerprint,

@@ -25,17 +25,16 @@ def _rederive_heard_tags(conn: sqlite3.Connection) -> None:
     row's vector, under the current rule (``recommender.audio.tags``): a vector with the
     MTT network's columns (version 3) gets words of both networks, an older one the MSD
     network's alone until re-analysis upgrades it."""
-    from recommender.audio.features import N_DEEP_FEATURES, tag_probabilities
-    from recommender.audio.tags import heard_text
+    from recommender.audio.features import N_DEEP_FEATURES, stored_heard_text
 
     rows = conn.execute(
         "SELECT track_id, vector FROM track_features WHERE dims >= ?", (N_DEEP_FEATURES,)
     ).fetchall()
     updates = []
     for track_id, blob in rows:
-        msd, mtt = tag_probabilities(np.frombuffer(blob, dtype="<f4"))
-        if msd is not None:
-            updates.append((heard_text(msd, mtt), track_id))
+        heard = stored_heard_text(np.frombuffer(blob, dtype="<f4"))
+        if heard is not None:
+            updates.append((heard, track_id))
     conn.executemany("UPDATE track_features SET heard_tags = ? WHERE track_id = ?", updates)
 
 

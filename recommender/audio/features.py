@@ -26,6 +26,7 @@ import numpy.typing as npt
 from recommender.audio import dsp
 from recommender.audio.decode import SR
 from recommender.audio.musicnn import EMBEDDING_DIMS, MSD_LABELS, MTT_LABELS, DeepFeatures
+from recommender.audio.tags import heard_text
 
 # Bump when any column's definition changes: stored vectors of older versions keep serving
 # until the pipeline re-analyses them.
@@ -126,6 +127,13 @@ def tag_probabilities(
     msd = v[TAG_SLICE] if len(v) >= N_DEEP_FEATURES else None
     mtt = v[MTT_TAG_SLICE] if len(v) >= N_MTT_FEATURES else None
     return msd, mtt
+
+
+def stored_heard_text(vector: npt.ArrayLike) -> str | None:
+    """The heard-tags text a stored vector's tag probabilities give, under the current
+    rule (``tags.heard_text``); None for a vector without the music network's columns."""
+    msd, mtt = tag_probabilities(vector)
+    return None if msd is None else heard_text(msd, mtt)
 
 
 def _group_of(name: str) -> str:
